@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+
+namespace Juice.Hlc.Exi;
+
+/// <summary>
+/// Bit-packed EXI body reader over a span. Every malformed input ends in <see cref="ExiContentException"/> with the
+/// bit offset; nothing is allocated in proportion to a length that the stream merely claims.
+/// </summary>
+public ref struct ExiReader
+{
+    private readonly ReadOnlySpan<byte> _buffer;
+    private long _bitPosition;
+
+    public ExiReader(ReadOnlySpan<byte> buffer)
+    {
+        _buffer = buffer;
+        _bitPosition = 0;
+    }
+
+    public readonly long BitPosition => _bitPosition;
+
+    public readonly long RemainingBits => (long)_buffer.Length * 8 - _bitPosition;
+
+    public ExiContentException Error(string reason) => new(_bitPosition, reason);
+
+    /// <summary>Reads <paramref name="count"/> bits (0..32), MSB first.</summary>
+    public uint ReadBits(int count)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+        long byteIndex = _bitPosition >> 3;
+        int offset = (int)(_bitPosition & 7);
+        if (byteIndex + 8 <= _buffer.Length)
+        {
+            ulong word = BinaryPrimitives.ReadUInt64BigEndian(_buffer.Slice((int)byteIndex));
+            _bitPosition += count;
+            return (uint)((word << offset) >> (64 - count));
+        }
+        return ReadBitsSlow(count);
+    }
+
+    private uint ReadBitsSlow(int count)
+    {
+        if (_bitPosition + count > (long)_buffer.Length * 8)
+        {
+            throw Error($"stream truncated: {count} more bit(s) needed, {RemainingBits} left");
+        }
+        uint value = 0;
+        for (int i = 0; i < count; i++)
+        {
+            long p = _bitPosition + i;
+            value = (value << 1) | (uint)((_buffer[(int)(p >> 3)] >> (7 - (int)(p & 7))) & 1);
+        }
+        _bitPosition += count;
+        return value;
+    }
+
+    public bool ReadBoolean() => ReadBits(1) != 0;
+
+    /// <summary>EXI Unsigned Integer (§7.1.6) that must fit in 64 bits.</summary>
+    public ulong ReadUnsigned()
+    {
+        long start = _bitPosition;
+        ulong value = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            uint octet = ReadBits(8);
+            ulong group = octet & 0x7F;
+            if (shift == 63 ? group > 1 : shift > 63)
+            {
+                throw new ExiContentException(start, "unsigned integer does not fit in 64 bits");
+            }
+            value |= group << shift;
+            if ((octet & 0x80) == 0)
+            {
+                return value;
+            }
+        }
+    }
+
+    /// <summary>EXI Unsigned Integer of arbitrary magnitude.</summary>
+    public BigInteger ReadUnsignedBig()
+    {
+        ulong low = 0;
+        int shift = 0;
+        BigInteger big = BigInteger.Zero;
+        bool isBig = false;
+        while (true)
+        {
+            uint octet = ReadBits(8);
+            ulong group = octet & 0x7F;
+            if (!isBig && shift <= 56)
+            {
+                low |= group << shift;
+            }
+            else
+            {
+                if (!isBig)
+                {
+                    big = low;
+                    isBig = true;
+                }
+                big |= new BigInteger(group) << shift;
+            }
+            shift += 7;
+            if ((octet & 0x80) == 0)
+            {
+                return isBig ? big : low;
+            }
+        }
+    }
+
+    /// <summary>EXI Integer (§7.1.5), unbounded form, that must fit in a long.</summary>
+    public long ReadInteger()
+    {
+        long start = _bitPosition;
+        bool negative = ReadBits(1) != 0;
+        ulong magnitude = ReadUnsigned();
+        if (magnitude > long.MaxValue)
+        {
+            throw new ExiContentException(start, "integer does not fit in 64 bits");
+        }
+        return negative ? ~(long)magnitude : (long)magnitude;
+    }
+
+    public BigInteger ReadIntegerBig()
+    {
+        bool negative = ReadBits(1) != 0;
+        BigInteger magnitude = ReadUnsignedBig();
+        return negative ? -magnitude - BigInteger.One : magnitude;
+    }
+
+    /// <summary>Reads an Unsigned Integer used as a length and checks it against a facet and against what is left.</summary>
+    private int ReadLength(int maxLength, int minBitsPerItem, string what)
+    {
+        long start = _bitPosition;
+        ulong length = ReadUnsigned();
+        if (length > (ulong)maxLength)
+        {
+            throw new ExiContentException(start, $"{what} length {length} exceeds maxLength {maxLength}");
+        }
+        if ((long)length * minBitsPerItem > RemainingBits)
+        {
+            throw new ExiContentException(start, $"{what} length {length} points past the end of the stream");
+        }
+        return (int)length;
+    }
+
+    /// <summary>EXI Binary (§7.1.1) with the schema's length facets.</summary>
+    public byte[] ReadBinary(int minLength, int maxLength)
+    {
+        long start = _bitPosition;
+        int length = ReadLength(maxLength, 8, "binary");
+        if (length < minLength)
+        {
+            throw new ExiContentException(start, $"binary length {length} is below minLength {minLength}");
+        }
+        byte[] result = length == 0 ? [] : new byte[length];
+        if ((_bitPosition & 7) == 0)
+        {
+            _buffer.Slice((int)(_bitPosition >> 3), length).CopyTo(result);
+            _bitPosition += (long)length * 8;
+        }
+        else
+        {
+            for (int i = 0; i < length; i++)
+            {
+                result[i] = (byte)ReadBits(8);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A string value (§7.3.3): with valuePartitionCapacity = 0 there are no table hits, so the prefix must be a
+    /// literal (length + 2); the length counts code points.
+    /// </summary>
+    public string ReadStringValue(int minLength, int maxLength)
+    {
+        long start = _bitPosition;
+        ulong indicator = ReadUnsigned();
+        if (indicator < 2)
+        {
+            throw new ExiContentException(start, "string table reference in a stream without a value string table (valuePartitionCapacity 0)");
+        }
+        ulong length = indicator - 2;
+        if (length > (ulong)maxLength)
+        {
+            throw new ExiContentException(start, $"string length {length} exceeds maxLength {maxLength}");
+        }
+        if ((long)length < minLength)
+        {
+            throw new ExiContentException(start, $"string length {length} is below minLength {minLength}");
+        }
+        return ReadCodePoints((long)length, start);
+    }
+
+    /// <summary>A string without string-table indicator (qname parts): length, then code points.</summary>
+    public string ReadPlainString(int maxLength)
+    {
+        long start = _bitPosition;
+        ulong length = ReadUnsigned();
+        if (length > (ulong)maxLength)
+        {
+            throw new ExiContentException(start, $"string length {length} exceeds {maxLength}");
+        }
+        return ReadCodePoints((long)length, start);
+    }
+
+    private string ReadCodePoints(long length, long start)
+    {
+        if (length == 0)
+        {
+            return string.Empty;
+        }
+        if (length * 8 > RemainingBits)
+        {
+            throw new ExiContentException(start, $"string length {length} points past the end of the stream");
+        }
+        int capacity = (int)length * 2;
+        char[]? rented = null;
+        Span<char> chars = capacity <= 512 ? stackalloc char[capacity] : (rented = ArrayPool<char>.Shared.Rent(capacity));
+        try
+        {
+            int n = 0;
+            for (long i = 0; i < length; i++)
+            {
+                long at = _bitPosition;
+                ulong cp = ReadUnsigned();
+                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                {
+                    throw new ExiContentException(at, $"invalid Unicode code point 0x{cp:X}");
+                }
+                n += new Rune((int)cp).EncodeToUtf16(chars.Slice(n));
+            }
+            return new string(chars.Slice(0, n));
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads an event code in grammar state <paramref name="state"/>; returns the decoder action of the production
+    /// and moves to its right-hand state. Returns <see cref="ExiGrammar.EmptyContentEnd"/> for EE through the
+    /// second level (an element ended early, e.g. empty simple content). Any other undeclared (schema-deviation)
+    /// production is rejected.
+    /// </summary>
+    public int Event(ExiGrammar grammar, ref int state)
+    {
+        long start = _bitPosition;
+        int count = grammar.Count1[state];
+        uint code = ReadBits(grammar.Width1[state]);
+        if (code < count)
+        {
+            int index = grammar.DecodeOffset[state] + (int)code;
+            state = grammar.DecodeNext[index];
+            return grammar.DecodeAction[index];
+        }
+        if (code > count)
+        {
+            throw new ExiContentException(start, $"{grammar.Name}: event code {code} is not defined in state {state} ({count} productions)");
+        }
+        uint second = ReadBits(grammar.Width2[state]);
+        if (second == 0 && grammar.SecondLevelEndElement[state])
+        {
+            return ExiGrammar.EmptyContentEnd;
+        }
+        throw new ExiContentException(start, $"{grammar.Name}: second-level event {count}.{second} ({grammar.DescribeSecondLevel(state, (int)second)}) is a schema deviation this codec does not accept");
+    }
+
+    /// <summary>After ED: the rest of the last byte is padding; no further bytes may follow.</summary>
+    public readonly void EnsureEnd()
+    {
+        long usedBytes = (_bitPosition + 7) >> 3;
+        if (usedBytes < _buffer.Length)
+        {
+            throw new ExiContentException(_bitPosition, $"{_buffer.Length - usedBytes} byte(s) after the end of the EXI body");
+        }
+    }
+}
