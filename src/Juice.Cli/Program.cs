@@ -1,1 +1,6 @@
-Console.WriteLine("x");
+using System.CommandLine;
+using Juice.Cli.Exi;
+
+var root = new RootCommand("juice: ISO 15118 / DIN 70121 tools of Juice.Hlc");
+root.Subcommands.Add(ExiCommand.Create());
+return root.Parse(args).Invoke();

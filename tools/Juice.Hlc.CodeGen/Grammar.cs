@@ -196,19 +196,30 @@ internal sealed class GrammarBuilder
             _n[g.Start].Accept = true;
             copies.Add(new Frag(g.Start, [g.Start]));
         }
-        else
+        else if (p.Max > p.Min)
         {
+            // Optional copies G_min..G_max-1. The spec makes each copy's start accept and chains them, so
+            // (a?)(a?)...: skipping one copy then taking a later one is a second path to the same state. Letting
+            // a skip jump to the end of the chain accepts the same language with the same first sets and EE
+            // in every state (so the same event codes), without position sets that grow with maxOccurs.
+            int end = New();
+            _n[end].Accept = true;
+            var optional = new List<Frag>();
             for (int i = p.Min; i < p.Max; i++)
             {
-                var g = Copy();
-                _n[g.Start].Accept = true;
-                var acc = new List<int>(g.Accepts);
-                if (!acc.Contains(g.Start))
-                {
-                    acc.Add(g.Start);
-                }
-                copies.Add(new Frag(g.Start, acc));
+                optional.Add(Copy());
             }
+            for (int i = 0; i < optional.Count; i++)
+            {
+                int next = i + 1 < optional.Count ? optional[i + 1].Start : end;
+                foreach (int a in optional[i].Accepts)
+                {
+                    _n[a].Accept = false;
+                    _n[a].Eps.Add(next);
+                }
+                _n[optional[i].Start].Eps.Add(end);
+            }
+            copies.Add(new Frag(optional[0].Start, [end]));
         }
         Frag result = copies[0];
         for (int i = 1; i < copies.Count; i++)
