@@ -85,12 +85,14 @@ internal sealed partial class ComplexEmitter
         {
             w.Line();
             w.Line($"/// <summary>Attribute <c>{a.Name.Name}</c>{(a.Name.Namespace.Length > 0 ? $" ({{{a.Name.Namespace}}})" : "")}, {(a.Required ? "required" : "optional")}.</summary>");
+            if (FacetsAttribute(null, a.Type) is { Length: > 0 } fa) w.Line(fa);
             w.Line($"public {(a.Required ? "required " : "")}{a.Type.CsType}{(a.Required ? "" : "?")} {a.PropName} {{ get; set; }}");
         }
         if (_def.SimpleContent is not null && _def.Base?.SimpleContent is null)
         {
             w.Line();
             w.Line($"/// <summary>Simple content ({_def.SimpleContent.Describe()}).</summary>");
+            if (FacetsAttribute(null, _def.SimpleContent) is { Length: > 0 } fv) w.Line(fv);
             w.Line($"public required {_def.SimpleContent.CsType} Value {{ get; set; }}");
         }
         var nested = new List<Action>();
@@ -116,6 +118,7 @@ internal sealed partial class ComplexEmitter
                         : $"Element <c>{e.Leaf.Decl.Name.Name}</c> ({System.Security.SecurityElement.Escape(e.Leaf.Decl.Type.Describe())})";
                     w.Line();
                     w.Line($"/// <summary>{desc}; {Occurs(e.Leaf)}.</summary>");
+                    if (FacetsAttribute(e.Leaf, IsSubstitution(e.Leaf) ? null : e.Leaf.Decl.Type) is { Length: > 0 } fe) w.Line(fe);
                     switch (e.Card)
                     {
                         case Card.One:
@@ -134,7 +137,8 @@ internal sealed partial class ComplexEmitter
                 {
                     string type = $"global::{_def.CsNamespace}.{c.ClassName}";
                     w.Line();
-                    w.Line($"/// <summary>Choice of {string.Join(", ", c.Alts.Select(a => a.ClassName))}; {Occurs(c.Group)}.</summary>");
+                    w.Line($"/// <summary>Choice of {string.Join(", ", c.Alts.Select(a => a.ClassName))}; {Occurs(c.Occurs ?? c.Group)}.</summary>");
+                    if (FacetsAttribute(c.Occurs ?? c.Group, null) is { Length: > 0 } fc) w.Line(fc);
                     w.Line(c.Card switch
                     {
                         Card.One => $"public required {type} {c.Prop} {{ get; set; }}",
@@ -149,6 +153,7 @@ internal sealed partial class ComplexEmitter
                     string type = $"global::{_def.CsNamespace}.{g.Item.ClassName}";
                     w.Line();
                     w.Line($"/// <summary>Repeated group; {Occurs(g.Item.Particle)}.</summary>");
+                    if (FacetsAttribute(g.Item.Particle, null) is { Length: > 0 } fg) w.Line(fg);
                     w.Line($"public global::System.Collections.Generic.List<{type}> {g.Prop} {{ get; set; }} = [];");
                     nested.Add(() => EmitContainerClass(w, g.Item.ClassName, null, g.Item));
                     break;
@@ -159,6 +164,28 @@ internal sealed partial class ComplexEmitter
                     break;
             }
         }
+    }
+
+    /// <summary>A [SchemaFacets] attribute for a member: occurrences and the facets of its simple type.</summary>
+    public static string FacetsAttribute(Particle? p, TypeDef? type)
+    {
+        var parts = new List<string>();
+        if (p is not null)
+        {
+            if (p.Min != 1) parts.Add($"MinOccurs = {p.Min}");
+            if (p.Max != 1) parts.Add($"MaxOccurs = {p.Max}");
+        }
+        if (type is SimpleDef s)
+        {
+            if (s.MinLength is { } a && a != 0) parts.Add($"MinLength = {a}");
+            if (s.MaxLength is { } b) parts.Add($"MaxLength = {b}");
+            if (s.Kind == SimpleKind.Integer)
+            {
+                if (s.MinValue is { } lo) parts.Add($"MinValue = \"{lo}\"");
+                if (s.MaxValue is { } hi) parts.Add($"MaxValue = \"{hi}\"");
+            }
+        }
+        return parts.Count == 0 ? "" : $"[global::Juice.Hlc.Exi.SchemaFacets({string.Join(", ", parts)})]";
     }
 
     private static string Occurs(Particle p) =>
@@ -181,6 +208,7 @@ internal sealed partial class ComplexEmitter
                 w.Line($"/// <summary>Alternative: element <c>{a.Leaf.Decl.Name.Name}</c>.</summary>");
                 w.Open($"public sealed partial class {a.ClassName} : {c.ClassName}");
                 w.Line($"public {a.ClassName}({type} value) => Value = value;");
+                if (FacetsAttribute(null, IsSubstitution(a.Leaf) ? null : a.Leaf.Decl.Type) is { Length: > 0 } fa) w.Line(fa);
                 w.Line($"public {type} Value {{ get; set; }}");
                 w.Close();
             }

@@ -27,6 +27,9 @@ internal sealed class MChoice : MNode
     public required string Prop { get; set; }
     public required string ClassName { get; init; }
     public List<MAlt> Alts { get; } = [];
+
+    /// <summary>The particle whose occurrences the list holds: the choice, or the repeated sequence around it.</summary>
+    public Particle? Occurs { get; set; }
 }
 
 internal sealed class MAlt
@@ -134,6 +137,7 @@ internal sealed class ModelBuilder
             case PGroup { Kind: GroupKind.Sequence, Children: [PGroup { Kind: GroupKind.Choice, Min: 1, Max: 1 } inner] } g:
                 // (choice)+ written as a repeated sequence around one choice: a list of tagged items.
                 AddChoice(inner, Card.List, into, owner, names);
+                ((MChoice)into[^1]).Occurs = g;
                 break;
             case PGroup { Kind: GroupKind.Sequence } g:
                 string itemClass = owner + names.NextItem();

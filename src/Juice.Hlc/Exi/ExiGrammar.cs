@@ -45,7 +45,26 @@ public sealed class ExiGrammar
         DecodeOffset = decodeOffset;
         DecodeAction = decodeAction;
         DecodeNext = decodeNext;
+        States = new StateInfo[width1.Length];
+        for (int s = 0; s < States.Length; s++)
+        {
+            States[s] = new StateInfo(width1[s], count1[s], decodeOffset[s]);
+        }
+        Productions = new int[decodeAction.Length];
+        for (int i = 0; i < Productions.Length; i++)
+        {
+            Productions[i] = (decodeNext[i] << 16) | (ushort)decodeAction[i];
+        }
     }
+
+    /// <summary>What the decoder needs of a state, packed for one load.</summary>
+    public readonly record struct StateInfo(byte Width1, ushort Count1, int Offset);
+
+    /// <summary>Per state, packed: first-level width and count, offset into <see cref="Productions"/>.</summary>
+    public StateInfo[] States { get; }
+
+    /// <summary>Decoder productions in event-code order per state: <c>(next &lt;&lt; 16) | action</c>.</summary>
+    public int[] Productions { get; }
 
     public string Name { get; }
     public string[] Terminals { get; }

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Juice.Hlc.Exi;
@@ -35,29 +37,34 @@ public ref struct ExiReader
         }
         long byteIndex = _bitPosition >> 3;
         int offset = (int)(_bitPosition & 7);
+        ulong word;
         if (byteIndex + 8 <= _buffer.Length)
         {
-            ulong word = BinaryPrimitives.ReadUInt64BigEndian(_buffer.Slice((int)byteIndex));
-            _bitPosition += count;
-            return (uint)((word << offset) >> (64 - count));
+            // bounds checked just above: read 8 bytes at once
+            word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_buffer), (nint)byteIndex)));
         }
-        return ReadBitsSlow(count);
+        else
+        {
+            word = TailWord(byteIndex, count);
+        }
+        _bitPosition += count;
+        return (uint)((word << offset) >> (64 - count));
     }
 
-    private uint ReadBitsSlow(int count)
+    /// <summary>The last bytes of the stream as a big-endian word padded with zeros; throws if <paramref name="count"/> bits are not there.</summary>
+    private readonly ulong TailWord(long byteIndex, int count)
     {
         if (_bitPosition + count > (long)_buffer.Length * 8)
         {
-            throw Error($"stream truncated: {count} more bit(s) needed, {RemainingBits} left");
+            throw new ExiContentException(_bitPosition, $"stream truncated: {count} more bit(s) needed, {RemainingBits} left");
         }
-        uint value = 0;
-        for (int i = 0; i < count; i++)
+        ulong word = 0;
+        for (int i = 0; i < 8; i++)
         {
-            long p = _bitPosition + i;
-            value = (value << 1) | (uint)((_buffer[(int)(p >> 3)] >> (7 - (int)(p & 7))) & 1);
+            long at = byteIndex + i;
+            word = (word << 8) | (at < _buffer.Length ? _buffer[(int)at] : 0u);
         }
-        _bitPosition += count;
-        return value;
+        return word;
     }
 
     public bool ReadBoolean() => ReadBits(1) != 0;
@@ -257,15 +264,21 @@ public ref struct ExiReader
     /// </summary>
     public int Event(ExiGrammar grammar, ref int state)
     {
-        long start = _bitPosition;
-        int count = grammar.Count1[state];
-        uint code = ReadBits(grammar.Width1[state]);
-        if (code < count)
+        ref readonly ExiGrammar.StateInfo info = ref grammar.States[state];
+        uint code = ReadBits(info.Width1);
+        if (code < info.Count1)
         {
-            int index = grammar.DecodeOffset[state] + (int)code;
-            state = grammar.DecodeNext[index];
-            return grammar.DecodeAction[index];
+            int production = grammar.Productions[info.Offset + (int)code];
+            state = production >>> 16;
+            return (short)production;
         }
+        return SecondLevel(grammar, state, (int)code);
+    }
+
+    private int SecondLevel(ExiGrammar grammar, int state, int code)
+    {
+        int count = grammar.Count1[state];
+        long start = _bitPosition - grammar.Width1[state];
         if (code > count)
         {
             throw new ExiContentException(start, $"{grammar.Name}: event code {code} is not defined in state {state} ({count} productions)");

@@ -17,18 +17,23 @@ public sealed partial class AppProtocolType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ProtocolNamespace</c> (urn:iso:15118:2:2010:AppProtocol:protocolNamespaceType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 100)]
     public required string ProtocolNamespace { get; set; }
 
     /// <summary>Element <c>VersionNumberMajor</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint VersionNumberMajor { get; set; }
 
     /// <summary>Element <c>VersionNumberMinor</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint VersionNumberMinor { get; set; }
 
     /// <summary>Element <c>SchemaID</c> (urn:iso:15118:2:2010:AppProtocol:idType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "255")]
     public required byte SchemaID { get; set; }
 
     /// <summary>Element <c>Priority</c> (urn:iso:15118:2:2010:AppProtocol:priorityType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "1", MaxValue = "20")]
     public required byte Priority { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class SupportedAppProtocolReq
     #pragma warning restore CS8618
 
     /// <summary>Element <c>AppProtocol</c> (urn:iso:15118:2:2010:AppProtocol:AppProtocolType); occurs 1..20.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 20)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.AppHandshake.AppProtocolType> AppProtocol { get; set; } = [];
 }
 

@@ -20,6 +20,7 @@ public sealed partial class SupportedAppProtocolRes
     public required global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>SchemaID</c> (urn:iso:15118:2:2010:AppProtocol:idType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "255")]
     public byte? SchemaID { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class AC_EVChargeParameterType : global::Juice.Hlc.Exi.Din
     #pragma warning restore CS8618
 
     /// <summary>Element <c>DepartureTime</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint DepartureTime { get; set; }
 
     /// <summary>Element <c>EAmount</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>

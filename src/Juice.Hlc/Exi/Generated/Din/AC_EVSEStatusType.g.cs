@@ -23,6 +23,7 @@ public sealed partial class AC_EVSEStatusType : global::Juice.Hlc.Exi.Din.EVSESt
     public required bool RCD { get; set; }
 
     /// <summary>Element <c>NotificationMaxDelay</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint NotificationMaxDelay { get; set; }
 
     /// <summary>Element <c>EVSENotification</c> (urn:din:70121:2012:MsgDataTypes:EVSENotificationType); occurs 1..1.</summary>

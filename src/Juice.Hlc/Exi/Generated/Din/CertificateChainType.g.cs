@@ -17,9 +17,11 @@ public sealed partial class CertificateChainType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Certificate</c> (urn:din:70121:2012:MsgDataTypes:certificateType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 1200)]
     public required byte[] Certificate { get; set; }
 
     /// <summary>Element <c>SubCertificates</c> (urn:din:70121:2012:MsgDataTypes:SubCertificatesType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.SubCertificatesType? SubCertificates { get; set; }
 }
 

@@ -20,12 +20,14 @@ public sealed partial class CertificateInstallationReqType : global::Juice.Hlc.E
     public string? Id { get; set; }
 
     /// <summary>Element <c>OEMProvisioningCert</c> (urn:din:70121:2012:MsgDataTypes:certificateType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 1200)]
     public required byte[] OEMProvisioningCert { get; set; }
 
     /// <summary>Element <c>ListOfRootCertificateIDs</c> (urn:din:70121:2012:MsgDataTypes:ListOfRootCertificateIDsType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.ListOfRootCertificateIDsType ListOfRootCertificateIDs { get; set; }
 
     /// <summary>Element <c>DHParams</c> (urn:din:70121:2012:MsgDataTypes:dHParamsType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 256)]
     public required byte[] DHParams { get; set; }
 }
 

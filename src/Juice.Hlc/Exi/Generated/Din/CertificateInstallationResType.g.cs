@@ -26,12 +26,15 @@ public sealed partial class CertificateInstallationResType : global::Juice.Hlc.E
     public required global::Juice.Hlc.Exi.Din.CertificateChainType ContractSignatureCertChain { get; set; }
 
     /// <summary>Element <c>ContractSignatureEncryptedPrivateKey</c> (urn:din:70121:2012:MsgDataTypes:privateKeyType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 128)]
     public required byte[] ContractSignatureEncryptedPrivateKey { get; set; }
 
     /// <summary>Element <c>DHParams</c> (urn:din:70121:2012:MsgDataTypes:dHParamsType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 256)]
     public required byte[] DHParams { get; set; }
 
     /// <summary>Element <c>ContractID</c> (urn:din:70121:2012:MsgDataTypes:contractIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 24)]
     public required string ContractID { get; set; }
 }
 

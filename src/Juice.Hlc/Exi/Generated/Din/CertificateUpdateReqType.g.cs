@@ -23,12 +23,14 @@ public sealed partial class CertificateUpdateReqType : global::Juice.Hlc.Exi.Din
     public required global::Juice.Hlc.Exi.Din.CertificateChainType ContractSignatureCertChain { get; set; }
 
     /// <summary>Element <c>ContractID</c> (urn:din:70121:2012:MsgDataTypes:contractIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 24)]
     public required string ContractID { get; set; }
 
     /// <summary>Element <c>ListOfRootCertificateIDs</c> (urn:din:70121:2012:MsgDataTypes:ListOfRootCertificateIDsType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.ListOfRootCertificateIDsType ListOfRootCertificateIDs { get; set; }
 
     /// <summary>Element <c>DHParams</c> (urn:din:70121:2012:MsgDataTypes:dHParamsType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 256)]
     public required byte[] DHParams { get; set; }
 }
 

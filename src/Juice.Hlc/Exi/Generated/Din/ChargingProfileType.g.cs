@@ -17,9 +17,11 @@ public sealed partial class ChargingProfileType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:din:70121:2012:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>ProfileEntry</c> (urn:din:70121:2012:MsgDataTypes:ProfileEntryType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.ProfileEntryType> ProfileEntry { get; set; } = [];
 }
 

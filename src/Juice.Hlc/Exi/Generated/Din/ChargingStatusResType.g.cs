@@ -20,15 +20,19 @@ public sealed partial class ChargingStatusResType : global::Juice.Hlc.Exi.Din.Bo
     public required global::Juice.Hlc.Exi.Din.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>EVSEID</c> (urn:din:70121:2012:MsgDataTypes:evseIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 32)]
     public required byte[] EVSEID { get; set; }
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:din:70121:2012:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>EVSEMaxCurrent</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEMaxCurrent { get; set; }
 
     /// <summary>Element <c>MeterInfo</c> (urn:din:70121:2012:MsgDataTypes:MeterInfoType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.MeterInfoType? MeterInfo { get; set; }
 
     /// <summary>Element <c>ReceiptRequired</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 1..1.</summary>

@@ -17,9 +17,11 @@ public sealed partial class ConsumptionCostType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>startValue</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint StartValue { get; set; }
 
     /// <summary>Element <c>Cost</c> (urn:din:70121:2012:MsgDataTypes:CostType); occurs 0..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.CostType> Cost { get; set; } = [];
 }
 

@@ -20,6 +20,7 @@ public sealed partial class ContractAuthenticationReqType : global::Juice.Hlc.Ex
     public string? Id { get; set; }
 
     /// <summary>Element <c>GenChallenge</c> (urn:din:70121:2012:MsgDataTypes:genChallengeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public string? GenChallenge { get; set; }
 }
 

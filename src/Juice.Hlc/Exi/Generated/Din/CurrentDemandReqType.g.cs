@@ -23,24 +23,30 @@ public sealed partial class CurrentDemandReqType : global::Juice.Hlc.Exi.Din.Bod
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVTargetCurrent { get; set; }
 
     /// <summary>Element <c>EVMaximumVoltageLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumCurrentLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumPowerLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>BulkChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? BulkChargingComplete { get; set; }
 
     /// <summary>Element <c>ChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 1..1.</summary>
     public required bool ChargingComplete { get; set; }
 
     /// <summary>Element <c>RemainingTimeToFullSoC</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? RemainingTimeToFullSoC { get; set; }
 
     /// <summary>Element <c>RemainingTimeToBulkSoC</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? RemainingTimeToBulkSoC { get; set; }
 
     /// <summary>Element <c>EVTargetVoltage</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>

@@ -38,12 +38,15 @@ public sealed partial class CurrentDemandResType : global::Juice.Hlc.Exi.Din.Bod
     public required bool EVSEPowerLimitAchieved { get; set; }
 
     /// <summary>Element <c>EVSEMaximumVoltageLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumCurrentLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumPowerLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEMaximumPowerLimit { get; set; }
 }
 

@@ -23,21 +23,26 @@ public sealed partial class DC_EVChargeParameterType : global::Juice.Hlc.Exi.Din
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumPowerLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumVoltageLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVEnergyCapacity</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVEnergyCapacity { get; set; }
 
     /// <summary>Element <c>EVEnergyRequest</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVEnergyRequest { get; set; }
 
     /// <summary>Element <c>FullSOC</c> (urn:din:70121:2012:MsgDataTypes:percentValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "100")]
     public sbyte? FullSOC { get; set; }
 
     /// <summary>Element <c>BulkSOC</c> (urn:din:70121:2012:MsgDataTypes:percentValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "100")]
     public sbyte? BulkSOC { get; set; }
 }
 

@@ -20,6 +20,7 @@ public sealed partial class DC_EVPowerDeliveryParameterType : global::Juice.Hlc.
     public required global::Juice.Hlc.Exi.Din.DC_EVStatusType DC_EVStatus { get; set; }
 
     /// <summary>Element <c>BulkChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? BulkChargingComplete { get; set; }
 
     /// <summary>Element <c>ChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 1..1.</summary>

@@ -23,6 +23,7 @@ public sealed partial class DC_EVSEChargeParameterType : global::Juice.Hlc.Exi.D
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVSEMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumPowerLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumVoltageLimit</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
@@ -35,12 +36,14 @@ public sealed partial class DC_EVSEChargeParameterType : global::Juice.Hlc.Exi.D
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVSEMinimumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVSECurrentRegulationTolerance</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSECurrentRegulationTolerance { get; set; }
 
     /// <summary>Element <c>EVSEPeakCurrentRipple</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.PhysicalValueType EVSEPeakCurrentRipple { get; set; }
 
     /// <summary>Element <c>EVSEEnergyToBeDelivered</c> (urn:din:70121:2012:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.PhysicalValueType? EVSEEnergyToBeDelivered { get; set; }
 }
 

@@ -17,12 +17,14 @@ public sealed partial class DC_EVSEStatusType : global::Juice.Hlc.Exi.Din.EVSESt
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EVSEIsolationStatus</c> (urn:din:70121:2012:MsgDataTypes:isolationLevelType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.IsolationLevelType? EVSEIsolationStatus { get; set; }
 
     /// <summary>Element <c>EVSEStatusCode</c> (urn:din:70121:2012:MsgDataTypes:DC_EVSEStatusCodeType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType EVSEStatusCode { get; set; }
 
     /// <summary>Element <c>NotificationMaxDelay</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint NotificationMaxDelay { get; set; }
 
     /// <summary>Element <c>EVSENotification</c> (urn:din:70121:2012:MsgDataTypes:EVSENotificationType); occurs 1..1.</summary>

@@ -20,15 +20,18 @@ public sealed partial class DC_EVStatusType : global::Juice.Hlc.Exi.Din.EVStatus
     public required bool EVReady { get; set; }
 
     /// <summary>Element <c>EVCabinConditioning</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? EVCabinConditioning { get; set; }
 
     /// <summary>Element <c>EVRESSConditioning</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? EVRESSConditioning { get; set; }
 
     /// <summary>Element <c>EVErrorCode</c> (urn:din:70121:2012:MsgDataTypes:DC_EVErrorCodeType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType EVErrorCode { get; set; }
 
     /// <summary>Element <c>EVRESSSOC</c> (urn:din:70121:2012:MsgDataTypes:percentValueType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "100")]
     public required sbyte EVRESSSOC { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class ListOfRootCertificateIDsType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>RootCertificateID</c> (urn:din:70121:2012:MsgDataTypes:rootCertificateIDType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1, MaxLength = 40)]
     public global::System.Collections.Generic.List<string> RootCertificateID { get; set; } = [];
 }
 

@@ -17,12 +17,15 @@ public sealed partial class MessageHeaderType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SessionID</c> (urn:din:70121:2012:MsgDataTypes:sessionIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 8)]
     public required byte[] SessionID { get; set; }
 
     /// <summary>Element <c>Notification</c> (urn:din:70121:2012:MsgDataTypes:NotificationType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.NotificationType? Notification { get; set; }
 
     /// <summary>Element <c>Signature</c> (http://www.w3.org/2000/09/xmldsig#:SignatureType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.XmlDsig.SignatureType? Signature { get; set; }
 }
 

@@ -20,9 +20,11 @@ public sealed partial class MeteringReceiptReqType : global::Juice.Hlc.Exi.Din.B
     public string? Id { get; set; }
 
     /// <summary>Element <c>SessionID</c> (urn:din:70121:2012:MsgDataTypes:sessionIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 8)]
     public required byte[] SessionID { get; set; }
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:din:70121:2012:MsgDataTypes:SAIDType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-32768", MaxValue = "32767")]
     public short? SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>MeterInfo</c> (urn:din:70121:2012:MsgDataTypes:MeterInfoType); occurs 1..1.</summary>

@@ -20,6 +20,7 @@ public sealed partial class NotificationType
     public required global::Juice.Hlc.Exi.Din.FaultCodeType FaultCode { get; set; }
 
     /// <summary>Element <c>FaultMsg</c> (urn:din:70121:2012:MsgDataTypes:faultMsgType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 64)]
     public string? FaultMsg { get; set; }
 }
 

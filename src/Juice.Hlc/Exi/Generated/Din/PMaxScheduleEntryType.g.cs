@@ -17,6 +17,7 @@ public sealed partial class PMaxScheduleEntryType : global::Juice.Hlc.Exi.Din.En
     #pragma warning restore CS8618
 
     /// <summary>Element <c>PMax</c> (urn:din:70121:2012:MsgDataTypes:PMaxType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short PMax { get; set; }
 }
 

@@ -17,9 +17,11 @@ public sealed partial class ParameterSetType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ParameterSetID</c> (http://www.w3.org/2001/XMLSchema:short); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short ParameterSetID { get; set; }
 
     /// <summary>Element <c>Parameter</c> (urn:din:70121:2012:MsgDataTypes:ParameterType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.ParameterType> Parameter { get; set; } = [];
 }
 

@@ -43,6 +43,7 @@ public abstract partial class ParameterTypeChoice
     public sealed partial class ByteValue : ParameterTypeChoice
     {
         public ByteValue(sbyte value) => Value = value;
+        [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-128", MaxValue = "127")]
         public sbyte Value { get; set; }
     }
 
@@ -50,6 +51,7 @@ public abstract partial class ParameterTypeChoice
     public sealed partial class ShortValue : ParameterTypeChoice
     {
         public ShortValue(short value) => Value = value;
+        [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
         public short Value { get; set; }
     }
 
@@ -57,6 +59,7 @@ public abstract partial class ParameterTypeChoice
     public sealed partial class IntValue : ParameterTypeChoice
     {
         public IntValue(int value) => Value = value;
+        [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-2147483648", MaxValue = "2147483647")]
         public int Value { get; set; }
     }
 

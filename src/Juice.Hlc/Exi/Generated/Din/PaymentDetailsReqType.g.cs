@@ -17,6 +17,7 @@ public sealed partial class PaymentDetailsReqType : global::Juice.Hlc.Exi.Din.Bo
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ContractID</c> (urn:din:70121:2012:MsgDataTypes:contractIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 24)]
     public required string ContractID { get; set; }
 
     /// <summary>Element <c>ContractSignatureCertChain</c> (urn:din:70121:2012:MsgDataTypes:CertificateChainType); occurs 1..1.</summary>

@@ -23,6 +23,7 @@ public sealed partial class PaymentDetailsResType : global::Juice.Hlc.Exi.Din.Bo
     public required string GenChallenge { get; set; }
 
     /// <summary>Element <c>DateTimeNow</c> (http://www.w3.org/2001/XMLSchema:long); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-9223372036854775808", MaxValue = "9223372036854775807")]
     public required long DateTimeNow { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class PaymentOptionsType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>PaymentOption</c> (urn:din:70121:2012:MsgDataTypes:paymentOptionType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.PaymentOptionType> PaymentOption { get; set; } = [];
 }
 

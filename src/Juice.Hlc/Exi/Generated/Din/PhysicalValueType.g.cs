@@ -17,12 +17,15 @@ public sealed partial class PhysicalValueType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Multiplier</c> (urn:din:70121:2012:MsgDataTypes:unitMultiplierType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-3", MaxValue = "3")]
     public required sbyte Multiplier { get; set; }
 
     /// <summary>Element <c>Unit</c> (urn:din:70121:2012:MsgDataTypes:unitSymbolType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.UnitSymbolType? Unit { get; set; }
 
     /// <summary>Element <c>Value</c> (http://www.w3.org/2001/XMLSchema:short); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short Value { get; set; }
 }
 

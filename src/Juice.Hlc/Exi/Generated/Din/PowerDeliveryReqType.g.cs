@@ -20,9 +20,11 @@ public sealed partial class PowerDeliveryReqType : global::Juice.Hlc.Exi.Din.Bod
     public required bool ReadyToChargeState { get; set; }
 
     /// <summary>Element <c>ChargingProfile</c> (urn:din:70121:2012:MsgDataTypes:ChargingProfileType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.ChargingProfileType? ChargingProfile { get; set; }
 
     /// <summary>Element <c>EVPowerDeliveryParameter</c> or a member of its substitution group: DC_EVPowerDeliveryParameter, EVPowerDeliveryParameter (the runtime type selects the element); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType? EVPowerDeliveryParameter { get; set; }
 }
 

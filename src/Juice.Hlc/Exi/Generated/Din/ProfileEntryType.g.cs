@@ -17,9 +17,11 @@ public sealed partial class ProfileEntryType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ChargingProfileEntryStart</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint ChargingProfileEntryStart { get; set; }
 
     /// <summary>Element <c>ChargingProfileEntryMaxPower</c> (urn:din:70121:2012:MsgDataTypes:PMaxType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short ChargingProfileEntryMaxPower { get; set; }
 }
 

@@ -17,9 +17,11 @@ public sealed partial class RelativeTimeIntervalType : global::Juice.Hlc.Exi.Din
     #pragma warning restore CS8618
 
     /// <summary>Element <c>start</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint Start { get; set; }
 
     /// <summary>Element <c>duration</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "4294967295")]
     public uint? Duration { get; set; }
 }
 

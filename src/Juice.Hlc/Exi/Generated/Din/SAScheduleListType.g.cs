@@ -17,6 +17,7 @@ public sealed partial class SAScheduleListType : global::Juice.Hlc.Exi.Din.SASch
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SAScheduleTuple</c> (urn:din:70121:2012:MsgDataTypes:SAScheduleTupleType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.SAScheduleTupleType> SAScheduleTuple { get; set; } = [];
 }
 

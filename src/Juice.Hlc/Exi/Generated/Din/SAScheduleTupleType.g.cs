@@ -17,12 +17,14 @@ public sealed partial class SAScheduleTupleType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:din:70121:2012:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>PMaxSchedule</c> (urn:din:70121:2012:MsgDataTypes:PMaxScheduleType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.PMaxScheduleType PMaxSchedule { get; set; }
 
     /// <summary>Element <c>SalesTariff</c> (urn:din:70121:2012:MsgDataTypes:SalesTariffType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.SalesTariffType? SalesTariff { get; set; }
 }
 

@@ -17,9 +17,11 @@ public sealed partial class SalesTariffEntryType : global::Juice.Hlc.Exi.Din.Ent
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EPriceLevel</c> (http://www.w3.org/2001/XMLSchema:unsignedByte); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "255")]
     public required byte EPriceLevel { get; set; }
 
     /// <summary>Element <c>ConsumptionCost</c> (urn:din:70121:2012:MsgDataTypes:ConsumptionCostType); occurs 0..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.ConsumptionCostType> ConsumptionCost { get; set; } = [];
 }
 

@@ -20,15 +20,19 @@ public sealed partial class SalesTariffType
     public required string Id { get; set; }
 
     /// <summary>Element <c>SalesTariffID</c> (urn:din:70121:2012:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short SalesTariffID { get; set; }
 
     /// <summary>Element <c>SalesTariffDescription</c> (urn:din:70121:2012:MsgDataTypes:tariffDescriptionType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? SalesTariffDescription { get; set; }
 
     /// <summary>Element <c>NumEPriceLevels</c> (http://www.w3.org/2001/XMLSchema:unsignedByte); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "255")]
     public required byte NumEPriceLevels { get; set; }
 
     /// <summary>Element <c>SalesTariffEntry</c> (urn:din:70121:2012:MsgDataTypes:SalesTariffEntryType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.SalesTariffEntryType> SalesTariffEntry { get; set; } = [];
 }
 

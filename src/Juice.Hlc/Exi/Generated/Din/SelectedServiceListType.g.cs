@@ -17,6 +17,7 @@ public sealed partial class SelectedServiceListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SelectedService</c> (urn:din:70121:2012:MsgDataTypes:SelectedServiceType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.SelectedServiceType> SelectedService { get; set; } = [];
 }
 

@@ -20,9 +20,11 @@ public sealed partial class ServiceDetailResType : global::Juice.Hlc.Exi.Din.Bod
     public required global::Juice.Hlc.Exi.Din.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>ServiceID</c> (urn:din:70121:2012:MsgDataTypes:serviceIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort ServiceID { get; set; }
 
     /// <summary>Element <c>ServiceParameterList</c> (urn:din:70121:2012:MsgDataTypes:ServiceParameterListType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.ServiceParameterListType? ServiceParameterList { get; set; }
 }
 

@@ -17,9 +17,11 @@ public sealed partial class ServiceDiscoveryReqType : global::Juice.Hlc.Exi.Din.
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceScope</c> (urn:din:70121:2012:MsgDataTypes:serviceScopeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? ServiceScope { get; set; }
 
     /// <summary>Element <c>ServiceCategory</c> (urn:din:70121:2012:MsgDataTypes:serviceCategoryType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.ServiceCategoryType? ServiceCategory { get; set; }
 }
 

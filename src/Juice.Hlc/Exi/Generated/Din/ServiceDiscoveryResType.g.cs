@@ -26,6 +26,7 @@ public sealed partial class ServiceDiscoveryResType : global::Juice.Hlc.Exi.Din.
     public required global::Juice.Hlc.Exi.Din.ServiceChargeType ChargeService { get; set; }
 
     /// <summary>Element <c>ServiceList</c> (urn:din:70121:2012:MsgDataTypes:ServiceTagListType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.ServiceTagListType? ServiceList { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class ServiceParameterListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ParameterSet</c> (urn:din:70121:2012:MsgDataTypes:ParameterSetType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Din.ParameterSetType> ParameterSet { get; set; } = [];
 }
 

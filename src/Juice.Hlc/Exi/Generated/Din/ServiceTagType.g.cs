@@ -17,15 +17,18 @@ public sealed partial class ServiceTagType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceID</c> (urn:din:70121:2012:MsgDataTypes:serviceIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort ServiceID { get; set; }
 
     /// <summary>Element <c>ServiceName</c> (urn:din:70121:2012:MsgDataTypes:serviceNameType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? ServiceName { get; set; }
 
     /// <summary>Element <c>ServiceCategory</c> (urn:din:70121:2012:MsgDataTypes:serviceCategoryType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.ServiceCategoryType ServiceCategory { get; set; }
 
     /// <summary>Element <c>ServiceScope</c> (urn:din:70121:2012:MsgDataTypes:serviceScopeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? ServiceScope { get; set; }
 }
 

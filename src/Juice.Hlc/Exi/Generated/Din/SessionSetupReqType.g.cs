@@ -17,6 +17,7 @@ public sealed partial class SessionSetupReqType : global::Juice.Hlc.Exi.Din.Body
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EVCCID</c> (urn:din:70121:2012:MsgDataTypes:evccIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 8)]
     public required byte[] EVCCID { get; set; }
 }
 

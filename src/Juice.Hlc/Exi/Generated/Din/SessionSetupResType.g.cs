@@ -20,9 +20,11 @@ public sealed partial class SessionSetupResType : global::Juice.Hlc.Exi.Din.Body
     public required global::Juice.Hlc.Exi.Din.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>EVSEID</c> (urn:din:70121:2012:MsgDataTypes:evseIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 32)]
     public required byte[] EVSEID { get; set; }
 
     /// <summary>Element <c>DateTimeNow</c> (http://www.w3.org/2001/XMLSchema:long); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-9223372036854775808", MaxValue = "9223372036854775807")]
     public long? DateTimeNow { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class SubCertificatesType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Certificate</c> (urn:din:70121:2012:MsgDataTypes:certificateType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1, MaxLength = 1200)]
     public global::System.Collections.Generic.List<byte[]> Certificate { get; set; } = [];
 }
 

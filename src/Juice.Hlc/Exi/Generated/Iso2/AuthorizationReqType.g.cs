@@ -20,6 +20,7 @@ public sealed partial class AuthorizationReqType : global::Juice.Hlc.Exi.Iso2.Bo
     public string? Id { get; set; }
 
     /// <summary>Element <c>GenChallenge</c> (urn:iso:15118:2:2013:MsgDataTypes:genChallengeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinLength = 16, MaxLength = 16)]
     public byte[]? GenChallenge { get; set; }
 }
 

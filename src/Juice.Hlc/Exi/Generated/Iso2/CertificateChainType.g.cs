@@ -20,9 +20,11 @@ public sealed partial class CertificateChainType
     public string? Id { get; set; }
 
     /// <summary>Element <c>Certificate</c> (urn:iso:15118:2:2013:MsgDataTypes:certificateType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 800)]
     public required byte[] Certificate { get; set; }
 
     /// <summary>Element <c>SubCertificates</c> (urn:iso:15118:2:2013:MsgDataTypes:SubCertificatesType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.SubCertificatesType? SubCertificates { get; set; }
 }
 

@@ -20,6 +20,7 @@ public sealed partial class CertificateInstallationReqType : global::Juice.Hlc.E
     public required string Id { get; set; }
 
     /// <summary>Element <c>OEMProvisioningCert</c> (urn:iso:15118:2:2013:MsgDataTypes:certificateType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 800)]
     public required byte[] OEMProvisioningCert { get; set; }
 
     /// <summary>Element <c>ListOfRootCertificateIDs</c> (urn:iso:15118:2:2013:MsgDataTypes:ListOfRootCertificateIDsType); occurs 1..1.</summary>

@@ -23,6 +23,7 @@ public sealed partial class CertificateUpdateReqType : global::Juice.Hlc.Exi.Iso
     public required global::Juice.Hlc.Exi.Iso2.CertificateChainType ContractSignatureCertChain { get; set; }
 
     /// <summary>Element <c>eMAID</c> (urn:iso:15118:2:2013:MsgDataTypes:eMAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 14, MaxLength = 15)]
     public required string EMAID { get; set; }
 
     /// <summary>Element <c>ListOfRootCertificateIDs</c> (urn:iso:15118:2:2013:MsgDataTypes:ListOfRootCertificateIDsType); occurs 1..1.</summary>

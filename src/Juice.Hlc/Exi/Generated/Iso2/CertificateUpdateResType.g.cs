@@ -35,6 +35,7 @@ public sealed partial class CertificateUpdateResType : global::Juice.Hlc.Exi.Iso
     public required global::Juice.Hlc.Exi.Iso2.EMAIDType EMAID { get; set; }
 
     /// <summary>Element <c>RetryCounter</c> (http://www.w3.org/2001/XMLSchema:short); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-32768", MaxValue = "32767")]
     public short? RetryCounter { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class ChargeParameterDiscoveryReqType : global::Juice.Hlc.
     #pragma warning restore CS8618
 
     /// <summary>Element <c>MaxEntriesSAScheduleTuple</c> (http://www.w3.org/2001/XMLSchema:unsignedShort); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "65535")]
     public ushort? MaxEntriesSAScheduleTuple { get; set; }
 
     /// <summary>Element <c>RequestedEnergyTransferMode</c> (urn:iso:15118:2:2013:MsgDataTypes:EnergyTransferModeType); occurs 1..1.</summary>

@@ -23,6 +23,7 @@ public sealed partial class ChargeParameterDiscoveryResType : global::Juice.Hlc.
     public required global::Juice.Hlc.Exi.Iso2.EVSEProcessingType EVSEProcessing { get; set; }
 
     /// <summary>Element <c>SASchedules</c> or a member of its substitution group: SAScheduleList (the runtime type selects the element); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.SASchedulesType? SASchedules { get; set; }
 
     /// <summary>Element <c>EVSEChargeParameter</c> or a member of its substitution group: AC_EVSEChargeParameter, DC_EVSEChargeParameter (the runtime type selects the element); occurs 1..1.</summary>

@@ -17,6 +17,7 @@ public sealed partial class ChargingProfileType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ProfileEntry</c> (urn:iso:15118:2:2013:MsgDataTypes:ProfileEntryType); occurs 1..24.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 24)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.ProfileEntryType> ProfileEntry { get; set; } = [];
 }
 

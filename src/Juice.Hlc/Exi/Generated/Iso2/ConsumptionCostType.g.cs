@@ -20,6 +20,7 @@ public sealed partial class ConsumptionCostType
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType StartValue { get; set; }
 
     /// <summary>Element <c>Cost</c> (urn:iso:15118:2:2013:MsgDataTypes:CostType); occurs 1..3.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 3)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.CostType> Cost { get; set; } = [];
 }
 

@@ -20,6 +20,7 @@ public sealed partial class ContractSignatureEncryptedPrivateKeyType
     public required string Id { get; set; }
 
     /// <summary>Simple content (urn:iso:15118:2:2013:MsgDataTypes:privateKeyType).</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 48)]
     public required byte[] Value { get; set; }
 }
 

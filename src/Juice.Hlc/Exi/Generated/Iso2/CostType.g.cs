@@ -20,9 +20,11 @@ public sealed partial class CostType
     public required global::Juice.Hlc.Exi.Iso2.CostKindType CostKind { get; set; }
 
     /// <summary>Element <c>amount</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint Amount { get; set; }
 
     /// <summary>Element <c>amountMultiplier</c> (urn:iso:15118:2:2013:MsgDataTypes:unitMultiplierType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-3", MaxValue = "3")]
     public sbyte? AmountMultiplier { get; set; }
 }
 

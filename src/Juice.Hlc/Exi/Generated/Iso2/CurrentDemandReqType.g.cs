@@ -23,24 +23,30 @@ public sealed partial class CurrentDemandReqType : global::Juice.Hlc.Exi.Iso2.Bo
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType EVTargetCurrent { get; set; }
 
     /// <summary>Element <c>EVMaximumVoltageLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumCurrentLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumPowerLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>BulkChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? BulkChargingComplete { get; set; }
 
     /// <summary>Element <c>ChargingComplete</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 1..1.</summary>
     public required bool ChargingComplete { get; set; }
 
     /// <summary>Element <c>RemainingTimeToFullSoC</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? RemainingTimeToFullSoC { get; set; }
 
     /// <summary>Element <c>RemainingTimeToBulkSoC</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? RemainingTimeToBulkSoC { get; set; }
 
     /// <summary>Element <c>EVTargetVoltage</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>

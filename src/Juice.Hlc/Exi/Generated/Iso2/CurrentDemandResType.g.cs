@@ -38,24 +38,31 @@ public sealed partial class CurrentDemandResType : global::Juice.Hlc.Exi.Iso2.Bo
     public required bool EVSEPowerLimitAchieved { get; set; }
 
     /// <summary>Element <c>EVSEMaximumVoltageLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVSEMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumCurrentLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVSEMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVSEMaximumPowerLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVSEMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>EVSEID</c> (urn:iso:15118:2:2013:MsgDataTypes:evseIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 7, MaxLength = 37)]
     public required string EVSEID { get; set; }
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:iso:15118:2:2013:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "1", MaxValue = "255")]
     public required byte SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>MeterInfo</c> (urn:iso:15118:2:2013:MsgDataTypes:MeterInfoType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.MeterInfoType? MeterInfo { get; set; }
 
     /// <summary>Element <c>ReceiptRequired</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public bool? ReceiptRequired { get; set; }
 }
 

@@ -23,21 +23,26 @@ public sealed partial class DC_EVChargeParameterType : global::Juice.Hlc.Exi.Iso
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType EVMaximumCurrentLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumPowerLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVMaximumPowerLimit { get; set; }
 
     /// <summary>Element <c>EVMaximumVoltageLimit</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType EVMaximumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVEnergyCapacity</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVEnergyCapacity { get; set; }
 
     /// <summary>Element <c>EVEnergyRequest</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVEnergyRequest { get; set; }
 
     /// <summary>Element <c>FullSOC</c> (urn:iso:15118:2:2013:MsgDataTypes:percentValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "100")]
     public sbyte? FullSOC { get; set; }
 
     /// <summary>Element <c>BulkSOC</c> (urn:iso:15118:2:2013:MsgDataTypes:percentValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "100")]
     public sbyte? BulkSOC { get; set; }
 }
 

@@ -35,12 +35,14 @@ public sealed partial class DC_EVSEChargeParameterType : global::Juice.Hlc.Exi.I
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType EVSEMinimumVoltageLimit { get; set; }
 
     /// <summary>Element <c>EVSECurrentRegulationTolerance</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVSECurrentRegulationTolerance { get; set; }
 
     /// <summary>Element <c>EVSEPeakCurrentRipple</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType EVSEPeakCurrentRipple { get; set; }
 
     /// <summary>Element <c>EVSEEnergyToBeDelivered</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.PhysicalValueType? EVSEEnergyToBeDelivered { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class DC_EVSEStatusType : global::Juice.Hlc.Exi.Iso2.EVSES
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EVSEIsolationStatus</c> (urn:iso:15118:2:2013:MsgDataTypes:isolationLevelType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.IsolationLevelType? EVSEIsolationStatus { get; set; }
 
     /// <summary>Element <c>EVSEStatusCode</c> (urn:iso:15118:2:2013:MsgDataTypes:DC_EVSEStatusCodeType); occurs 1..1.</summary>

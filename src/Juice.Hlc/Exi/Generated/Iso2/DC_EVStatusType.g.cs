@@ -23,6 +23,7 @@ public sealed partial class DC_EVStatusType : global::Juice.Hlc.Exi.Iso2.EVStatu
     public required global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType EVErrorCode { get; set; }
 
     /// <summary>Element <c>EVRESSSOC</c> (urn:iso:15118:2:2013:MsgDataTypes:percentValueType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "100")]
     public required sbyte EVRESSSOC { get; set; }
 }
 

@@ -20,6 +20,7 @@ public sealed partial class DiffieHellmanPublickeyType
     public required string Id { get; set; }
 
     /// <summary>Simple content (urn:iso:15118:2:2013:MsgDataTypes:dHpublickeyType).</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 65)]
     public required byte[] Value { get; set; }
 }
 

@@ -20,6 +20,7 @@ public sealed partial class EMAIDType
     public required string Id { get; set; }
 
     /// <summary>Simple content (urn:iso:15118:2:2013:MsgDataTypes:eMAIDType).</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 14, MaxLength = 15)]
     public required string Value { get; set; }
 }
 

@@ -17,6 +17,7 @@ public abstract partial class EVChargeParameterType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>DepartureTime</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "4294967295")]
     public uint? DepartureTime { get; set; }
 }
 

@@ -17,6 +17,7 @@ public abstract partial class EVSEStatusType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>NotificationMaxDelay</c> (http://www.w3.org/2001/XMLSchema:unsignedShort); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort NotificationMaxDelay { get; set; }
 
     /// <summary>Element <c>EVSENotification</c> (urn:iso:15118:2:2013:MsgDataTypes:EVSENotificationType); occurs 1..1.</summary>

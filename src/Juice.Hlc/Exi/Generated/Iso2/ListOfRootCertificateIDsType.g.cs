@@ -17,6 +17,7 @@ public sealed partial class ListOfRootCertificateIDsType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>RootCertificateID</c> (http://www.w3.org/2000/09/xmldsig#:X509IssuerSerialType); occurs 1..20.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 20)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.X509IssuerSerialType> RootCertificateID { get; set; } = [];
 }
 

@@ -17,18 +17,23 @@ public sealed partial class MeterInfoType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>MeterID</c> (urn:iso:15118:2:2013:MsgDataTypes:meterIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 32)]
     public required string MeterID { get; set; }
 
     /// <summary>Element <c>MeterReading</c> (http://www.w3.org/2001/XMLSchema:unsignedLong); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "18446744073709551615")]
     public ulong? MeterReading { get; set; }
 
     /// <summary>Element <c>SigMeterReading</c> (urn:iso:15118:2:2013:MsgDataTypes:sigMeterReadingType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 64)]
     public byte[]? SigMeterReading { get; set; }
 
     /// <summary>Element <c>MeterStatus</c> (urn:iso:15118:2:2013:MsgDataTypes:meterStatusType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-32768", MaxValue = "32767")]
     public short? MeterStatus { get; set; }
 
     /// <summary>Element <c>TMeter</c> (http://www.w3.org/2001/XMLSchema:long); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-9223372036854775808", MaxValue = "9223372036854775807")]
     public long? TMeter { get; set; }
 }
 

@@ -20,9 +20,11 @@ public sealed partial class MeteringReceiptReqType : global::Juice.Hlc.Exi.Iso2.
     public string? Id { get; set; }
 
     /// <summary>Element <c>SessionID</c> (urn:iso:15118:2:2013:MsgDataTypes:sessionIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 8)]
     public required byte[] SessionID { get; set; }
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:iso:15118:2:2013:MsgDataTypes:SAIDType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "1", MaxValue = "255")]
     public byte? SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>MeterInfo</c> (urn:iso:15118:2:2013:MsgDataTypes:MeterInfoType); occurs 1..1.</summary>

@@ -20,6 +20,7 @@ public sealed partial class NotificationType
     public required global::Juice.Hlc.Exi.Iso2.FaultCodeType FaultCode { get; set; }
 
     /// <summary>Element <c>FaultMsg</c> (urn:iso:15118:2:2013:MsgDataTypes:faultMsgType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 64)]
     public string? FaultMsg { get; set; }
 }
 

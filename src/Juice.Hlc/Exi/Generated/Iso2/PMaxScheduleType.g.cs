@@ -17,6 +17,7 @@ public sealed partial class PMaxScheduleType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>PMaxScheduleEntry</c> (urn:iso:15118:2:2013:MsgDataTypes:PMaxScheduleEntryType); occurs 1..1024.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 1024)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.PMaxScheduleEntryType> PMaxScheduleEntry { get; set; } = [];
 }
 

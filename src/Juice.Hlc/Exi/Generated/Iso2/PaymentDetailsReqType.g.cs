@@ -17,6 +17,7 @@ public sealed partial class PaymentDetailsReqType : global::Juice.Hlc.Exi.Iso2.B
     #pragma warning restore CS8618
 
     /// <summary>Element <c>eMAID</c> (urn:iso:15118:2:2013:MsgDataTypes:eMAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 14, MaxLength = 15)]
     public required string EMAID { get; set; }
 
     /// <summary>Element <c>ContractSignatureCertChain</c> (urn:iso:15118:2:2013:MsgDataTypes:CertificateChainType); occurs 1..1.</summary>

@@ -20,9 +20,11 @@ public sealed partial class PaymentDetailsResType : global::Juice.Hlc.Exi.Iso2.B
     public required global::Juice.Hlc.Exi.Iso2.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>GenChallenge</c> (urn:iso:15118:2:2013:MsgDataTypes:genChallengeType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 16, MaxLength = 16)]
     public required byte[] GenChallenge { get; set; }
 
     /// <summary>Element <c>EVSETimeStamp</c> (http://www.w3.org/2001/XMLSchema:long); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-9223372036854775808", MaxValue = "9223372036854775807")]
     public required long EVSETimeStamp { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class PaymentOptionListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>PaymentOption</c> (urn:iso:15118:2:2013:MsgDataTypes:paymentOptionType); occurs 1..2.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 2)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.PaymentOptionType> PaymentOption { get; set; } = [];
 }
 

@@ -17,12 +17,14 @@ public sealed partial class PhysicalValueType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Multiplier</c> (urn:iso:15118:2:2013:MsgDataTypes:unitMultiplierType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-3", MaxValue = "3")]
     public required sbyte Multiplier { get; set; }
 
     /// <summary>Element <c>Unit</c> (urn:iso:15118:2:2013:MsgDataTypes:unitSymbolType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.UnitSymbolType Unit { get; set; }
 
     /// <summary>Element <c>Value</c> (http://www.w3.org/2001/XMLSchema:short); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "-32768", MaxValue = "32767")]
     public required short Value { get; set; }
 }
 

@@ -20,12 +20,15 @@ public sealed partial class PowerDeliveryReqType : global::Juice.Hlc.Exi.Iso2.Bo
     public required global::Juice.Hlc.Exi.Iso2.ChargeProgressType ChargeProgress { get; set; }
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:iso:15118:2:2013:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "1", MaxValue = "255")]
     public required byte SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>ChargingProfile</c> (urn:iso:15118:2:2013:MsgDataTypes:ChargingProfileType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.ChargingProfileType? ChargingProfile { get; set; }
 
     /// <summary>Element <c>EVPowerDeliveryParameter</c> or a member of its substitution group: DC_EVPowerDeliveryParameter (the runtime type selects the element); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.EVPowerDeliveryParameterType? EVPowerDeliveryParameter { get; set; }
 }
 

@@ -17,12 +17,14 @@ public sealed partial class ProfileEntryType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ChargingProfileEntryStart</c> (http://www.w3.org/2001/XMLSchema:unsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "4294967295")]
     public required uint ChargingProfileEntryStart { get; set; }
 
     /// <summary>Element <c>ChargingProfileEntryMaxPower</c> (urn:iso:15118:2:2013:MsgDataTypes:PhysicalValueType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.PhysicalValueType ChargingProfileEntryMaxPower { get; set; }
 
     /// <summary>Element <c>ChargingProfileEntryMaxNumberOfPhasesInUse</c> (urn:iso:15118:2:2013:MsgDataTypes:maxNumPhasesType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "1", MaxValue = "3")]
     public sbyte? ChargingProfileEntryMaxNumberOfPhasesInUse { get; set; }
 }
 

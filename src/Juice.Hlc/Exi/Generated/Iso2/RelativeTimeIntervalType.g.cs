@@ -17,9 +17,11 @@ public sealed partial class RelativeTimeIntervalType : global::Juice.Hlc.Exi.Iso
     #pragma warning restore CS8618
 
     /// <summary>Element <c>start</c> (anonymous UnsignedInt); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "16777214")]
     public required uint Start { get; set; }
 
     /// <summary>Element <c>duration</c> (anonymous UnsignedInt); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "86400")]
     public uint? Duration { get; set; }
 }
 

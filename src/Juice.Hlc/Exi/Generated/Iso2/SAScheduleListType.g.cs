@@ -17,6 +17,7 @@ public sealed partial class SAScheduleListType : global::Juice.Hlc.Exi.Iso2.SASc
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SAScheduleTuple</c> (urn:iso:15118:2:2013:MsgDataTypes:SAScheduleTupleType); occurs 1..3.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 3)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.SAScheduleTupleType> SAScheduleTuple { get; set; } = [];
 }
 

@@ -17,12 +17,14 @@ public sealed partial class SAScheduleTupleType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SAScheduleTupleID</c> (urn:iso:15118:2:2013:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "1", MaxValue = "255")]
     public required byte SAScheduleTupleID { get; set; }
 
     /// <summary>Element <c>PMaxSchedule</c> (urn:iso:15118:2:2013:MsgDataTypes:PMaxScheduleType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.PMaxScheduleType PMaxSchedule { get; set; }
 
     /// <summary>Element <c>SalesTariff</c> (urn:iso:15118:2:2013:MsgDataTypes:SalesTariffType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.SalesTariffType? SalesTariff { get; set; }
 }
 

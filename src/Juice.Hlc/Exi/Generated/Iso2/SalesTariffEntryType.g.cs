@@ -17,9 +17,11 @@ public sealed partial class SalesTariffEntryType : global::Juice.Hlc.Exi.Iso2.En
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EPriceLevel</c> (http://www.w3.org/2001/XMLSchema:unsignedByte); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "255")]
     public byte? EPriceLevel { get; set; }
 
     /// <summary>Element <c>ConsumptionCost</c> (urn:iso:15118:2:2013:MsgDataTypes:ConsumptionCostType); occurs 0..3.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = 3)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.ConsumptionCostType> ConsumptionCost { get; set; } = [];
 }
 

@@ -20,15 +20,19 @@ public sealed partial class SalesTariffType
     public string? Id { get; set; }
 
     /// <summary>Element <c>SalesTariffID</c> (urn:iso:15118:2:2013:MsgDataTypes:SAIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "1", MaxValue = "255")]
     public required byte SalesTariffID { get; set; }
 
     /// <summary>Element <c>SalesTariffDescription</c> (urn:iso:15118:2:2013:MsgDataTypes:tariffDescriptionType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? SalesTariffDescription { get; set; }
 
     /// <summary>Element <c>NumEPriceLevels</c> (http://www.w3.org/2001/XMLSchema:unsignedByte); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "0", MaxValue = "255")]
     public byte? NumEPriceLevels { get; set; }
 
     /// <summary>Element <c>SalesTariffEntry</c> (urn:iso:15118:2:2013:MsgDataTypes:SalesTariffEntryType); occurs 1..1024.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 1024)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.SalesTariffEntryType> SalesTariffEntry { get; set; } = [];
 }
 

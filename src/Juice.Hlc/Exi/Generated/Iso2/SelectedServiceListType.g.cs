@@ -17,6 +17,7 @@ public sealed partial class SelectedServiceListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>SelectedService</c> (urn:iso:15118:2:2013:MsgDataTypes:SelectedServiceType); occurs 1..16.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 16)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.SelectedServiceType> SelectedService { get; set; } = [];
 }
 

@@ -17,9 +17,11 @@ public sealed partial class SelectedServiceType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceID</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort ServiceID { get; set; }
 
     /// <summary>Element <c>ParameterSetID</c> (http://www.w3.org/2001/XMLSchema:short); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-32768", MaxValue = "32767")]
     public short? ParameterSetID { get; set; }
 }
 

@@ -17,6 +17,7 @@ public sealed partial class ServiceDetailReqType : global::Juice.Hlc.Exi.Iso2.Bo
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceID</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort ServiceID { get; set; }
 }
 

@@ -17,9 +17,11 @@ public sealed partial class ServiceDiscoveryReqType : global::Juice.Hlc.Exi.Iso2
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceScope</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceScopeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 64)]
     public string? ServiceScope { get; set; }
 
     /// <summary>Element <c>ServiceCategory</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceCategoryType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.ServiceCategoryType? ServiceCategory { get; set; }
 }
 

@@ -26,6 +26,7 @@ public sealed partial class ServiceDiscoveryResType : global::Juice.Hlc.Exi.Iso2
     public required global::Juice.Hlc.Exi.Iso2.ChargeServiceType ChargeService { get; set; }
 
     /// <summary>Element <c>ServiceList</c> (urn:iso:15118:2:2013:MsgDataTypes:ServiceListType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.ServiceListType? ServiceList { get; set; }
 }
 

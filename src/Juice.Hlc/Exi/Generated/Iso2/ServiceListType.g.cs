@@ -17,6 +17,7 @@ public sealed partial class ServiceListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Service</c> (urn:iso:15118:2:2013:MsgDataTypes:ServiceType); occurs 1..8.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 8)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.ServiceType> Service { get; set; } = [];
 }
 

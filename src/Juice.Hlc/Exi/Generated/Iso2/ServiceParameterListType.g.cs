@@ -17,6 +17,7 @@ public sealed partial class ServiceParameterListType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ParameterSet</c> (urn:iso:15118:2:2013:MsgDataTypes:ParameterSetType); occurs 1..255.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 255)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.ParameterSetType> ParameterSet { get; set; } = [];
 }
 

@@ -17,15 +17,18 @@ public partial class ServiceType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>ServiceID</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinValue = "0", MaxValue = "65535")]
     public required ushort ServiceID { get; set; }
 
     /// <summary>Element <c>ServiceName</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceNameType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 32)]
     public string? ServiceName { get; set; }
 
     /// <summary>Element <c>ServiceCategory</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceCategoryType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.ServiceCategoryType ServiceCategory { get; set; }
 
     /// <summary>Element <c>ServiceScope</c> (urn:iso:15118:2:2013:MsgDataTypes:serviceScopeType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxLength = 64)]
     public string? ServiceScope { get; set; }
 
     /// <summary>Element <c>FreeService</c> (http://www.w3.org/2001/XMLSchema:boolean); occurs 1..1.</summary>

@@ -17,6 +17,7 @@ public sealed partial class SessionSetupReqType : global::Juice.Hlc.Exi.Iso2.Bod
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EVCCID</c> (urn:iso:15118:2:2013:MsgDataTypes:evccIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxLength = 6)]
     public required byte[] EVCCID { get; set; }
 }
 

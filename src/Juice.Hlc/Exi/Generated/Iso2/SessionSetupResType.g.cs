@@ -20,9 +20,11 @@ public sealed partial class SessionSetupResType : global::Juice.Hlc.Exi.Iso2.Bod
     public required global::Juice.Hlc.Exi.Iso2.ResponseCodeType ResponseCode { get; set; }
 
     /// <summary>Element <c>EVSEID</c> (urn:iso:15118:2:2013:MsgDataTypes:evseIDType); occurs 1..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 7, MaxLength = 37)]
     public required string EVSEID { get; set; }
 
     /// <summary>Element <c>EVSETimeStamp</c> (http://www.w3.org/2001/XMLSchema:long); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MinValue = "-9223372036854775808", MaxValue = "9223372036854775807")]
     public long? EVSETimeStamp { get; set; }
 }
 

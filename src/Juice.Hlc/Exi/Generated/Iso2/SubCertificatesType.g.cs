@@ -17,6 +17,7 @@ public sealed partial class SubCertificatesType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Certificate</c> (urn:iso:15118:2:2013:MsgDataTypes:certificateType); occurs 1..4.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 4, MaxLength = 800)]
     public global::System.Collections.Generic.List<byte[]> Certificate { get; set; } = [];
 }
 

@@ -17,6 +17,7 @@ public sealed partial class SupportedEnergyTransferModeType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>EnergyTransferMode</c> (urn:iso:15118:2:2013:MsgDataTypes:EnergyTransferModeType); occurs 1..6.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = 6)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType> EnergyTransferMode { get; set; } = [];
 }
 

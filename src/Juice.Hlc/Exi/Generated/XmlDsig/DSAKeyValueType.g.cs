@@ -23,12 +23,14 @@ public sealed partial class DSAKeyValueType
     public byte[]? Q { get; set; }
 
     /// <summary>Element <c>G</c> (http://www.w3.org/2000/09/xmldsig#:CryptoBinary); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public byte[]? G { get; set; }
 
     /// <summary>Element <c>Y</c> (http://www.w3.org/2000/09/xmldsig#:CryptoBinary); occurs 1..1.</summary>
     public required byte[] Y { get; set; }
 
     /// <summary>Element <c>J</c> (http://www.w3.org/2000/09/xmldsig#:CryptoBinary); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public byte[]? J { get; set; }
 
     /// <summary>Element <c>Seed</c> (http://www.w3.org/2000/09/xmldsig#:CryptoBinary); occurs 1..1.</summary>

@@ -20,6 +20,7 @@ public sealed partial class KeyInfoType
     public string? Id { get; set; }
 
     /// <summary>Choice of KeyName, KeyValue, RetrievalMethod, X509Data, PGPData, SPKIData, MgmtData, Any; occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.KeyInfoTypeChoice> Items { get; set; } = [];
 }
 

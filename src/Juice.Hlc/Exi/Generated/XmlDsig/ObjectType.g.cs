@@ -26,6 +26,7 @@ public sealed partial class ObjectType
     public string? MimeType { get; set; }
 
     /// <summary>Repeated group; occurs 0..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.ObjectTypeItem> Items { get; set; } = [];
 }
 

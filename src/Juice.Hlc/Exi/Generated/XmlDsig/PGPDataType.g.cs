@@ -42,6 +42,7 @@ public abstract partial class PGPDataTypeChoice
         public required byte[] PGPKeyID { get; set; }
 
         /// <summary>Element <c>PGPKeyPacket</c> (http://www.w3.org/2001/XMLSchema:base64Binary); occurs 0..1.</summary>
+        [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
         public byte[]? PGPKeyPacket { get; set; }
 
         // xs:any (##other; occurs 0..unbounded): wildcard content has no model; the codec rejects it.

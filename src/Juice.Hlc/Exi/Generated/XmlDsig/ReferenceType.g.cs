@@ -26,6 +26,7 @@ public sealed partial class ReferenceType
     public string? URI { get; set; }
 
     /// <summary>Element <c>Transforms</c> (http://www.w3.org/2000/09/xmldsig#:TransformsType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.XmlDsig.TransformsType? Transforms { get; set; }
 
     /// <summary>Element <c>DigestMethod</c> (http://www.w3.org/2000/09/xmldsig#:DigestMethodType); occurs 1..1.</summary>

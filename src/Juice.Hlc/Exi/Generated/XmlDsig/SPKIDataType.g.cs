@@ -17,6 +17,7 @@ public sealed partial class SPKIDataType
     #pragma warning restore CS8618
 
     /// <summary>Repeated group; occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.SPKIDataTypeItem> Items { get; set; } = [];
 }
 

@@ -20,6 +20,7 @@ public sealed partial class SignatureMethodType
     public required string Algorithm { get; set; }
 
     /// <summary>Element <c>HMACOutputLength</c> (http://www.w3.org/2000/09/xmldsig#:HMACOutputLengthType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::System.Numerics.BigInteger? HMACOutputLength { get; set; }
 
     // xs:any (##other; occurs 0..unbounded): wildcard content has no model; the codec rejects it.

@@ -20,6 +20,7 @@ public sealed partial class SignaturePropertiesType
     public string? Id { get; set; }
 
     /// <summary>Element <c>SignatureProperty</c> (http://www.w3.org/2000/09/xmldsig#:SignaturePropertyType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.SignaturePropertyType> SignatureProperty { get; set; } = [];
 }
 

@@ -23,6 +23,7 @@ public sealed partial class SignaturePropertyType
     public required string Target { get; set; }
 
     /// <summary>Choice of Any; occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.SignaturePropertyTypeChoice> Items { get; set; } = [];
 }
 

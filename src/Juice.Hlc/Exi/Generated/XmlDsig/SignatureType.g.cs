@@ -26,9 +26,11 @@ public sealed partial class SignatureType
     public required global::Juice.Hlc.Exi.XmlDsig.SignatureValueType SignatureValue { get; set; }
 
     /// <summary>Element <c>KeyInfo</c> (http://www.w3.org/2000/09/xmldsig#:KeyInfoType); occurs 0..1.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.XmlDsig.KeyInfoType? KeyInfo { get; set; }
 
     /// <summary>Element <c>Object</c> (http://www.w3.org/2000/09/xmldsig#:ObjectType); occurs 0..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.ObjectType> Object { get; set; } = [];
 }
 

@@ -26,6 +26,7 @@ public sealed partial class SignedInfoType
     public required global::Juice.Hlc.Exi.XmlDsig.SignatureMethodType SignatureMethod { get; set; }
 
     /// <summary>Element <c>Reference</c> (http://www.w3.org/2000/09/xmldsig#:ReferenceType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.ReferenceType> Reference { get; set; } = [];
 }
 

@@ -20,6 +20,7 @@ public sealed partial class TransformType
     public required string Algorithm { get; set; }
 
     /// <summary>Choice of Any, XPath; occurs 0..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0, MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.TransformTypeChoice> Items { get; set; } = [];
 }
 

@@ -17,6 +17,7 @@ public sealed partial class TransformsType
     #pragma warning restore CS8618
 
     /// <summary>Element <c>Transform</c> (http://www.w3.org/2000/09/xmldsig#:TransformType); occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.TransformType> Transform { get; set; } = [];
 }
 

@@ -16,7 +16,8 @@ public sealed partial class X509DataType
     internal X509DataType(global::Juice.Hlc.Exi.ExiDecoding _) { }
     #pragma warning restore CS8618
 
-    /// <summary>Choice of X509IssuerSerial, X509SKI, X509SubjectName, X509Certificate, X509CRL, Any; occurs 1..1.</summary>
+    /// <summary>Choice of X509IssuerSerial, X509SKI, X509SubjectName, X509Certificate, X509CRL, Any; occurs 1..unbounded.</summary>
+    [global::Juice.Hlc.Exi.SchemaFacets(MaxOccurs = -1)]
     public global::System.Collections.Generic.List<global::Juice.Hlc.Exi.XmlDsig.X509DataTypeChoice> Items { get; set; } = [];
 }
 

@@ -1,0 +1,163 @@
+using System.Numerics;
+using Juice.Hlc.Exi;
+using Juice.Hlc.Exi.AppHandshake;
+using Juice.Hlc.Exi.Din;
+using Juice.Hlc.Exi.Iso2;
+using Juice.Hlc.Exi.XmlDsig;
+
+namespace Juice.Hlc.Tests.Exi;
+
+/// <summary>The typed API: lists at their bounds, facets, empty values, non-BMP text, integers beyond 64 bits.</summary>
+public sealed class ModelTests
+{
+    internal static AppProtocolType Protocol(int i) => new()
+    {
+        ProtocolNamespace = "urn:iso:15118:2:2013:MsgDef",
+        VersionNumberMajor = 2,
+        VersionNumberMinor = 0,
+        SchemaID = (byte)i,
+        Priority = (byte)(1 + (i % 20)),
+    };
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(19)]
+    [InlineData(20)]
+    public void AppProtocol_lists_from_one_to_maxOccurs_round_trip(int count)
+    {
+        var req = new SupportedAppProtocolReq { AppProtocol = [.. Enumerable.Range(0, count).Select(Protocol)] };
+        byte[] exi = AppHandshakeExi.EncodeSupportedAppProtocolReq(req);
+        var back = AppHandshakeExi.DecodeSupportedAppProtocolReq(exi);
+        Assert.Equal(count, back.AppProtocol.Count);
+        Assert.Equal(req.AppProtocol.Select(p => p.SchemaID), back.AppProtocol.Select(p => p.SchemaID));
+        Assert.Equal(exi, AppHandshakeExi.EncodeSupportedAppProtocolReq(back));
+    }
+
+    [Theory]
+    [InlineData(0, "EE is not allowed")]
+    [InlineData(21, "more occurrences than maxOccurs")]
+    public void AppProtocol_lists_below_minOccurs_or_above_maxOccurs_are_refused(int count, string reason)
+    {
+        var req = new SupportedAppProtocolReq { AppProtocol = [.. Enumerable.Range(0, count).Select(Protocol)] };
+        var ex = Assert.Throws<InvalidOperationException>(() => AppHandshakeExi.EncodeSupportedAppProtocolReq(req));
+        Assert.Contains(reason, ex.Message);
+    }
+
+    [Fact]
+    public void The_maxOccurs_boundary_costs_one_bit_for_the_end_of_the_list()
+    {
+        // After the 20th AppProtocol only EE is declared: 1 bit (EE or escape), where cbv2g wrote 2 bits.
+        var at19 = AppHandshakeExi.EncodeSupportedAppProtocolReq(new SupportedAppProtocolReq { AppProtocol = [.. Enumerable.Range(0, 19).Select(Protocol)] });
+        var at20 = AppHandshakeExi.EncodeSupportedAppProtocolReq(new SupportedAppProtocolReq { AppProtocol = [.. Enumerable.Range(0, 20).Select(Protocol)] });
+        Assert.Equal(20, AppHandshakeExi.DecodeSupportedAppProtocolReq(at20).AppProtocol.Count);
+        Assert.True(at20.Length > at19.Length);
+    }
+
+    [Theory]
+    [InlineData(100, true)]
+    [InlineData(101, false)]
+    public void Strings_are_checked_against_maxLength(int length, bool ok)
+    {
+        var p = Protocol(1);
+        p.ProtocolNamespace = "urn:" + new string('x', length - 4);
+        var req = new SupportedAppProtocolReq { AppProtocol = [p] };
+        if (ok)
+        {
+            Assert.Equal(length, AppHandshakeExi.DecodeSupportedAppProtocolReq(AppHandshakeExi.EncodeSupportedAppProtocolReq(req)).AppProtocol[0].ProtocolNamespace.Length);
+        }
+        else
+        {
+            Assert.Contains("outside 0..100", Assert.Throws<InvalidOperationException>(() => AppHandshakeExi.EncodeSupportedAppProtocolReq(req)).Message);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(21)]
+    public void Bounded_integers_are_checked_against_their_facets(int priority)
+    {
+        var p = Protocol(1);
+        p.Priority = (byte)priority;
+        Assert.Throws<InvalidOperationException>(() => AppHandshakeExi.EncodeSupportedAppProtocolReq(new SupportedAppProtocolReq { AppProtocol = [p] }));
+    }
+
+    private static Juice.Hlc.Exi.Din.V2G_Message DinSessionSetup(byte[] evccid) => new()
+    {
+        Header = new Juice.Hlc.Exi.Din.MessageHeaderType { SessionID = [0, 0, 0, 0, 0, 0, 0, 0] },
+        Body = new Juice.Hlc.Exi.Din.BodyType { BodyElement = new Juice.Hlc.Exi.Din.SessionSetupReqType { EVCCID = evccid } },
+    };
+
+    [Fact]
+    public void An_empty_value_is_written_as_the_reference_encoder_does_and_both_forms_decode()
+    {
+        // shared/docs/exi-v2g.md: EXIficient ends the empty <EVCCID/> with EE through the second level; OpenV2G
+        // writes CH with a zero length (stream from a real log). Both are the same message.
+        const string exificient = "809a02000000000000000011d400";
+        const string openV2G = "809a02000000000000000011d00000";
+        Assert.Equal(exificient, Convert.ToHexStringLower(DinExi.Encode(DinSessionSetup([]))));
+        foreach (var hex in new[] { exificient, openV2G })
+        {
+            var body = (Juice.Hlc.Exi.Din.SessionSetupReqType)DinExi.Decode(Convert.FromHexString(hex)).Body.BodyElement!;
+            Assert.Empty(body.EVCCID);
+        }
+    }
+
+    [Fact]
+    public void Text_with_characters_outside_the_BMP_round_trips_with_lengths_in_code_points()
+    {
+        string evseId = "DE*JUI*E\U0001F50C\U0001F697-1";   // 12 code points, 14 UTF-16 units
+        var msg = new Juice.Hlc.Exi.Iso2.V2G_Message
+        {
+            Header = new Juice.Hlc.Exi.Iso2.MessageHeaderType { SessionID = [1, 2, 3, 4, 5, 6, 7, 8] },
+            Body = new Juice.Hlc.Exi.Iso2.BodyType
+            {
+                BodyElement = new Juice.Hlc.Exi.Iso2.SessionSetupResType { ResponseCode = Juice.Hlc.Exi.Iso2.ResponseCodeType.OK_NewSessionEstablished, EVSEID = evseId },
+            },
+        };
+        var back = (Juice.Hlc.Exi.Iso2.SessionSetupResType)Iso2Exi.Decode(Iso2Exi.Encode(msg)).Body.BodyElement!;
+        Assert.Equal(evseId, back.EVSEID);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("18446744073709551616")]            // 2^64
+    [InlineData("-18446744073709551617")]           // -(2^64) - 1
+    [InlineData("1267650600228229401496703205376")] // 2^100
+    public void Integers_beyond_64_bits_round_trip(string value)
+    {
+        var n = BigInteger.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        var signedInfo = new SignedInfoType
+        {
+            CanonicalizationMethod = new CanonicalizationMethodType { Algorithm = "http://www.w3.org/TR/canonical-exi/" },
+            SignatureMethod = new SignatureMethodType { Algorithm = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", HMACOutputLength = n },
+            Reference = [new ReferenceType { URI = "#id1", DigestMethod = new DigestMethodType { Algorithm = "http://www.w3.org/2001/04/xmlenc#sha256" }, DigestValue = new byte[32] }],
+        };
+        var root = new ExiRoot(XmlDsigExi.FragmentElements.Single(e => e.LocalName == "SignedInfo"), signedInfo);
+        var back = (SignedInfoType)XmlDsigExi.DecodeFragment(XmlDsigExi.EncodeFragment(root)).Value;
+        Assert.Equal(n, back.SignatureMethod.HMACOutputLength);
+    }
+
+    [Fact]
+    public void A_substitution_group_member_is_chosen_by_the_runtime_type()
+    {
+        var msg = new Juice.Hlc.Exi.Iso2.V2G_Message
+        {
+            Header = new Juice.Hlc.Exi.Iso2.MessageHeaderType { SessionID = [9] },
+            Body = new Juice.Hlc.Exi.Iso2.BodyType { BodyElement = new Juice.Hlc.Exi.Iso2.SessionStopReqType { ChargingSession = ChargingSessionType.Terminate } },
+        };
+        string xml = Iso2Exi.WriteXml(new ExiRoot(Iso2Exi.DocumentElements.Single(e => e.LocalName == "V2G_Message"), Iso2Exi.Decode(Iso2Exi.Encode(msg))));
+        Assert.Contains("<v2gci_b:SessionStopReq>", xml);
+        Assert.Contains("<v2gci_b:ChargingSession>Terminate</v2gci_b:ChargingSession>", xml);
+    }
+
+    [Fact]
+    public void Encoding_into_a_too_small_span_reports_false()
+    {
+        var msg = DinSessionSetup([1, 2, 3, 4, 5, 6]);
+        Assert.False(DinExi.TryEncode(msg, new byte[4], out int written));
+        Assert.Equal(0, written);
+        Assert.True(DinExi.TryEncode(msg, new byte[64], out written));
+        Assert.Equal(DinExi.Encode(msg).Length, written);
+    }
+}
