@@ -82,12 +82,17 @@ internal sealed partial class ComplexEmitter
             w.Line($"w.Event(g, ref s, {TermOf(TermKind.CH)});");
             w.Line($"{Simple}.W_{_e.SimpleId(sc)}(ref w, v.Value);");
         }
-        EncodeMembers(w, _models.All(_def), "v");
+        WalkMembers(w, _models.All(_def), "v", EncodeLeaf);
         w.Line($"w.Event(g, ref s, {TermOf(TermKind.EE)});");
         w.Close();
     }
 
-    private void EncodeMembers(SourceWriter w, List<MNode> members, string obj)
+    /// <summary>
+    /// Emits a walk over the members of a model object in content order (required members checked, optional ones
+    /// tested, lists iterated, choices switched on) that hands each element value to <paramref name="leaf"/>.
+    /// The encoder and the XML writer share it.
+    /// </summary>
+    private void WalkMembers(SourceWriter w, List<MNode> members, string obj, Action<SourceWriter, PElement, string> leaf)
     {
         foreach (var m in members)
         {
@@ -100,20 +105,20 @@ internal sealed partial class ComplexEmitter
                     switch (e.Card)
                     {
                         case Card.One when LeafIsValueType(e.Leaf):
-                            EncodeLeaf(w, e.Leaf, val);
+                            leaf(w, e.Leaf, val);
                             break;
                         case Card.One:
                             w.Line($"var {n} = {val} ?? throw new global::System.InvalidOperationException(\"{T}.{e.Prop} is required\");");
-                            EncodeLeaf(w, e.Leaf, n);
+                            leaf(w, e.Leaf, n);
                             break;
                         case Card.Optional:
                             w.Open($"if ({val} is {{ }} {n})");
-                            EncodeLeaf(w, e.Leaf, n);
+                            leaf(w, e.Leaf, n);
                             w.Close();
                             break;
                         default:
                             w.Open($"foreach (var {n} in {val})");
-                            EncodeLeaf(w, e.Leaf, n);
+                            leaf(w, e.Leaf, n);
                             w.Close();
                             break;
                     }
@@ -125,12 +130,12 @@ internal sealed partial class ComplexEmitter
                     if (c.Card == Card.List)
                     {
                         w.Open($"foreach (var {n} in {obj}.{c.Prop})");
-                        EncodeChoice(w, c, n);
+                        WalkChoice(w, c, n, leaf);
                         w.Close();
                     }
                     else
                     {
-                        EncodeChoice(w, c, $"{obj}.{c.Prop}");
+                        WalkChoice(w, c, $"{obj}.{c.Prop}", leaf);
                     }
                     break;
                 }
@@ -138,7 +143,7 @@ internal sealed partial class ComplexEmitter
                 {
                     string n = "q" + N();
                     w.Open($"foreach (var {n} in {obj}.{g.Prop})");
-                    EncodeMembers(w, g.Item.Members, n);
+                    WalkMembers(w, g.Item.Members, n, leaf);
                     w.Close();
                     break;
                 }
@@ -146,7 +151,7 @@ internal sealed partial class ComplexEmitter
         }
     }
 
-    private void EncodeChoice(SourceWriter w, MChoice c, string val)
+    private void WalkChoice(SourceWriter w, MChoice c, string val, Action<SourceWriter, PElement, string> leaf)
     {
         if (c.Alts.All(a => a.Wildcard is not null))
         {
@@ -160,13 +165,13 @@ internal sealed partial class ComplexEmitter
             if (a.Leaf is not null)
             {
                 w.Line($"case {type} {n}:");
-                EncodeLeaf(w, a.Leaf, $"{n}.Value");
+                leaf(w, a.Leaf, $"{n}.Value");
                 w.Line("    break;");
             }
             else if (a.Container is not null)
             {
                 w.Line($"case {type} {n}:");
-                EncodeMembers(w, a.Container.Members, n);
+                WalkMembers(w, a.Container.Members, n, leaf);
                 w.Line("    break;");
             }
         }

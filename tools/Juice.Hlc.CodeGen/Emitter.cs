@@ -335,20 +335,7 @@ internal sealed class Emitter
         }
     }
 
-    private static (System.Numerics.BigInteger?, System.Numerics.BigInteger?) BuiltIn(SimpleDef s) => s.TypeCode switch
-    {
-        XmlTypeCode.Byte => (sbyte.MinValue, sbyte.MaxValue),
-        XmlTypeCode.UnsignedByte => (byte.MinValue, byte.MaxValue),
-        XmlTypeCode.Short => (short.MinValue, short.MaxValue),
-        XmlTypeCode.UnsignedShort => (ushort.MinValue, ushort.MaxValue),
-        XmlTypeCode.Int => (int.MinValue, int.MaxValue),
-        XmlTypeCode.UnsignedInt => (uint.MinValue, uint.MaxValue),
-        XmlTypeCode.Long => (long.MinValue, long.MaxValue),
-        XmlTypeCode.UnsignedLong => (ulong.MinValue, ulong.MaxValue),
-        XmlTypeCode.NonNegativeInteger => (0, null),
-        XmlTypeCode.PositiveInteger => (1, null),
-        _ => (null, null),
-    };
+    private static (System.Numerics.BigInteger?, System.Numerics.BigInteger?) BuiltIn(SimpleDef s) => Registry.BuiltInRange(s.TypeCode);
 
     /// <summary>C# name of enumeration value <paramref name="i"/>: the value as an identifier, first letter upper case, unique.</summary>
     public static string EnumMember(SimpleDef s, int i)

@@ -308,7 +308,8 @@ internal sealed class Registry
         return def;
     }
 
-    private static (BigInteger?, BigInteger?) BuiltInRange(XmlTypeCode tc) => tc switch
+    /// <summary>Value range of the built-in integer types.</summary>
+    public static (BigInteger?, BigInteger?) BuiltInRange(XmlTypeCode tc) => tc switch
     {
         XmlTypeCode.Byte => (sbyte.MinValue, sbyte.MaxValue),
         XmlTypeCode.UnsignedByte => (byte.MinValue, byte.MaxValue),

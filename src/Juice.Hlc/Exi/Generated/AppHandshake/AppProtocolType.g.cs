@@ -143,8 +143,9 @@ internal static partial class AppHandshakeCodec
 
     internal static void WriteXml_AppProtocolType(global::System.Xml.XmlWriter x, AppProtocolType v)
     {
+        var e11 = v.ProtocolNamespace ?? throw new global::System.InvalidOperationException("AppProtocolType.ProtocolNamespace is required");
         x.WriteStartElement("ProtocolNamespace", "");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_AppHandshake_protocolNamespaceType(v.ProtocolNamespace));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_AppHandshake_protocolNamespaceType(e11));
         x.WriteEndElement();
         x.WriteStartElement("VersionNumberMajor", "");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_UnsignedInt(v.VersionNumberMajor));

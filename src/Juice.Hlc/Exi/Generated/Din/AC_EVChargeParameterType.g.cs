@@ -145,17 +145,21 @@ internal static partial class DinCodec
         x.WriteStartElement("DepartureTime", "urn:din:70121:2012:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_UnsignedInt(v.DepartureTime));
         x.WriteEndElement();
+        var e12 = v.EAmount ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EAmount is required");
         x.WriteStartElement("EAmount", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EAmount);
+        WriteXml_PhysicalValueType(x, e12);
         x.WriteEndElement();
+        var e13 = v.EVMaxVoltage ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMaxVoltage is required");
         x.WriteStartElement("EVMaxVoltage", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaxVoltage);
+        WriteXml_PhysicalValueType(x, e13);
         x.WriteEndElement();
+        var e14 = v.EVMaxCurrent ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMaxCurrent is required");
         x.WriteStartElement("EVMaxCurrent", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaxCurrent);
+        WriteXml_PhysicalValueType(x, e14);
         x.WriteEndElement();
+        var e15 = v.EVMinCurrent ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMinCurrent is required");
         x.WriteStartElement("EVMinCurrent", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMinCurrent);
+        WriteXml_PhysicalValueType(x, e15);
         x.WriteEndElement();
     }
 }

@@ -128,17 +128,21 @@ internal static partial class DinCodec
 
     internal static void WriteXml_AC_EVSEChargeParameterType(global::System.Xml.XmlWriter x, AC_EVSEChargeParameterType v)
     {
+        var e9 = v.AC_EVSEStatus ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.AC_EVSEStatus is required");
         x.WriteStartElement("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_AC_EVSEStatusType(x, v.AC_EVSEStatus);
+        WriteXml_AC_EVSEStatusType(x, e9);
         x.WriteEndElement();
+        var e10 = v.EVSEMaxVoltage ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.EVSEMaxVoltage is required");
         x.WriteStartElement("EVSEMaxVoltage", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaxVoltage);
+        WriteXml_PhysicalValueType(x, e10);
         x.WriteEndElement();
+        var e11 = v.EVSEMaxCurrent ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.EVSEMaxCurrent is required");
         x.WriteStartElement("EVSEMaxCurrent", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaxCurrent);
+        WriteXml_PhysicalValueType(x, e11);
         x.WriteEndElement();
+        var e12 = v.EVSEMinCurrent ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.EVSEMinCurrent is required");
         x.WriteStartElement("EVSEMinCurrent", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMinCurrent);
+        WriteXml_PhysicalValueType(x, e12);
         x.WriteEndElement();
     }
 }

@@ -86,8 +86,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_CableCheckReqType(global::System.Xml.XmlWriter x, CableCheckReqType v)
     {
+        var e3 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("CableCheckReqType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:din:70121:2012:MsgBody");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e3);
         x.WriteEndElement();
     }
 }

@@ -105,8 +105,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_CertificateChainType(global::System.Xml.XmlWriter x, CertificateChainType v)
     {
+        var e5 = v.Certificate ?? throw new global::System.InvalidOperationException("CertificateChainType.Certificate is required");
         x.WriteStartElement("Certificate", "urn:din:70121:2012:MsgDataTypes");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_certificateType(v.Certificate));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_certificateType(e5));
         x.WriteEndElement();
         if (v.SubCertificates is { } e6)
         {

@@ -126,14 +126,17 @@ internal static partial class DinCodec
     internal static void WriteXml_CertificateInstallationReqType(global::System.Xml.XmlWriter x, CertificateInstallationReqType v)
     {
         if (v.Id is { } t9) x.WriteAttributeString("Id", "", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Idref(t9));
+        var e10 = v.OEMProvisioningCert ?? throw new global::System.InvalidOperationException("CertificateInstallationReqType.OEMProvisioningCert is required");
         x.WriteStartElement("OEMProvisioningCert", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_certificateType(v.OEMProvisioningCert));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_certificateType(e10));
         x.WriteEndElement();
+        var e11 = v.ListOfRootCertificateIDs ?? throw new global::System.InvalidOperationException("CertificateInstallationReqType.ListOfRootCertificateIDs is required");
         x.WriteStartElement("ListOfRootCertificateIDs", "urn:din:70121:2012:MsgBody");
-        WriteXml_ListOfRootCertificateIDsType(x, v.ListOfRootCertificateIDs);
+        WriteXml_ListOfRootCertificateIDsType(x, e11);
         x.WriteEndElement();
+        var e12 = v.DHParams ?? throw new global::System.InvalidOperationException("CertificateInstallationReqType.DHParams is required");
         x.WriteStartElement("DHParams", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(v.DHParams));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(e12));
         x.WriteEndElement();
     }
 }

@@ -157,17 +157,21 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e12 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:din:70121:2012:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e12);
         x.WriteEndElement();
+        var e13 = v.ContractSignatureEncryptedPrivateKey ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.ContractSignatureEncryptedPrivateKey is required");
         x.WriteStartElement("ContractSignatureEncryptedPrivateKey", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_privateKeyType(v.ContractSignatureEncryptedPrivateKey));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_privateKeyType(e13));
         x.WriteEndElement();
+        var e14 = v.DHParams ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.DHParams is required");
         x.WriteStartElement("DHParams", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(v.DHParams));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(e14));
         x.WriteEndElement();
+        var e15 = v.ContractID ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.ContractID is required");
         x.WriteStartElement("ContractID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(v.ContractID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(e15));
         x.WriteEndElement();
     }
 }

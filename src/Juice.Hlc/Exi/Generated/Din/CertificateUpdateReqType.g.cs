@@ -140,17 +140,21 @@ internal static partial class DinCodec
     internal static void WriteXml_CertificateUpdateReqType(global::System.Xml.XmlWriter x, CertificateUpdateReqType v)
     {
         if (v.Id is { } t11) x.WriteAttributeString("Id", "", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Idref(t11));
+        var e12 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:din:70121:2012:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e12);
         x.WriteEndElement();
+        var e13 = v.ContractID ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.ContractID is required");
         x.WriteStartElement("ContractID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(v.ContractID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(e13));
         x.WriteEndElement();
+        var e14 = v.ListOfRootCertificateIDs ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.ListOfRootCertificateIDs is required");
         x.WriteStartElement("ListOfRootCertificateIDs", "urn:din:70121:2012:MsgBody");
-        WriteXml_ListOfRootCertificateIDsType(x, v.ListOfRootCertificateIDs);
+        WriteXml_ListOfRootCertificateIDsType(x, e14);
         x.WriteEndElement();
+        var e15 = v.DHParams ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.DHParams is required");
         x.WriteStartElement("DHParams", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(v.DHParams));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_dHParamsType(e15));
         x.WriteEndElement();
     }
 }

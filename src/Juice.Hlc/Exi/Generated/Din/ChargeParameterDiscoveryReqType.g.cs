@@ -123,7 +123,8 @@ internal static partial class DinCodec
         x.WriteStartElement("EVRequestedEnergyTransferType", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_EVRequestedEnergyTransferType(v.EVRequestedEnergyTransferType));
         x.WriteEndElement();
-        switch (v.EVChargeParameter)
+        var e9 = v.EVChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryReqType.EVChargeParameter is required");
+        switch (e9)
         {
             case global::Juice.Hlc.Exi.Din.AC_EVChargeParameterType m10:
             x.WriteStartElement("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes");

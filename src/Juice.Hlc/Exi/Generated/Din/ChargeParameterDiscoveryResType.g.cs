@@ -167,7 +167,8 @@ internal static partial class DinCodec
         x.WriteStartElement("EVSEProcessing", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_EVSEProcessingType(v.EVSEProcessing));
         x.WriteEndElement();
-        switch (v.SASchedules)
+        var e16 = v.SASchedules ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.SASchedules is required");
+        switch (e16)
         {
             case global::Juice.Hlc.Exi.Din.SAScheduleListType m17:
             x.WriteStartElement("SAScheduleList", "urn:din:70121:2012:MsgDataTypes");
@@ -180,7 +181,8 @@ internal static partial class DinCodec
             x.WriteEndElement();
                 break;
         }
-        switch (v.EVSEChargeParameter)
+        var e19 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
+        switch (e19)
         {
             case global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType m20:
             x.WriteStartElement("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes");

@@ -180,8 +180,9 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e16 = v.EVSEID ?? throw new global::System.InvalidOperationException("ChargingStatusResType.EVSEID is required");
         x.WriteStartElement("EVSEID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_evseIDType(v.EVSEID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_evseIDType(e16));
         x.WriteEndElement();
         x.WriteStartElement("SAScheduleTupleID", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_SAIDType(v.SAScheduleTupleID));
@@ -201,8 +202,9 @@ internal static partial class DinCodec
         x.WriteStartElement("ReceiptRequired", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.ReceiptRequired));
         x.WriteEndElement();
+        var e21 = v.AC_EVSEStatus ?? throw new global::System.InvalidOperationException("ChargingStatusResType.AC_EVSEStatus is required");
         x.WriteStartElement("AC_EVSEStatus", "urn:din:70121:2012:MsgBody");
-        WriteXml_AC_EVSEStatusType(x, v.AC_EVSEStatus);
+        WriteXml_AC_EVSEStatusType(x, e21);
         x.WriteEndElement();
     }
 }

@@ -204,11 +204,13 @@ internal static partial class DinCodec
 
     internal static void WriteXml_DC_EVChargeParameterType(global::System.Xml.XmlWriter x, DC_EVChargeParameterType v)
     {
+        var e17 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e17);
         x.WriteEndElement();
+        var e18 = v.EVMaximumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.EVMaximumCurrentLimit is required");
         x.WriteStartElement("EVMaximumCurrentLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaximumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e18);
         x.WriteEndElement();
         if (v.EVMaximumPowerLimit is { } e19)
         {
@@ -216,8 +218,9 @@ internal static partial class DinCodec
             WriteXml_PhysicalValueType(x, e19);
             x.WriteEndElement();
         }
+        var e20 = v.EVMaximumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.EVMaximumVoltageLimit is required");
         x.WriteStartElement("EVMaximumVoltageLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaximumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e20);
         x.WriteEndElement();
         if (v.EVEnergyCapacity is { } e21)
         {

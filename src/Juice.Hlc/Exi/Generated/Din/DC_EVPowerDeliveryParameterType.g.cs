@@ -117,8 +117,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_DC_EVPowerDeliveryParameterType(global::System.Xml.XmlWriter x, DC_EVPowerDeliveryParameterType v)
     {
+        var e7 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("DC_EVPowerDeliveryParameterType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e7);
         x.WriteEndElement();
         if (v.BulkChargingComplete is { } e8)
         {

@@ -210,11 +210,13 @@ internal static partial class DinCodec
 
     internal static void WriteXml_DC_EVSEChargeParameterType(global::System.Xml.XmlWriter x, DC_EVSEChargeParameterType v)
     {
+        var e19 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e19);
         x.WriteEndElement();
+        var e20 = v.EVSEMaximumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMaximumCurrentLimit is required");
         x.WriteStartElement("EVSEMaximumCurrentLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaximumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e20);
         x.WriteEndElement();
         if (v.EVSEMaximumPowerLimit is { } e21)
         {
@@ -222,14 +224,17 @@ internal static partial class DinCodec
             WriteXml_PhysicalValueType(x, e21);
             x.WriteEndElement();
         }
+        var e22 = v.EVSEMaximumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMaximumVoltageLimit is required");
         x.WriteStartElement("EVSEMaximumVoltageLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaximumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e22);
         x.WriteEndElement();
+        var e23 = v.EVSEMinimumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMinimumCurrentLimit is required");
         x.WriteStartElement("EVSEMinimumCurrentLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMinimumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e23);
         x.WriteEndElement();
+        var e24 = v.EVSEMinimumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMinimumVoltageLimit is required");
         x.WriteStartElement("EVSEMinimumVoltageLimit", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMinimumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e24);
         x.WriteEndElement();
         if (v.EVSECurrentRegulationTolerance is { } e25)
         {
@@ -237,8 +242,9 @@ internal static partial class DinCodec
             WriteXml_PhysicalValueType(x, e25);
             x.WriteEndElement();
         }
+        var e26 = v.EVSEPeakCurrentRipple ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEPeakCurrentRipple is required");
         x.WriteStartElement("EVSEPeakCurrentRipple", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEPeakCurrentRipple);
+        WriteXml_PhysicalValueType(x, e26);
         x.WriteEndElement();
         if (v.EVSEEnergyToBeDelivered is { } e27)
         {

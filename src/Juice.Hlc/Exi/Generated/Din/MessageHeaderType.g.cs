@@ -123,8 +123,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_MessageHeaderType(global::System.Xml.XmlWriter x, MessageHeaderType v)
     {
+        var e7 = v.SessionID ?? throw new global::System.InvalidOperationException("MessageHeaderType.SessionID is required");
         x.WriteStartElement("SessionID", "urn:din:70121:2012:MsgHeader");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(v.SessionID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(e7));
         x.WriteEndElement();
         if (v.Notification is { } e8)
         {

@@ -129,8 +129,9 @@ internal static partial class DinCodec
     internal static void WriteXml_MeteringReceiptReqType(global::System.Xml.XmlWriter x, MeteringReceiptReqType v)
     {
         if (v.Id is { } t9) x.WriteAttributeString("Id", "", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Idref(t9));
+        var e10 = v.SessionID ?? throw new global::System.InvalidOperationException("MeteringReceiptReqType.SessionID is required");
         x.WriteStartElement("SessionID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(v.SessionID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(e10));
         x.WriteEndElement();
         if (v.SAScheduleTupleID is { } e11)
         {
@@ -138,8 +139,9 @@ internal static partial class DinCodec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_SAIDType(e11));
             x.WriteEndElement();
         }
+        var e12 = v.MeterInfo ?? throw new global::System.InvalidOperationException("MeteringReceiptReqType.MeterInfo is required");
         x.WriteStartElement("MeterInfo", "urn:din:70121:2012:MsgBody");
-        WriteXml_MeterInfoType(x, v.MeterInfo);
+        WriteXml_MeterInfoType(x, e12);
         x.WriteEndElement();
     }
 }

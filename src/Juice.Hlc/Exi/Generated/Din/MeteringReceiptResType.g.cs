@@ -102,8 +102,9 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e6 = v.AC_EVSEStatus ?? throw new global::System.InvalidOperationException("MeteringReceiptResType.AC_EVSEStatus is required");
         x.WriteStartElement("AC_EVSEStatus", "urn:din:70121:2012:MsgBody");
-        WriteXml_AC_EVSEStatusType(x, v.AC_EVSEStatus);
+        WriteXml_AC_EVSEStatusType(x, e6);
         x.WriteEndElement();
     }
 }

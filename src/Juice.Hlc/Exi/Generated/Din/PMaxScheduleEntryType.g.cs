@@ -111,7 +111,8 @@ internal static partial class DinCodec
 
     internal static void WriteXml_PMaxScheduleEntryType(global::System.Xml.XmlWriter x, PMaxScheduleEntryType v)
     {
-        switch (v.TimeInterval)
+        var e7 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
+        switch (e7)
         {
             case global::Juice.Hlc.Exi.Din.RelativeTimeIntervalType m8:
             x.WriteStartElement("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes");

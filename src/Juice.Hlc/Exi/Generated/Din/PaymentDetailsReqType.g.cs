@@ -101,11 +101,13 @@ internal static partial class DinCodec
 
     internal static void WriteXml_PaymentDetailsReqType(global::System.Xml.XmlWriter x, PaymentDetailsReqType v)
     {
+        var e5 = v.ContractID ?? throw new global::System.InvalidOperationException("PaymentDetailsReqType.ContractID is required");
         x.WriteStartElement("ContractID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(v.ContractID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_contractIDType(e5));
         x.WriteEndElement();
+        var e6 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("PaymentDetailsReqType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:din:70121:2012:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e6);
         x.WriteEndElement();
     }
 }

@@ -116,8 +116,9 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.GenChallenge ?? throw new global::System.InvalidOperationException("PaymentDetailsResType.GenChallenge is required");
         x.WriteStartElement("GenChallenge", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(v.GenChallenge));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(e8));
         x.WriteEndElement();
         x.WriteStartElement("DateTimeNow", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Long(v.DateTimeNow));

@@ -123,7 +123,8 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
-        switch (v.EVSEStatus)
+        var e9 = v.EVSEStatus ?? throw new global::System.InvalidOperationException("PowerDeliveryResType.EVSEStatus is required");
+        switch (e9)
         {
             case global::Juice.Hlc.Exi.Din.AC_EVSEStatusType m10:
             x.WriteStartElement("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes");

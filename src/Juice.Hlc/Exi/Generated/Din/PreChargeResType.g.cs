@@ -116,11 +116,13 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("PreChargeResType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:din:70121:2012:MsgBody");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e8);
         x.WriteEndElement();
+        var e9 = v.EVSEPresentVoltage ?? throw new global::System.InvalidOperationException("PreChargeResType.EVSEPresentVoltage is required");
         x.WriteStartElement("EVSEPresentVoltage", "urn:din:70121:2012:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVSEPresentVoltage);
+        WriteXml_PhysicalValueType(x, e9);
         x.WriteEndElement();
     }
 }

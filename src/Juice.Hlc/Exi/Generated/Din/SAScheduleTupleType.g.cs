@@ -121,8 +121,9 @@ internal static partial class DinCodec
         x.WriteStartElement("SAScheduleTupleID", "urn:din:70121:2012:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_SAIDType(v.SAScheduleTupleID));
         x.WriteEndElement();
+        var e8 = v.PMaxSchedule ?? throw new global::System.InvalidOperationException("SAScheduleTupleType.PMaxSchedule is required");
         x.WriteStartElement("PMaxSchedule", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_PMaxScheduleType(x, v.PMaxSchedule);
+        WriteXml_PMaxScheduleType(x, e8);
         x.WriteEndElement();
         if (v.SalesTariff is { } e9)
         {

@@ -129,7 +129,8 @@ internal static partial class DinCodec
 
     internal static void WriteXml_SalesTariffEntryType(global::System.Xml.XmlWriter x, SalesTariffEntryType v)
     {
-        switch (v.TimeInterval)
+        var e9 = v.TimeInterval ?? throw new global::System.InvalidOperationException("SalesTariffEntryType.TimeInterval is required");
+        switch (e9)
         {
             case global::Juice.Hlc.Exi.Din.RelativeTimeIntervalType m10:
             x.WriteStartElement("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes");

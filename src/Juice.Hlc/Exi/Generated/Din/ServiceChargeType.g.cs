@@ -106,8 +106,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_ServiceChargeType(global::System.Xml.XmlWriter x, ServiceChargeType v)
     {
+        var e7 = v.ServiceTag ?? throw new global::System.InvalidOperationException("ServiceChargeType.ServiceTag is required");
         x.WriteStartElement("ServiceTag", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_ServiceTagType(x, v.ServiceTag);
+        WriteXml_ServiceTagType(x, e7);
         x.WriteEndElement();
         x.WriteStartElement("FreeService", "urn:din:70121:2012:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.FreeService));

@@ -134,11 +134,13 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e10 = v.PaymentOptions ?? throw new global::System.InvalidOperationException("ServiceDiscoveryResType.PaymentOptions is required");
         x.WriteStartElement("PaymentOptions", "urn:din:70121:2012:MsgBody");
-        WriteXml_PaymentOptionsType(x, v.PaymentOptions);
+        WriteXml_PaymentOptionsType(x, e10);
         x.WriteEndElement();
+        var e11 = v.ChargeService ?? throw new global::System.InvalidOperationException("ServiceDiscoveryResType.ChargeService is required");
         x.WriteStartElement("ChargeService", "urn:din:70121:2012:MsgBody");
-        WriteXml_ServiceChargeType(x, v.ChargeService);
+        WriteXml_ServiceChargeType(x, e11);
         x.WriteEndElement();
         if (v.ServiceList is { } e12)
         {

@@ -102,8 +102,9 @@ internal static partial class DinCodec
         x.WriteStartElement("SelectedPaymentOption", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_paymentOptionType(v.SelectedPaymentOption));
         x.WriteEndElement();
+        var e6 = v.SelectedServiceList ?? throw new global::System.InvalidOperationException("ServicePaymentSelectionReqType.SelectedServiceList is required");
         x.WriteStartElement("SelectedServiceList", "urn:din:70121:2012:MsgBody");
-        WriteXml_SelectedServiceListType(x, v.SelectedServiceList);
+        WriteXml_SelectedServiceListType(x, e6);
         x.WriteEndElement();
     }
 }

@@ -99,8 +99,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_ServiceType(global::System.Xml.XmlWriter x, ServiceType v)
     {
+        var e5 = v.ServiceTag ?? throw new global::System.InvalidOperationException("ServiceType.ServiceTag is required");
         x.WriteStartElement("ServiceTag", "urn:din:70121:2012:MsgDataTypes");
-        WriteXml_ServiceTagType(x, v.ServiceTag);
+        WriteXml_ServiceTagType(x, e5);
         x.WriteEndElement();
         x.WriteStartElement("FreeService", "urn:din:70121:2012:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.FreeService));

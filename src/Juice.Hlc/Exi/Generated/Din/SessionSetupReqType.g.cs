@@ -87,8 +87,9 @@ internal static partial class DinCodec
 
     internal static void WriteXml_SessionSetupReqType(global::System.Xml.XmlWriter x, SessionSetupReqType v)
     {
+        var e3 = v.EVCCID ?? throw new global::System.InvalidOperationException("SessionSetupReqType.EVCCID is required");
         x.WriteStartElement("EVCCID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(v.EVCCID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(e3));
         x.WriteEndElement();
     }
 }

@@ -121,8 +121,9 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.EVSEID ?? throw new global::System.InvalidOperationException("SessionSetupResType.EVSEID is required");
         x.WriteStartElement("EVSEID", "urn:din:70121:2012:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_evseIDType(v.EVSEID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_evseIDType(e8));
         x.WriteEndElement();
         if (v.DateTimeNow is { } e9)
         {

@@ -100,11 +100,13 @@ internal static partial class DinCodec
 
     internal static void WriteXml_V2G_Message(global::System.Xml.XmlWriter x, V2G_Message v)
     {
+        var e5 = v.Header ?? throw new global::System.InvalidOperationException("V2G_Message.Header is required");
         x.WriteStartElement("Header", "urn:din:70121:2012:MsgDef");
-        WriteXml_MessageHeaderType(x, v.Header);
+        WriteXml_MessageHeaderType(x, e5);
         x.WriteEndElement();
+        var e6 = v.Body ?? throw new global::System.InvalidOperationException("V2G_Message.Body is required");
         x.WriteStartElement("Body", "urn:din:70121:2012:MsgDef");
-        WriteXml_BodyType(x, v.Body);
+        WriteXml_BodyType(x, e6);
         x.WriteEndElement();
     }
 }

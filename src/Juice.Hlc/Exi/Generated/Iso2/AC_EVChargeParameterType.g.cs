@@ -148,17 +148,21 @@ internal static partial class Iso2Codec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_UnsignedInt(e11));
             x.WriteEndElement();
         }
+        var e12 = v.EAmount ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EAmount is required");
         x.WriteStartElement("EAmount", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EAmount);
+        WriteXml_PhysicalValueType(x, e12);
         x.WriteEndElement();
+        var e13 = v.EVMaxVoltage ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMaxVoltage is required");
         x.WriteStartElement("EVMaxVoltage", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaxVoltage);
+        WriteXml_PhysicalValueType(x, e13);
         x.WriteEndElement();
+        var e14 = v.EVMaxCurrent ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMaxCurrent is required");
         x.WriteStartElement("EVMaxCurrent", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaxCurrent);
+        WriteXml_PhysicalValueType(x, e14);
         x.WriteEndElement();
+        var e15 = v.EVMinCurrent ?? throw new global::System.InvalidOperationException("AC_EVChargeParameterType.EVMinCurrent is required");
         x.WriteStartElement("EVMinCurrent", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMinCurrent);
+        WriteXml_PhysicalValueType(x, e15);
         x.WriteEndElement();
     }
 }

@@ -114,14 +114,17 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_AC_EVSEChargeParameterType(global::System.Xml.XmlWriter x, AC_EVSEChargeParameterType v)
     {
+        var e7 = v.AC_EVSEStatus ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.AC_EVSEStatus is required");
         x.WriteStartElement("AC_EVSEStatus", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_AC_EVSEStatusType(x, v.AC_EVSEStatus);
+        WriteXml_AC_EVSEStatusType(x, e7);
         x.WriteEndElement();
+        var e8 = v.EVSENominalVoltage ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.EVSENominalVoltage is required");
         x.WriteStartElement("EVSENominalVoltage", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSENominalVoltage);
+        WriteXml_PhysicalValueType(x, e8);
         x.WriteEndElement();
+        var e9 = v.EVSEMaxCurrent ?? throw new global::System.InvalidOperationException("AC_EVSEChargeParameterType.EVSEMaxCurrent is required");
         x.WriteStartElement("EVSEMaxCurrent", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaxCurrent);
+        WriteXml_PhysicalValueType(x, e9);
         x.WriteEndElement();
     }
 }

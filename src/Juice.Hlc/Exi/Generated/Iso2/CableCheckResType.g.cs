@@ -115,8 +115,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("CableCheckResType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e8);
         x.WriteEndElement();
         x.WriteStartElement("EVSEProcessing", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_EVSEProcessingType(v.EVSEProcessing));

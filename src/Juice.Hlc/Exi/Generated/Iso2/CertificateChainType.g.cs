@@ -115,8 +115,9 @@ internal static partial class Iso2Codec
     internal static void WriteXml_CertificateChainType(global::System.Xml.XmlWriter x, CertificateChainType v)
     {
         if (v.Id is { } t7) x.WriteAttributeString("Id", "urn:iso:15118:2:2013:MsgDataTypes", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(t7));
+        var e8 = v.Certificate ?? throw new global::System.InvalidOperationException("CertificateChainType.Certificate is required");
         x.WriteStartElement("Certificate", "urn:iso:15118:2:2013:MsgDataTypes");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_certificateType(v.Certificate));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_certificateType(e8));
         x.WriteEndElement();
         if (v.SubCertificates is { } e9)
         {

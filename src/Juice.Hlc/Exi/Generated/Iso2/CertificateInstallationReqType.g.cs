@@ -111,11 +111,13 @@ internal static partial class Iso2Codec
     internal static void WriteXml_CertificateInstallationReqType(global::System.Xml.XmlWriter x, CertificateInstallationReqType v)
     {
         x.WriteAttributeString("Id", "urn:iso:15118:2:2013:MsgBody", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(v.Id));
+        var e5 = v.OEMProvisioningCert ?? throw new global::System.InvalidOperationException("CertificateInstallationReqType.OEMProvisioningCert is required");
         x.WriteStartElement("OEMProvisioningCert", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_certificateType(v.OEMProvisioningCert));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_certificateType(e5));
         x.WriteEndElement();
+        var e6 = v.ListOfRootCertificateIDs ?? throw new global::System.InvalidOperationException("CertificateInstallationReqType.ListOfRootCertificateIDs is required");
         x.WriteStartElement("ListOfRootCertificateIDs", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_ListOfRootCertificateIDsType(x, v.ListOfRootCertificateIDs);
+        WriteXml_ListOfRootCertificateIDsType(x, e6);
         x.WriteEndElement();
     }
 }

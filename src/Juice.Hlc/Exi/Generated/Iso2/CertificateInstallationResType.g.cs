@@ -158,20 +158,25 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e14 = v.SAProvisioningCertificateChain ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.SAProvisioningCertificateChain is required");
         x.WriteStartElement("SAProvisioningCertificateChain", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_CertificateChainType(x, v.SAProvisioningCertificateChain);
+        WriteXml_CertificateChainType(x, e14);
         x.WriteEndElement();
+        var e15 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e15);
         x.WriteEndElement();
+        var e16 = v.ContractSignatureEncryptedPrivateKey ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.ContractSignatureEncryptedPrivateKey is required");
         x.WriteStartElement("ContractSignatureEncryptedPrivateKey", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_ContractSignatureEncryptedPrivateKeyType(x, v.ContractSignatureEncryptedPrivateKey);
+        WriteXml_ContractSignatureEncryptedPrivateKeyType(x, e16);
         x.WriteEndElement();
+        var e17 = v.DHpublickey ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.DHpublickey is required");
         x.WriteStartElement("DHpublickey", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DiffieHellmanPublickeyType(x, v.DHpublickey);
+        WriteXml_DiffieHellmanPublickeyType(x, e17);
         x.WriteEndElement();
+        var e18 = v.EMAID ?? throw new global::System.InvalidOperationException("CertificateInstallationResType.EMAID is required");
         x.WriteStartElement("eMAID", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_EMAIDType(x, v.EMAID);
+        WriteXml_EMAIDType(x, e18);
         x.WriteEndElement();
     }
 }

@@ -125,14 +125,17 @@ internal static partial class Iso2Codec
     internal static void WriteXml_CertificateUpdateReqType(global::System.Xml.XmlWriter x, CertificateUpdateReqType v)
     {
         x.WriteAttributeString("Id", "urn:iso:15118:2:2013:MsgBody", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(v.Id));
+        var e7 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e7);
         x.WriteEndElement();
+        var e8 = v.EMAID ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.EMAID is required");
         x.WriteStartElement("eMAID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_eMAIDType(v.EMAID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_eMAIDType(e8));
         x.WriteEndElement();
+        var e9 = v.ListOfRootCertificateIDs ?? throw new global::System.InvalidOperationException("CertificateUpdateReqType.ListOfRootCertificateIDs is required");
         x.WriteStartElement("ListOfRootCertificateIDs", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_ListOfRootCertificateIDsType(x, v.ListOfRootCertificateIDs);
+        WriteXml_ListOfRootCertificateIDsType(x, e9);
         x.WriteEndElement();
     }
 }

@@ -142,7 +142,8 @@ internal static partial class Iso2Codec
         x.WriteStartElement("RequestedEnergyTransferMode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_EnergyTransferModeType(v.RequestedEnergyTransferMode));
         x.WriteEndElement();
-        switch (v.EVChargeParameter)
+        var e11 = v.EVChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryReqType.EVChargeParameter is required");
+        switch (e11)
         {
             case global::Juice.Hlc.Exi.Iso2.AC_EVChargeParameterType m12:
             x.WriteStartElement("AC_EVChargeParameter", "urn:iso:15118:2:2013:MsgDataTypes");

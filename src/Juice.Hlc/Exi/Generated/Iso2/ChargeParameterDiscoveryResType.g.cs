@@ -172,7 +172,8 @@ internal static partial class Iso2Codec
                     break;
             }
         }
-        switch (v.EVSEChargeParameter)
+        var e16 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
+        switch (e16)
         {
             case global::Juice.Hlc.Exi.Iso2.AC_EVSEChargeParameterType m17:
             x.WriteStartElement("AC_EVSEChargeParameter", "urn:iso:15118:2:2013:MsgDataTypes");

@@ -165,8 +165,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("FreeService", "urn:iso:15118:2:2013:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.FreeService));
         x.WriteEndElement();
+        var e18 = v.SupportedEnergyTransferMode ?? throw new global::System.InvalidOperationException("ChargeServiceType.SupportedEnergyTransferMode is required");
         x.WriteStartElement("SupportedEnergyTransferMode", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_SupportedEnergyTransferModeType(x, v.SupportedEnergyTransferMode);
+        WriteXml_SupportedEnergyTransferModeType(x, e18);
         x.WriteEndElement();
     }
 }

@@ -185,8 +185,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e16 = v.EVSEID ?? throw new global::System.InvalidOperationException("ChargingStatusResType.EVSEID is required");
         x.WriteStartElement("EVSEID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(v.EVSEID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(e16));
         x.WriteEndElement();
         x.WriteStartElement("SAScheduleTupleID", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_SAIDType(v.SAScheduleTupleID));
@@ -209,8 +210,9 @@ internal static partial class Iso2Codec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(e20));
             x.WriteEndElement();
         }
+        var e21 = v.AC_EVSEStatus ?? throw new global::System.InvalidOperationException("ChargingStatusResType.AC_EVSEStatus is required");
         x.WriteStartElement("AC_EVSEStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_AC_EVSEStatusType(x, v.AC_EVSEStatus);
+        WriteXml_AC_EVSEStatusType(x, e21);
         x.WriteEndElement();
     }
 }

@@ -106,8 +106,9 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_ConsumptionCostType(global::System.Xml.XmlWriter x, ConsumptionCostType v)
     {
+        var e5 = v.StartValue ?? throw new global::System.InvalidOperationException("ConsumptionCostType.StartValue is required");
         x.WriteStartElement("startValue", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.StartValue);
+        WriteXml_PhysicalValueType(x, e5);
         x.WriteEndElement();
         foreach (var e6 in v.Cost)
         {

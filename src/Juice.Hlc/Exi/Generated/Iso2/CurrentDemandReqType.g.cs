@@ -235,11 +235,13 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_CurrentDemandReqType(global::System.Xml.XmlWriter x, CurrentDemandReqType v)
     {
+        var e21 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("CurrentDemandReqType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e21);
         x.WriteEndElement();
+        var e22 = v.EVTargetCurrent ?? throw new global::System.InvalidOperationException("CurrentDemandReqType.EVTargetCurrent is required");
         x.WriteStartElement("EVTargetCurrent", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVTargetCurrent);
+        WriteXml_PhysicalValueType(x, e22);
         x.WriteEndElement();
         if (v.EVMaximumVoltageLimit is { } e23)
         {
@@ -280,8 +282,9 @@ internal static partial class Iso2Codec
             WriteXml_PhysicalValueType(x, e29);
             x.WriteEndElement();
         }
+        var e30 = v.EVTargetVoltage ?? throw new global::System.InvalidOperationException("CurrentDemandReqType.EVTargetVoltage is required");
         x.WriteStartElement("EVTargetVoltage", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVTargetVoltage);
+        WriteXml_PhysicalValueType(x, e30);
         x.WriteEndElement();
     }
 }

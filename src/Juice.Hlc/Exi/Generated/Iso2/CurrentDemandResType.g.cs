@@ -288,14 +288,17 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e30 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("CurrentDemandResType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e30);
         x.WriteEndElement();
+        var e31 = v.EVSEPresentVoltage ?? throw new global::System.InvalidOperationException("CurrentDemandResType.EVSEPresentVoltage is required");
         x.WriteStartElement("EVSEPresentVoltage", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVSEPresentVoltage);
+        WriteXml_PhysicalValueType(x, e31);
         x.WriteEndElement();
+        var e32 = v.EVSEPresentCurrent ?? throw new global::System.InvalidOperationException("CurrentDemandResType.EVSEPresentCurrent is required");
         x.WriteStartElement("EVSEPresentCurrent", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVSEPresentCurrent);
+        WriteXml_PhysicalValueType(x, e32);
         x.WriteEndElement();
         x.WriteStartElement("EVSECurrentLimitAchieved", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.EVSECurrentLimitAchieved));
@@ -324,8 +327,9 @@ internal static partial class Iso2Codec
             WriteXml_PhysicalValueType(x, e38);
             x.WriteEndElement();
         }
+        var e39 = v.EVSEID ?? throw new global::System.InvalidOperationException("CurrentDemandResType.EVSEID is required");
         x.WriteStartElement("EVSEID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(v.EVSEID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(e39));
         x.WriteEndElement();
         x.WriteStartElement("SAScheduleTupleID", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_SAIDType(v.SAScheduleTupleID));

@@ -224,11 +224,13 @@ internal static partial class Iso2Codec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_UnsignedInt(e19));
             x.WriteEndElement();
         }
+        var e20 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e20);
         x.WriteEndElement();
+        var e21 = v.EVMaximumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.EVMaximumCurrentLimit is required");
         x.WriteStartElement("EVMaximumCurrentLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaximumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e21);
         x.WriteEndElement();
         if (v.EVMaximumPowerLimit is { } e22)
         {
@@ -236,8 +238,9 @@ internal static partial class Iso2Codec
             WriteXml_PhysicalValueType(x, e22);
             x.WriteEndElement();
         }
+        var e23 = v.EVMaximumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVChargeParameterType.EVMaximumVoltageLimit is required");
         x.WriteStartElement("EVMaximumVoltageLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVMaximumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e23);
         x.WriteEndElement();
         if (v.EVEnergyCapacity is { } e24)
         {

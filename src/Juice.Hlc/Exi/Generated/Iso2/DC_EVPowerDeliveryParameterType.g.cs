@@ -117,8 +117,9 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_DC_EVPowerDeliveryParameterType(global::System.Xml.XmlWriter x, DC_EVPowerDeliveryParameterType v)
     {
+        var e7 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("DC_EVPowerDeliveryParameterType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e7);
         x.WriteEndElement();
         if (v.BulkChargingComplete is { } e8)
         {

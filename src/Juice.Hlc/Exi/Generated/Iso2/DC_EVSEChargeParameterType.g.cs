@@ -206,23 +206,29 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_DC_EVSEChargeParameterType(global::System.Xml.XmlWriter x, DC_EVSEChargeParameterType v)
     {
+        var e19 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e19);
         x.WriteEndElement();
+        var e20 = v.EVSEMaximumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMaximumCurrentLimit is required");
         x.WriteStartElement("EVSEMaximumCurrentLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaximumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e20);
         x.WriteEndElement();
+        var e21 = v.EVSEMaximumPowerLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMaximumPowerLimit is required");
         x.WriteStartElement("EVSEMaximumPowerLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaximumPowerLimit);
+        WriteXml_PhysicalValueType(x, e21);
         x.WriteEndElement();
+        var e22 = v.EVSEMaximumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMaximumVoltageLimit is required");
         x.WriteStartElement("EVSEMaximumVoltageLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMaximumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e22);
         x.WriteEndElement();
+        var e23 = v.EVSEMinimumCurrentLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMinimumCurrentLimit is required");
         x.WriteStartElement("EVSEMinimumCurrentLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMinimumCurrentLimit);
+        WriteXml_PhysicalValueType(x, e23);
         x.WriteEndElement();
+        var e24 = v.EVSEMinimumVoltageLimit ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEMinimumVoltageLimit is required");
         x.WriteStartElement("EVSEMinimumVoltageLimit", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEMinimumVoltageLimit);
+        WriteXml_PhysicalValueType(x, e24);
         x.WriteEndElement();
         if (v.EVSECurrentRegulationTolerance is { } e25)
         {
@@ -230,8 +236,9 @@ internal static partial class Iso2Codec
             WriteXml_PhysicalValueType(x, e25);
             x.WriteEndElement();
         }
+        var e26 = v.EVSEPeakCurrentRipple ?? throw new global::System.InvalidOperationException("DC_EVSEChargeParameterType.EVSEPeakCurrentRipple is required");
         x.WriteStartElement("EVSEPeakCurrentRipple", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.EVSEPeakCurrentRipple);
+        WriteXml_PhysicalValueType(x, e26);
         x.WriteEndElement();
         if (v.EVSEEnergyToBeDelivered is { } e27)
         {

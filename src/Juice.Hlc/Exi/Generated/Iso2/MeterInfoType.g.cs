@@ -159,8 +159,9 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_MeterInfoType(global::System.Xml.XmlWriter x, MeterInfoType v)
     {
+        var e11 = v.MeterID ?? throw new global::System.InvalidOperationException("MeterInfoType.MeterID is required");
         x.WriteStartElement("MeterID", "urn:iso:15118:2:2013:MsgDataTypes");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_serviceNameType(v.MeterID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_serviceNameType(e11));
         x.WriteEndElement();
         if (v.MeterReading is { } e12)
         {

@@ -129,8 +129,9 @@ internal static partial class Iso2Codec
     internal static void WriteXml_MeteringReceiptReqType(global::System.Xml.XmlWriter x, MeteringReceiptReqType v)
     {
         if (v.Id is { } t9) x.WriteAttributeString("Id", "urn:iso:15118:2:2013:MsgBody", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(t9));
+        var e10 = v.SessionID ?? throw new global::System.InvalidOperationException("MeteringReceiptReqType.SessionID is required");
         x.WriteStartElement("SessionID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(v.SessionID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_sessionIDType(e10));
         x.WriteEndElement();
         if (v.SAScheduleTupleID is { } e11)
         {
@@ -138,8 +139,9 @@ internal static partial class Iso2Codec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_SAIDType(e11));
             x.WriteEndElement();
         }
+        var e12 = v.MeterInfo ?? throw new global::System.InvalidOperationException("MeteringReceiptReqType.MeterInfo is required");
         x.WriteStartElement("MeterInfo", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_MeterInfoType(x, v.MeterInfo);
+        WriteXml_MeterInfoType(x, e12);
         x.WriteEndElement();
     }
 }

@@ -111,7 +111,8 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_PMaxScheduleEntryType(global::System.Xml.XmlWriter x, PMaxScheduleEntryType v)
     {
-        switch (v.TimeInterval)
+        var e7 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
+        switch (e7)
         {
             case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m8:
             x.WriteStartElement("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");
@@ -124,8 +125,9 @@ internal static partial class Iso2Codec
             x.WriteEndElement();
                 break;
         }
+        var e10 = v.PMax ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.PMax is required");
         x.WriteStartElement("PMax", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.PMax);
+        WriteXml_PhysicalValueType(x, e10);
         x.WriteEndElement();
     }
 }

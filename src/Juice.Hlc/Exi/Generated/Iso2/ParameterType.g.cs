@@ -257,6 +257,8 @@ internal static partial class Iso2Codec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(a15.Value));
             x.WriteEndElement();
                 break;
+            default:
+                throw new global::System.InvalidOperationException("ParameterType.Choice: " + (v.Choice?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
         }
     }
 }

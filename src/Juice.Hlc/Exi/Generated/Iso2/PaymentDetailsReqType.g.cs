@@ -101,11 +101,13 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_PaymentDetailsReqType(global::System.Xml.XmlWriter x, PaymentDetailsReqType v)
     {
+        var e5 = v.EMAID ?? throw new global::System.InvalidOperationException("PaymentDetailsReqType.EMAID is required");
         x.WriteStartElement("eMAID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_eMAIDType(v.EMAID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_eMAIDType(e5));
         x.WriteEndElement();
+        var e6 = v.ContractSignatureCertChain ?? throw new global::System.InvalidOperationException("PaymentDetailsReqType.ContractSignatureCertChain is required");
         x.WriteStartElement("ContractSignatureCertChain", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_CertificateChainType(x, v.ContractSignatureCertChain);
+        WriteXml_CertificateChainType(x, e6);
         x.WriteEndElement();
     }
 }

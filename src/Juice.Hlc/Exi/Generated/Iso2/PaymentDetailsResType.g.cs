@@ -117,8 +117,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.GenChallenge ?? throw new global::System.InvalidOperationException("PaymentDetailsResType.GenChallenge is required");
         x.WriteStartElement("GenChallenge", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_genChallengeType(v.GenChallenge));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_genChallengeType(e8));
         x.WriteEndElement();
         x.WriteStartElement("EVSETimeStamp", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Long(v.EVSETimeStamp));

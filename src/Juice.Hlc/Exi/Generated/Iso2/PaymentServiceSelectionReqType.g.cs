@@ -102,8 +102,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("SelectedPaymentOption", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_paymentOptionType(v.SelectedPaymentOption));
         x.WriteEndElement();
+        var e6 = v.SelectedServiceList ?? throw new global::System.InvalidOperationException("PaymentServiceSelectionReqType.SelectedServiceList is required");
         x.WriteStartElement("SelectedServiceList", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_SelectedServiceListType(x, v.SelectedServiceList);
+        WriteXml_SelectedServiceListType(x, e6);
         x.WriteEndElement();
     }
 }

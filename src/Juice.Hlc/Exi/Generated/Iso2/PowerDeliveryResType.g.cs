@@ -118,7 +118,8 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
-        switch (v.EVSEStatus)
+        var e8 = v.EVSEStatus ?? throw new global::System.InvalidOperationException("PowerDeliveryResType.EVSEStatus is required");
+        switch (e8)
         {
             case global::Juice.Hlc.Exi.Iso2.AC_EVSEStatusType m9:
             x.WriteStartElement("AC_EVSEStatus", "urn:iso:15118:2:2013:MsgDataTypes");

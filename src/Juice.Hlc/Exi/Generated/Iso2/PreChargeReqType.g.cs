@@ -114,14 +114,17 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_PreChargeReqType(global::System.Xml.XmlWriter x, PreChargeReqType v)
     {
+        var e7 = v.DC_EVStatus ?? throw new global::System.InvalidOperationException("PreChargeReqType.DC_EVStatus is required");
         x.WriteStartElement("DC_EVStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DC_EVStatusType(x, v.DC_EVStatus);
+        WriteXml_DC_EVStatusType(x, e7);
         x.WriteEndElement();
+        var e8 = v.EVTargetVoltage ?? throw new global::System.InvalidOperationException("PreChargeReqType.EVTargetVoltage is required");
         x.WriteStartElement("EVTargetVoltage", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVTargetVoltage);
+        WriteXml_PhysicalValueType(x, e8);
         x.WriteEndElement();
+        var e9 = v.EVTargetCurrent ?? throw new global::System.InvalidOperationException("PreChargeReqType.EVTargetCurrent is required");
         x.WriteStartElement("EVTargetCurrent", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVTargetCurrent);
+        WriteXml_PhysicalValueType(x, e9);
         x.WriteEndElement();
     }
 }

@@ -116,11 +116,13 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.DC_EVSEStatus ?? throw new global::System.InvalidOperationException("PreChargeResType.DC_EVSEStatus is required");
         x.WriteStartElement("DC_EVSEStatus", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_DC_EVSEStatusType(x, v.DC_EVSEStatus);
+        WriteXml_DC_EVSEStatusType(x, e8);
         x.WriteEndElement();
+        var e9 = v.EVSEPresentVoltage ?? throw new global::System.InvalidOperationException("PreChargeResType.EVSEPresentVoltage is required");
         x.WriteStartElement("EVSEPresentVoltage", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PhysicalValueType(x, v.EVSEPresentVoltage);
+        WriteXml_PhysicalValueType(x, e9);
         x.WriteEndElement();
     }
 }

@@ -121,8 +121,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ChargingProfileEntryStart", "urn:iso:15118:2:2013:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_UnsignedInt(v.ChargingProfileEntryStart));
         x.WriteEndElement();
+        var e8 = v.ChargingProfileEntryMaxPower ?? throw new global::System.InvalidOperationException("ProfileEntryType.ChargingProfileEntryMaxPower is required");
         x.WriteStartElement("ChargingProfileEntryMaxPower", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, v.ChargingProfileEntryMaxPower);
+        WriteXml_PhysicalValueType(x, e8);
         x.WriteEndElement();
         if (v.ChargingProfileEntryMaxNumberOfPhasesInUse is { } e9)
         {

@@ -121,8 +121,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("SAScheduleTupleID", "urn:iso:15118:2:2013:MsgDataTypes");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_SAIDType(v.SAScheduleTupleID));
         x.WriteEndElement();
+        var e8 = v.PMaxSchedule ?? throw new global::System.InvalidOperationException("SAScheduleTupleType.PMaxSchedule is required");
         x.WriteStartElement("PMaxSchedule", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PMaxScheduleType(x, v.PMaxSchedule);
+        WriteXml_PMaxScheduleType(x, e8);
         x.WriteEndElement();
         if (v.SalesTariff is { } e9)
         {

@@ -135,7 +135,8 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_SalesTariffEntryType(global::System.Xml.XmlWriter x, SalesTariffEntryType v)
     {
-        switch (v.TimeInterval)
+        var e9 = v.TimeInterval ?? throw new global::System.InvalidOperationException("SalesTariffEntryType.TimeInterval is required");
+        switch (e9)
         {
             case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m10:
             x.WriteStartElement("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");

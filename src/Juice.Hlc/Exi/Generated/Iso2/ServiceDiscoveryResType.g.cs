@@ -134,11 +134,13 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e10 = v.PaymentOptionList ?? throw new global::System.InvalidOperationException("ServiceDiscoveryResType.PaymentOptionList is required");
         x.WriteStartElement("PaymentOptionList", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_PaymentOptionListType(x, v.PaymentOptionList);
+        WriteXml_PaymentOptionListType(x, e10);
         x.WriteEndElement();
+        var e11 = v.ChargeService ?? throw new global::System.InvalidOperationException("ServiceDiscoveryResType.ChargeService is required");
         x.WriteStartElement("ChargeService", "urn:iso:15118:2:2013:MsgBody");
-        WriteXml_ChargeServiceType(x, v.ChargeService);
+        WriteXml_ChargeServiceType(x, e11);
         x.WriteEndElement();
         if (v.ServiceList is { } e12)
         {

@@ -87,8 +87,9 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_SessionSetupReqType(global::System.Xml.XmlWriter x, SessionSetupReqType v)
     {
+        var e3 = v.EVCCID ?? throw new global::System.InvalidOperationException("SessionSetupReqType.EVCCID is required");
         x.WriteStartElement("EVCCID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evccIDType(v.EVCCID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evccIDType(e3));
         x.WriteEndElement();
     }
 }

@@ -121,8 +121,9 @@ internal static partial class Iso2Codec
         x.WriteStartElement("ResponseCode", "urn:iso:15118:2:2013:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
+        var e8 = v.EVSEID ?? throw new global::System.InvalidOperationException("SessionSetupResType.EVSEID is required");
         x.WriteStartElement("EVSEID", "urn:iso:15118:2:2013:MsgBody");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(v.EVSEID));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Iso2_evseIDType(e8));
         x.WriteEndElement();
         if (v.EVSETimeStamp is { } e9)
         {

@@ -208,8 +208,9 @@ internal static partial class XmlDsigCodec
             x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e17));
             x.WriteEndElement();
         }
+        var e18 = v.Y ?? throw new global::System.InvalidOperationException("DSAKeyValueType.Y is required");
         x.WriteStartElement("Y", "http://www.w3.org/2000/09/xmldsig#");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(v.Y));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e18));
         x.WriteEndElement();
         if (v.J is { } e19)
         {

@@ -317,6 +317,8 @@ internal static partial class XmlDsigCodec
                 x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(a21.Value));
                 x.WriteEndElement();
                     break;
+                default:
+                    throw new global::System.InvalidOperationException("KeyInfoType.Items: " + (c14?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
             }
         }
     }

@@ -152,6 +152,8 @@ internal static partial class XmlDsigCodec
             WriteXml_RSAKeyValueType(x, a8.Value);
             x.WriteEndElement();
                 break;
+            default:
+                throw new global::System.InvalidOperationException("KeyValueType.Choice: " + (v.Choice?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
         }
     }
 }

@@ -197,8 +197,9 @@ internal static partial class XmlDsigCodec
         switch (v.Choice)
         {
             case global::Juice.Hlc.Exi.XmlDsig.PGPDataTypeChoice.Sequence1 a14:
+            var e15 = a14.PGPKeyID ?? throw new global::System.InvalidOperationException("PGPDataType.PGPKeyID is required");
             x.WriteStartElement("PGPKeyID", "http://www.w3.org/2000/09/xmldsig#");
-            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(a14.PGPKeyID));
+            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e15));
             x.WriteEndElement();
             if (a14.PGPKeyPacket is { } e16)
             {
@@ -208,10 +209,13 @@ internal static partial class XmlDsigCodec
             }
                 break;
             case global::Juice.Hlc.Exi.XmlDsig.PGPDataTypeChoice.Sequence2 a17:
+            var e18 = a17.PGPKeyPacket ?? throw new global::System.InvalidOperationException("PGPDataType.PGPKeyPacket is required");
             x.WriteStartElement("PGPKeyPacket", "http://www.w3.org/2000/09/xmldsig#");
-            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(a17.PGPKeyPacket));
+            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e18));
             x.WriteEndElement();
                 break;
+            default:
+                throw new global::System.InvalidOperationException("PGPDataType.Choice: " + (v.Choice?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
         }
     }
 }

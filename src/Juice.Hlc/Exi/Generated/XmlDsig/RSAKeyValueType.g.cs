@@ -100,11 +100,13 @@ internal static partial class XmlDsigCodec
 
     internal static void WriteXml_RSAKeyValueType(global::System.Xml.XmlWriter x, RSAKeyValueType v)
     {
+        var e5 = v.Modulus ?? throw new global::System.InvalidOperationException("RSAKeyValueType.Modulus is required");
         x.WriteStartElement("Modulus", "http://www.w3.org/2000/09/xmldsig#");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(v.Modulus));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e5));
         x.WriteEndElement();
+        var e6 = v.Exponent ?? throw new global::System.InvalidOperationException("RSAKeyValueType.Exponent is required");
         x.WriteStartElement("Exponent", "http://www.w3.org/2000/09/xmldsig#");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(v.Exponent));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e6));
         x.WriteEndElement();
     }
 }

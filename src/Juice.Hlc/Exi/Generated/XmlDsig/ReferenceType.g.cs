@@ -154,11 +154,13 @@ internal static partial class XmlDsigCodec
             WriteXml_TransformsType(x, e16);
             x.WriteEndElement();
         }
+        var e17 = v.DigestMethod ?? throw new global::System.InvalidOperationException("ReferenceType.DigestMethod is required");
         x.WriteStartElement("DigestMethod", "http://www.w3.org/2000/09/xmldsig#");
-        WriteXml_DigestMethodType(x, v.DigestMethod);
+        WriteXml_DigestMethodType(x, e17);
         x.WriteEndElement();
+        var e18 = v.DigestValue ?? throw new global::System.InvalidOperationException("ReferenceType.DigestValue is required");
         x.WriteStartElement("DigestValue", "http://www.w3.org/2000/09/xmldsig#");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(v.DigestValue));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e18));
         x.WriteEndElement();
     }
 }

@@ -122,8 +122,9 @@ internal static partial class XmlDsigCodec
     {
         foreach (var q5 in v.Items)
         {
+            var e6 = q5.SPKISexp ?? throw new global::System.InvalidOperationException("SPKIDataType.SPKISexp is required");
             x.WriteStartElement("SPKISexp", "http://www.w3.org/2000/09/xmldsig#");
-            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(q5.SPKISexp));
+            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(e6));
             x.WriteEndElement();
         }
     }

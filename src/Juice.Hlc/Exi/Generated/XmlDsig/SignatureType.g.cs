@@ -146,11 +146,13 @@ internal static partial class XmlDsigCodec
     internal static void WriteXml_SignatureType(global::System.Xml.XmlWriter x, SignatureType v)
     {
         if (v.Id is { } t11) x.WriteAttributeString("Id", "", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(t11));
+        var e12 = v.SignedInfo ?? throw new global::System.InvalidOperationException("SignatureType.SignedInfo is required");
         x.WriteStartElement("SignedInfo", "http://www.w3.org/2000/09/xmldsig#");
-        WriteXml_SignedInfoType(x, v.SignedInfo);
+        WriteXml_SignedInfoType(x, e12);
         x.WriteEndElement();
+        var e13 = v.SignatureValue ?? throw new global::System.InvalidOperationException("SignatureType.SignatureValue is required");
         x.WriteStartElement("SignatureValue", "http://www.w3.org/2000/09/xmldsig#");
-        WriteXml_SignatureValueType(x, v.SignatureValue);
+        WriteXml_SignatureValueType(x, e13);
         x.WriteEndElement();
         if (v.KeyInfo is { } e14)
         {

@@ -129,11 +129,13 @@ internal static partial class XmlDsigCodec
     internal static void WriteXml_SignedInfoType(global::System.Xml.XmlWriter x, SignedInfoType v)
     {
         if (v.Id is { } t9) x.WriteAttributeString("Id", "", global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Id(t9));
+        var e10 = v.CanonicalizationMethod ?? throw new global::System.InvalidOperationException("SignedInfoType.CanonicalizationMethod is required");
         x.WriteStartElement("CanonicalizationMethod", "http://www.w3.org/2000/09/xmldsig#");
-        WriteXml_CanonicalizationMethodType(x, v.CanonicalizationMethod);
+        WriteXml_CanonicalizationMethodType(x, e10);
         x.WriteEndElement();
+        var e11 = v.SignatureMethod ?? throw new global::System.InvalidOperationException("SignedInfoType.SignatureMethod is required");
         x.WriteStartElement("SignatureMethod", "http://www.w3.org/2000/09/xmldsig#");
-        WriteXml_SignatureMethodType(x, v.SignatureMethod);
+        WriteXml_SignatureMethodType(x, e11);
         x.WriteEndElement();
         foreach (var e12 in v.Reference)
         {

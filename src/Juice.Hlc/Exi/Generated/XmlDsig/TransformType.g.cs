@@ -145,6 +145,8 @@ internal static partial class XmlDsigCodec
                 x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(a7.Value));
                 x.WriteEndElement();
                     break;
+                default:
+                    throw new global::System.InvalidOperationException("TransformType.Items: " + (c5?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
             }
         }
     }

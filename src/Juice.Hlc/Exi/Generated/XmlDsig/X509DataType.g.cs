@@ -236,6 +236,8 @@ internal static partial class XmlDsigCodec
                 x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_DigestValueType(a14.Value));
                 x.WriteEndElement();
                     break;
+                default:
+                    throw new global::System.InvalidOperationException("X509DataType.Items: " + (c9?.GetType().Name ?? "null") + " is not an alternative that can be encoded");
             }
         }
     }

@@ -99,8 +99,9 @@ internal static partial class XmlDsigCodec
 
     internal static void WriteXml_X509IssuerSerialType(global::System.Xml.XmlWriter x, X509IssuerSerialType v)
     {
+        var e5 = v.X509IssuerName ?? throw new global::System.InvalidOperationException("X509IssuerSerialType.X509IssuerName is required");
         x.WriteStartElement("X509IssuerName", "http://www.w3.org/2000/09/xmldsig#");
-        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(v.X509IssuerName));
+        x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_String(e5));
         x.WriteEndElement();
         x.WriteStartElement("X509SerialNumber", "http://www.w3.org/2000/09/xmldsig#");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_XmlDsig_HMACOutputLengthType(v.X509SerialNumber));
