@@ -66,6 +66,7 @@ internal sealed class Generation
     public void Run()
     {
         var perSet = new List<(SchemaSetConfig Config, XmlSchemaSet Set, List<ElementDecl> Globals, List<ElementDecl> AllDecls, List<AttrUse> AllAttrs)>();
+        var home = new Dictionary<ComplexDef, List<ElementDecl>>();   // the global elements of the first set that reaches a type
         foreach (var cfg in Sets)
         {
             var set = new XmlSchemaSet { XmlResolver = new XmlUrlResolver() };
@@ -114,17 +115,23 @@ internal sealed class Generation
                 attrs.Add(new AttrUse { Name = a.QualifiedName, Type = (SimpleDef)_registry.Resolve(a.AttributeSchemaType!, a.QualifiedName, Lookup), Required = false });
             }
             perSet.Add((cfg, set, globals, all, attrs));
+            foreach (var c in reachable)
+            {
+                home.TryAdd(c, globals);
+            }
         }
 
         // Substitution sets (EXI §8.5.4.1.6): the element itself and every global element whose chain of
-        // {substitution group affiliation} reaches it, sorted by local name, then uri.
+        // {substitution group affiliation} reaches it, sorted by local name, then uri. Only the global elements
+        // of the schema set the type belongs to count: ISO 15118-20's AC and DC schemas both extend one head.
         var globalsByName = _registry.GlobalElements;
         foreach (var c in _registry.AllComplex)
         {
+            var candidates = home.TryGetValue(c, out var g0) ? g0 : [];
             foreach (var leaf in Leaves(c.Content).OfType<PElement>())
             {
                 var set = new List<ElementDecl> { leaf.Decl };
-                foreach (var g in globalsByName.Values)
+                foreach (var g in candidates)
                 {
                     for (var h = g; h.SubstitutionHead is { } head && globalsByName.TryGetValue(head, out var hd); h = hd)
                     {
