@@ -20,9 +20,13 @@ public sealed class StationDatabase(IOptions<StationOptions> options)
     public int Migrate()
     {
         using var c = Open();
+        using (var pragma = c.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode = WAL;";
+            pragma.ExecuteNonQuery();
+        }
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
-            PRAGMA journal_mode = WAL;
             CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
             INSERT INTO schema_version (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
             SELECT version FROM schema_version;
