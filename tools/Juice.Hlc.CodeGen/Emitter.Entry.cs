@@ -81,6 +81,42 @@ internal sealed class EntryEmitter
         throw new NotSupportedException($"fragment element {decls[0].Name}: declared with incompatible types");
     }
 
+    /// <summary>An element that can be a document root or a fragment's element: its code, name and model type.</summary>
+    private sealed record RootEntry(int Index, XmlQualifiedName Name, TypeDef Type, bool Relaxed)
+    {
+        public bool Encodable => Type is not ComplexDef { IsAbstract: true };
+    }
+
+    private void EmitEncodeContent(SourceWriter w, string kind, string table, List<RootEntry> entries)
+    {
+        w.Open($"private static void Encode{kind}Content(ref {Rt}.ExiWriter w, int index, object value)");
+        w.Open("switch (index)");
+        foreach (var e in entries)
+        {
+            w.Line(e.Relaxed
+                ? $"case {e.Index}: EncodeRelaxed_{Naming.Identifier(e.Name.Name)}(ref w, ({TypeOf(e.Type)})value); break;"
+                : $"case {e.Index}: {Encode(e.Type, $"({TypeOf(e.Type)})value")} break;");
+        }
+        w.Line($"default: throw new global::System.InvalidOperationException($\"{{{table}[index]}} is abstract\");");
+        w.Close();
+        w.Close();
+    }
+
+    private void EmitDecodeContent(SourceWriter w, string kind, string table, List<RootEntry> entries)
+    {
+        w.Open($"private static object Decode{kind}Content(ref {Rt}.ExiReader r, int index, long at)");
+        w.Open("switch (index)");
+        foreach (var e in entries)
+        {
+            w.Line(e.Relaxed
+                ? $"case {e.Index}: return DecodeRelaxed_{Naming.Identifier(e.Name.Name)}(ref r);"
+                : $"case {e.Index}: return {Decode(e.Type)};");
+        }
+        w.Line($"default: throw new {Rt}.ExiContentException(at, $\"{{{table}[index].LocalName}} is abstract and cannot occur\");");
+        w.Close();
+        w.Close();
+    }
+
     public string Emit()
     {
         var w = new SourceWriter();
@@ -89,6 +125,8 @@ internal sealed class EntryEmitter
         int docWidth = SimpleDef.Bits(n + 1);
         int m = _fragment.Count;
         int fragWidth = SimpleDef.Bits(m + 2);
+        var documentEntries = _globals.Select((g, i) => new RootEntry(i, g.Name, g.Type, false)).Where(e => !_globals[e.Index].IsAbstract && e.Encodable).ToList();
+        var fragmentEntries = _fragment.Select((f, i) => FragmentType(f.Decls) is var (type, relaxed) ? new RootEntry(i, f.Name, type, relaxed) : null!).Where(e => e.Encodable).ToList();
         w.Line(Emitter.Header.TrimEnd('\n'));
         w.Line($"namespace {_cfg.CsNamespace};");
         w.Line();
@@ -177,20 +215,7 @@ internal sealed class EntryEmitter
         w.Line();
         w.Line($"public static byte[] EncodeDocument({Rt}.ExiRoot root) => {Rt}.ExiBuffers.Encode(root, static (m, d) => EncodeDocument(m, d));");
         w.Line();
-        w.Open($"private static void EncodeDocumentContent(ref {Rt}.ExiWriter w, int index, object value)");
-        w.Open("switch (index)");
-        for (int i = 0; i < n; i++)
-        {
-            var g = _globals[i];
-            if (g.IsAbstract)
-            {
-                continue;
-            }
-            w.Line($"case {i}: {Encode(g.Type, $"({TypeOf(g.Type)})value")} break;");
-        }
-        w.Line($"default: throw new global::System.InvalidOperationException($\"{{s_document[index]}} is abstract\");");
-        w.Close();
-        w.Close();
+        EmitEncodeContent(w, "Document", "s_document", documentEntries);
         w.Line();
         w.Line($"/// <summary>Decodes an EXI document whose root is any global element of the schema.</summary>");
         w.Open($"public static {Rt}.ExiRoot DecodeDocument(global::System.ReadOnlySpan<byte> exi)");
@@ -204,23 +229,9 @@ internal sealed class EntryEmitter
         w.Line($"return new {Rt}.ExiRoot(s_document[code], value);");
         w.Close();
         w.Line();
-        w.Open($"private static object DecodeDocumentContent(ref {Rt}.ExiReader r, int index, long at)");
-        w.Open("switch (index)");
-        for (int i = 0; i < n; i++)
-        {
-            var g = _globals[i];
-            if (g.IsAbstract)
-            {
-                continue;
-            }
-            w.Line($"case {i}: return {Decode(g.Type)};");
-        }
-        w.Line($"default: throw new {Rt}.ExiContentException(at, $\"{{s_document[index].LocalName}} is abstract and cannot occur\");");
-        w.Close();
-        w.Close();
+        EmitDecodeContent(w, "Document", "s_document", documentEntries);
 
         // ---- fragments
-        var relaxed = new List<(int Index, XmlQualifiedName Name, ComplexDef Type)>();
         w.Line();
         w.Line($"/// <summary>Encodes an EXI fragment holding one element (as signatures use it: EXI §8.5.2, ISO 15118-2 Annex J).</summary>");
         w.Open($"public static int EncodeFragment({Rt}.ExiRoot element, global::System.Span<byte> destination)");
@@ -235,29 +246,7 @@ internal sealed class EntryEmitter
         w.Line();
         w.Line($"public static byte[] EncodeFragment({Rt}.ExiRoot element) => {Rt}.ExiBuffers.Encode(element, static (m, d) => EncodeFragment(m, d));");
         w.Line();
-        w.Open($"private static void EncodeFragmentContent(ref {Rt}.ExiWriter w, int index, object value)");
-        w.Open("switch (index)");
-        for (int i = 0; i < m; i++)
-        {
-            var (name, decls) = _fragment[i];
-            var (type, isRelaxed) = FragmentType(decls);
-            if (type is ComplexDef { IsAbstract: true })
-            {
-                continue;
-            }
-            if (isRelaxed)
-            {
-                relaxed.Add((i, name, (ComplexDef)type));
-                w.Line($"case {i}: EncodeRelaxed_{Naming.Identifier(name.Name)}(ref w, ({TypeOf(type)})value); break;");
-            }
-            else
-            {
-                w.Line($"case {i}: {Encode(type, $"({TypeOf(type)})value")} break;");
-            }
-        }
-        w.Line($"default: throw new global::System.InvalidOperationException($\"{{s_fragment[index]}} is abstract\");");
-        w.Close();
-        w.Close();
+        EmitEncodeContent(w, "Fragment", "s_fragment", fragmentEntries);
         w.Line();
         w.Line($"/// <summary>Decodes an EXI fragment holding exactly one element.</summary>");
         w.Open($"public static {Rt}.ExiRoot DecodeFragment(global::System.ReadOnlySpan<byte> exi)");
@@ -274,27 +263,11 @@ internal sealed class EntryEmitter
         w.Line($"return new {Rt}.ExiRoot(s_fragment[code], value);");
         w.Close();
         w.Line();
-        w.Open($"private static object DecodeFragmentContent(ref {Rt}.ExiReader r, int index, long at)");
-        w.Open("switch (index)");
-        for (int i = 0; i < m; i++)
-        {
-            var (name, decls) = _fragment[i];
-            var (type, isRelaxed) = FragmentType(decls);
-            if (type is ComplexDef { IsAbstract: true })
-            {
-                continue;
-            }
-            w.Line(isRelaxed
-                ? $"case {i}: return DecodeRelaxed_{Naming.Identifier(name.Name)}(ref r);"
-                : $"case {i}: return {Decode(type)};");
-        }
-        w.Line($"default: throw new {Rt}.ExiContentException(at, $\"{{s_fragment[index].LocalName}} is abstract and cannot occur\");");
-        w.Close();
-        w.Close();
+        EmitDecodeContent(w, "Fragment", "s_fragment", fragmentEntries);
 
-        foreach (var (index, name, type) in relaxed)
+        foreach (var e in fragmentEntries.Where(e => e.Relaxed))
         {
-            EmitRelaxed(w, name, type, m);
+            EmitRelaxed(w, e.Name, (ComplexDef)e.Type);
         }
 
         // ---- XML
@@ -303,12 +276,9 @@ internal sealed class EntryEmitter
         w.Open($"public static {Rt}.ExiRoot ReadDocumentXml(global::System.Xml.Linq.XElement element)");
         w.Line($"if (!s_documentIndex.TryGetValue(element.Name, out int index)) throw {Rt}.ExiXml.Unexpected(element);");
         w.Open("object value = index switch");
-        for (int i = 0; i < n; i++)
+        foreach (var e in documentEntries)
         {
-            if (!_globals[i].IsAbstract)
-            {
-                w.Line($"{i} => {ReadXml(_globals[i].Type, "element")},");
-            }
+            w.Line($"{e.Index} => {ReadXml(e.Type, "element")},");
         }
         w.Line($"_ => throw {Rt}.ExiXml.Unexpected(element),");
         w.Close(";");
@@ -319,13 +289,9 @@ internal sealed class EntryEmitter
         w.Open($"public static {Rt}.ExiRoot ReadFragmentXml(global::System.Xml.Linq.XElement element)");
         w.Line($"if (!s_fragmentIndex.TryGetValue(element.Name, out int index)) throw {Rt}.ExiXml.Unexpected(element);");
         w.Open("object value = index switch");
-        for (int i = 0; i < m; i++)
+        foreach (var e in fragmentEntries)
         {
-            var (type, _) = FragmentType(_fragment[i].Decls);
-            if (type is not ComplexDef { IsAbstract: true })
-            {
-                w.Line($"{i} => {ReadXml(type, "element")},");
-            }
+            w.Line($"{e.Index} => {ReadXml(e.Type, "element")},");
         }
         w.Line($"_ => throw {Rt}.ExiXml.Unexpected(element),");
         w.Close(";");
@@ -338,13 +304,9 @@ internal sealed class EntryEmitter
         w.Line("object value = root.Value;");
         w.Open("if (s_fragmentIndex.TryGetValue(root.Name, out int index))");
         w.Open("switch (index)");
-        for (int i = 0; i < m; i++)
+        foreach (var e in fragmentEntries)
         {
-            var (type, _) = FragmentType(_fragment[i].Decls);
-            if (type is not ComplexDef { IsAbstract: true })
-            {
-                w.Line($"case {i}: {WriteXml(type, "value")} break;");
-            }
+            w.Line($"case {e.Index}: {WriteXml(e.Type, "value")} break;");
         }
         w.Close();
         w.Close();
@@ -358,7 +320,7 @@ internal sealed class EntryEmitter
     }
 
     /// <summary>EXI §8.5.3: the relaxed element fragment grammar for a name declared with different types.</summary>
-    private void EmitRelaxed(SourceWriter w, XmlQualifiedName name, ComplexDef type, int elementCount)
+    private void EmitRelaxed(SourceWriter w, XmlQualifiedName name, ComplexDef type)
     {
         string id = Naming.Identifier(name.Name);
         int n = _attributes.Count;
@@ -446,6 +408,5 @@ internal sealed class EntryEmitter
         w.Close();
         w.Close();
         w.Close();
-        _ = elementCount;
     }
 }

@@ -89,7 +89,6 @@ public static partial class DinExi
             case 0: global::Juice.Hlc.Exi.Din.DinCodec.Encode_AC_EVChargeParameterType(ref w, (global::Juice.Hlc.Exi.Din.AC_EVChargeParameterType)value); break;
             case 1: global::Juice.Hlc.Exi.Din.DinCodec.Encode_AC_EVSEChargeParameterType(ref w, (global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType)value); break;
             case 2: global::Juice.Hlc.Exi.Din.DinCodec.Encode_AC_EVSEStatusType(ref w, (global::Juice.Hlc.Exi.Din.AC_EVSEStatusType)value); break;
-            case 3: global::Juice.Hlc.Exi.Din.DinCodec.Encode_BodyBaseType(ref w, (global::Juice.Hlc.Exi.Din.BodyBaseType)value); break;
             case 4: global::Juice.Hlc.Exi.Din.DinCodec.Encode_CableCheckReqType(ref w, (global::Juice.Hlc.Exi.Din.CableCheckReqType)value); break;
             case 5: global::Juice.Hlc.Exi.Din.DinCodec.Encode_CableCheckResType(ref w, (global::Juice.Hlc.Exi.Din.CableCheckResType)value); break;
             case 6: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_CanonicalizationMethodType(ref w, (global::Juice.Hlc.Exi.XmlDsig.CanonicalizationMethodType)value); break;
@@ -113,12 +112,6 @@ public static partial class DinExi
             case 24: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_DSAKeyValueType(ref w, (global::Juice.Hlc.Exi.XmlDsig.DSAKeyValueType)value); break;
             case 25: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_DigestMethodType(ref w, (global::Juice.Hlc.Exi.XmlDsig.DigestMethodType)value); break;
             case 26: global::Juice.Hlc.Exi.ExiSimpleTypes.WE_XmlDsig_DigestValueType(ref w, (byte[])value); break;
-            case 27: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EVChargeParameterType(ref w, (global::Juice.Hlc.Exi.Din.EVChargeParameterType)value); break;
-            case 28: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EVPowerDeliveryParameterType(ref w, (global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType)value); break;
-            case 29: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EVSEChargeParameterType(ref w, (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)value); break;
-            case 30: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EVSEStatusType(ref w, (global::Juice.Hlc.Exi.Din.EVSEStatusType)value); break;
-            case 31: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EVStatusType(ref w, (global::Juice.Hlc.Exi.Din.EVStatusType)value); break;
-            case 32: global::Juice.Hlc.Exi.Din.DinCodec.Encode_EntryType(ref w, (global::Juice.Hlc.Exi.Din.EntryType)value); break;
             case 33: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_KeyInfoType(ref w, (global::Juice.Hlc.Exi.XmlDsig.KeyInfoType)value); break;
             case 34: global::Juice.Hlc.Exi.ExiSimpleTypes.WE_Xs_String(ref w, (string)value); break;
             case 35: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_KeyValueType(ref w, (global::Juice.Hlc.Exi.XmlDsig.KeyValueType)value); break;
@@ -140,7 +133,6 @@ public static partial class DinExi
             case 51: global::Juice.Hlc.Exi.Din.DinCodec.Encode_RelativeTimeIntervalType(ref w, (global::Juice.Hlc.Exi.Din.RelativeTimeIntervalType)value); break;
             case 52: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_RetrievalMethodType(ref w, (global::Juice.Hlc.Exi.XmlDsig.RetrievalMethodType)value); break;
             case 53: global::Juice.Hlc.Exi.Din.DinCodec.Encode_SAScheduleListType(ref w, (global::Juice.Hlc.Exi.Din.SAScheduleListType)value); break;
-            case 54: global::Juice.Hlc.Exi.Din.DinCodec.Encode_SASchedulesType(ref w, (global::Juice.Hlc.Exi.Din.SASchedulesType)value); break;
             case 55: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SPKIDataType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SPKIDataType)value); break;
             case 56: global::Juice.Hlc.Exi.Din.DinCodec.Encode_SalesTariffEntryType(ref w, (global::Juice.Hlc.Exi.Din.SalesTariffEntryType)value); break;
             case 57: global::Juice.Hlc.Exi.Din.DinCodec.Encode_ServiceChargeType(ref w, (global::Juice.Hlc.Exi.Din.ServiceChargeType)value); break;
@@ -160,7 +152,6 @@ public static partial class DinExi
             case 71: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignaturePropertyType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignaturePropertyType)value); break;
             case 72: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignatureValueType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignatureValueType)value); break;
             case 73: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignedInfoType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignedInfoType)value); break;
-            case 74: global::Juice.Hlc.Exi.Din.DinCodec.Encode_IntervalType(ref w, (global::Juice.Hlc.Exi.Din.IntervalType)value); break;
             case 75: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_TransformType(ref w, (global::Juice.Hlc.Exi.XmlDsig.TransformType)value); break;
             case 76: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_TransformsType(ref w, (global::Juice.Hlc.Exi.XmlDsig.TransformsType)value); break;
             case 77: global::Juice.Hlc.Exi.Din.DinCodec.Encode_V2G_Message(ref w, (global::Juice.Hlc.Exi.Din.V2G_Message)value); break;
@@ -191,7 +182,6 @@ public static partial class DinExi
             case 0: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_AC_EVChargeParameterType(ref r);
             case 1: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_AC_EVSEChargeParameterType(ref r);
             case 2: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_AC_EVSEStatusType(ref r);
-            case 3: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_BodyBaseType(ref r);
             case 4: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_CableCheckReqType(ref r);
             case 5: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_CableCheckResType(ref r);
             case 6: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_CanonicalizationMethodType(ref r);
@@ -215,12 +205,6 @@ public static partial class DinExi
             case 24: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_DSAKeyValueType(ref r);
             case 25: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_DigestMethodType(ref r);
             case 26: return global::Juice.Hlc.Exi.ExiSimpleTypes.RE_XmlDsig_DigestValueType(ref r);
-            case 27: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EVChargeParameterType(ref r);
-            case 28: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EVPowerDeliveryParameterType(ref r);
-            case 29: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EVSEChargeParameterType(ref r);
-            case 30: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EVSEStatusType(ref r);
-            case 31: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EVStatusType(ref r);
-            case 32: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_EntryType(ref r);
             case 33: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_KeyInfoType(ref r);
             case 34: return global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Xs_String(ref r);
             case 35: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_KeyValueType(ref r);
@@ -242,7 +226,6 @@ public static partial class DinExi
             case 51: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_RelativeTimeIntervalType(ref r);
             case 52: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_RetrievalMethodType(ref r);
             case 53: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_SAScheduleListType(ref r);
-            case 54: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_SASchedulesType(ref r);
             case 55: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SPKIDataType(ref r);
             case 56: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_SalesTariffEntryType(ref r);
             case 57: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_ServiceChargeType(ref r);
@@ -262,7 +245,6 @@ public static partial class DinExi
             case 71: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignaturePropertyType(ref r);
             case 72: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignatureValueType(ref r);
             case 73: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignedInfoType(ref r);
-            case 74: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_IntervalType(ref r);
             case 75: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_TransformType(ref r);
             case 76: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_TransformsType(ref r);
             case 77: return global::Juice.Hlc.Exi.Din.DinCodec.Decode_V2G_Message(ref r);
@@ -800,7 +782,6 @@ public static partial class DinExi
             0 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_AC_EVChargeParameterType(element),
             1 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_AC_EVSEChargeParameterType(element),
             2 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_AC_EVSEStatusType(element),
-            3 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_BodyBaseType(element),
             4 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_CableCheckReqType(element),
             5 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_CableCheckResType(element),
             6 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_CanonicalizationMethodType(element),
@@ -824,12 +805,6 @@ public static partial class DinExi
             24 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_DSAKeyValueType(element),
             25 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_DigestMethodType(element),
             26 => global::Juice.Hlc.Exi.ExiSimpleTypes.P_XmlDsig_DigestValueType(global::Juice.Hlc.Exi.ExiXml.Text(element)),
-            27 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EVChargeParameterType(element),
-            28 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EVPowerDeliveryParameterType(element),
-            29 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EVSEChargeParameterType(element),
-            30 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EVSEStatusType(element),
-            31 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EVStatusType(element),
-            32 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_EntryType(element),
             33 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_KeyInfoType(element),
             34 => global::Juice.Hlc.Exi.ExiSimpleTypes.P_Xs_String(global::Juice.Hlc.Exi.ExiXml.Text(element)),
             35 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_KeyValueType(element),
@@ -851,7 +826,6 @@ public static partial class DinExi
             51 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_RelativeTimeIntervalType(element),
             52 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_RetrievalMethodType(element),
             53 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_SAScheduleListType(element),
-            54 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_SASchedulesType(element),
             55 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SPKIDataType(element),
             56 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_SalesTariffEntryType(element),
             57 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_ServiceChargeType(element),
@@ -871,7 +845,6 @@ public static partial class DinExi
             71 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignaturePropertyType(element),
             72 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignatureValueType(element),
             73 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignedInfoType(element),
-            74 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_IntervalType(element),
             75 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_TransformType(element),
             76 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_TransformsType(element),
             77 => global::Juice.Hlc.Exi.Din.DinCodec.ReadXml_V2G_Message(element),

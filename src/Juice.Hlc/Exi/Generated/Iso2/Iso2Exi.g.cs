@@ -91,7 +91,6 @@ public static partial class Iso2Exi
             case 2: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_AC_EVSEStatusType(ref w, (global::Juice.Hlc.Exi.Iso2.AC_EVSEStatusType)value); break;
             case 3: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_AuthorizationReqType(ref w, (global::Juice.Hlc.Exi.Iso2.AuthorizationReqType)value); break;
             case 4: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_AuthorizationResType(ref w, (global::Juice.Hlc.Exi.Iso2.AuthorizationResType)value); break;
-            case 5: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_BodyBaseType(ref w, (global::Juice.Hlc.Exi.Iso2.BodyBaseType)value); break;
             case 6: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_CableCheckReqType(ref w, (global::Juice.Hlc.Exi.Iso2.CableCheckReqType)value); break;
             case 7: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_CableCheckResType(ref w, (global::Juice.Hlc.Exi.Iso2.CableCheckResType)value); break;
             case 8: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_CanonicalizationMethodType(ref w, (global::Juice.Hlc.Exi.XmlDsig.CanonicalizationMethodType)value); break;
@@ -152,7 +151,6 @@ public static partial class Iso2Exi
             case 70: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignaturePropertyType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignaturePropertyType)value); break;
             case 71: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignatureValueType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignatureValueType)value); break;
             case 72: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_SignedInfoType(ref w, (global::Juice.Hlc.Exi.XmlDsig.SignedInfoType)value); break;
-            case 73: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_IntervalType(ref w, (global::Juice.Hlc.Exi.Iso2.IntervalType)value); break;
             case 74: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_TransformType(ref w, (global::Juice.Hlc.Exi.XmlDsig.TransformType)value); break;
             case 75: global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Encode_TransformsType(ref w, (global::Juice.Hlc.Exi.XmlDsig.TransformsType)value); break;
             case 76: global::Juice.Hlc.Exi.Iso2.Iso2Codec.Encode_V2G_Message(ref w, (global::Juice.Hlc.Exi.Iso2.V2G_Message)value); break;
@@ -185,7 +183,6 @@ public static partial class Iso2Exi
             case 2: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_AC_EVSEStatusType(ref r);
             case 3: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_AuthorizationReqType(ref r);
             case 4: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_AuthorizationResType(ref r);
-            case 5: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_BodyBaseType(ref r);
             case 6: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_CableCheckReqType(ref r);
             case 7: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_CableCheckResType(ref r);
             case 8: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_CanonicalizationMethodType(ref r);
@@ -246,7 +243,6 @@ public static partial class Iso2Exi
             case 70: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignaturePropertyType(ref r);
             case 71: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignatureValueType(ref r);
             case 72: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_SignedInfoType(ref r);
-            case 73: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_IntervalType(ref r);
             case 74: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_TransformType(ref r);
             case 75: return global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.Decode_TransformsType(ref r);
             case 76: return global::Juice.Hlc.Exi.Iso2.Iso2Codec.Decode_V2G_Message(ref r);
@@ -831,7 +827,6 @@ public static partial class Iso2Exi
             2 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_AC_EVSEStatusType(element),
             3 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_AuthorizationReqType(element),
             4 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_AuthorizationResType(element),
-            5 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_BodyBaseType(element),
             6 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_CableCheckReqType(element),
             7 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_CableCheckResType(element),
             8 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_CanonicalizationMethodType(element),
@@ -892,7 +887,6 @@ public static partial class Iso2Exi
             70 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignaturePropertyType(element),
             71 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignatureValueType(element),
             72 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_SignedInfoType(element),
-            73 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_IntervalType(element),
             74 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_TransformType(element),
             75 => global::Juice.Hlc.Exi.XmlDsig.XmlDsigCodec.ReadXml_TransformsType(element),
             76 => global::Juice.Hlc.Exi.Iso2.Iso2Codec.ReadXml_V2G_Message(element),
