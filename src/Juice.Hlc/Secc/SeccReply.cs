@@ -1,0 +1,13 @@
+namespace Juice.Hlc.Secc;
+
+/// <summary>What a protocol session does after a request: answer and go on, or answer and end the session.</summary>
+public enum SeccNext
+{
+    Continue,
+
+    /// <summary>Answer, then close the connection (terminated, paused, or failed).</summary>
+    Close,
+}
+
+/// <summary>The SECC's reaction to one request: the response and what follows.</summary>
+public readonly record struct SeccReply<TMessage>(TMessage Response, SeccNext Next, SessionEndReason? End = null);

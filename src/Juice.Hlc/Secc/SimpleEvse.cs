@@ -1,0 +1,118 @@
+namespace Juice.Hlc.Secc;
+
+/// <summary>
+/// An in-process charging point for tests, demos and the EV simulator's counterpart until the station's charging
+/// core takes its place: fixed limits, an authorization decision given by a function, and a meter that integrates
+/// the delivered power over the injected clock.
+/// </summary>
+public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly object _gate = new();
+    private bool _on;
+    private long _since;
+    private double _energyWh;
+    private double _dcVoltage;
+    private double _dcCurrent;
+    private EvNeeds? _needs;
+
+    public string EvseId { get; init; } = "DE*JUI*E0001";
+
+    public EnergyTransfer Supported { get; init; } = EnergyTransfer.AcThreePhase | EnergyTransfer.Dc;
+
+    /// <summary>Limits of AC charging: 32 A per phase at 230 V.</summary>
+    public EvseLimits AcLimits { get; set; } = new(MaxCurrentA: 32, MaxPowerW: 22_000, NominalVoltageV: 230, MaxVoltageV: 400);
+
+    /// <summary>Limits of DC charging: 200 A, 150 kW, 920 V.</summary>
+    public EvseLimits DcLimits { get; set; } = new(MaxCurrentA: 200, MaxPowerW: 150_000, NominalVoltageV: 400, MaxVoltageV: 920, MinCurrentA: 1, MinVoltageV: 150);
+
+    /// <summary>The limits of the energy transfer the EV asked for (AC until it has asked).</summary>
+    public EvseLimits Limits => _needs?.Mode == EnergyTransfer.Dc ? DcLimits : AcLimits;
+
+    public EvseRequest Request { get; set; }
+
+    /// <summary>Decides authorization; the default accepts every EV.</summary>
+    public Func<EvIdentity, AuthorizationStatus> Authorize { get; set; } = _ => AuthorizationStatus.Accepted;
+
+    public EvIdentity? Ev { get; private set; }
+
+    public SessionEndReason? Ended { get; private set; }
+
+    public bool EnergyTransferOn => _on;
+
+    public void SessionStarted(EvIdentity ev)
+    {
+        Ev = ev;
+        Ended = null;
+    }
+
+    public ValueTask<AuthorizationStatus> AuthorizeAsync(EvIdentity ev, CancellationToken cancellationToken) => ValueTask.FromResult(Authorize(ev));
+
+    public void EvNeedsChanged(EvNeeds needs) => _needs = needs;
+
+    public ValueTask SetEnergyTransferAsync(bool on, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Accumulate();
+            _on = on;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public void DcTarget(double voltageV, double currentA)
+    {
+        lock (_gate)
+        {
+            Accumulate();
+            _dcVoltage = Math.Min(voltageV, Limits.MaxVoltageV);
+            _dcCurrent = Math.Min(currentA, Limits.MaxCurrentA);
+        }
+    }
+
+    public MeterReading ReadMeter()
+    {
+        lock (_gate)
+        {
+            Accumulate();
+            var (power, voltage, current) = Present();
+            return new MeterReading("JUICE-SIM-1", _energyWh, power, voltage, current);
+        }
+    }
+
+    public void SessionEnded(SessionEndReason reason)
+    {
+        lock (_gate)
+        {
+            Accumulate();
+            _on = false;
+        }
+        Ended = reason;
+    }
+
+    private (double Power, double Voltage, double Current) Present()
+    {
+        if (!_on)
+        {
+            return (0, _dcVoltage, 0);
+        }
+        if (_needs?.Mode == EnergyTransfer.Dc)
+        {
+            double p = Math.Min(_dcVoltage * _dcCurrent, Limits.MaxPowerW);
+            return (p, _dcVoltage, _dcVoltage > 0 ? p / _dcVoltage : 0);
+        }
+        int phases = _needs?.Mode == EnergyTransfer.AcSinglePhase ? 1 : 3;
+        double current = Math.Min(Limits.MaxCurrentA, _needs?.MaxCurrentA ?? Limits.MaxCurrentA);
+        return (Math.Min(phases * Limits.NominalVoltageV * current, Limits.MaxPowerW), Limits.NominalVoltageV, current);
+    }
+
+    private void Accumulate()
+    {
+        long now = _time.GetTimestamp();
+        if (_on && _since != 0)
+        {
+            _energyWh += Present().Power * _time.GetElapsedTime(_since, now).TotalHours;
+        }
+        _since = now;
+    }
+}
