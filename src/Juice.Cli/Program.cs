@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Juice.Cli.Ev;
 using Juice.Cli.Exi;
 
 var root = new RootCommand("juice: ISO 15118 / DIN 70121 tools of Juice.Hlc");
 root.Subcommands.Add(ExiCommand.Create());
+root.Subcommands.Add(EvCommand.Create());
 return root.Parse(args).Invoke();

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using Juice.Hlc.Evcc;
+using Juice.Hlc.Secc;
+using Juice.Hlc.Transport;
+
+namespace Juice.Hlc.Tests.Evcc;
+
+/// <summary>Our EV against our SECC over loopback TCP: whole sessions, in-process and as a process.</summary>
+public sealed class EvSessionTests
+{
+    private static async Task<(V2gTcpServer Server, SimpleEvse Evse)> StartSecc()
+    {
+        var evse = new SimpleEvse();
+        var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, new SeccConnectionHandler(evse).RunAsync);
+        server.Start();
+        return (server, evse);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task A_full_ISO_15118_2_session_charges_to_the_target_and_stops_cleanly(EnergyTransfer energy)
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        var options = new EvOptions
+        {
+            Energy = energy,
+            StartSoc = 79.9,
+            TargetSoc = 80,
+            BatteryCapacityWh = 500,   // a small battery fills within a few cycles
+            LoopInterval = TimeSpan.FromMilliseconds(20),
+        };
+        var messages = new List<string>();
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var result = await new EvClient(options, trace: (dir, _) => messages.Add(dir)).RunAsync(connection, null, CancellationToken.None);
+        Assert.True(result.Completed);
+        Assert.Contains("target SoC", result.Reason);
+        Assert.True(result.EnergyWh > 0);
+        Assert.Equal(messages.Count / 2, result.Messages + 1);   // + supportedAppProtocol
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+        Assert.True(evse.ReadMeter().EnergyWh > 0);
+        Assert.False(evse.EnergyTransferOn);
+    }
+
+    [Fact]
+    public async Task The_EV_stops_when_the_station_asks_it_to()
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        evse.Request = EvseRequest.StopCharging;
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var result = await new EvClient(new EvOptions { LoopInterval = TimeSpan.FromMilliseconds(10) }).RunAsync(connection, null, CancellationToken.None);
+        Assert.True(result.Completed);
+        Assert.Equal("the charger asked to stop", result.Reason);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_EV_ends_with_a_clean_SessionStop()
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var result = await new EvClient(new EvOptions { TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(20) }).RunAsync(connection, null, stop.Token);
+        Assert.Equal("stopped by the user", result.Reason);
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Fact]
+    public async Task The_juice_ev_process_charges_at_the_SECC_and_exits_0()
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        string juice = Path.Combine(AppContext.BaseDirectory, "juice.dll");
+        var log = Path.Combine(Path.GetTempPath(), $"juice-ev-{Guid.NewGuid():N}.xml");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { juice, "ev", "--host", "::1", "--port", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--energy", "ac", "--start-soc", "50", "--target-soc", "90", "--duration", "0.5", "--interval-ms", "50", "--log", log },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(psi)!;
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, stderr);
+        Assert.Contains("session ended normally: duration", stderr);
+        string xml = await File.ReadAllTextAsync(log);
+        File.Delete(log);
+        Assert.Contains("supportedAppProtocolReq", xml);
+        Assert.Contains("<v2gci_b:ChargingStatusRes>", xml);
+        Assert.Contains("<v2gci_b:SessionStopRes>", xml);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        for (int i = 0; i < 100 && !condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(condition());
+    }
+}
