@@ -43,13 +43,21 @@ public sealed class Iso2SeccSessionTests
         Assert.Equal("02000000E7CC", evse.Ev!.EvccidHex);
     }
 
-    private static async Task<(Iso2SeccSession Secc, SimpleEvse Evse)> ThroughAuthorization(EnergyTransfer mode = EnergyTransfer.Dc)
+    /// <summary>A session with <paramref name="evse"/> up to the point where it waits for AuthorizationReq.</summary>
+    private static async Task<Iso2SeccSession> ThroughPaymentServiceSelection(SimpleEvse evse)
     {
-        var evse = new SimpleEvse();
         var secc = new Iso2SeccSession(evse);
         await secc.HandleAsync(Message(null, SessionSetup()), default);
         await secc.HandleAsync(Message(secc.SessionId, new ServiceDiscoveryReqType()), default);
         await secc.HandleAsync(Message(secc.SessionId, PaymentServiceSelection()), default);
+        Assert.Equal(Iso2SeccState.WaitForAuthorizationReq, secc.State);
+        return secc;
+    }
+
+    private static async Task<(Iso2SeccSession Secc, SimpleEvse Evse)> ThroughAuthorization()
+    {
+        var evse = new SimpleEvse();
+        var secc = await ThroughPaymentServiceSelection(evse);
         var auth = await secc.HandleAsync(Message(secc.SessionId, new AuthorizationReqType()), default);
         Assert.Equal(ResponseCodeType.OK, Code(auth.Response));
         return (secc, evse);
@@ -111,10 +119,7 @@ public sealed class Iso2SeccSessionTests
     public async Task Authorization_is_Ongoing_until_the_station_decides()
     {
         var evse = new SimpleEvse { Authorize = _ => AuthorizationStatus.Pending };
-        var secc = new Iso2SeccSession(evse);
-        await secc.HandleAsync(Message(null, SessionSetup()), default);
-        await secc.HandleAsync(Message(secc.SessionId, new ServiceDiscoveryReqType()), default);
-        await secc.HandleAsync(Message(secc.SessionId, PaymentServiceSelection()), default);
+        var secc = await ThroughPaymentServiceSelection(evse);
         var first = (AuthorizationResType)(await secc.HandleAsync(Message(secc.SessionId, new AuthorizationReqType()), default)).Response.Body.BodyElement!;
         Assert.Equal(EVSEProcessingType.Ongoing, first.EVSEProcessing);
         evse.Authorize = _ => AuthorizationStatus.Accepted;
@@ -126,11 +131,7 @@ public sealed class Iso2SeccSessionTests
     [Fact]
     public async Task A_rejected_EV_gets_FAILED_and_the_session_ends()
     {
-        var evse = new SimpleEvse { Authorize = _ => AuthorizationStatus.Rejected };
-        var secc = new Iso2SeccSession(evse);
-        await secc.HandleAsync(Message(null, SessionSetup()), default);
-        await secc.HandleAsync(Message(secc.SessionId, new ServiceDiscoveryReqType()), default);
-        await secc.HandleAsync(Message(secc.SessionId, PaymentServiceSelection()), default);
+        var secc = await ThroughPaymentServiceSelection(new SimpleEvse { Authorize = _ => AuthorizationStatus.Rejected });
         var reply = await secc.HandleAsync(Message(secc.SessionId, new AuthorizationReqType()), default);
         Assert.Equal(ResponseCodeType.FAILED, Code(reply.Response));
         Assert.Equal(SeccNext.Close, reply.Next);
@@ -155,11 +156,7 @@ public sealed class Iso2SeccSessionTests
     [Fact]
     public async Task An_AC_request_on_a_DC_only_station_is_FAILED_WrongEnergyTransferMode()
     {
-        var evse = new SimpleEvse { Supported = EnergyTransfer.Dc };
-        var secc = new Iso2SeccSession(evse);
-        await secc.HandleAsync(Message(null, SessionSetup()), default);
-        await secc.HandleAsync(Message(secc.SessionId, new ServiceDiscoveryReqType()), default);
-        await secc.HandleAsync(Message(secc.SessionId, PaymentServiceSelection()), default);
+        var secc = await ThroughPaymentServiceSelection(new SimpleEvse { Supported = EnergyTransfer.Dc });
         await secc.HandleAsync(Message(secc.SessionId, new AuthorizationReqType()), default);
         var request = CapturedRequests("iso15118-2_ac_eim_josev").First(r => r.Body.BodyElement is ChargeParameterDiscoveryReqType);
         request.Header.SessionID = secc.SessionId!;

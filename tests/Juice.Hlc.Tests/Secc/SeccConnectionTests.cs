@@ -13,6 +13,14 @@ namespace Juice.Hlc.Tests.Secc;
 /// <summary>The SECC behind a real TCP server on loopback.</summary>
 public sealed class SeccConnectionTests
 {
+    private static (V2gTcpServer Server, SimpleEvse Evse) StartSecc(TimeProvider? time = null)
+    {
+        var evse = new SimpleEvse(time);
+        var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, new SeccConnectionHandler(evse, time: time).RunAsync, time: time);
+        server.Start();
+        return (server, evse);
+    }
+
     private static async Task<V2gtpMessage> Exchange(V2gtpConnection ev, byte[] request)
     {
         await ev.WriteAsync(V2gtpPayloadType.Exi, request);
@@ -22,10 +30,8 @@ public sealed class SeccConnectionTests
     [Fact]
     public async Task A_captured_AC_session_runs_over_TCP_from_the_handshake_to_SessionStop()
     {
-        var evse = new SimpleEvse();
-        var handler = new SeccConnectionHandler(evse);
-        await using var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, handler.RunAsync);
-        server.Start();
+        var (server, evse) = StartSecc();
+        await using var _ = server;
         await using var ev = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
 
         string handshake = File.ReadAllLines(Path.Combine(Vectors.Shared, "vectors", "sessions", "iso15118-2_ac_eim_josev", "exi.txt"))[0].Split(' ')[1];
@@ -51,10 +57,8 @@ public sealed class SeccConnectionTests
     public async Task An_EV_that_goes_silent_mid_charge_is_timed_out_energy_stops_and_the_next_EV_is_served()
     {
         var time = new FakeTimeProvider();
-        var evse = new SimpleEvse(time);
-        var handler = new SeccConnectionHandler(evse, time: time);
-        await using var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, handler.RunAsync, time: time);
-        server.Start();
+        var (server, evse) = StartSecc(time);
+        await using var _ = server;
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.LocalEndPoint.Port);
         await using (var ev = await V2gTcpClient.ConnectAsync(endpoint))
         {
@@ -90,10 +94,8 @@ public sealed class SeccConnectionTests
     [Fact]
     public async Task An_undecodable_request_ends_the_session_with_energy_off()
     {
-        var evse = new SimpleEvse();
-        var handler = new SeccConnectionHandler(evse);
-        await using var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, handler.RunAsync);
-        server.Start();
+        var (server, evse) = StartSecc();
+        await using var _ = server;
         await using var ev = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
         await Exchange(ev, AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso2])));
         await ev.WriteAsync(V2gtpPayloadType.Exi, new byte[] { 0x80, 0xFF, 0xFF });
