@@ -18,7 +18,7 @@ internal static class EvCommand
         var host = new Option<string?>("--host") { Description = "SECC address (IPv6 or IPv4); with --port, skips SDP" };
         var port = new Option<int?>("--port") { Description = "SECC TCP port" };
         var iface = new Option<string?>("--interface") { Description = "network interface to discover the SECC on by SDP (ff02::1)" };
-        var protocol = new Option<string>("--protocol") { Description = "protocols in preference order, comma separated: iso2 (din follows)", DefaultValueFactory = _ => "iso2" };
+        var protocol = new Option<string>("--protocol") { Description = "protocols in preference order, comma separated: iso2, din", DefaultValueFactory = _ => "iso2" };
         var energy = new Option<string>("--energy") { Description = "ac or dc", DefaultValueFactory = _ => "dc" };
         energy.AcceptOnlyFromAmong("ac", "dc");
         var evccid = new Option<string>("--evccid") { Description = "EVCCID (the EV's MAC) in hex", DefaultValueFactory = _ => "020000000001" };
@@ -30,7 +30,7 @@ internal static class EvCommand
         var interval = new Option<int>("--interval-ms") { Description = "pause between charging-loop requests, ms", DefaultValueFactory = _ => 100 };
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
-        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 EIM session") {
+        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification") {
             host, port, iface, protocol, energy, evccid, startSoc, targetSoc, capacity, maxCurrent, duration, interval, skipPreCharge, log };
         command.SetAction(async (result, ct) =>
         {
@@ -90,14 +90,14 @@ internal static class EvCommand
                 return 2;
             }
             int index = 0;
-            var protocolCodec = options.Protocols[0].Protocol == V2gProtocol.Din70121 ? ExiCodec.Din : ExiCodec.Iso2;
+            EvClient? client = null;
             void Trace(string direction, string hex)
             {
                 if (log is null)
                 {
                     return;
                 }
-                var codec = index++ < 2 ? ExiCodec.AppHandshake : protocolCodec;
+                var codec = index++ < 2 ? ExiCodec.AppHandshake : client!.Protocol == V2gProtocol.Din70121 ? ExiCodec.Din : ExiCodec.Iso2;
                 log.WriteLine($"<!-- {direction} {hex} -->");
                 try
                 {
@@ -111,7 +111,8 @@ internal static class EvCommand
             await using var connection = await V2gTcpClient.ConnectAsync(endpoint, ct: stop);
             var progress = new Progress<EvProgress>(p => status.Write(string.Create(CultureInfo.InvariantCulture,
                 $"\r{p.Step}: SoC {p.Soc,5:0.0} %  {p.EnergyWh / 1000,7:0.000} kWh  {p.PowerW / 1000,6:0.0} kW  limit {p.CurrentLimitA,5:0} A   ")));
-            var result = await new EvClient(options, trace: Trace).RunAsync(connection, progress, stop);
+            client = new EvClient(options, trace: Trace);
+            var result = await client.RunAsync(connection, progress, stop);
             status.WriteLine();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol})"));

@@ -16,6 +16,9 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>The protocol the charger accepted, once the handshake is done.</summary>
+    public V2gProtocol? Protocol { get; private set; }
+
     public async Task<EvResult> RunAsync(V2gtpConnection connection, IProgress<EvProgress>? progress, CancellationToken stop)
     {
         var offer = AppProtocolNegotiation.Offer(options.Protocols);
@@ -23,10 +26,12 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
         var answer = AppHandshakeExi.DecodeSupportedAppProtocolRes(answerBytes);
         var protocol = AppProtocolNegotiation.Accepted(offer, answer, options.Protocols)
             ?? throw new EvSessionException($"the charger accepted none of the offered protocols ({answer.ResponseCode})");
+        Protocol = protocol.Protocol;
         return protocol.Protocol switch
         {
             V2gProtocol.Iso15118_2 => await new Iso2EvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
-            _ => throw new EvSessionException($"{protocol.Protocol} is not implemented by the EV simulator yet"),
+            _ when options.Energy != Juice.Hlc.Secc.EnergyTransfer.Dc => throw new EvSessionException("DIN SPEC 70121 charges DC only"),
+            _ => await new DinEvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
         };
     }
 

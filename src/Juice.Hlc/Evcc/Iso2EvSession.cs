@@ -14,10 +14,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
 {
     private byte[] _sessionId = new byte[8];
     private int _messages;
-    private double _soc = options.StartSoc;
-    private double _energyWh;
-    private double _powerW;
-    private double _limitA;
+    private readonly EvBattery _battery = new(options, time);
     private byte _tupleId = 1;
     private bool Dc => options.Energy == EnergyTransfer.Dc;
 
@@ -44,28 +41,10 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         return typed;
     }
 
-    /// <summary>Repeats a request while the charger answers Ongoing, at most for the ongoing timeout.</summary>
-    private async Task<TResponse> UntilFinishedAsync<TResponse>(V2gtpConnection c, Func<BodyBaseType> request, Func<TResponse, bool> finished, string what, CancellationToken ct) where TResponse : BodyBaseType
-    {
-        long start = time.GetTimestamp();
-        while (true)
-        {
-            var response = await SendAsync<TResponse>(c, request(), ct).ConfigureAwait(false);
-            if (finished(response))
-            {
-                return response;
-            }
-            if (time.GetElapsedTime(start) > options.OngoingTimeout)
-            {
-                throw new EvSessionException($"{what} not finished within {options.OngoingTimeout.TotalSeconds:0} s");
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct).ConfigureAwait(false);
-        }
-    }
+    private Task<TResponse> UntilFinishedAsync<TResponse>(V2gtpConnection c, Func<BodyBaseType> request, Func<TResponse, bool> finished, string what, CancellationToken ct) where TResponse : BodyBaseType =>
+        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), ct), finished, what, options.OngoingTimeout, time);
 
-    private DC_EVStatusType EvStatus() => new() { EVReady = true, EVErrorCode = DC_EVErrorCodeType.NO_ERROR, EVRESSSOC = (sbyte)Math.Clamp(_soc, 0, 100) };
-
-    private double NeededWh => Math.Max(0, (options.TargetSoc - _soc) / 100 * options.BatteryCapacityWh);
+    private DC_EVStatusType EvStatus() => new() { EVReady = true, EVErrorCode = DC_EVErrorCodeType.NO_ERROR, EVRESSSOC = _battery.SocByte };
 
     public async Task<EvResult> RunAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
     {
@@ -90,7 +69,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         {
             _tupleId = first.SAScheduleTupleID;
         }
-        _limitA = cpd.EVSEChargeParameter switch
+        _battery.LimitA = cpd.EVSEChargeParameter switch
         {
             AC_EVSEChargeParameterType ac => Si(ac.EVSEMaxCurrent),
             DC_EVSEChargeParameterType dc => Si(dc.EVSEMaximumCurrentLimit),
@@ -108,7 +87,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         }
         await SendAsync<PowerDeliveryResType>(c, new PowerDeliveryReqType { ChargeProgress = ChargeProgressType.Start, SAScheduleTupleID = _tupleId }, none).ConfigureAwait(false);
 
-        string reason = await ChargeAsync(c, progress, stop).ConfigureAwait(false);
+        string reason = await _battery.ChargeAsync(() => LoopExchangeAsync(c), Dc ? "CurrentDemand" : "ChargingStatus", progress, stop).ConfigureAwait(false);
 
         await SendAsync<PowerDeliveryResType>(c, new PowerDeliveryReqType { ChargeProgress = ChargeProgressType.Stop, SAScheduleTupleID = _tupleId }, none).ConfigureAwait(false);
         if (Dc)
@@ -116,7 +95,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
             await SendAsync<WeldingDetectionResType>(c, new WeldingDetectionReqType { DC_EVStatus = EvStatus() }, none).ConfigureAwait(false);
         }
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { ChargingSession = ChargingSessionType.Terminate }, none).ConfigureAwait(false);
-        return new EvResult(true, reason, V2gProtocol.Iso15118_2, _soc, _energyWh, _messages);
+        return new EvResult(true, reason, V2gProtocol.Iso15118_2, _battery.Soc, _battery.EnergyWh, _messages);
     }
 
     private ChargeParameterDiscoveryReqType ChargeParameters(EnergyTransferModeType mode) => new()
@@ -131,84 +110,39 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
                 EVMaximumPowerLimit = Pv(options.MaxPowerW, UnitSymbolType.W),
                 EVMaximumVoltageLimit = Pv(options.MaxVoltageV, UnitSymbolType.V),
                 EVEnergyCapacity = Pv(options.BatteryCapacityWh, UnitSymbolType.Wh),
-                EVEnergyRequest = Pv(NeededWh, UnitSymbolType.Wh),
+                EVEnergyRequest = Pv(_battery.NeededWh, UnitSymbolType.Wh),
                 FullSOC = 100,
                 BulkSOC = 80,
             }
             : new AC_EVChargeParameterType
             {
                 DepartureTime = options.DepartureSeconds,
-                EAmount = Pv(NeededWh, UnitSymbolType.Wh),
+                EAmount = Pv(_battery.NeededWh, UnitSymbolType.Wh),
                 EVMaxVoltage = Pv(options.MaxVoltageV, UnitSymbolType.V),
                 EVMaxCurrent = Pv(options.MaxCurrentA, UnitSymbolType.A),
                 EVMinCurrent = Pv(6, UnitSymbolType.A),
             },
     };
 
-    /// <summary>The charging loop; returns why it stopped.</summary>
-    private async Task<string> ChargeAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
+    /// <summary>One charging-loop exchange: ChargingStatus (AC) or CurrentDemand (DC).</summary>
+    private async Task<(double PowerW, double? LimitA, bool StopRequested)> LoopExchangeAsync(V2gtpConnection c)
     {
-        long started = time.GetTimestamp();
-        long last = started;
-        while (true)
+        if (Dc)
         {
-            EVSENotificationType notification;
-            if (Dc)
+            var r = await SendAsync<CurrentDemandResType>(c, new CurrentDemandReqType
             {
-                double current = Math.Min(Math.Min(options.MaxCurrentA, _limitA), options.MaxPowerW / options.TargetVoltageV);
-                var r = await SendAsync<CurrentDemandResType>(c, new CurrentDemandReqType
-                {
-                    DC_EVStatus = EvStatus(),
-                    EVTargetCurrent = Pv(current, UnitSymbolType.A),
-                    EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
-                    EVMaximumCurrentLimit = Pv(options.MaxCurrentA, UnitSymbolType.A),
-                    EVMaximumVoltageLimit = Pv(options.MaxVoltageV, UnitSymbolType.V),
-                    EVMaximumPowerLimit = Pv(options.MaxPowerW, UnitSymbolType.W),
-                    ChargingComplete = _soc >= options.TargetSoc,
-                }, CancellationToken.None).ConfigureAwait(false);
-                _powerW = Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent);
-                if (r.EVSEMaximumCurrentLimit is { } max)
-                {
-                    _limitA = Si(max);
-                }
-                notification = r.DC_EVSEStatus.EVSENotification;
-            }
-            else
-            {
-                var r = await SendAsync<ChargingStatusResType>(c, new ChargingStatusReqType(), CancellationToken.None).ConfigureAwait(false);
-                if (r.EVSEMaxCurrent is { } max)
-                {
-                    _limitA = Si(max);
-                }
-                _powerW = 3 * 230 * Math.Min(_limitA, options.MaxCurrentA);
-                notification = r.AC_EVSEStatus.EVSENotification;
-            }
-            long now = time.GetTimestamp();
-            double wh = _powerW * time.GetElapsedTime(last, now).TotalHours;
-            last = now;
-            _energyWh += wh;
-            _soc = Math.Min(100, _soc + wh / options.BatteryCapacityWh * 100);
-            progress?.Report(new EvProgress(Dc ? "CurrentDemand" : "ChargingStatus", _soc, _energyWh, _powerW, _limitA));
-            if (_soc >= options.TargetSoc)
-            {
-                return $"target SoC {options.TargetSoc:0} % reached";
-            }
-            if (notification == EVSENotificationType.StopCharging)
-            {
-                return "the charger asked to stop";
-            }
-            if (options.Duration is { } d && time.GetElapsedTime(started) >= d)
-            {
-                return $"duration of {d.TotalSeconds:0} s elapsed";
-            }
-            try
-            {
-                await Task.Delay(options.LoopInterval, time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return "stopped by the user";
-            }
+                DC_EVStatus = EvStatus(),
+                EVTargetCurrent = Pv(_battery.DcCurrentA, UnitSymbolType.A),
+                EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
+                EVMaximumCurrentLimit = Pv(options.MaxCurrentA, UnitSymbolType.A),
+                EVMaximumVoltageLimit = Pv(options.MaxVoltageV, UnitSymbolType.V),
+                EVMaximumPowerLimit = Pv(options.MaxPowerW, UnitSymbolType.W),
+                ChargingComplete = _battery.Full,
+            }, CancellationToken.None).ConfigureAwait(false);
+            return (Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), SiOrNull(r.EVSEMaximumCurrentLimit), r.DC_EVSEStatus.EVSENotification == EVSENotificationType.StopCharging);
         }
+        var s = await SendAsync<ChargingStatusResType>(c, new ChargingStatusReqType(), CancellationToken.None).ConfigureAwait(false);
+        double limit = s.EVSEMaxCurrent is { } max ? Si(max) : _battery.LimitA;
+        return (3 * 230 * Math.Min(limit, options.MaxCurrentA), limit, s.AC_EVSEStatus.EVSENotification == EVSENotificationType.StopCharging);
     }
 }

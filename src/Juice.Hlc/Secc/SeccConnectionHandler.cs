@@ -1,7 +1,9 @@
 using System.Net;
 using Juice.Hlc.Exi;
 using Juice.Hlc.Exi.AppHandshake;
+using Juice.Hlc.Exi.Din;
 using Juice.Hlc.Exi.Iso2;
+using Juice.Hlc.Secc.Din;
 using Juice.Hlc.Secc.Iso2;
 using Juice.Hlc.Session;
 using Juice.Hlc.V2gtp;
@@ -14,7 +16,7 @@ namespace Juice.Hlc.Secc;
 public sealed record SeccOptions
 {
     /// <summary>Protocols offered in the supportedAppProtocol negotiation, in the SECC's order of preference.</summary>
-    public IReadOnlyList<AppProtocolVersion> Protocols { get; init; } = [AppProtocolVersion.Iso2];
+    public IReadOnlyList<AppProtocolVersion> Protocols { get; init; } = [AppProtocolVersion.Iso2, AppProtocolVersion.Din];
 
     public SeccTimers Timers { get; init; } = SeccTimers.Iso15118_2;
 }
@@ -54,45 +56,51 @@ public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, 
         switch (negotiation.Selected?.Protocol)
         {
             case V2gProtocol.Iso15118_2:
-                await RunIso2Async(connection, remote, cancellationToken).ConfigureAwait(false);
+                await RunSessionAsync(connection, remote, new Iso2SeccSession(chargingPoint, TakePaused()), b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), cancellationToken).ConfigureAwait(false);
                 break;
-            case null:
-                return;
-            default:
-                throw new NotSupportedException($"{negotiation.Selected.Protocol} is offered but has no session implementation");
+            case V2gProtocol.Din70121:
+                await RunSessionAsync(connection, remote, new DinSeccSession(chargingPoint, TakePaused()), b => DinExi.Decode(b), m => DinExi.Encode(m), cancellationToken).ConfigureAwait(false);
+                break;
         }
     }
 
-    private async Task RunIso2Async(V2gtpConnection connection, IPEndPoint remote, CancellationToken ct)
+    private byte[]? TakePaused()
     {
-        var session = new Iso2SeccSession(chargingPoint, _pausedSessionId);
+        var id = _pausedSessionId;
         _pausedSessionId = null;
+        return id;
+    }
+
+    /// <summary>Reads, decodes, handles and answers requests until the session ends; the charging point hears how.</summary>
+    private async Task RunSessionAsync<TMessage>(V2gtpConnection connection, IPEndPoint remote, ISeccSession<TMessage> session,
+        Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, CancellationToken ct)
+    {
         SessionEndReason end = SessionEndReason.ConnectionLost;
         try
         {
             while (true)
             {
-                var timeout = session.State == Iso2SeccState.WaitForSessionSetupReq ? _options.Timers.CommunicationSetupTimeout : _options.Timers.SequenceTimeout;
-                var payload = await ReadAsync(connection, timeout, session.State.ToString(), ct).ConfigureAwait(false);
+                var timeout = session.Started ? _options.Timers.SequenceTimeout : _options.Timers.CommunicationSetupTimeout;
+                var payload = await ReadAsync(connection, timeout, session.StateName, ct).ConfigureAwait(false);
                 if (payload is null)
                 {
                     end = SessionEndReason.Timeout;
                     return;
                 }
-                V2G_Message request;
+                TMessage request;
                 try
                 {
-                    request = Iso2Exi.Decode(payload);
+                    request = decode(payload);
                 }
                 catch (ExiContentException e)
                 {
                     // No message type to answer with: the session ends.
-                    Log.BadMessage(_logger, remote.ToString(), session.State.ToString(), e.Message);
+                    Log.BadMessage(_logger, remote.ToString(), session.StateName, e.Message);
                     end = SessionEndReason.Error;
                     return;
                 }
                 var reply = await session.HandleAsync(request, ct).ConfigureAwait(false);
-                await connection.WriteAsync(V2gtpPayloadType.Exi, Iso2Exi.Encode(reply.Response), ct).ConfigureAwait(false);
+                await connection.WriteAsync(V2gtpPayloadType.Exi, encode(reply.Response), ct).ConfigureAwait(false);
                 if (reply.Next == SeccNext.Close)
                 {
                     end = reply.End ?? SessionEndReason.Error;

@@ -11,3 +11,16 @@ public enum SeccNext
 
 /// <summary>The SECC's reaction to one request: the response and what follows.</summary>
 public readonly record struct SeccReply<TMessage>(TMessage Response, SeccNext Next, SessionEndReason? End = null);
+
+/// <summary>A protocol's SECC session as the connection runner drives it.</summary>
+public interface ISeccSession<TMessage>
+{
+    /// <summary>True once SessionSetup has been answered (the sequence timeout applies from then on).</summary>
+    bool Started { get; }
+
+    byte[]? SessionId { get; }
+
+    string StateName { get; }
+
+    ValueTask<SeccReply<TMessage>> HandleAsync(TMessage request, CancellationToken cancellationToken);
+}

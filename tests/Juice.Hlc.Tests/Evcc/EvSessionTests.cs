@@ -46,6 +46,29 @@ public sealed class EvSessionTests
     }
 
     [Fact]
+    public async Task A_full_DIN_70121_session_charges_and_stops_cleanly()
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        var options = new EvOptions
+        {
+            Protocols = [Juice.Hlc.Session.AppProtocolVersion.Din],
+            StartSoc = 79.9,
+            TargetSoc = 80,
+            BatteryCapacityWh = 500,
+            LoopInterval = TimeSpan.FromMilliseconds(20),
+        };
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var client = new EvClient(options);
+        var result = await client.RunAsync(connection, null, CancellationToken.None);
+        Assert.Equal(Juice.Hlc.Session.V2gProtocol.Din70121, client.Protocol);
+        Assert.True(result.Completed);
+        Assert.True(result.EnergyWh > 0);
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Fact]
     public async Task The_EV_stops_when_the_station_asks_it_to()
     {
         var (server, evse) = await StartSecc();

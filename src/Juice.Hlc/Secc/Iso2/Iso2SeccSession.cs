@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Juice.Hlc.Exi.Iso2;
 using static Juice.Hlc.Secc.Iso2.Iso2Values;
 
@@ -27,7 +26,7 @@ public enum Iso2SeccState
 /// checks session and sequence, drives the charging point and returns the response. No I/O and no clock: the
 /// connection runner reads, writes and times out.
 /// </summary>
-public sealed class Iso2SeccSession(IChargingPoint chargingPoint, byte[]? pausedSessionId = null)
+public sealed class Iso2SeccSession(IChargingPoint chargingPoint, byte[]? pausedSessionId = null) : ISeccSession<V2G_Message>
 {
     private const byte ScheduleTupleId = 1;
     private const ushort ChargeServiceId = 1;
@@ -41,6 +40,10 @@ public sealed class Iso2SeccSession(IChargingPoint chargingPoint, byte[]? paused
     /// <summary>The session ID this SECC gave the EV (eight bytes), or null before SessionSetup.</summary>
     public byte[]? SessionId { get; private set; }
 
+    public bool Started => State != Iso2SeccState.WaitForSessionSetupReq;
+
+    public string StateName => State.ToString();
+
     /// <summary>Requests accepted in a state (ISO 15118-2 §8.8.2, the message sequence of Figures 107/108).</summary>
     private static bool Expected(Iso2SeccState state, BodyBaseType request) => (state, request) switch
     {
@@ -50,7 +53,8 @@ public sealed class Iso2SeccSession(IChargingPoint chargingPoint, byte[]? paused
         (Iso2SeccState.WaitForAuthorizationReq, AuthorizationReqType) => true,
         (Iso2SeccState.WaitForChargeParameterDiscoveryReq, ChargeParameterDiscoveryReqType) => true,
         (Iso2SeccState.WaitForCableCheckReq, CableCheckReqType) => true,
-        (Iso2SeccState.WaitForPreChargeReq, PreChargeReqType or PowerDeliveryReqType) => true,
+        // an EV may repeat CableCheckReq (it did not see Finished, or its own check is slower): answered again
+        (Iso2SeccState.WaitForPreChargeReq, CableCheckReqType or PreChargeReqType or PowerDeliveryReqType) => true,
         (Iso2SeccState.WaitForPowerDeliveryReq, PowerDeliveryReqType or ChargeParameterDiscoveryReqType) => true,
         (Iso2SeccState.WaitForChargingStatusReq, ChargingStatusReqType or PowerDeliveryReqType) => true,
         (Iso2SeccState.WaitForCurrentDemandReq, CurrentDemandReqType or PowerDeliveryReqType) => true,
@@ -96,17 +100,8 @@ public sealed class Iso2SeccSession(IChargingPoint chargingPoint, byte[]? paused
 
     private SeccReply<V2G_Message> SessionSetup(byte[] requestedSessionId, SessionSetupReqType r)
     {
-        var code = ResponseCodeType.OK_NewSessionEstablished;
-        if (pausedSessionId is not null && requestedSessionId.AsSpan().SequenceEqual(pausedSessionId) && !requestedSessionId.AsSpan().SequenceEqual(NoSession))
-        {
-            // Resuming a paused session: the EV sends the old SessionID and the SECC keeps it.
-            SessionId = pausedSessionId;
-            code = ResponseCodeType.OK_OldSessionJoined;
-        }
-        else
-        {
-            SessionId = RandomNumberGenerator.GetBytes(8);
-        }
+        (SessionId, bool resumed) = SessionIds.ForSetup(requestedSessionId, pausedSessionId);
+        var code = resumed ? ResponseCodeType.OK_OldSessionJoined : ResponseCodeType.OK_NewSessionEstablished;
         _ev = new EvIdentity(r.EVCCID);
         chargingPoint.SessionStarted(_ev);
         State = Iso2SeccState.WaitForServiceDiscoveryReq;

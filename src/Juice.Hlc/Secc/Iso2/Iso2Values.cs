@@ -7,19 +7,11 @@ internal static class Iso2Values
 {
     public static PhysicalValueType Pv(double value, UnitSymbolType unit)
     {
-        // The finest multiplier in -3..3 whose value fits in a short.
-        for (sbyte m = -3; m <= 3; m++)
-        {
-            double scaled = Math.Round(value / Math.Pow(10, m));
-            if (scaled is >= short.MinValue and <= short.MaxValue)
-            {
-                return new PhysicalValueType { Multiplier = m, Unit = unit, Value = (short)scaled };
-            }
-        }
-        throw new ArgumentOutOfRangeException(nameof(value), $"{value} {unit} does not fit a PhysicalValue");
+        var (multiplier, scaled) = PhysicalValues.Scale(value);
+        return new PhysicalValueType { Multiplier = multiplier, Unit = unit, Value = scaled };
     }
 
-    public static double Si(PhysicalValueType pv) => pv.Value * Math.Pow(10, pv.Multiplier);
+    public static double Si(PhysicalValueType pv) => PhysicalValues.Si(pv.Multiplier, pv.Value);
 
     public static double? SiOrNull(PhysicalValueType? pv) => pv is null ? null : Si(pv);
 
