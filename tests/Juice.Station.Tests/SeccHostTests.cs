@@ -21,7 +21,7 @@ public sealed class SeccHostTests : IDisposable
         await host.StartAsync();
         await using (var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, port)))
         {
-            var result = await new EvClient(new EvOptions { Duration = TimeSpan.FromMilliseconds(200), LoopInterval = TimeSpan.FromMilliseconds(20) })
+            var result = await new EvClient(new EvOptions { Duration = TimeSpan.FromMilliseconds(200), LoopInterval = TimeSpan.FromMilliseconds(20), MessageTimeout = TimeSpan.FromSeconds(15) })
                 .RunAsync(connection, null, CancellationToken.None);
             Assert.True(result.Completed);
         }

@@ -9,6 +9,10 @@ namespace Juice.Hlc.Tests.Evcc;
 /// <summary>Our EV against our SECC over loopback TCP: whole sessions, in-process and as a process.</summary>
 public sealed class EvSessionTests
 {
+    // The standard's 2 s per response is a real-time budget; with the whole suite running in parallel on two
+    // cores the first message of a protocol (its grammar tables are built on first use) can take longer.
+    private static readonly TimeSpan Patient = TimeSpan.FromSeconds(15);
+
     private static async Task<(V2gTcpServer Server, SimpleEvse Evse)> StartSecc()
     {
         var evse = new SimpleEvse();
@@ -31,6 +35,7 @@ public sealed class EvSessionTests
             TargetSoc = 80,
             BatteryCapacityWh = 500,   // a small battery fills within a few cycles
             LoopInterval = TimeSpan.FromMilliseconds(20),
+            MessageTimeout = Patient,
         };
         var messages = new List<string>();
         await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
@@ -57,6 +62,7 @@ public sealed class EvSessionTests
             TargetSoc = 80,
             BatteryCapacityWh = 500,
             LoopInterval = TimeSpan.FromMilliseconds(20),
+            MessageTimeout = Patient,
         };
         await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
         var client = new EvClient(options);
@@ -75,7 +81,7 @@ public sealed class EvSessionTests
         await using var _ = server;
         evse.Request = EvseRequest.StopCharging;
         await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
-        var result = await new EvClient(new EvOptions { LoopInterval = TimeSpan.FromMilliseconds(10) }).RunAsync(connection, null, CancellationToken.None);
+        var result = await new EvClient(new EvOptions { LoopInterval = TimeSpan.FromMilliseconds(10), MessageTimeout = Patient }).RunAsync(connection, null, CancellationToken.None);
         Assert.True(result.Completed);
         Assert.Equal("the charger asked to stop", result.Reason);
     }
@@ -87,7 +93,7 @@ public sealed class EvSessionTests
         await using var _ = server;
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
-        var result = await new EvClient(new EvOptions { TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(20) }).RunAsync(connection, null, stop.Token);
+        var result = await new EvClient(new EvOptions { TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(20), MessageTimeout = Patient }).RunAsync(connection, null, stop.Token);
         Assert.Equal("stopped by the user", result.Reason);
         await WaitFor(() => evse.Ended is not null);
         Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
@@ -121,7 +127,7 @@ public sealed class EvSessionTests
 
     private static async Task WaitFor(Func<bool> condition)
     {
-        for (int i = 0; i < 100 && !condition(); i++)
+        for (int i = 0; i < 500 && !condition(); i++)
         {
             await Task.Delay(20);
         }
