@@ -28,10 +28,11 @@ internal static class EvCommand
         var maxCurrent = new Option<double>("--max-current") { Description = "the EV's maximum current, A", DefaultValueFactory = _ => 125 };
         var duration = new Option<double?>("--duration") { Description = "stop after this many seconds of charging" };
         var interval = new Option<int>("--interval-ms") { Description = "pause between charging-loop requests, ms", DefaultValueFactory = _ => 100 };
+        var messageTimeout = new Option<double>("--message-timeout") { Description = "seconds to wait for each response (the standard's V2G_EVCC_Msg_Timeout is 2)", DefaultValueFactory = _ => 2 };
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification") {
-            host, port, iface, protocol, energy, evccid, startSoc, targetSoc, capacity, maxCurrent, duration, interval, skipPreCharge, log };
+            host, port, iface, protocol, energy, evccid, startSoc, targetSoc, capacity, maxCurrent, duration, interval, messageTimeout, skipPreCharge, log };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -48,6 +49,7 @@ internal static class EvCommand
                     MaxCurrentA = result.GetValue(maxCurrent),
                     Duration = result.GetValue(duration) is { } d ? TimeSpan.FromSeconds(d) : null,
                     LoopInterval = TimeSpan.FromMilliseconds(result.GetValue(interval)),
+                    MessageTimeout = TimeSpan.FromSeconds(result.GetValue(messageTimeout)),
                     SkipPreChargeVoltageCheck = result.GetValue(skipPreCharge),
                 };
             }

@@ -109,7 +109,7 @@ public sealed class EvSessionTests
         var psi = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { juice, "ev", "--host", "::1", "--port", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--energy", "ac", "--start-soc", "50", "--target-soc", "90", "--duration", "0.5", "--interval-ms", "50", "--log", log },
+                "--energy", "ac", "--start-soc", "50", "--target-soc", "90", "--duration", "0.5", "--interval-ms", "50", "--message-timeout", "15", "--log", log },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
