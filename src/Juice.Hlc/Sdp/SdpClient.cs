@@ -57,6 +57,11 @@ public sealed class SdpClient(TimeProvider? time = null)
             {
                 // no valid response within the timeout: send the next request
             }
+            catch (SocketException)
+            {
+                // an ICMP error for an earlier datagram (no SDP server there yet): send the next request
+                await Task.Delay(Timeout, _time, ct).ConfigureAwait(false);
+            }
         }
         throw new TimeoutException($"no SDP response after {MaxAttempts} request(s)");
     }

@@ -13,6 +13,50 @@ namespace Juice.Hlc.Tests.Secc;
 /// <summary>The SECC behind a real TCP server on loopback.</summary>
 public sealed class SeccConnectionTests
 {
+    /// <summary>
+    /// A fake clock that knows how many sequence timers (60 s) are armed: the SECC arms one for each read and
+    /// disposes it when the read ends, so exactly one armed timer means the SECC is waiting for the next request.
+    /// </summary>
+    private sealed class ObservedTime : FakeTimeProvider
+    {
+        private int _armed;
+
+        public int ArmedSequenceTimers => Volatile.Read(ref _armed);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime != SeccTimers.Iso15118_2.SequenceTimeout)
+            {
+                return timer;
+            }
+            Interlocked.Increment(ref _armed);   // counted once registered
+            return new Counted(timer, () => Interlocked.Decrement(ref _armed));
+        }
+
+        private sealed class Counted(ITimer inner, Action disposed) : ITimer
+        {
+            private int _done;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+
+            public void Dispose()
+            {
+                inner.Dispose();
+                if (Interlocked.Exchange(ref _done, 1) == 0)
+                {
+                    disposed();
+                }
+            }
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+
     private static (V2gTcpServer Server, SimpleEvse Evse) StartSecc(TimeProvider? time = null)
     {
         var evse = new SimpleEvse(time);
@@ -56,7 +100,7 @@ public sealed class SeccConnectionTests
     [Fact]
     public async Task An_EV_that_goes_silent_mid_charge_is_timed_out_energy_stops_and_the_next_EV_is_served()
     {
-        var time = new FakeTimeProvider();
+        var time = new ObservedTime();
         var (server, evse) = StartSecc(time);
         await using var _ = server;
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.LocalEndPoint.Port);
@@ -75,6 +119,12 @@ public sealed class SeccConnectionTests
             await Exchange(ev, Iso2Exi.Encode(Message(id, PowerDelivery(ChargeProgressType.Start))));
             await Exchange(ev, Iso2Exi.Encode(Message(id, CurrentDemand(60))));
             Assert.True(evse.EnergyTransferOn);
+            // the SECC has answered (the timer of that read is gone); wait until it waits for the next request
+            for (int i = 0; i < 500 && time.ArmedSequenceTimers != 1; i++)
+            {
+                await Task.Delay(20);
+            }
+            Assert.Equal(1, time.ArmedSequenceTimers);
 
             // silence: nothing for 59 s is fine, 60 s ends the session (V2G_SECC_Sequence_Timeout)
             var closed = ev.ReadAsync().AsTask();
