@@ -14,7 +14,7 @@ internal sealed class EntryEmitter
     private const string Simple = "global::Juice.Hlc.Exi.ExiSimpleTypes";
     private const string Rt = "global::Juice.Hlc.Exi";
 
-    public EntryEmitter(Emitter e, ModelBuilder models, SchemaSetConfig cfg, List<ElementDecl> globals, List<ElementDecl> all, List<AttrUse> attrs)
+    public EntryEmitter(Emitter e, SchemaSetConfig cfg, List<ElementDecl> globals, List<ElementDecl> all, List<AttrUse> attrs)
     {
         _e = e;
         _cfg = cfg;
@@ -25,7 +25,6 @@ internal sealed class EntryEmitter
             .Select(g => (g.Key, g.Select(a => a.Type).Distinct().Count() == 1 ? g.First().Type : null))
             .ToList();
         _attributes.Sort((a, b) => Naming.CompareQName(a.Item1, b.Item1));
-        _ = models;
     }
 
     private static string XN(XmlQualifiedName n) => $"global::System.Xml.Linq.XName.Get({Emitter.SymbolDisplay(n.Name)}, {Emitter.SymbolDisplay(n.Namespace)})";

@@ -158,7 +158,7 @@ internal sealed class Generation
         }
         foreach (var (cfg, set, globals, all, attrs) in perSet)
         {
-            _files[$"{Folder(cfg.CsNamespace)}/{cfg.Name}Exi.g.cs"] = new EntryEmitter(_emitter, _models, cfg, globals, all, attrs).Emit();
+            _files[$"{Folder(cfg.CsNamespace)}/{cfg.Name}Exi.g.cs"] = new EntryEmitter(_emitter, cfg, globals, all, attrs).Emit();
         }
         _files["ExiSimpleTypes.g.cs"] = _emitter.EmitSimpleTypes(GrammarBuilder.ForSimple());
     }

@@ -346,14 +346,12 @@ internal sealed class Registry
         def.Documentation = Documentation(ct.Annotation);
 
         XmlSchemaParticle? own = ct.Particle;
-        XmlSchemaObjectCollection ownAttrs = ct.Attributes;
         switch (ct.ContentModel)
         {
             case XmlSchemaComplexContent { Content: XmlSchemaComplexContentExtension ext }:
                 def.Base = (ComplexDef)Resolve(lookup(ext.BaseTypeName) ?? throw new InvalidOperationException($"unknown base {ext.BaseTypeName}"), null, lookup);
                 def.Base.Derived.Add(def);
                 own = ext.Particle;
-                ownAttrs = ext.Attributes;
                 break;
             case XmlSchemaComplexContent { Content: XmlSchemaComplexContentRestriction }:
                 throw new NotSupportedException($"{def.Describe()}: complex content restriction is not supported");
@@ -365,7 +363,6 @@ internal sealed class Registry
                     throw new NotSupportedException($"{def.Describe()}: simple content derived from a complex type is not supported");
                 }
                 def.SimpleContent = (SimpleDef)Resolve(baseType, owner ?? ct.QualifiedName, lookup);
-                ownAttrs = sext.Attributes;
                 own = null;
                 break;
             case XmlSchemaSimpleContent:
@@ -411,7 +408,6 @@ internal sealed class Registry
             a.PropName = Naming.Pascal(a.Name.Name);
         }
         def.AttributeWildcard = ct.AttributeWildcard;
-        _ = ownAttrs;
         return def;
     }
 
