@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Juice.Cli.Ev;
 using Juice.Cli.Exi;
+using Juice.Cli.Secc;
 
 var root = new RootCommand("juice: ISO 15118 / DIN 70121 tools of Juice.Hlc");
 root.Subcommands.Add(ExiCommand.Create());
 root.Subcommands.Add(EvCommand.Create());
+root.Subcommands.Add(SeccCommand.Create());
 return root.Parse(args).Invoke();

@@ -10,7 +10,7 @@ using Juice.Hlc.Transport;
 
 namespace Juice.Cli.Ev;
 
-/// <summary><c>juice ev</c>: a simulated EV that charges at an SECC over TCP, found directly or by SDP.</summary>
+/// <summary><c>juice ev</c>: a simulated EV that charges at an SECC over TCP, found directly or by SDP; or many (load mode).</summary>
 internal static class EvCommand
 {
     public static Command Create()
@@ -21,18 +21,30 @@ internal static class EvCommand
         var protocol = new Option<string>("--protocol") { Description = "protocols in preference order, comma separated: iso2, din", DefaultValueFactory = _ => "iso2" };
         var energy = new Option<string>("--energy") { Description = "ac or dc", DefaultValueFactory = _ => "dc" };
         energy.AcceptOnlyFromAmong("ac", "dc");
+        var phases = new Option<int>("--phases") { Description = "AC: charge on 1 or 3 phases", DefaultValueFactory = _ => 3 };
+        phases.AcceptOnlyFromAmong("1", "3");
         var evccid = new Option<string>("--evccid") { Description = "EVCCID (the EV's MAC) in hex", DefaultValueFactory = _ => "020000000001" };
         var startSoc = new Option<double>("--start-soc") { Description = "state of charge at the start, %", DefaultValueFactory = _ => 30 };
         var targetSoc = new Option<double>("--target-soc") { Description = "stop charging at this state of charge, %", DefaultValueFactory = _ => 80 };
         var capacity = new Option<double>("--capacity-kwh") { Description = "battery capacity, kWh", DefaultValueFactory = _ => 60 };
         var maxCurrent = new Option<double>("--max-current") { Description = "the EV's maximum current, A", DefaultValueFactory = _ => 125 };
+        var departure = new Option<uint>("--departure") { Description = "seconds until departure, announced in charge parameter discovery", DefaultValueFactory = _ => 7200 };
         var duration = new Option<double?>("--duration") { Description = "stop after this many seconds of charging" };
         var interval = new Option<int>("--interval-ms") { Description = "pause between charging-loop requests, ms", DefaultValueFactory = _ => 100 };
-        var messageTimeout = new Option<double>("--message-timeout") { Description = "seconds to wait for each response (the standard's V2G_EVCC_Msg_Timeout is 2)", DefaultValueFactory = _ => 2 };
+        var messageTimeout = new Option<double?>("--message-timeout") { Description = "seconds to wait for every response (default: the standard's V2G_EVCC_Msg_Timeout per message, 0.25 s for CurrentDemand)" };
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
-        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification") {
-            host, port, iface, protocol, energy, evccid, startSoc, targetSoc, capacity, maxCurrent, duration, interval, messageTimeout, skipPreCharge, log };
+        var pcap = new Option<FileInfo?>("--pcap") { Description = "write the SDP and V2GTP traffic as a pcap file (Wireshark)" };
+        var seed = new Option<int?>("--seed") { Description = "deterministic mode: the battery runs on simulated time, the same seed gives the same requests" };
+        var pause = new Option<bool>("--pause") { Description = "end with SessionStop(Pause) and print the SessionID to resume with (ISO 15118-2)" };
+        var resume = new Option<string?>("--resume-session") { Description = "resume a paused session: its SessionID in hex (ISO 15118-2)" };
+        var sessions = new Option<int?>("--sessions") { Description = "load mode: run this many EV sessions" };
+        var concurrency = new Option<int>("--concurrency") { Description = "load mode: EVs connected at the same time", DefaultValueFactory = _ => 1 };
+        var rampUp = new Option<double>("--ramp-up") { Description = "load mode: seconds over which the first concurrent EVs connect", DefaultValueFactory = _ => 0 };
+        var seccPid = new Option<int?>("--secc-pid") { Description = "load mode: process id of the SECC, to report its memory per session (Linux /proc)" };
+        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
+            host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
+            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -42,23 +54,42 @@ internal static class EvCommand
                 {
                     Protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseProtocol)],
                     Energy = result.GetValue(energy) == "ac" ? EnergyTransfer.AcThreePhase : EnergyTransfer.Dc,
+                    Phases = result.GetValue(phases),
                     Evccid = Convert.FromHexString(result.GetValue(evccid)!),
                     StartSoc = result.GetValue(startSoc),
                     TargetSoc = result.GetValue(targetSoc),
                     BatteryCapacityWh = result.GetValue(capacity) * 1000,
                     MaxCurrentA = result.GetValue(maxCurrent),
+                    DepartureSeconds = result.GetValue(departure),
                     Duration = result.GetValue(duration) is { } d ? TimeSpan.FromSeconds(d) : null,
                     LoopInterval = TimeSpan.FromMilliseconds(result.GetValue(interval)),
-                    MessageTimeout = TimeSpan.FromSeconds(result.GetValue(messageTimeout)),
+                    MessageTimeout = result.GetValue(messageTimeout) is { } t ? TimeSpan.FromSeconds(t) : null,
                     SkipPreChargeVoltageCheck = result.GetValue(skipPreCharge),
+                    Seed = result.GetValue(seed),
+                    Pause = result.GetValue(pause),
+                    ResumeSessionId = result.GetValue(resume) is { } r ? Convert.FromHexString(r) : null,
                 };
+                if (options.Evccid.Length is 0 or > 8)
+                {
+                    throw new FormatException("--evccid: 1 to 8 bytes (6 for ISO 15118-2)");
+                }
+                if (options.ResumeSessionId is { Length: not 8 })
+                {
+                    throw new FormatException("--resume-session: a SessionID is 8 bytes (16 hex digits)");
+                }
             }
             catch (FormatException e)
             {
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
-            return await RunAsync(options, result.GetValue(host), result.GetValue(port), result.GetValue(iface), result.GetValue(log), Console.Error, ct);
+            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface));
+            if (result.GetValue(sessions) is { } n)
+            {
+                return await EvLoad.RunAsync(options, target, n, Math.Max(1, result.GetValue(concurrency)), TimeSpan.FromSeconds(result.GetValue(rampUp)),
+                    result.GetValue(seccPid), Console.Out, ct);
+            }
+            return await RunAsync(options, target, result.GetValue(log), result.GetValue(pcap), Console.Error, ct);
         });
         return command;
     }
@@ -70,25 +101,14 @@ internal static class EvCommand
         _ => throw new FormatException($"unknown protocol '{name}' (iso2, din)"),
     };
 
-    public static async Task<int> RunAsync(EvOptions options, string? host, int? port, string? iface, FileInfo? logFile, TextWriter status, CancellationToken stop)
+    public static async Task<int> RunAsync(EvOptions options, EvTarget target, FileInfo? logFile, FileInfo? pcapFile, TextWriter status, CancellationToken stop)
     {
         StreamWriter? log = logFile is null ? null : new StreamWriter(logFile.FullName);
+        using var pcap = pcapFile is null ? null : PcapWriter.Create(pcapFile.FullName);
         try
         {
-            IPEndPoint endpoint;
-            if (host is not null && port is not null)
+            if (await target.ResolveAsync(pcap, status, stop) is not { } endpoint)
             {
-                endpoint = new IPEndPoint(IPAddress.Parse(host), port.Value);
-            }
-            else if (iface is not null)
-            {
-                var sdp = await new SdpClient().DiscoverAsync(iface, SdpSecurity.NoTls, stop);
-                endpoint = new IPEndPoint(sdp.Address, sdp.Port);
-                status.WriteLine($"SDP: SECC at [{sdp.Address}]:{sdp.Port} ({sdp.Security})");
-            }
-            else
-            {
-                status.WriteLine("give --host and --port, or --interface for SDP");
                 return 2;
             }
             int index = 0;
@@ -110,14 +130,18 @@ internal static class EvCommand
                     log.WriteLine($"<!-- undecodable: {e.Message} -->");
                 }
             }
-            await using var connection = await V2gTcpClient.ConnectAsync(endpoint, ct: stop);
+            await using var connection = await V2gTcpClient.ConnectAsync(endpoint, streamFactory: EvTarget.Capture(pcap), ct: stop);
             var progress = new Progress<EvProgress>(p => status.Write(string.Create(CultureInfo.InvariantCulture,
                 $"\r{p.Step}: SoC {p.Soc,5:0.0} %  {p.EnergyWh / 1000,7:0.000} kWh  {p.PowerW / 1000,6:0.0} kW  limit {p.CurrentLimitA,5:0} A   ")));
             client = new EvClient(options, trace: Trace);
             var result = await client.RunAsync(connection, progress, stop);
             status.WriteLine();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol})"));
+                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
+            if (options.Pause)
+            {
+                status.WriteLine($"paused session {Convert.ToHexString(result.SessionId)}: resume with --resume-session {Convert.ToHexString(result.SessionId)}");
+            }
             return result.Completed ? 0 : 1;
         }
         catch (Exception e) when (e is EvSessionException or System.Net.Sockets.SocketException or TimeoutException or Juice.Hlc.V2gtp.V2gtpException or IOException)
@@ -134,4 +158,33 @@ internal static class EvCommand
             }
         }
     }
+}
+
+/// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface.</summary>
+internal sealed record EvTarget(string? Host, int? Port, string? Interface)
+{
+    public async Task<IPEndPoint?> ResolveAsync(PcapWriter? pcap, TextWriter status, CancellationToken stop)
+    {
+        if (Host is not null && Port is not null)
+        {
+            return new IPEndPoint(IPAddress.Parse(Host), Port.Value);
+        }
+        if (Interface is not null)
+        {
+            var sdp = await new SdpClient { Trace = pcap is null ? null : (from, to, datagram) => pcap.WriteUdp(from, to, datagram) }
+                .DiscoverAsync(Interface, SdpSecurity.NoTls, stop);
+            status.WriteLine($"SDP: SECC at [{sdp.Address}]:{sdp.Port} ({sdp.Security})");
+            return new IPEndPoint(sdp.Address, sdp.Port);
+        }
+        status.WriteLine("give --host and --port, or --interface for SDP");
+        return null;
+    }
+
+    /// <summary>A stream factory that records the connection into <paramref name="pcap"/> (none without a capture).</summary>
+    public static Func<Stream, CancellationToken, ValueTask<Stream>>? Capture(PcapWriter? pcap) => pcap is null ? null : (stream, _) =>
+    {
+        var socket = ((System.Net.Sockets.NetworkStream)stream).Socket;
+        var flow = pcap.OpenTcp((IPEndPoint)socket.LocalEndPoint!, (IPEndPoint)socket.RemoteEndPoint!);
+        return ValueTask.FromResult<Stream>(new RecordingStream(stream, flow));
+    };
 }

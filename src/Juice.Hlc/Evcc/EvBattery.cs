@@ -1,54 +1,76 @@
 namespace Juice.Hlc.Evcc;
 
+/// <summary>What the charger said in one charging-loop response.</summary>
+internal readonly record struct LoopAnswer(double PowerW, double? LimitA, bool StopRequested, bool RenegotiationRequested = false);
+
+/// <summary>How a charging loop ended: the EV stops (with the reason), or the charger asked to renegotiate.</summary>
+internal readonly record struct LoopEnd(bool Renegotiate, string Reason);
+
 /// <summary>
 /// The simulated battery and the charging loop shared by the protocols: state of charge, energy integrated over
-/// the injected clock, the charger's current limit, and the conditions that end charging.
+/// the injected clock (or over simulated time in the seeded deterministic mode), the charger's current limit, and
+/// the conditions that end charging.
 /// </summary>
 internal sealed class EvBattery(EvOptions options, TimeProvider time)
 {
+    private long _started;
+    private int _loops;
+
     public double Soc { get; private set; } = options.StartSoc;
     public double EnergyWh { get; private set; }
     public double LimitA { get; set; } = options.MaxCurrentA;
 
-    public sbyte SocByte => (sbyte)Math.Clamp(Soc, 0, 100);
+    public sbyte SocByte => (sbyte)Math.Clamp(Math.Floor(Soc), 0, 100);
     public bool Full => Soc >= options.TargetSoc;
-    public double NeededWh => Math.Max(0, (options.TargetSoc - Soc) / 100 * options.BatteryCapacityWh);
+    public double NeededWh => Math.Round(Math.Max(0, (options.TargetSoc - Soc) / 100 * options.BatteryCapacityWh));
 
     /// <summary>DC: the current to ask for within the EV's and the charger's limits.</summary>
-    public double DcCurrentA => Math.Min(Math.Min(options.MaxCurrentA, LimitA), options.MaxPowerW / options.TargetVoltageV);
+    public double DcCurrentA => Math.Round(Math.Max(0, Math.Min(Math.Min(options.MaxCurrentA, LimitA), options.MaxPowerW / options.TargetVoltageV)), 1);
+
+    /// <summary>Time spent in the charging loop (over all its passes): wall clock, or simulated in deterministic mode.</summary>
+    private TimeSpan Charging => options.Seed is null ? (_started == 0 ? TimeSpan.Zero : time.GetElapsedTime(_started)) : options.LoopInterval * _loops;
 
     /// <summary>
-    /// Sends loop requests through <paramref name="exchange"/> (which returns the present power, the charger's
-    /// current limit if given, and whether the charger asks to stop) until a stop condition; returns the reason.
+    /// Sends loop requests through <paramref name="exchange"/> until a stop condition, or until the charger asks to
+    /// renegotiate (the caller renegotiates and calls again).
     /// </summary>
-    public async Task<string> ChargeAsync(Func<Task<(double PowerW, double? LimitA, bool StopRequested)>> exchange, string step, IProgress<EvProgress>? progress, CancellationToken stop)
+    public async Task<LoopEnd> ChargeAsync(Func<Task<LoopAnswer>> exchange, string step, IProgress<EvProgress>? progress, CancellationToken stop)
     {
-        long started = time.GetTimestamp();
-        long last = started;
+        if (_started == 0)
+        {
+            _started = time.GetTimestamp();
+        }
+        long last = time.GetTimestamp();
         while (true)
         {
-            var (power, limit, stopRequested) = await exchange().ConfigureAwait(false);
-            if (limit is { } l)
+            var answer = await exchange().ConfigureAwait(false);
+            if (answer.LimitA is { } l)
             {
                 LimitA = l;
             }
             long now = time.GetTimestamp();
-            double wh = power * time.GetElapsedTime(last, now).TotalHours;
+            var elapsed = options.Seed is null ? time.GetElapsedTime(last, now) : options.LoopInterval;
             last = now;
+            _loops++;
+            double wh = answer.PowerW * elapsed.TotalHours;
             EnergyWh += wh;
             Soc = Math.Min(100, Soc + wh / options.BatteryCapacityWh * 100);
-            progress?.Report(new EvProgress(step, Soc, EnergyWh, power, LimitA));
+            progress?.Report(new EvProgress(step, Soc, EnergyWh, answer.PowerW, LimitA));
             if (Full)
             {
-                return $"target SoC {options.TargetSoc:0} % reached";
+                return new(false, $"target SoC {options.TargetSoc:0} % reached");
             }
-            if (stopRequested)
+            if (answer.StopRequested)
             {
-                return "the charger asked to stop";
+                return new(false, "the charger asked to stop");
             }
-            if (options.Duration is { } d && time.GetElapsedTime(started) >= d)
+            if (options.Duration is { } d && Charging >= d)
             {
-                return $"duration of {d.TotalSeconds:0} s elapsed";
+                return new(false, $"duration of {d.TotalSeconds:0.###} s elapsed");
+            }
+            if (answer.RenegotiationRequested)
+            {
+                return new(true, "the charger asked to renegotiate");
             }
             try
             {
@@ -56,16 +78,16 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
             }
             catch (OperationCanceledException)
             {
-                return "stopped by the user";
+                return new(false, "stopped by the user");
             }
         }
     }
 }
 
-/// <summary>Repeating a request the charger answers with EVSEProcessing = Ongoing.</summary>
+/// <summary>Repeating a request the charger answers with EVSEProcessing = Ongoing, within the EV's timeout for that loop.</summary>
 internal static class EvRetry
 {
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> send, Func<T, bool> finished, string what, TimeSpan ongoingTimeout, TimeProvider time)
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> send, Func<T, bool> finished, string what, TimeSpan timeout, TimeProvider time, TimeSpan? pause = null)
     {
         long start = time.GetTimestamp();
         while (true)
@@ -75,11 +97,18 @@ internal static class EvRetry
             {
                 return response;
             }
-            if (time.GetElapsedTime(start) > ongoingTimeout)
+            if (time.GetElapsedTime(start) > timeout)
             {
-                throw new EvSessionException($"{what} not finished within {ongoingTimeout.TotalSeconds:0} s");
+                throw new EvSessionException($"{what} not finished within {timeout.TotalSeconds:0} s");
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(100), time).ConfigureAwait(false);
+            await Task.Delay(pause ?? TimeSpan.FromMilliseconds(100), time).ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>The ResponseCode of a generated response type, read through a delegate built once per type.</summary>
+internal static class ResponseCodeOf<TResponse, TCode>
+{
+    public static readonly Func<TResponse, TCode> Get = (Func<TResponse, TCode>)Delegate.CreateDelegate(
+        typeof(Func<TResponse, TCode>), typeof(TResponse).GetProperty("ResponseCode")!.GetGetMethod()!);
 }

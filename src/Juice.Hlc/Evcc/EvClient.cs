@@ -10,9 +10,9 @@ public sealed class EvSessionException(string message) : Exception(message);
 
 /// <summary>
 /// The EV side of one connection: the supportedAppProtocol handshake, then the negotiated protocol's session.
-/// Every request waits at most <see cref="EvOptions.MessageTimeout"/> for its response.
+/// Every request waits for its response at most V2G_EVCC_Msg_Timeout of its kind (or the configured override).
 /// </summary>
-public sealed class EvClient(EvOptions options, TimeProvider? time = null, Action<string, string>? trace = null)
+public sealed class EvClient(EvOptions options, TimeProvider? time = null, Action<string, string>? trace = null, IEvRoundTrips? roundTrips = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -22,8 +22,16 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
     public async Task<EvResult> RunAsync(V2gtpConnection connection, IProgress<EvProgress>? progress, CancellationToken stop)
     {
         var offer = AppProtocolNegotiation.Offer(options.Protocols);
-        byte[] answerBytes = await ExchangeAsync(connection, AppHandshakeExi.EncodeSupportedAppProtocolReq(offer), "supportedAppProtocol", CancellationToken.None).ConfigureAwait(false);
-        var answer = AppHandshakeExi.DecodeSupportedAppProtocolRes(answerBytes);
+        byte[] answerBytes = await ExchangeAsync(connection, AppHandshakeExi.EncodeSupportedAppProtocolReq(offer), V2gMessageKind.SupportedAppProtocol, CancellationToken.None).ConfigureAwait(false);
+        SupportedAppProtocolRes answer;
+        try
+        {
+            answer = AppHandshakeExi.DecodeSupportedAppProtocolRes(answerBytes);
+        }
+        catch (ExiContentException e)
+        {
+            throw new EvSessionException($"undecodable supportedAppProtocolRes: {e.Message}");
+        }
         var protocol = AppProtocolNegotiation.Accepted(offer, answer, options.Protocols)
             ?? throw new EvSessionException($"the charger accepted none of the offered protocols ({answer.ResponseCode})");
         Protocol = protocol.Protocol;
@@ -35,27 +43,26 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
         };
     }
 
-    /// <summary>Sends one request and waits for its response.</summary>
-    internal async Task<byte[]> ExchangeAsync(V2gtpConnection connection, byte[] request, string name, CancellationToken ct)
+    /// <summary>Sends one request and waits for its response (V2G_EVCC_Msg_Timeout of its kind, [V2G2-436]).</summary>
+    internal async Task<byte[]> ExchangeAsync(V2gtpConnection connection, byte[] request, V2gMessageKind kind, CancellationToken ct)
     {
         trace?.Invoke("ev->se", Convert.ToHexStringLower(request));
+        var timeout = options.TimeoutOf(kind);
+        long sent = _time.GetTimestamp();
         await connection.WriteAsync(V2gtpPayloadType.Exi, request, ct).ConfigureAwait(false);
-        using var timer = new CancellationTokenSource(options.MessageTimeout, _time);
+        using var timer = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
         try
         {
             var response = await connection.ReadAsync(linked.Token).ConfigureAwait(false)
-                ?? throw new EvSessionException($"the charger closed the connection instead of answering {name}");
+                ?? throw new EvSessionException($"the charger closed the connection instead of answering {kind}Req");
+            roundTrips?.Record(kind, _time.GetElapsedTime(sent));
             trace?.Invoke("se->ev", Convert.ToHexStringLower(response.Payload));
             return response.Payload;
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new EvSessionException($"no response to {name} within {options.MessageTimeout.TotalSeconds:0.###} s");
-        }
-        catch (ExiContentException e)
-        {
-            throw new EvSessionException($"undecodable response to {name}: {e.Message}");
+            throw new EvSessionException($"no response to {kind}Req within {timeout.TotalSeconds:0.###} s (V2G_EVCC_Msg_Timeout)");
         }
     }
 }

@@ -12,15 +12,19 @@ public sealed record EvOptions
     /// <summary>AC (three phase) or DC.</summary>
     public EnergyTransfer Energy { get; init; } = EnergyTransfer.Dc;
 
-    /// <summary>EVCCID: the EV's MAC address in ISO 15118-2.</summary>
+    /// <summary>EVCCID: the EV's MAC address in ISO 15118-2 (6 bytes), up to 8 bytes in DIN SPEC 70121.</summary>
     public byte[] Evccid { get; init; } = [0x02, 0x00, 0x00, 0x00, 0xE7, 0xCC];
 
     public double BatteryCapacityWh { get; init; } = 60_000;
     public double StartSoc { get; init; } = 30;
     public double TargetSoc { get; init; } = 80;
     public double MaxCurrentA { get; init; } = 125;
+    public double MinCurrentA { get; init; } = 6;
     public double MaxVoltageV { get; init; } = 420;
     public double MaxPowerW { get; init; } = 50_000;
+
+    /// <summary>AC: phases the EV charges with (1 or 3); DC: not used.</summary>
+    public int Phases { get; init; } = 3;
 
     /// <summary>DC: the battery voltage the EV asks for in pre-charge and current demand.</summary>
     public double TargetVoltageV { get; init; } = 400;
@@ -34,21 +38,42 @@ public sealed record EvOptions
     /// <summary>Pause between charging-loop requests (ChargingStatusReq / CurrentDemandReq).</summary>
     public TimeSpan LoopInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How long the EV waits for each response (V2G_EVCC_Msg_Timeout).</summary>
-    public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>The standard's timers (V2G_EVCC_Msg_Timeout per message, the Ongoing and DC loop timeouts).</summary>
+    public V2gTimers Timers { get; init; } = V2gTimers.Iso15118_2;
 
-    /// <summary>How long the EV repeats a request answered with EVSEProcessing = Ongoing (V2G_EVCC_Ongoing_Timeout).</summary>
-    public TimeSpan OngoingTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>One response timeout for every message instead of the standard's table (for slow chargers); null: the table.</summary>
+    public TimeSpan? MessageTimeout { get; init; }
 
     /// <summary>Real chargers: go on to PowerDelivery even when the present voltage never reaches the target in PreCharge.</summary>
     public bool SkipPreChargeVoltageCheck { get; init; }
 
     /// <summary>Pre-charge is done when the present voltage is within this of the target.</summary>
     public double PreChargeToleranceV { get; init; } = 20;
+
+    /// <summary>End with SessionStop(Pause) instead of Terminate (ISO 15118-2); the result carries the SessionID to resume.</summary>
+    public bool Pause { get; init; }
+
+    /// <summary>Resume a paused session: its SessionID goes into SessionSetupReq (ISO 15118-2).</summary>
+    public byte[]? ResumeSessionId { get; init; }
+
+    /// <summary>
+    /// Deterministic mode: the battery is integrated over simulated time (one <see cref="LoopInterval"/> per loop
+    /// message) instead of the wall clock, so the same seed and options give the same requests on every run.
+    /// </summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The response timeout of a request of this kind.</summary>
+    public TimeSpan TimeoutOf(V2gMessageKind kind) => MessageTimeout ?? Timers.EvccTimeout(kind);
 }
 
 /// <summary>Progress of a simulated session, reported once per charging-loop message.</summary>
 public sealed record EvProgress(string Step, double Soc, double EnergyWh, double PowerW, double CurrentLimitA);
 
-/// <summary>How a simulated session ended.</summary>
-public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages);
+/// <summary>How a simulated session ended; SessionId is the ID the charger gave (to resume a paused session).</summary>
+public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false);
+
+/// <summary>Receives the round trip of every request (load mode statistics).</summary>
+public interface IEvRoundTrips
+{
+    void Record(V2gMessageKind kind, TimeSpan roundTrip);
+}

@@ -18,11 +18,18 @@ public sealed class SdpClient(TimeProvider? time = null)
     /// <summary>Requests before giving up (50 in ISO 15118-2 and DIN SPEC 70121).</summary>
     public int MaxAttempts { get; init; } = 50;
 
+    /// <summary>Called with every datagram sent and received: source, destination, the whole V2GTP frame (for captures).</summary>
+    public Action<IPEndPoint, IPEndPoint, byte[]>? Trace { get; init; }
+
+    /// <summary>The address requests are sent from, for <see cref="Trace"/> (the interface's link-local address).</summary>
+    public IPAddress? LocalAddress { get; init; }
+
     /// <summary>Discovers the SECC on a named interface by multicast.</summary>
     public Task<SdpResponse> DiscoverAsync(string interfaceName, SdpSecurity security, CancellationToken ct = default)
     {
-        var (index, _) = SdpServer.LinkLocal(interfaceName);
-        return DiscoverAsync(new IPEndPoint(new IPAddress(SdpServer.AllNodes.GetAddressBytes(), index), 15118), security, ct);
+        var (index, linkLocal) = SdpServer.LinkLocal(interfaceName);
+        var client = LocalAddress is null ? new SdpClient(_time) { Timeout = Timeout, MaxAttempts = MaxAttempts, Trace = Trace, LocalAddress = linkLocal } : this;
+        return client.DiscoverAsync(new IPEndPoint(new IPAddress(SdpServer.AllNodes.GetAddressBytes(), index), 15118), security, ct);
     }
 
     /// <summary>Sends requests to <paramref name="target"/> until a valid response arrives or the attempts run out.</summary>
@@ -39,6 +46,7 @@ public sealed class SdpClient(TimeProvider? time = null)
         for (int attempt = 1; attempt <= MaxAttempts; attempt++)
         {
             await socket.SendToAsync(request, SocketFlags.None, target, ct).ConfigureAwait(false);
+            Trace?.Invoke(Local(socket), target, request);
             using var wait = new CancellationTokenSource(Timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, wait.Token);
             try
@@ -47,8 +55,10 @@ public sealed class SdpClient(TimeProvider? time = null)
                 {
                     var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.IPv6Any, 0), linked.Token).ConfigureAwait(false);
                     var datagram = buffer.AsSpan(0, received.ReceivedBytes);
-                    if (Parse(datagram, ((IPEndPoint)received.RemoteEndPoint).Address.ScopeId) is { } response)
+                    var from = (IPEndPoint)received.RemoteEndPoint;
+                    if (Parse(datagram, from.Address.ScopeId) is { } response)
                     {
+                        Trace?.Invoke(from, Local(socket), datagram.ToArray());
                         return response;
                     }
                 }
@@ -65,6 +75,8 @@ public sealed class SdpClient(TimeProvider? time = null)
         }
         throw new TimeoutException($"no SDP response after {MaxAttempts} request(s)");
     }
+
+    private IPEndPoint Local(Socket socket) => new(LocalAddress ?? IPAddress.IPv6Loopback, ((IPEndPoint)socket.LocalEndPoint!).Port);
 
     private static SdpResponse? Parse(ReadOnlySpan<byte> datagram, long scopeId)
     {

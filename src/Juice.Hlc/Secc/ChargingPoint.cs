@@ -19,12 +19,32 @@ public enum AuthorizationStatus
     Rejected,
 }
 
+/// <summary>How the EV identifies itself for charging.</summary>
+public enum IdentificationMode
+{
+    /// <summary>External identification means (RFID, app, Autocharge by the EVCCID): ISO "ExternalPayment".</summary>
+    External,
+
+    /// <summary>Plug &amp; Charge with a contract certificate: ISO "Contract".</summary>
+    Contract,
+}
+
 /// <summary>What the station asks of a running session (sent to the EV as the EVSE notification).</summary>
 public enum EvseRequest
 {
     None,
     StopCharging,
     Renegotiate,
+}
+
+/// <summary>State of the DC isolation test that cable check waits for.</summary>
+public enum IsolationStatus
+{
+    /// <summary>Still measuring: the SECC answers CableCheck with EVSEProcessing = Ongoing.</summary>
+    Ongoing,
+    Valid,
+    Warning,
+    Fault,
 }
 
 /// <summary>Why a session ended.</summary>
@@ -37,11 +57,17 @@ public enum SessionEndReason
     ConnectionLost,
 }
 
-/// <summary>The EV as the SECC sees it: the EVCCID (a MAC in ISO 15118-2, up to 8 bytes in DIN 70121).</summary>
-public sealed record EvIdentity(byte[] Evccid)
+/// <summary>
+/// The EV as the SECC sees it: the EVCCID (a MAC in ISO 15118-2, up to 8 bytes in DIN 70121) and the protocol it
+/// speaks, as a display name for logs ("DIN SPEC 70121", "ISO 15118-2").
+/// </summary>
+public sealed record EvIdentity(byte[] Evccid, string Protocol = "")
 {
     public string EvccidHex => Convert.ToHexString(Evccid);
 }
+
+/// <summary>An EV's request to be authorized.</summary>
+public sealed record AuthorizationRequest(EvIdentity Ev, IdentificationMode Mode);
 
 /// <summary>What the EV asked for in charge parameter discovery, in SI units (null where the EV did not say).</summary>
 public sealed record EvNeeds(
@@ -62,7 +88,9 @@ public sealed record MeterReading(string MeterId, double EnergyWh, double PowerW
 
 /// <summary>
 /// The charger-facing interface of the SECC. It knows no protocol version: DIN 70121 and ISO 15118-2 sessions map
-/// their messages onto it. The station's charging core implements it; <see cref="SimpleEvse"/> serves tests and demos.
+/// their messages onto it. The station's charging core implements it; <see cref="SimpleEvse"/> serves tests, demos
+/// and the standalone SECC simulator. The SECC calls it from one session at a time and reads the properties once per
+/// message cycle, so a change of limits or of <see cref="Request"/> reaches the EV with the next response.
 /// </summary>
 public interface IChargingPoint
 {
@@ -70,24 +98,41 @@ public interface IChargingPoint
 
     EnergyTransfer Supported { get; }
 
+    /// <summary>The limits now: the SECC reads them for every response that carries limits.</summary>
     EvseLimits Limits { get; }
 
-    /// <summary>What the station wants of the running session; polled once per message cycle.</summary>
+    /// <summary>What the station wants of the running session; read once per message cycle.</summary>
     EvseRequest Request { get; }
 
+    /// <summary>An EV has set up a session (SessionSetupReq): its EVCCID is known from here on.</summary>
     void SessionStarted(EvIdentity ev);
 
-    ValueTask<AuthorizationStatus> AuthorizeAsync(EvIdentity ev, CancellationToken cancellationToken);
+    /// <summary>
+    /// Decides whether the EV may charge. Called again while the answer is <see cref="AuthorizationStatus.Pending"/>;
+    /// a call that takes longer than the SECC's budget is answered "Ongoing" and awaited on the EV's next request.
+    /// </summary>
+    ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken);
 
+    /// <summary>The EV's needs: from charge parameter discovery, and updated from the DC charging loop.</summary>
     void EvNeedsChanged(EvNeeds needs);
 
-    /// <summary>Closes (true) or opens (false) the contactors; DC: the EV's target voltage and current apply.</summary>
-    ValueTask SetEnergyTransferAsync(bool on, CancellationToken cancellationToken);
+    /// <summary>
+    /// Closes (true) or opens (false) the contactors; returns whether they are now in that state (false: the SECC
+    /// answers FAILED_ContactorError / FAILED_PowerDeliveryNotApplied). DC: the EV's target voltage and current apply.
+    /// </summary>
+    ValueTask<bool> SetEnergyTransferAsync(bool on, CancellationToken cancellationToken);
+
+    /// <summary>DC: the isolation test of the cable check, polled once per CableCheckReq until it is not Ongoing.</summary>
+    IsolationStatus CheckIsolation();
 
     /// <summary>DC: the EV's present request (target voltage and current) during pre-charge and current demand.</summary>
     void DcTarget(double voltageV, double currentA);
 
     MeterReading ReadMeter();
 
+    /// <summary>The EV has acted on <paramref name="request"/> (renegotiated or stopped): the station may clear it.</summary>
+    void RequestHandled(EvseRequest request);
+
+    /// <summary>The session is over (energy transfer already off); the meter reading at the end is final.</summary>
     void SessionEnded(SessionEndReason reason);
 }

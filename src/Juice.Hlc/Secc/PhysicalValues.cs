@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Juice.Hlc.Secc;
 
 /// <summary>
@@ -8,9 +6,25 @@ namespace Juice.Hlc.Secc;
 /// </summary>
 internal static class PhysicalValues
 {
-    /// <summary>The finest multiplier whose value fits in a short.</summary>
+    /// <summary>
+    /// The representation other implementations send: multiplier 0 for a whole number that fits, else the coarsest
+    /// negative multiplier that is exact (6.5 A = 65 × 10^-1), else the finest multiplier that fits (rounded).
+    /// </summary>
     public static (sbyte Multiplier, short Value) Scale(double value)
     {
+        if (!double.IsFinite(value))
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), $"{value} is not a physical value");
+        }
+        for (sbyte m = 0; m >= -3; m--)
+        {
+            double scaled = value * Math.Pow(10, -m);
+            double rounded = Math.Round(scaled);
+            if (rounded is >= short.MinValue and <= short.MaxValue && Math.Abs(scaled - rounded) < 1e-6)
+            {
+                return (m, (short)rounded);
+            }
+        }
         for (sbyte m = -3; m <= 3; m++)
         {
             double scaled = Math.Round(value / Math.Pow(10, m));
@@ -23,16 +37,4 @@ internal static class PhysicalValues
     }
 
     public static double Si(sbyte multiplier, short value) => value * Math.Pow(10, multiplier);
-}
-
-/// <summary>Session IDs as the SECC hands them out (both protocols: eight bytes; zero from an EV means "new").</summary>
-internal static class SessionIds
-{
-    private static readonly byte[] None = new byte[8];
-
-    /// <summary>The old ID when the EV asks to resume the paused session, else a fresh random one.</summary>
-    public static (byte[] Id, bool Resumed) ForSetup(byte[] requested, byte[]? paused) =>
-        paused is not null && requested.AsSpan().SequenceEqual(paused) && !requested.AsSpan().SequenceEqual(None)
-            ? (paused, true)
-            : (RandomNumberGenerator.GetBytes(8), false);
 }

@@ -18,28 +18,80 @@ public sealed record SeccOptions
     /// <summary>Protocols offered in the supportedAppProtocol negotiation, in the SECC's order of preference.</summary>
     public IReadOnlyList<AppProtocolVersion> Protocols { get; init; } = [AppProtocolVersion.Iso2, AppProtocolVersion.Din];
 
-    public SeccTimers Timers { get; init; } = SeccTimers.Iso15118_2;
+    public SeccSessionOptions Session { get; init; } = new();
+
+    public V2gTimers Timers => Session.Timers;
+
+    /// <summary>Called with every EXI message exchanged: remote end point, "ev->se" or "se->ev", schema, EXI bytes.</summary>
+    public Action<IPEndPoint, string, ExiCodec, byte[]>? Trace { get; init; }
 }
 
+/// <summary>Chooses the charging point for an EV that has connected; null when none is free (the connection is closed).</summary>
+public delegate IChargingPoint? ChargingPointSelector(IPEndPoint remote);
+
 /// <summary>
-/// Runs one EV connection on the SECC: the supportedAppProtocol handshake, then the negotiated protocol's session,
-/// each request read within the standard's timeout. Bad input ends the connection with a log line; the charging
-/// point always hears how the session ended, so energy transfer stops.
+/// Runs EV connections on the SECC: the supportedAppProtocol handshake, then the negotiated protocol's session,
+/// each request read within the standard's timeout. Bad input ends the connection with a log line; a charging point
+/// whose session started always hears how it ended, with energy transfer off. One handler serves every connection
+/// of a server; sessions paused by one connection can be resumed by the next.
 /// </summary>
-public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, SeccOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
+public sealed partial class SeccConnectionHandler
 {
-    private readonly SeccOptions _options = options ?? new SeccOptions();
-    private readonly ILogger _logger = logger ?? NullLogger.Instance;
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private byte[]? _pausedSessionId;
+    private readonly ChargingPointSelector _select;
+    private readonly SeccOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly PausedSessions _paused;
+
+    public SeccConnectionHandler(ChargingPointSelector select, SeccOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
+    {
+        _select = select;
+        _options = options ?? new SeccOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+        _paused = new PausedSessions(_time);
+    }
+
+    /// <summary>One charging point, one EV at a time: a second EV that connects while a session runs is turned away.</summary>
+    public SeccConnectionHandler(IChargingPoint chargingPoint, SeccOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
+        : this(OneAtATime(chargingPoint), options, logger, time)
+    {
+    }
+
+    private static ChargingPointSelector OneAtATime(IChargingPoint chargingPoint)
+    {
+        var gate = new ExclusiveChargingPoint(chargingPoint);
+        return _ => gate.TryAcquire();
+    }
 
     public async Task RunAsync(V2gtpConnection connection, IPEndPoint remote, CancellationToken cancellationToken)
     {
-        var first = await ReadAsync(connection, _options.Timers.CommunicationSetupTimeout, "supportedAppProtocolReq", cancellationToken).ConfigureAwait(false);
+        var chargingPoint = _select(remote);
+        if (chargingPoint is null)
+        {
+            Log.Busy(_logger, remote.ToString());
+            return;
+        }
+        try
+        {
+            await RunAsync(connection, remote, chargingPoint, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            (chargingPoint as ExclusiveChargingPoint.Lease)?.Dispose();
+        }
+    }
+
+    private async Task RunAsync(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, CancellationToken cancellationToken)
+    {
+        // [V2G2-716]: the SECC has V2G_SECC_CommunicationSetup_Performance_Time from the connection to SessionSetupRes
+        long connected = _time.GetTimestamp();
+        var first = await ReadAsync(connection, _options.Timers.SeccCommunicationSetup, "supportedAppProtocolReq", cancellationToken).ConfigureAwait(false);
         if (first is not { } payload)
         {
             return;
         }
+        _options.Trace?.Invoke(remote, "ev->se", ExiCodec.AppHandshake, payload);
         SupportedAppProtocolReq offer;
         try
         {
@@ -51,42 +103,43 @@ public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, 
             return;
         }
         var negotiation = AppProtocolNegotiation.Negotiate(offer, _options.Protocols);
-        await connection.WriteAsync(V2gtpPayloadType.Exi, AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response), cancellationToken).ConfigureAwait(false);
+        byte[] answer = AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response);
+        _options.Trace?.Invoke(remote, "se->ev", ExiCodec.AppHandshake, answer);
+        await connection.WriteAsync(V2gtpPayloadType.Exi, answer, cancellationToken).ConfigureAwait(false);
         Log.Negotiated(_logger, remote.ToString(), negotiation.Response.ResponseCode.ToString(), negotiation.Selected?.Protocol.ToString() ?? "none");
+        var setupDeadline = _options.Timers.SeccCommunicationSetup - _time.GetElapsedTime(connected);
         switch (negotiation.Selected?.Protocol)
         {
             case V2gProtocol.Iso15118_2:
-                await RunSessionAsync(connection, remote, new Iso2SeccSession(chargingPoint, TakePaused()), b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), cancellationToken).ConfigureAwait(false);
+                await RunSessionAsync(connection, remote, chargingPoint, new Iso2SeccSession(chargingPoint, _options.Session, _time, _paused),
+                    ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
             case V2gProtocol.Din70121:
-                await RunSessionAsync(connection, remote, new DinSeccSession(chargingPoint, TakePaused()), b => DinExi.Decode(b), m => DinExi.Encode(m), cancellationToken).ConfigureAwait(false);
+                await RunSessionAsync(connection, remote, chargingPoint, new DinSeccSession(chargingPoint, _options.Session, _time, _paused),
+                    ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m), setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
 
-    private byte[]? TakePaused()
-    {
-        var id = _pausedSessionId;
-        _pausedSessionId = null;
-        return id;
-    }
-
     /// <summary>Reads, decodes, handles and answers requests until the session ends; the charging point hears how.</summary>
-    private async Task RunSessionAsync<TMessage>(V2gtpConnection connection, IPEndPoint remote, ISeccSession<TMessage> session,
-        Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, CancellationToken ct)
+    private async Task RunSessionAsync<TMessage>(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, ISeccSession<TMessage> session,
+        ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, TimeSpan setupDeadline, CancellationToken ct)
     {
         SessionEndReason end = SessionEndReason.ConnectionLost;
         try
         {
             while (true)
             {
-                var timeout = session.Started ? _options.Timers.SequenceTimeout : _options.Timers.CommunicationSetupTimeout;
+                // [V2G2-443]: V2G_SECC_Sequence_Timeout between a response and the next request
+                var timeout = session.Started ? _options.Timers.SeccSequenceTimeout : setupDeadline;
                 var payload = await ReadAsync(connection, timeout, session.StateName, ct).ConfigureAwait(false);
                 if (payload is null)
                 {
                     end = SessionEndReason.Timeout;
                     return;
                 }
+                long received = _time.GetTimestamp();
+                _options.Trace?.Invoke(remote, "ev->se", codec, payload);
                 TMessage request;
                 try
                 {
@@ -99,14 +152,22 @@ public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, 
                     end = SessionEndReason.Error;
                     return;
                 }
+                var kind = session.KindOf(request);
                 var reply = await session.HandleAsync(request, ct).ConfigureAwait(false);
-                await connection.WriteAsync(V2gtpPayloadType.Exi, encode(reply.Response), ct).ConfigureAwait(false);
+                byte[] response = encode(reply.Response);
+                _options.Trace?.Invoke(remote, "se->ev", codec, response);
+                await connection.WriteAsync(V2gtpPayloadType.Exi, response, ct).ConfigureAwait(false);
+                var took = _time.GetElapsedTime(received);
+                if (kind is { } k && took > _options.Timers.SeccPerformance(k))
+                {
+                    Log.Slow(_logger, remote.ToString(), k.ToString(), took.TotalMilliseconds, _options.Timers.SeccPerformance(k).TotalMilliseconds);
+                }
                 if (reply.Next == SeccNext.Close)
                 {
                     end = reply.End ?? SessionEndReason.Error;
-                    if (end == SessionEndReason.EvPaused)
+                    if (reply.Problem is { } problem)
                     {
-                        _pausedSessionId = session.SessionId;
+                        Log.Failed(_logger, remote.ToString(), problem);
                     }
                     return;
                 }
@@ -117,17 +178,30 @@ public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, 
             Log.BadFrame(_logger, remote.ToString(), e.Error.ToString(), e.Message);
             end = SessionEndReason.Error;
         }
+        catch (IOException e)
+        {
+            Log.Lost(_logger, remote.ToString(), e.Message);
+            end = SessionEndReason.ConnectionLost;
+        }
         finally
         {
-            await chargingPoint.SetEnergyTransferAsync(false, CancellationToken.None).ConfigureAwait(false);
-            chargingPoint.SessionEnded(end);
-            Log.Ended(_logger, remote.ToString(), end.ToString(), chargingPoint.ReadMeter().EnergyWh);
+            if (session.Started)
+            {
+                await chargingPoint.SetEnergyTransferAsync(false, CancellationToken.None).ConfigureAwait(false);
+                chargingPoint.SessionEnded(end);
+                Log.Ended(_logger, remote.ToString(), end.ToString(), chargingPoint.ReadMeter().EnergyWh);
+            }
         }
     }
 
     /// <summary>The next EXI payload, or null when the EV closed the connection or the timer ran out.</summary>
     private async Task<byte[]?> ReadAsync(V2gtpConnection connection, TimeSpan timeout, string waitingFor, CancellationToken ct)
     {
+        if (timeout <= TimeSpan.Zero)
+        {
+            Log.TimedOut(_logger, waitingFor, 0);
+            return null;
+        }
         using var timer = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
         try
@@ -170,5 +244,56 @@ public sealed partial class SeccConnectionHandler(IChargingPoint chargingPoint, 
 
         [LoggerMessage(6, LogLevel.Information, "{Remote}: session ended ({Reason}), meter {EnergyWh:0.0} Wh")]
         public static partial void Ended(ILogger logger, string remote, string reason, double energyWh);
+
+        [LoggerMessage(7, LogLevel.Warning, "{Remote}: session ends with a FAILED response: {Problem}")]
+        public static partial void Failed(ILogger logger, string remote, string problem);
+
+        [LoggerMessage(8, LogLevel.Warning, "{Remote}: {Kind} answered in {Took:0.0} ms, beyond V2G_SECC_Msg_Performance_Time ({Budget:0.0} ms)")]
+        public static partial void Slow(ILogger logger, string remote, string kind, double took, double budget);
+
+        [LoggerMessage(9, LogLevel.Warning, "{Remote}: no free charging point, connection closed")]
+        public static partial void Busy(ILogger logger, string remote);
+
+        [LoggerMessage(10, LogLevel.Warning, "{Remote}: connection lost: {Reason}")]
+        public static partial void Lost(ILogger logger, string remote, string reason);
+    }
+}
+
+/// <summary>Hands one charging point to one connection at a time.</summary>
+internal sealed class ExclusiveChargingPoint(IChargingPoint inner)
+{
+    private int _taken;
+
+    private IChargingPoint Inner => inner;
+
+    public IChargingPoint? TryAcquire() => Interlocked.CompareExchange(ref _taken, 1, 0) == 0 ? new Lease(this) : null;
+
+    /// <summary>The charging point for the duration of one connection.</summary>
+    internal sealed class Lease(ExclusiveChargingPoint owner) : IChargingPoint, IDisposable
+    {
+        private int _released;
+        private IChargingPoint Inner => owner.Inner;
+
+        public string EvseId => Inner.EvseId;
+        public EnergyTransfer Supported => Inner.Supported;
+        public EvseLimits Limits => Inner.Limits;
+        public EvseRequest Request => Inner.Request;
+        public void SessionStarted(EvIdentity ev) => Inner.SessionStarted(ev);
+        public ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken) => Inner.AuthorizeAsync(request, cancellationToken);
+        public void EvNeedsChanged(EvNeeds needs) => Inner.EvNeedsChanged(needs);
+        public ValueTask<bool> SetEnergyTransferAsync(bool on, CancellationToken cancellationToken) => Inner.SetEnergyTransferAsync(on, cancellationToken);
+        public IsolationStatus CheckIsolation() => Inner.CheckIsolation();
+        public void DcTarget(double voltageV, double currentA) => Inner.DcTarget(voltageV, currentA);
+        public MeterReading ReadMeter() => Inner.ReadMeter();
+        public void RequestHandled(EvseRequest request) => Inner.RequestHandled(request);
+        public void SessionEnded(SessionEndReason reason) => Inner.SessionEnded(reason);
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                Volatile.Write(ref owner._taken, 0);
+            }
+        }
     }
 }

@@ -32,7 +32,18 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
     public EvseRequest Request { get; set; }
 
     /// <summary>Decides authorization; the default accepts every EV.</summary>
-    public Func<EvIdentity, AuthorizationStatus> Authorize { get; set; } = _ => AuthorizationStatus.Accepted;
+    public Func<AuthorizationRequest, AuthorizationStatus> Authorize { get; set; } = _ => AuthorizationStatus.Accepted;
+
+    /// <summary>How long the DC isolation test takes (cable check answers Ongoing until then).</summary>
+    public TimeSpan IsolationTestDuration { get; set; }
+
+    /// <summary>The result of the DC isolation test once it has run.</summary>
+    public IsolationStatus IsolationResult { get; set; } = IsolationStatus.Valid;
+
+    /// <summary>Whether the contactors follow the SECC's commands (false simulates a welded or stuck contactor).</summary>
+    public bool ContactorWorks { get; set; } = true;
+
+    private long _isolationStarted;
 
     public EvIdentity? Ev { get; private set; }
 
@@ -40,24 +51,47 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
 
     public bool EnergyTransferOn => _on;
 
+    public EvNeeds? Needs => _needs;
+
     public void SessionStarted(EvIdentity ev)
     {
         Ev = ev;
         Ended = null;
+        _isolationStarted = 0;
     }
 
-    public ValueTask<AuthorizationStatus> AuthorizeAsync(EvIdentity ev, CancellationToken cancellationToken) => ValueTask.FromResult(Authorize(ev));
+    public ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken) => ValueTask.FromResult(Authorize(request));
 
     public void EvNeedsChanged(EvNeeds needs) => _needs = needs;
 
-    public ValueTask SetEnergyTransferAsync(bool on, CancellationToken cancellationToken)
+    public ValueTask<bool> SetEnergyTransferAsync(bool on, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             Accumulate();
-            _on = on;
+            if (ContactorWorks)
+            {
+                _on = on;
+            }
+            return ValueTask.FromResult(_on == on);
         }
-        return ValueTask.CompletedTask;
+    }
+
+    public IsolationStatus CheckIsolation()
+    {
+        if (_isolationStarted == 0)
+        {
+            _isolationStarted = _time.GetTimestamp();
+        }
+        return _time.GetElapsedTime(_isolationStarted) >= IsolationTestDuration ? IsolationResult : IsolationStatus.Ongoing;
+    }
+
+    public void RequestHandled(EvseRequest request)
+    {
+        if (Request == request)
+        {
+            Request = EvseRequest.None;
+        }
     }
 
     public void DcTarget(double voltageV, double currentA)

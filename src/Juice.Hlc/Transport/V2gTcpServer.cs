@@ -17,11 +17,17 @@ public sealed record V2gTcpServerOptions
 
     public V2gtpOptions V2gtp { get; init; } = V2gtpOptions.Default;
 
+    /// <summary>Pending connections the kernel queues (many EVs at once in load tests).</summary>
+    public int Backlog { get; init; } = 1024;
+
     /// <summary>
     /// Turns an accepted socket's stream into the stream V2GTP runs over: the stream itself for TCP; the Plug &amp;
     /// Charge issue puts TLS here.
     /// </summary>
     public Func<Stream, CancellationToken, ValueTask<Stream>> StreamFactory { get; init; } = static (s, _) => ValueTask.FromResult(s);
+
+    /// <summary>Called with the remote and local end points of each accepted connection before the stream factory (captures).</summary>
+    public Func<Stream, IPEndPoint, IPEndPoint, Stream>? Observe { get; init; }
 }
 
 /// <summary>
@@ -51,7 +57,7 @@ public sealed partial class V2gTcpServer : IAsyncDisposable
             _listener.DualMode = true;
         }
         _listener.Bind(new IPEndPoint(options.Address, options.Port));
-        _listener.Listen(128);
+        _listener.Listen(options.Backlog);
     }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
@@ -101,6 +107,10 @@ public sealed partial class V2gTcpServer : IAsyncDisposable
         try
         {
             Stream stream = new NetworkStream(client, ownsSocket: true);
+            if (_options.Observe is { } observe)
+            {
+                stream = observe(stream, remote, (IPEndPoint)client.LocalEndPoint!);
+            }
             stream = await _options.StreamFactory(stream, ct).ConfigureAwait(false);
             await using var connection = new V2gtpConnection(stream, _options.V2gtp, _time);
             await _handler(connection, remote, ct).ConfigureAwait(false);

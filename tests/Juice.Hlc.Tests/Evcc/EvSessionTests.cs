@@ -74,16 +74,62 @@ public sealed class EvSessionTests
         Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
     }
 
-    [Fact]
-    public async Task The_EV_stops_when_the_station_asks_it_to()
+    /// <summary>Calls an action on the first progress report (synchronously, unlike Progress&lt;T&gt;).</summary>
+    private sealed class OnFirstReport(Action action) : IProgress<EvProgress>
+    {
+        private int _reports;
+
+        public void Report(EvProgress value)
+        {
+            if (Interlocked.Increment(ref _reports) == 1)
+            {
+                action();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task The_EV_stops_when_the_station_asks_it_to(EnergyTransfer energy)
     {
         var (server, evse) = await StartSecc();
         await using var _ = server;
-        evse.Request = EvseRequest.StopCharging;
         await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
-        var result = await new EvClient(new EvOptions { LoopInterval = TimeSpan.FromMilliseconds(10), MessageTimeout = Patient }).RunAsync(connection, null, CancellationToken.None);
+        var progress = new OnFirstReport(() => evse.Request = EvseRequest.StopCharging);
+        var result = await new EvClient(new EvOptions { Energy = energy, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(10), MessageTimeout = Patient })
+            .RunAsync(connection, progress, CancellationToken.None);
         Assert.True(result.Completed);
         Assert.Equal("the charger asked to stop", result.Reason);
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(EvseRequest.None, evse.Request);   // the SECC reported the stop as handled
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task The_EV_renegotiates_when_the_station_asks_and_charges_on_with_the_new_limits(EnergyTransfer energy)
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var messages = new List<string>();
+        var progress = new OnFirstReport(() =>
+        {
+            evse.AcLimits = evse.AcLimits with { MaxCurrentA = 16 };
+            evse.DcLimits = evse.DcLimits with { MaxCurrentA = 50 };
+            evse.Request = EvseRequest.Renegotiate;
+        });
+        var options = new EvOptions { Energy = energy, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(10), Duration = TimeSpan.FromMilliseconds(400), MessageTimeout = Patient };
+        var result = await new EvClient(options, trace: (dir, hex) => { if (dir == "ev->se") messages.Add(hex); }).RunAsync(connection, progress, CancellationToken.None);
+        Assert.True(result.Completed, result.Reason);
+        var kinds = messages.Skip(1).Select(h => Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(Convert.FromHexString(h)).Body.BodyElement!.GetType().Name).ToList();
+        Assert.Equal(2, kinds.Count(k => k == "ChargeParameterDiscoveryReqType"));
+        Assert.Equal(3, kinds.Count(k => k == "PowerDeliveryReqType") - 1);   // Start, Renegotiate, Start (+ Stop)
+        Assert.Equal(EvseRequest.None, evse.Request);
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
     }
 
     [Fact]

@@ -166,7 +166,13 @@ public sealed class Iso2SeccSessionTests
     [Fact]
     public async Task A_paused_session_is_resumed_with_its_SessionID()
     {
-        var (secc, evse) = await ThroughAuthorization();
+        var paused = new PausedSessions();
+        var evse = new SimpleEvse();
+        var secc = new Iso2SeccSession(evse, paused: paused);
+        await secc.HandleAsync(Message(null, SessionSetup()), default);
+        await secc.HandleAsync(Message(secc.SessionId, new ServiceDiscoveryReqType()), default);
+        await secc.HandleAsync(Message(secc.SessionId, PaymentServiceSelection()), default);
+        await secc.HandleAsync(Message(secc.SessionId, new AuthorizationReqType()), default);
         await secc.HandleAsync(Message(secc.SessionId, DcChargeParameterDiscovery()), default);
         await secc.HandleAsync(Message(secc.SessionId, new CableCheckReqType { DC_EVStatus = EvStatus() }), default);
         await secc.HandleAsync(Message(secc.SessionId, PreCharge()), default);
@@ -174,11 +180,18 @@ public sealed class Iso2SeccSessionTests
         await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Stop)), default);
         var pause = await secc.HandleAsync(Message(secc.SessionId, new SessionStopReqType { ChargingSession = ChargingSessionType.Pause }), default);
         Assert.Equal(SessionEndReason.EvPaused, pause.End);
-        var resumed = new Iso2SeccSession(evse, secc.SessionId);
+        var resumed = new Iso2SeccSession(evse, paused: paused);
         var setup = (SessionSetupResType)(await resumed.HandleAsync(Message(secc.SessionId, SessionSetup()), default)).Response.Body.BodyElement!;
         Assert.Equal(ResponseCodeType.OK_OldSessionJoined, setup.ResponseCode);
         Assert.Equal(secc.SessionId, resumed.SessionId);
-        var fresh = new Iso2SeccSession(evse, secc.SessionId);
-        Assert.Equal(ResponseCodeType.OK_NewSessionEstablished, Code((await fresh.HandleAsync(Message(null, SessionSetup()), default)).Response));
+        // a paused session is resumed once; asking again, or for an unknown or zero SessionID, is a new session ([V2G2-756])
+        foreach (var id in new[] { secc.SessionId, null, new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 } })
+        {
+            var fresh = new Iso2SeccSession(evse, paused: paused);
+            var reply = await fresh.HandleAsync(Message(id, SessionSetup()), default);
+            Assert.Equal(ResponseCodeType.OK_NewSessionEstablished, Code(reply.Response));
+            Assert.NotEqual(id ?? new byte[8], fresh.SessionId);
+            Assert.NotEqual(new byte[8], fresh.SessionId);
+        }
     }
 }

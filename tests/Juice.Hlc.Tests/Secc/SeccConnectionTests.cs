@@ -26,7 +26,7 @@ public sealed class SeccConnectionTests
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             var timer = base.CreateTimer(callback, state, dueTime, period);
-            if (dueTime != SeccTimers.Iso15118_2.SequenceTimeout)
+            if (dueTime != V2gTimers.Iso15118_2.SeccSequenceTimeout)
             {
                 return timer;
             }
@@ -148,8 +148,33 @@ public sealed class SeccConnectionTests
         await using var _ = server;
         await using var ev = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
         await Exchange(ev, AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso2])));
+        await Exchange(ev, Iso2Exi.Encode(Message(null, SessionSetup())));
         await ev.WriteAsync(V2gtpPayloadType.Exi, new byte[] { 0x80, 0xFF, 0xFF });
         Assert.Null(await ev.ReadAsync());
+        await WaitFor(() => evse.Ended is not null);
         Assert.Equal(SessionEndReason.Error, evse.Ended);
+        Assert.False(evse.EnergyTransferOn);
     }
+
+    [Fact]
+    public async Task Garbage_before_SessionSetup_closes_the_connection_without_a_session()
+    {
+        var (server, evse) = StartSecc();
+        await using var _ = server;
+        await using var ev = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        await Exchange(ev, AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso2])));
+        await ev.WriteAsync(V2gtpPayloadType.Exi, new byte[] { 0x80, 0xFF, 0xFF });
+        Assert.Null(await ev.ReadAsync());
+        Assert.Null(evse.Ev);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(condition());
+    }
+
 }

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Juice.Hlc.Evcc;
+using Juice.Hlc.Session;
+using Juice.Hlc.Transport;
+
+namespace Juice.Cli.Ev;
+
+/// <summary>
+/// Load mode of <c>juice ev</c>: N simulated EVs, C at a time, against one SECC. Reports sessions per second, the
+/// round trip of every request type (p50, p99, max) and memory per connected session, of this process and, given
+/// its process id, of the SECC.
+/// </summary>
+internal static class EvLoad
+{
+    public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, TextWriter output, CancellationToken stop)
+    {
+        if (await target.ResolveAsync(null, output, stop) is not { } endpoint)
+        {
+            return 2;
+        }
+        var random = new Random(options.Seed ?? Environment.TickCount);
+        var trips = new RoundTrips();
+
+        // One short session first, outside the count, so that both processes have their code loaded before the baseline.
+        try
+        {
+            await RunOneAsync(endpoint, options with { Duration = TimeSpan.FromMilliseconds(200), Pause = false }, null, stop);
+        }
+        catch (Exception e) when (e is EvSessionException or IOException or System.Net.Sockets.SocketException or Juice.Hlc.V2gtp.V2gtpException)
+        {
+            output.WriteLine($"load: the warm-up session failed: {e.Message}");
+            return 1;
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long evBase = GC.GetTotalMemory(forceFullCollection: true);
+        long? seccBase = seccPid is { } pid0 ? Rss(pid0) : null;
+
+        int started = 0, active = 0, completed = 0, failed = 0;
+        string? firstFailure = null;
+        var peak = new MemoryPeak();
+        var clock = Stopwatch.StartNew();
+        using var gate = new SemaphoreSlim(concurrency);
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var sampler = Task.Run(async () =>
+        {
+            try
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    await Task.Delay(500, sampling.Token);
+                    int now = Volatile.Read(ref active);
+                    if (now >= Math.Min(concurrency, sessions))
+                    {
+                        peak.Sample(now, GC.GetTotalMemory(false), seccPid is { } pid ? Rss(pid) : null);
+                    }
+                    output.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"\rload: {Volatile.Read(ref started)} started, {now} active, {Volatile.Read(ref completed)} completed, {Volatile.Read(ref failed)} failed   "));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var runs = new List<Task>(sessions);
+        for (int i = 0; i < sessions && !stop.IsCancellationRequested; i++)
+        {
+            await gate.WaitAsync(stop);
+            int index = i;
+            if (index < concurrency && rampUp > TimeSpan.Zero)
+            {
+                await Task.Delay(rampUp / concurrency, stop);
+            }
+            Interlocked.Increment(ref started);
+            var ev = options with
+            {
+                Evccid = EvccidOf(options.Evccid, index),
+                StartSoc = Math.Clamp(options.StartSoc + random.Next(-5, 6), 0, Math.Max(0, options.TargetSoc - 1)),
+            };
+            runs.Add(Task.Run(async () =>
+            {
+                Interlocked.Increment(ref active);
+                try
+                {
+                    await RunOneAsync(endpoint, ev, trips, stop);
+                    Interlocked.Increment(ref completed);
+                }
+                catch (Exception e) when (e is EvSessionException or IOException or System.Net.Sockets.SocketException or Juice.Hlc.V2gtp.V2gtpException or OperationCanceledException)
+                {
+                    Interlocked.Increment(ref failed);
+                    Interlocked.CompareExchange(ref firstFailure, e.Message, null);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref active);
+                    gate.Release();
+                }
+            }, CancellationToken.None));
+        }
+        await Task.WhenAll(runs);
+        clock.Stop();
+        await sampling.CancelAsync();
+        await sampler;
+
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"load: {sessions} sessions, {concurrency} concurrent, {completed} completed, {failed} failed in {clock.Elapsed.TotalSeconds:0.0} s: {completed / clock.Elapsed.TotalSeconds:0.00} sessions/s"));
+        if (firstFailure is not null)
+        {
+            output.WriteLine($"first failure: {firstFailure}");
+        }
+        output.WriteLine("round trip (ms)              count      p50      p99      max");
+        foreach (var (kind, count, p50, p99, max) in trips.Summary())
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{kind,-26} {count,8} {p50,8:0.000} {p99,8:0.000} {max,8:0.000}"));
+        }
+        if (peak.Sessions > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"memory at {peak.Sessions} connected sessions: EV process {(peak.EvBytes - evBase) / 1024.0 / peak.Sessions:0.0} KB per session (managed heap)"));
+            if (seccBase is { } b && peak.SeccRss is { } rss)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"memory at {peak.Sessions} connected sessions: SECC (pid {seccPid}) {(rss - b) / 1024.0 / peak.Sessions:0.0} KB per session (RSS {b / 1048576.0:0.0} MB -> {rss / 1048576.0:0.0} MB)"));
+            }
+        }
+        return failed == 0 && completed == sessions ? 0 : 1;
+    }
+
+    private static async Task RunOneAsync(IPEndPoint endpoint, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)
+    {
+        await using var connection = await V2gTcpClient.ConnectAsync(endpoint, ct: stop);
+        var result = await new EvClient(options, roundTrips: trips).RunAsync(connection, null, stop);
+        if (!result.Completed)
+        {
+            throw new EvSessionException(result.Reason);
+        }
+    }
+
+    /// <summary>A distinct EVCCID per simulated EV: the last two bytes of the given one plus the index.</summary>
+    private static byte[] EvccidOf(byte[] template, int index)
+    {
+        byte[] id = (byte[])template.Clone();
+        int low = ((id[^2] << 8) | id[^1]) + index;
+        id[^2] = (byte)(low >> 8);
+        id[^1] = (byte)low;
+        return id;
+    }
+
+    /// <summary>Resident set size of a process in bytes (Linux), or null.</summary>
+    private static long? Rss(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
+    }
+
+    private sealed class MemoryPeak
+    {
+        public int Sessions { get; private set; }
+        public long EvBytes { get; private set; }
+        public long? SeccRss { get; private set; }
+
+        public void Sample(int sessions, long evBytes, long? seccRss)
+        {
+            if (sessions >= Sessions)
+            {
+                Sessions = sessions;
+                EvBytes = Math.Max(EvBytes, evBytes);
+                SeccRss = seccRss is { } r ? Math.Max(SeccRss ?? 0, r) : SeccRss;
+            }
+        }
+    }
+
+    /// <summary>Round trips per request type, in microseconds.</summary>
+    private sealed class RoundTrips : IEvRoundTrips
+    {
+        private readonly Dictionary<V2gMessageKind, List<double>> _byKind = [];
+
+        public void Record(V2gMessageKind kind, TimeSpan roundTrip)
+        {
+            lock (_byKind)
+            {
+                if (!_byKind.TryGetValue(kind, out var list))
+                {
+                    _byKind[kind] = list = [];
+                }
+                list.Add(roundTrip.TotalMilliseconds);
+            }
+        }
+
+        public IEnumerable<(V2gMessageKind Kind, int Count, double P50, double P99, double Max)> Summary()
+        {
+            lock (_byKind)
+            {
+                foreach (var (kind, list) in _byKind.OrderBy(k => k.Key))
+                {
+                    list.Sort();
+                    yield return (kind, list.Count, Percentile(list, 0.50), Percentile(list, 0.99), list[^1]);
+                }
+            }
+        }
+
+        private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+}

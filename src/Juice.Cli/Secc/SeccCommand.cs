@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using Juice.Hlc.Exi;
+using Juice.Hlc.Sdp;
+using Juice.Hlc.Secc;
+using Juice.Hlc.Session;
+using Juice.Hlc.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Juice.Cli.Secc;
+
+/// <summary>
+/// <c>juice secc</c>: a standalone SECC simulator for EV test engineers and load tests. Every EV that connects gets
+/// its own simulated charging point (so many EVs can charge at once); the station (<c>Juice.Station</c>) is the
+/// product with one charging core behind its SECC.
+/// </summary>
+internal static class SeccCommand
+{
+    public static Command Create()
+    {
+        var address = new Option<string>("--address") { Description = "address to listen on (:: for every interface)", DefaultValueFactory = _ => "::1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one, announced by SDP)", DefaultValueFactory = _ => 15118 };
+        var iface = new Option<string?>("--interface") { Description = "answer SDP on this interface (multicast ff02::1)" };
+        var protocol = new Option<string>("--protocol") { Description = "protocols in the SECC's preference order: iso2, din", DefaultValueFactory = _ => "iso2,din" };
+        var energy = new Option<string>("--energy") { Description = "energy transfer offered: ac, dc or ac,dc", DefaultValueFactory = _ => "ac,dc" };
+        var authorize = new Option<string>("--authorize") { Description = "accept or reject every EV", DefaultValueFactory = _ => "accept" };
+        authorize.AcceptOnlyFromAmong("accept", "reject");
+        var authDelay = new Option<double>("--auth-delay") { Description = "seconds the authorization decision takes (EVSEProcessing = Ongoing meanwhile)", DefaultValueFactory = _ => 0 };
+        var cableCheck = new Option<double>("--cable-check") { Description = "seconds the DC isolation test takes", DefaultValueFactory = _ => 0 };
+        var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
+        var pcap = new Option<FileInfo?>("--pcap") { Description = "write the V2GTP traffic as a pcap file (Wireshark)" };
+        var stats = new Option<double>("--stats") { Description = "print connections and memory every this many seconds (0: off)", DefaultValueFactory = _ => 0 };
+        var verbose = new Option<bool>("--verbose") { Description = "log every connection and session" };
+        var command = new Command("secc", "SECC simulator: answers DIN SPEC 70121 and ISO 15118-2 EVs over TCP (and SDP), each with its own simulated charging point") {
+            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose };
+        command.SetAction(async (result, ct) =>
+        {
+            IReadOnlyList<AppProtocolVersion> protocols;
+            EnergyTransfer supported = EnergyTransfer.None;
+            try
+            {
+                protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.ToLowerInvariant() switch
+                {
+                    "iso2" => AppProtocolVersion.Iso2,
+                    "din" => AppProtocolVersion.Din,
+                    _ => throw new FormatException($"unknown protocol '{p}' (iso2, din)"),
+                })];
+                foreach (var e in result.GetValue(energy)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    supported |= e.ToLowerInvariant() switch
+                    {
+                        "ac" => EnergyTransfer.AcSinglePhase | EnergyTransfer.AcThreePhase,
+                        "dc" => EnergyTransfer.Dc,
+                        _ => throw new FormatException($"unknown energy transfer '{e}' (ac, dc)"),
+                    };
+                }
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            bool accept = result.GetValue(authorize) == "accept";
+            var authDelaySeconds = TimeSpan.FromSeconds(result.GetValue(authDelay));
+            var cableCheckSeconds = TimeSpan.FromSeconds(result.GetValue(cableCheck));
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning));
+            await using var xml = result.GetValue(log) is { } lf ? new StreamWriter(lf.FullName) { AutoFlush = true } : null;
+            using var capture = result.GetValue(pcap) is { } pf ? PcapWriter.Create(pf.FullName) : null;
+            int connections = 0;
+            IChargingPoint NewChargingPoint(IPEndPoint remote)
+            {
+                var started = TimeProvider.System.GetTimestamp();
+                return new SimpleEvse
+                {
+                    Supported = supported,
+                    IsolationTestDuration = cableCheckSeconds,
+                    Authorize = _ => TimeProvider.System.GetElapsedTime(started) < authDelaySeconds ? AuthorizationStatus.Pending
+                        : accept ? AuthorizationStatus.Accepted : AuthorizationStatus.Rejected,
+                };
+            }
+            var options = new SeccOptions
+            {
+                Protocols = protocols,
+                Trace = xml is null ? null : (remote, direction, codec, exi) =>
+                {
+                    lock (xml)
+                    {
+                        xml.WriteLine($"<!-- {remote} {direction} {Convert.ToHexStringLower(exi)} -->");
+                        try
+                        {
+                            xml.WriteLine(codec.WriteXml(codec.Decode(exi)));
+                        }
+                        catch (ExiContentException e)
+                        {
+                            xml.WriteLine($"<!-- undecodable: {e.Message} -->");
+                        }
+                    }
+                },
+            };
+            var handler = new SeccConnectionHandler(remote => NewChargingPoint(remote), options, loggers.CreateLogger<SeccConnectionHandler>());
+            await using var server = new V2gTcpServer(new V2gTcpServerOptions
+            {
+                Address = IPAddress.Parse(result.GetValue(address)!),
+                Port = result.GetValue(port),
+                Observe = capture is null ? null : (stream, remote, local) => new RecordingStream(stream, capture.OpenTcp(remote, local), localIsClient: false),
+            }, async (connection, remote, token) =>
+            {
+                Interlocked.Increment(ref connections);
+                try
+                {
+                    await handler.RunAsync(connection, remote, token);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref connections);
+                }
+            }, loggers.CreateLogger<V2gTcpServer>());
+            server.Start();
+            await using var sdp = result.GetValue(iface) is { } name
+                ? new SdpServer(new SdpServerOptions { InterfaceName = name, TcpPort = (ushort)server.LocalEndPoint.Port }, loggers.CreateLogger<SdpServer>())
+                : null;
+            sdp?.Start();
+            Console.WriteLine($"SECC listening on {server.LocalEndPoint}{(sdp is null ? "" : $", SDP on {result.GetValue(iface)}")} (pid {Environment.ProcessId}); Ctrl+C stops");
+            double every = result.GetValue(stats);
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(every > 0 ? TimeSpan.FromSeconds(every) : Timeout.InfiniteTimeSpan, ct);
+                    using var self = System.Diagnostics.Process.GetCurrentProcess();
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{DateTime.Now:HH:mm:ss} connections {Volatile.Read(ref connections)}, managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB, RSS {self.WorkingSet64 / 1048576.0:0.0} MB"));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return 0;
+        });
+        return command;
+    }
+}
