@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Juice.Hlc.Tests.Cli;
+
+/// <summary>
+/// <c>juice secc</c> and <c>juice ev</c> as separate processes on loopback: whole sessions, the pcap capture opened
+/// by tshark (Wireshark's reader, installed by .ci/run), and the load mode.
+/// </summary>
+public sealed partial class SimulatorProcessTests : IDisposable
+{
+    private static readonly string Juice = Path.Combine(AppContext.BaseDirectory, "juice.dll");
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("juice-sim-");
+    private readonly List<Process> _processes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+                p.WaitForExit();
+            }
+            p.Dispose();
+        }
+        _dir.Delete(recursive: true);
+    }
+
+    [GeneratedRegex(@"SECC listening on \[::1\]:(\d+) \(pid (\d+)\)")]
+    private static partial Regex Listening();
+
+    private async Task<(int Port, int Pid)> StartSecc(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Juice, "secc", "--address", "::1", "--port", "0" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var process = Process.Start(psi)!;
+        _processes.Add(process);
+        var listening = new TaskCompletionSource<(int, int)>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && Listening().Match(line) is { Success: true } m)
+            {
+                listening.TrySetResult((int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
+            }
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task<(int Code, string Output)> Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    private static Task<(int Code, string Output)> Ev(int port, params string[] args) =>
+        Run("dotnet", [Juice, "ev", "--host", "::1", "--port", port.ToString(CultureInfo.InvariantCulture), "--message-timeout", "15", .. args]);
+
+    [Theory]
+    [InlineData("iso2", "ac")]
+    [InlineData("iso2", "dc")]
+    [InlineData("din", "dc")]
+    public async Task The_EV_process_charges_at_the_SECC_process(string protocol, string energy)
+    {
+        var (port, _) = await StartSecc();
+        var (code, output) = await Ev(port, "--protocol", protocol, "--energy", energy, "--duration", "0.5", "--interval-ms", "50");
+        Assert.True(code == 0, output);
+        Assert.Contains("session ended normally: duration", output);
+    }
+
+    [Fact]
+    public async Task The_pcap_of_a_session_opens_in_tshark_with_valid_checksums_and_the_V2GTP_stream()
+    {
+        var (port, _) = await StartSecc();
+        string pcap = Path.Combine(_dir.FullName, "ev.pcap");
+        string log = Path.Combine(_dir.FullName, "ev.xml");
+        var (code, output) = await Ev(port, "--energy", "dc", "--duration", "0.3", "--interval-ms", "50", "--pcap", pcap, "--log", log);
+        Assert.True(code == 0, output);
+
+        var (rc, fields) = await Run("tshark", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-T", "fields", "-e", "tcp.checksum.status", "-e", "tcp.flags.str");
+        Assert.True(rc == 0, fields);
+        var lines = fields.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("Running as", StringComparison.Ordinal)).ToList();
+        Assert.True(lines.Count > 10, fields);
+        Assert.All(lines, l => Assert.StartsWith("1\t", l));   // checksum status 1 = good
+        Assert.Contains(lines, l => l.Contains('S'));           // the handshake
+        Assert.Contains(lines, l => l.Contains('F'));           // and the close
+
+        // the reassembled client stream is exactly the V2GTP frames the EV logged
+        var (_, follow) = await Run("tshark", "-r", pcap, "-q", "-z", "follow,tcp,raw,0");
+        // client lines start at the margin, server lines with a tab
+        string sent = string.Concat(follow.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => Regex.IsMatch(l, "^[0-9a-f]+$")));
+        var logged = Regex.Matches(await File.ReadAllTextAsync(log), "<!-- ev->se ([0-9a-f]+) -->").Select(m => m.Groups[1].Value).ToList();
+        Assert.NotEmpty(logged);
+        string expected = string.Concat(logged.Select(hex => "01fe8001" + (hex.Length / 2).ToString("x8", CultureInfo.InvariantCulture) + hex));
+        Assert.Equal(expected, sent);
+    }
+
+    [Fact]
+    public async Task The_load_mode_runs_many_EVs_at_once_and_reports_round_trips_and_memory()
+    {
+        var (port, pid) = await StartSecc();
+        var (code, output) = await Ev(port, "--energy", "dc", "--sessions", "24", "--concurrency", "12", "--duration", "0.5", "--interval-ms", "100",
+            "--seed", "3", "--secc-pid", pid.ToString(CultureInfo.InvariantCulture));
+        Assert.True(code == 0, output);
+        Assert.Contains("24 completed, 0 failed", output);
+        Assert.Matches(@"CurrentDemand\s+\d+\s+[\d.]+\s+[\d.]+", output);
+        Assert.Matches(@"SECC \(pid \d+\) -?[\d.]+ KB per session", output);
+    }
+}
