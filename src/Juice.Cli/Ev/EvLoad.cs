@@ -14,7 +14,7 @@ namespace Juice.Cli.Ev;
 /// </summary>
 internal static class EvLoad
 {
-    public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, TextWriter output, CancellationToken stop)
+    public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, bool threadPerEv, TextWriter output, CancellationToken stop)
     {
         if (await target.ResolveAsync(null, output, stop) is not { } endpoint)
         {
@@ -64,7 +64,11 @@ internal static class EvLoad
             {
             }
         });
+        // Either every simulated EV is an async task on the shared thread pool (cheap), or each has a thread of its
+        // own with blocking I/O and waits (EVs do not share an event loop, as real EVs do not).
+        var threads = new List<Thread>(sessions);
         var runs = new List<Task>(sessions);
+        var blocking = threadPerEv ? options with { Delay = BlockingDelay } : options;
         for (int i = 0; i < sessions && !stop.IsCancellationRequested; i++)
         {
             await gate.WaitAsync(stop);
@@ -74,17 +78,24 @@ internal static class EvLoad
                 await Task.Delay(rampUp / concurrency, stop);
             }
             Interlocked.Increment(ref started);
-            var ev = options with
+            var ev = blocking with
             {
                 Evccid = EvccidOf(options.Evccid, index),
                 StartSoc = Math.Clamp(options.StartSoc + random.Next(-5, 6), 0, Math.Max(0, options.TargetSoc - 1)),
             };
-            runs.Add(Task.Run(async () =>
+            async Task Run()
             {
                 Interlocked.Increment(ref active);
                 try
                 {
-                    await RunOneAsync(endpoint, ev, trips, stop);
+                    if (threadPerEv)
+                    {
+                        RunOne(endpoint, ev, trips, stop);
+                    }
+                    else
+                    {
+                        await RunOneAsync(endpoint, ev, trips, stop);
+                    }
                     Interlocked.Increment(ref completed);
                 }
                 catch (Exception e) when (e is EvSessionException or IOException or System.Net.Sockets.SocketException or Juice.Hlc.V2gtp.V2gtpException or OperationCanceledException)
@@ -97,7 +108,21 @@ internal static class EvLoad
                     Interlocked.Decrement(ref active);
                     gate.Release();
                 }
-            }, CancellationToken.None));
+            }
+            if (threadPerEv)
+            {
+                var thread = new Thread(() => Run().GetAwaiter().GetResult(), 256 * 1024) { IsBackground = true, Name = $"ev-{index}" };
+                thread.Start();
+                threads.Add(thread);
+            }
+            else
+            {
+                runs.Add(Task.Run(Run, CancellationToken.None));
+            }
+        }
+        foreach (var thread in threads)
+        {
+            await Task.Run(thread.Join, CancellationToken.None);
         }
         await Task.WhenAll(runs);
         clock.Stop();
@@ -127,6 +152,41 @@ internal static class EvLoad
             }
         }
         return failed == 0 && completed == sessions ? 0 : 1;
+    }
+
+    private static Task BlockingDelay(TimeSpan delay, CancellationToken stop)
+    {
+        stop.WaitHandle.WaitOne(delay);
+        stop.ThrowIfCancellationRequested();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>One EV session on the calling thread: every read, write and wait blocks it, nothing is scheduled elsewhere.</summary>
+    private static void RunOne(IPEndPoint endpoint, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)
+    {
+        var socket = new System.Net.Sockets.Socket(endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            socket.Connect(endpoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var connection = new Juice.Hlc.V2gtp.V2gtpConnection(new BlockingSocketStream(socket));
+        try
+        {
+            var result = new EvClient(options, roundTrips: trips).RunAsync(connection, null, stop).GetAwaiter().GetResult();
+            if (!result.Completed)
+            {
+                throw new EvSessionException(result.Reason);
+            }
+        }
+        finally
+        {
+            connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     private static async Task RunOneAsync(IPEndPoint endpoint, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)

@@ -32,8 +32,9 @@ internal static class SeccCommand
         var pcap = new Option<FileInfo?>("--pcap") { Description = "write the V2GTP traffic as a pcap file (Wireshark)" };
         var stats = new Option<double>("--stats") { Description = "print connections and memory every this many seconds (0: off)", DefaultValueFactory = _ => 0 };
         var verbose = new Option<bool>("--verbose") { Description = "log every connection and session" };
+        var threads = new Option<bool>("--thread-per-connection") { Description = "run each EV connection on a thread of its own with blocking I/O (lowest round trip)" };
         var command = new Command("secc", "SECC simulator: answers DIN SPEC 70121 and ISO 15118-2 EVs over TCP (and SDP), each with its own simulated charging point") {
-            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose };
+            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads };
         command.SetAction(async (result, ct) =>
         {
             IReadOnlyList<AppProtocolVersion> protocols;
@@ -103,6 +104,7 @@ internal static class SeccCommand
             {
                 Address = IPAddress.Parse(result.GetValue(address)!),
                 Port = result.GetValue(port),
+                ThreadPerConnection = result.GetValue(threads),
                 Observe = capture is null ? null : (stream, remote, local) => new RecordingStream(stream, capture.OpenTcp(remote, local), localIsClient: false),
             }, async (connection, remote, token) =>
             {

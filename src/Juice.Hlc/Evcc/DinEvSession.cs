@@ -45,7 +45,7 @@ internal sealed class DinEvSession(EvClient client, EvOptions options, TimeProvi
 
     private Task<TResponse> UntilFinishedAsync<TResponse>(V2gtpConnection c, Func<BodyBaseType> request, V2gMessageKind kind, Func<TResponse, bool> finished, TimeSpan timeout)
         where TResponse : BodyBaseType =>
-        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), kind), finished, kind.ToString(), timeout, time);
+        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), kind), finished, kind.ToString(), timeout, time, options.Delay);
 
     private DC_EVStatusType EvStatus() => new() { EVReady = true, EVErrorCode = DC_EVErrorCodeType.NO_ERROR, EVRESSSOC = _battery.SocByte };
 

@@ -74,7 +74,7 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
             }
             try
             {
-                await Task.Delay(options.LoopInterval, time, stop).ConfigureAwait(false);
+                await (options.Delay?.Invoke(options.LoopInterval, stop) ?? Task.Delay(options.LoopInterval, time, stop)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -87,7 +87,8 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
 /// <summary>Repeating a request the charger answers with EVSEProcessing = Ongoing, within the EV's timeout for that loop.</summary>
 internal static class EvRetry
 {
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> send, Func<T, bool> finished, string what, TimeSpan timeout, TimeProvider time, TimeSpan? pause = null)
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> send, Func<T, bool> finished, string what, TimeSpan timeout, TimeProvider time,
+        Func<TimeSpan, CancellationToken, Task>? delay = null)
     {
         long start = time.GetTimestamp();
         while (true)
@@ -101,7 +102,8 @@ internal static class EvRetry
             {
                 throw new EvSessionException($"{what} not finished within {timeout.TotalSeconds:0} s");
             }
-            await Task.Delay(pause ?? TimeSpan.FromMilliseconds(100), time).ConfigureAwait(false);
+            var pause = TimeSpan.FromMilliseconds(100);
+            await (delay?.Invoke(pause, CancellationToken.None) ?? Task.Delay(pause, time)).ConfigureAwait(false);
         }
     }
 }

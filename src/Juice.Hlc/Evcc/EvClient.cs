@@ -15,11 +15,25 @@ public sealed class EvSessionException(string message) : Exception(message);
 public sealed class EvClient(EvOptions options, TimeProvider? time = null, Action<string, string>? trace = null, IEvRoundTrips? roundTrips = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private ReusableTimeout? _timeout;
 
     /// <summary>The protocol the charger accepted, once the handshake is done.</summary>
     public V2gProtocol? Protocol { get; private set; }
 
     public async Task<EvResult> RunAsync(V2gtpConnection connection, IProgress<EvProgress>? progress, CancellationToken stop)
+    {
+        using var timeout = _timeout = new ReusableTimeout(_time, CancellationToken.None);
+        try
+        {
+            return await RunSessionAsync(connection, progress, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _timeout = null;
+        }
+    }
+
+    private async Task<EvResult> RunSessionAsync(V2gtpConnection connection, IProgress<EvProgress>? progress, CancellationToken stop)
     {
         var offer = AppProtocolNegotiation.Offer(options.Protocols);
         byte[] answerBytes = await ExchangeAsync(connection, AppHandshakeExi.EncodeSupportedAppProtocolReq(offer), V2gMessageKind.SupportedAppProtocol, CancellationToken.None).ConfigureAwait(false);
@@ -50,19 +64,23 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
         var timeout = options.TimeoutOf(kind);
         long sent = _time.GetTimestamp();
         await connection.WriteAsync(V2gtpPayloadType.Exi, request, ct).ConfigureAwait(false);
-        using var timer = new CancellationTokenSource(timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        var timer = _timeout ?? throw new InvalidOperationException("no session is running");
+        timer.Arm(timeout);
         try
         {
-            var response = await connection.ReadAsync(linked.Token).ConfigureAwait(false)
+            var response = await connection.ReadAsync(timer.Token).ConfigureAwait(false)
                 ?? throw new EvSessionException($"the charger closed the connection instead of answering {kind}Req");
             roundTrips?.Record(kind, _time.GetElapsedTime(sent));
             trace?.Invoke("se->ev", Convert.ToHexStringLower(response.Payload));
             return response.Payload;
         }
-        catch (OperationCanceledException) when (timer.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.Expired)
         {
             throw new EvSessionException($"no response to {kind}Req within {timeout.TotalSeconds:0.###} s (V2G_EVCC_Msg_Timeout)");
+        }
+        finally
+        {
+            timer.Disarm();
         }
     }
 }

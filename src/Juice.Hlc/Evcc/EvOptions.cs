@@ -62,6 +62,12 @@ public sealed record EvOptions
     /// </summary>
     public int? Seed { get; init; }
 
+    /// <summary>
+    /// How the EV waits between requests (the charging loop, repeated Ongoing requests); null: Task.Delay on the
+    /// injected clock. The load mode blocks its EV's own thread instead, so that simulated EVs do not share an event loop.
+    /// </summary>
+    public Func<TimeSpan, CancellationToken, Task>? Delay { get; init; }
+
     /// <summary>The response timeout of a request of this kind.</summary>
     public TimeSpan TimeoutOf(V2gMessageKind kind) => MessageTimeout ?? Timers.EvccTimeout(kind);
 }

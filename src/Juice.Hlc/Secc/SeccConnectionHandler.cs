@@ -86,7 +86,8 @@ public sealed partial class SeccConnectionHandler
     {
         // [V2G2-716]: the SECC has V2G_SECC_CommunicationSetup_Performance_Time from the connection to SessionSetupRes
         long connected = _time.GetTimestamp();
-        var first = await ReadAsync(connection, _options.Timers.SeccCommunicationSetup, "supportedAppProtocolReq", cancellationToken).ConfigureAwait(false);
+        using var timeout = new ReusableTimeout(_time, cancellationToken);
+        var first = await ReadAsync(connection, timeout, _options.Timers.SeccCommunicationSetup, "supportedAppProtocolReq", cancellationToken).ConfigureAwait(false);
         if (first is not { } payload)
         {
             return;
@@ -112,18 +113,18 @@ public sealed partial class SeccConnectionHandler
         {
             case V2gProtocol.Iso15118_2:
                 await RunSessionAsync(connection, remote, chargingPoint, new Iso2SeccSession(chargingPoint, _options.Session, _time, _paused),
-                    ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), setupDeadline, cancellationToken).ConfigureAwait(false);
+                    ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
             case V2gProtocol.Din70121:
                 await RunSessionAsync(connection, remote, chargingPoint, new DinSeccSession(chargingPoint, _options.Session, _time, _paused),
-                    ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m), setupDeadline, cancellationToken).ConfigureAwait(false);
+                    ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
 
     /// <summary>Reads, decodes, handles and answers requests until the session ends; the charging point hears how.</summary>
     private async Task RunSessionAsync<TMessage>(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, ISeccSession<TMessage> session,
-        ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, TimeSpan setupDeadline, CancellationToken ct)
+        ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, ReusableTimeout timer, TimeSpan setupDeadline, CancellationToken ct)
     {
         SessionEndReason end = SessionEndReason.ConnectionLost;
         try
@@ -132,7 +133,7 @@ public sealed partial class SeccConnectionHandler
             {
                 // [V2G2-443]: V2G_SECC_Sequence_Timeout between a response and the next request
                 var timeout = session.Started ? _options.Timers.SeccSequenceTimeout : setupDeadline;
-                var payload = await ReadAsync(connection, timeout, session.StateName, ct).ConfigureAwait(false);
+                var payload = await ReadAsync(connection, timer, timeout, session.StateName, ct).ConfigureAwait(false);
                 if (payload is null)
                 {
                     end = SessionEndReason.Timeout;
@@ -195,18 +196,17 @@ public sealed partial class SeccConnectionHandler
     }
 
     /// <summary>The next EXI payload, or null when the EV closed the connection or the timer ran out.</summary>
-    private async Task<byte[]?> ReadAsync(V2gtpConnection connection, TimeSpan timeout, string waitingFor, CancellationToken ct)
+    private async Task<byte[]?> ReadAsync(V2gtpConnection connection, ReusableTimeout timer, TimeSpan timeout, string waitingFor, CancellationToken ct)
     {
         if (timeout <= TimeSpan.Zero)
         {
             Log.TimedOut(_logger, waitingFor, 0);
             return null;
         }
-        using var timer = new CancellationTokenSource(timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        timer.Arm(timeout);
         try
         {
-            var message = await connection.ReadAsync(linked.Token).ConfigureAwait(false);
+            var message = await connection.ReadAsync(timer.Token).ConfigureAwait(false);
             if (message is not { } m)
             {
                 Log.Closed(_logger, waitingFor);
@@ -218,10 +218,14 @@ public sealed partial class SeccConnectionHandler
             }
             return m.Payload;
         }
-        catch (OperationCanceledException) when (timer.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer.Expired && !ct.IsCancellationRequested)
         {
             Log.TimedOut(_logger, waitingFor, timeout.TotalSeconds);
             return null;
+        }
+        finally
+        {
+            timer.Disarm();
         }
     }
 

@@ -84,7 +84,8 @@ public static class V2gtpFrame
         return ((V2gtpPayloadType)type, (int)length);
     }
 
-    private static void CheckVersion(ReadOnlySpan<byte> header)
+    /// <summary>Checks the two version bytes at the start of a header.</summary>
+    public static void CheckVersion(ReadOnlySpan<byte> header)
     {
         // Table 11: protocol version 0x01 and its inverse 0xFE, else a negative acknowledgement.
         if (header[0] != ProtocolVersion || header[1] != InverseProtocolVersion)

@@ -13,20 +13,21 @@ public sealed class EvSessionTests
     // cores the first message of a protocol (its grammar tables are built on first use) can take longer.
     private static readonly TimeSpan Patient = TimeSpan.FromSeconds(15);
 
-    private static async Task<(V2gTcpServer Server, SimpleEvse Evse)> StartSecc()
+    private static async Task<(V2gTcpServer Server, SimpleEvse Evse)> StartSecc(bool threadPerConnection = false)
     {
         var evse = new SimpleEvse();
-        var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0 }, new SeccConnectionHandler(evse).RunAsync);
+        var server = new V2gTcpServer(new V2gTcpServerOptions { Port = 0, ThreadPerConnection = threadPerConnection }, new SeccConnectionHandler(evse).RunAsync);
         server.Start();
         return (server, evse);
     }
 
     [Theory]
-    [InlineData(EnergyTransfer.AcThreePhase)]
-    [InlineData(EnergyTransfer.Dc)]
-    public async Task A_full_ISO_15118_2_session_charges_to_the_target_and_stops_cleanly(EnergyTransfer energy)
+    [InlineData(EnergyTransfer.AcThreePhase, false)]
+    [InlineData(EnergyTransfer.Dc, false)]
+    [InlineData(EnergyTransfer.Dc, true)]
+    public async Task A_full_ISO_15118_2_session_charges_to_the_target_and_stops_cleanly(EnergyTransfer energy, bool threadPerConnection)
     {
-        var (server, evse) = await StartSecc();
+        var (server, evse) = await StartSecc(threadPerConnection);
         await using var _ = server;
         var options = new EvOptions
         {

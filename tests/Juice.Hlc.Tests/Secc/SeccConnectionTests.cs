@@ -14,8 +14,8 @@ namespace Juice.Hlc.Tests.Secc;
 public sealed class SeccConnectionTests
 {
     /// <summary>
-    /// A fake clock that knows how many sequence timers (60 s) are armed: the SECC arms one for each read and
-    /// disposes it when the read ends, so exactly one armed timer means the SECC is waiting for the next request.
+    /// A fake clock that knows how many sequence timers (60 s) are armed: the SECC arms its connection's timer for
+    /// each read and disarms it when the read ends, so exactly one armed timer means it waits for the next request.
     /// </summary>
     private sealed class ObservedTime : FakeTimeProvider
     {
@@ -25,27 +25,36 @@ public sealed class SeccConnectionTests
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            if (dueTime != V2gTimers.Iso15118_2.SeccSequenceTimeout)
-            {
-                return timer;
-            }
-            Interlocked.Increment(ref _armed);   // counted once registered
-            return new Counted(timer, () => Interlocked.Decrement(ref _armed));
+            var timer = new Counted(base.CreateTimer(callback, state, dueTime, period), this);
+            timer.Change(dueTime, period);
+            return timer;
         }
 
-        private sealed class Counted(ITimer inner, Action disposed) : ITimer
+        private sealed class Counted(ITimer inner, ObservedTime owner) : ITimer
         {
-            private int _done;
+            private int _counted;
 
-            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                bool sequence = dueTime == V2gTimers.Iso15118_2.SeccSequenceTimeout;
+                if (sequence && Interlocked.Exchange(ref _counted, 1) == 0)
+                {
+                    Interlocked.Increment(ref owner._armed);   // counted once registered
+                }
+                bool changed = inner.Change(dueTime, period);
+                if (!sequence && Interlocked.Exchange(ref _counted, 0) == 1)
+                {
+                    Interlocked.Decrement(ref owner._armed);
+                }
+                return changed;
+            }
 
             public void Dispose()
             {
                 inner.Dispose();
-                if (Interlocked.Exchange(ref _done, 1) == 0)
+                if (Interlocked.Exchange(ref _counted, 0) == 1)
                 {
-                    disposed();
+                    Interlocked.Decrement(ref owner._armed);
                 }
             }
 
