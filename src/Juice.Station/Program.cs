@@ -1,6 +1,3 @@
 using Juice.Station;
-using Microsoft.Extensions.Hosting;
 
-var builder = Host.CreateApplicationBuilder(args);
-builder.AddStation();
-await builder.Build().RunAsync();
+await StationApp.Build(args).RunAsync();

@@ -1,31 +1,63 @@
-using Juice.Hlc.Secc;
+using Juice.Station.Api;
+using Juice.Station.Authorization;
+using Juice.Station.Core;
+using Juice.Station.Hlc;
+using Juice.Station.Modbus;
+using Juice.Station.Persistence;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Juice.Station;
 
-public static class StationExtensions
+/// <summary>The station host: one call to build it, the same for Program.cs and the tests.</summary>
+public static class StationApp
 {
-    /// <summary>Registers the station's services: database, charging point, SECC (see README for the keys).</summary>
-    public static IHostApplicationBuilder AddStation(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The station: charging core, authorization, SQLite persistence, SECC, Modbus server and the operator API, with
+    /// configuration from appsettings.json, environment variables (Secc__Port) and the command line (--Secc:Port=…).
+    /// </summary>
+    public static WebApplication Build(string[] args)
     {
-        builder.Services.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<StationDatabase>();
-        builder.Services.AddHostedService<StationService>();
-        builder.Services.AddOptions<SeccHostOptions>().BindConfiguration(SeccHostOptions.Section);
-        // The station's charging core replaces this in-process EVSE model (station issue).
-        builder.Services.AddSingleton<IChargingPoint>(sp => new SimpleEvse(sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddHostedService<SeccHostedService>();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddStation();
+        var app = builder.Build();
+        app.MapOperatorApi();
+        return app;
+    }
+
+    public static WebApplicationBuilder AddStation(this WebApplicationBuilder builder)
+    {
+        var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+        builder.WebHost.UseUrls(api.Urls);
+        var s = builder.Services;
+        s.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);
+        s.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        s.AddOptions<SeccHostOptions>().BindConfiguration(SeccHostOptions.Section);
+        s.AddOptions<ModbusOptions>().BindConfiguration(ModbusOptions.Section);
+        s.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton<StationDatabase>();
+        s.AddSingleton<SettingsStore>();
+        s.AddSingleton<WhitelistStore>();
+        s.AddSingleton<HistoryStore>();
+        s.AddSingleton<OperatorAccount>();
+        s.AddSingleton<OperatorAuthenticator>();
+        s.AddSingleton<Authorizer>();
+        s.AddSingleton<ChargingStation>();
+        // hosted services start in this order: the database and the core first
+        s.AddHostedService<StationStartup>();
+        s.AddSingleton<SeccHostedService>();
+        s.AddHostedService(sp => sp.GetRequiredService<SeccHostedService>());
+        s.AddSingleton<ModbusHostedService>();
+        s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
+        s.AddHostedService<StationTicker>();
+        s.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
         return builder;
     }
-}
-
-public sealed class StationOptions
-{
-    public const string Section = "Station";
-
-    /// <summary>Folder of the embedded SQLite database (created when missing).</summary>
-    public string DataDirectory { get; set; } = "data";
 }

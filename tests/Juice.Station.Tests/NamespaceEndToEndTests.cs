@@ -58,7 +58,7 @@ public sealed class NamespaceEndToEndTests : IDisposable
         string bin = AppContext.BaseDirectory;
         var station = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", SeccNs, "dotnet", Path.Combine(bin, "Juice.Station.dll"),
-            "--Secc:Address=::", "--Secc:Port=0", "--Secc:Interface=" + SeccIf, "--Station:DataDirectory=" + _data })
+            "--Secc:Address=::", "--Secc:Port=0", "--Secc:Interface=" + SeccIf, "--Database:Path=" + Path.Combine(_data, "juice.db"), "--Modbus:Port=0", "--Api:Urls=http://127.0.0.1:0" })
         {
             station.ArgumentList.Add(a);
         }

@@ -26,7 +26,10 @@ public sealed record SeccOptions
     public Action<IPEndPoint, string, ExiCodec, byte[]>? Trace { get; init; }
 }
 
-/// <summary>Chooses the charging point for an EV that has connected; null when none is free (the connection is closed).</summary>
+/// <summary>
+/// Chooses the charging point for an EV that has connected; null when none is free (the connection is closed). A
+/// charging point that is <see cref="IDisposable"/> is disposed when the connection ends.
+/// </summary>
 public delegate IChargingPoint? ChargingPointSelector(IPEndPoint remote);
 
 /// <summary>
@@ -78,7 +81,8 @@ public sealed partial class SeccConnectionHandler
         }
         finally
         {
-            (chargingPoint as ExclusiveChargingPoint.Lease)?.Dispose();
+            // a charging point that holds a resource per connection (a connector, a lease) releases it here
+            (chargingPoint as IDisposable)?.Dispose();
         }
     }
 

@@ -1,0 +1,327 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Juice.Station.Authorization;
+using Juice.Station.Core;
+using Juice.Station.Persistence;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Juice.Station.Api;
+
+/// <summary>The operator API (configuration section <c>Api</c>).</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>Where the API (and the web interface) listen: loopback by default; port 0 picks a free one.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>The operator password set at the very first start (otherwise a random one is printed once).</summary>
+    public string? InitialPassword { get; set; }
+
+    public IEnumerable<string> Validate()
+    {
+        foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
+            {
+                yield return $"Api:Urls '{url}' is not an http(s) URL";
+            }
+        }
+        if (InitialPassword is { Length: > 0 and < 8 })
+        {
+            yield return "Api:InitialPassword must have at least 8 characters";
+        }
+    }
+}
+
+/// <summary>
+/// Checks the operator's credentials: HTTP Basic (operator:password) or a bearer token from /api/login. The
+/// PBKDF2 check is slow by design, so a password verified once is remembered (by its SHA-256, in memory, for a
+/// few minutes) and forgotten when the password changes.
+/// </summary>
+public sealed class OperatorAuthenticator(OperatorAccount account, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _verified = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _tokens = new();
+
+    public bool CheckPassword(string password)
+    {
+        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(password)));
+        var now = time.GetUtcNow();
+        if (_verified.TryGetValue(key, out var until) && until > now)
+        {
+            return true;
+        }
+        if (!account.Verify(password))
+        {
+            return false;
+        }
+        _verified[key] = now.AddMinutes(10);
+        return true;
+    }
+
+    public (string Token, DateTimeOffset Expires) IssueToken()
+    {
+        string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        var expires = time.GetUtcNow().AddHours(12);
+        _tokens[token] = expires;
+        return (token, expires);
+    }
+
+    public bool CheckToken(string token) => _tokens.TryGetValue(token, out var expires) && expires > time.GetUtcNow();
+
+    public void ChangePassword(string password)
+    {
+        account.SetPassword(password);
+        _verified.Clear();
+        _tokens.Clear();
+    }
+
+    /// <summary>True when the request carries valid operator credentials.</summary>
+    public bool Authenticate(HttpRequest request)
+    {
+        string? header = request.Headers.Authorization;
+        if (header is null)
+        {
+            return false;
+        }
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return CheckToken(header[7..].Trim());
+        }
+        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                string decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+                int colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                return colon > 0 && decoded[..colon] == OperatorAccount.Name && CheckPassword(decoded[(colon + 1)..]);
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+        return false;
+    }
+}
+
+public sealed record LoginRequest(string Password);
+public sealed record PasswordChange(string Current, string New);
+public sealed record NewEntry(string Id, string? Label);
+public sealed record VehicleInput(CpState State);
+public sealed record CardInput(string IdTag);
+public sealed record AvailabilityInput(Availability Availability);
+
+/// <summary>The routes of the operator API (documented in README.md). Every route but login and health needs the operator.</summary>
+public static class OperatorApi
+{
+    public static WebApplication MapOperatorApi(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            if (path.StartsWithSegments("/api") && !path.StartsWithSegments("/api/login") && !path.StartsWithSegments("/api/health"))
+            {
+                var auth = context.RequestServices.GetRequiredService<OperatorAuthenticator>();
+                if (!auth.Authenticate(context.Request))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    context.Response.Headers.WWWAuthenticate = "Basic realm=\"Juice station\"";
+                    await context.Response.WriteAsJsonAsync(new { error = "operator credentials required" });
+                    return;
+                }
+            }
+            await next();
+        });
+
+        var api = app.MapGroup("/api");
+        api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+        api.MapPost("/login", (LoginRequest request, OperatorAuthenticator auth) =>
+        {
+            if (request.Password is not { Length: > 0 } || !auth.CheckPassword(request.Password))
+            {
+                return Results.Json(new { error = "wrong password" }, statusCode: StatusCodes.Status401Unauthorized);
+            }
+            var (token, expires) = auth.IssueToken();
+            return Results.Ok(new { token, expires });
+        });
+        api.MapPost("/operator/password", (PasswordChange change, OperatorAuthenticator auth) =>
+        {
+            if (!auth.CheckPassword(change.Current))
+            {
+                return Results.Json(new { error = "the current password is wrong" }, statusCode: StatusCodes.Status403Forbidden);
+            }
+            if (change.New is not { Length: >= 8 })
+            {
+                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["new"] = "at least 8 characters" } });
+            }
+            auth.ChangePassword(change.New);
+            return Results.NoContent();
+        });
+
+        api.MapGet("/status", (ChargingStation station) => Results.Ok(new
+        {
+            connectors = station.Connectors.Select(c => station.Snapshot(c.Id)).ToList(),
+            hemsLimit = station.HemsLimit,
+            hardwareLimit = station.Options.MaxCurrent,
+        }));
+
+        api.MapGet("/settings", (SettingsStore settings) => Results.Ok(settings.Current));
+        // fields the request leaves out keep their values (a whole object replaces all of them)
+        api.MapPut("/settings", (System.Text.Json.Nodes.JsonObject changes, SettingsStore settings, ChargingStation station) =>
+        {
+            OperatorSettings proposed;
+            try
+            {
+                var merged = System.Text.Json.JsonSerializer.SerializeToNode(settings.Current, OperatorSettings.Json)!.AsObject();
+                foreach (var (key, value) in changes)
+                {
+                    string name = merged.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase))
+                        ?? throw new System.Text.Json.JsonException($"unknown setting '{key}'");
+                    merged[name] = value?.DeepClone();
+                }
+                proposed = System.Text.Json.JsonSerializer.Deserialize<OperatorSettings>(merged, OperatorSettings.Json)!;
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["settings"] = e.Message } });
+            }
+            var errors = proposed.Validate(station.Options.MaxCurrent);
+            if (errors.Count > 0)
+            {
+                return Results.BadRequest(new { errors });
+            }
+            settings.Save(proposed);
+            return Results.Ok(settings.Current);
+        });
+
+        MapWhitelists(api);
+        MapHistory(api);
+        MapConnectors(api);
+        return app;
+    }
+
+    private static void MapWhitelists(RouteGroupBuilder api)
+    {
+        api.MapGet("/whitelists/{list}", (string list, string? search, WhitelistStore store) =>
+            ListName(list) is { } name ? Results.Ok(store.Search(name, search)) : Results.NotFound(new { error = $"no whitelist '{list}' (local, ocpp)" }));
+        api.MapDelete("/whitelists/{list}", (string list, WhitelistStore store) =>
+            ListName(list) is { } name ? Results.Ok(new { deleted = store.Clear(name) }) : Results.NotFound(new { error = $"no whitelist '{list}'" }));
+        api.MapPost("/whitelists/local", (NewEntry entry, WhitelistStore store, SettingsStore settings, TimeProvider time) =>
+        {
+            if (!WhitelistEntry.TryParse(entry.Id, settings.Current.AutochargePrefix, out var parsed, out string error, time.GetUtcNow(), entry.Label?.Trim() ?? ""))
+            {
+                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["id"] = error } });
+            }
+            store.Add(WhitelistName.Local, parsed);
+            return Results.Created($"/api/whitelists/local/{Uri.EscapeDataString(parsed.Id)}", parsed);
+        });
+        api.MapDelete("/whitelists/local/{id}", (string id, WhitelistStore store) =>
+            store.Remove(WhitelistName.Local, id.ToUpperInvariant()) || store.Remove(WhitelistName.Local, id) ? Results.NoContent() : Results.NotFound(new { error = $"no entry {id}" }));
+        api.MapPost("/whitelists/local/import", async (HttpRequest request, WhitelistStore store, SettingsStore settings, TimeProvider time) =>
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            string csv = await reader.ReadToEndAsync();
+            if (csv.Length > 4_000_000)
+            {
+                return Results.BadRequest(new { error = "the file is larger than 4 MB" });
+            }
+            var report = store.Import(csv, settings.Current.AutochargePrefix, time.GetUtcNow());
+            return Results.Ok(new { imported = report.Count(l => l.Accepted), rejected = report.Count(l => !l.Accepted), lines = report });
+        });
+        api.MapGet("/whitelists/local/export", (WhitelistStore store) =>
+            Results.Text(store.Export(WhitelistName.Local), "text/csv; charset=utf-8", Encoding.UTF8));
+        api.MapPost("/whitelists/local/learn", (Authorizer authorizer) =>
+        {
+            authorizer.StartLearning(TimeSpan.FromMinutes(2));
+            return Results.Accepted("/api/whitelists/local/learn", new { state = "waiting" });
+        });
+        api.MapGet("/whitelists/local/learn", (Authorizer authorizer, SettingsStore settings) =>
+        {
+            var request = authorizer.Learning;
+            if (request is null)
+            {
+                return Results.Ok(new { state = "none" });
+            }
+            if (request.Result.IsCompletedSuccessfully)
+            {
+                var (id, source) = request.Result.Result;
+                WhitelistEntry.TryParse(id, settings.Current.AutochargePrefix, out var entry, out _);
+                return Results.Ok(new { state = "learned", id = entry?.Id ?? id, source });
+            }
+            return Results.Ok(new { state = request.Result.IsCompleted ? "expired" : "waiting" });
+        });
+        api.MapDelete("/whitelists/local/learn", (Authorizer authorizer) =>
+        {
+            authorizer.StopLearning();
+            return Results.NoContent();
+        });
+    }
+
+    private static WhitelistName? ListName(string list) => list.ToLowerInvariant() switch
+    {
+        "local" => WhitelistName.Local,
+        "ocpp" => WhitelistName.Ocpp,
+        _ => null,
+    };
+
+    private static void MapHistory(RouteGroupBuilder api)
+    {
+        api.MapGet("/history", (int? days, HistoryStore history, TimeProvider time) =>
+            Results.Ok(history.Since(time.GetUtcNow().AddDays(-Math.Clamp(days ?? 30, 1, 3650))).Select(s => new
+            {
+                s.Id, s.Connector, s.IdTag, s.Source, s.Start, s.Stop, durationSeconds = Math.Round(s.Duration.TotalSeconds), energyWh = Math.Round(s.EnergyWh),
+                s.MeterStartWh, s.MeterStopWh, s.Reason, s.OcppTransactionId,
+            })));
+        api.MapGet("/history/export", (int? days, HistoryStore history, ChargingStation station, TimeProvider time) =>
+        {
+            var sessions = history.Since(time.GetUtcNow().AddDays(-Math.Clamp(days ?? 30, 1, 3650)));
+            var csv = HistoryStore.ToCsv(sessions, station.Options.Zone);
+            return Results.File(Encoding.UTF8.GetBytes(csv), "text/csv; charset=utf-8", $"charging-history-{time.GetUtcNow():yyyy-MM-dd}.csv");
+        });
+        api.MapGet("/dashboard", (HistoryStore history, TimeProvider time) => Results.Ok(history.Dashboard(time.GetUtcNow())));
+    }
+
+    private static void MapConnectors(RouteGroupBuilder api)
+    {
+        api.MapGet("/connectors/{id:int}", (int id, ChargingStation station) =>
+            id >= 1 && id <= station.Connectors.Count ? Results.Ok(station.Snapshot(id)) : Results.NotFound(new { error = $"no connector {id}" }));
+        // simulated hardware inputs: the control pilot as a car drives it, the card reader, the authorization input
+        api.MapPost("/connectors/{id:int}/vehicle", (int id, VehicleInput input, ChargingStation station) => WithConnector(station, id, () =>
+        {
+            station.SetVehicleState(id, input.State);
+            return Results.Ok(station.Snapshot(id));
+        }));
+        api.MapPost("/connectors/{id:int}/rfid", async (int id, CardInput input, ChargingStation station) =>
+        {
+            if (id < 1 || id > station.Connectors.Count)
+            {
+                return Results.NotFound(new { error = $"no connector {id}" });
+            }
+            if (input.IdTag is not { Length: > 0 and <= 20 })
+            {
+                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["idTag"] = "1 to 20 characters" } });
+            }
+            var decision = await station.PresentIdAsync(id, new IdToken(input.IdTag.Trim().ToUpperInvariant(), IdSource.Rfid));
+            return Results.Ok(decision);
+        });
+        api.MapPost("/connectors/{id:int}/input-auth", async (int id, ChargingStation station) =>
+            id < 1 || id > station.Connectors.Count ? Results.NotFound(new { error = $"no connector {id}" })
+            : Results.Ok(await station.PresentIdAsync(id, new IdToken(WhitelistEntry.InputAuthTag, IdSource.InputAuth))));
+        api.MapPost("/connectors/{id:int}/availability", (int id, AvailabilityInput input, ChargingStation station) => WithConnector(station, id, () =>
+        {
+            station.SetAvailability(id, input.Availability);
+            return Results.Ok(station.Snapshot(id));
+        }));
+        api.MapPost("/connectors/{id:int}/stop", (int id, ChargingStation station) => WithConnector(station, id, () =>
+            station.StopTransaction(id, StopReason.Local) ? Results.Ok(station.Snapshot(id)) : Results.Conflict(new { error = "no transaction to stop" })));
+    }
+
+    private static IResult WithConnector(ChargingStation station, int id, Func<IResult> action) =>
+        id >= 1 && id <= station.Connectors.Count ? action() : Results.NotFound(new { error = $"no connector {id}" });
+}

@@ -1,0 +1,228 @@
+using Juice.Station.Core;
+using Juice.Station.Persistence;
+using Microsoft.Extensions.Logging;
+
+namespace Juice.Station.Authorization;
+
+/// <summary>What the backend said about an id tag.</summary>
+public enum BackendVerdict
+{
+    Accepted,
+    Rejected,
+
+    /// <summary>The backend could not be asked (offline, no answer in time).</summary>
+    Unreachable,
+}
+
+/// <summary>The backend's answer; Detail is its idTagInfo status (Invalid, Blocked, …) or why it was not reached.</summary>
+public sealed record BackendAnswer(BackendVerdict Verdict, string Detail);
+
+/// <summary>Asks the backend about id tags (the OCPP client implements it; none without a backend).</summary>
+public interface IBackendAuthorizer
+{
+    /// <summary>True when a backend is configured at all.</summary>
+    bool Configured { get; }
+
+    Task<BackendAnswer> AuthorizeAsync(string idTag, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Decides who may charge, and says why. One order of precedence for every identity:
+/// <list type="number">
+/// <item>free charging on: everyone, as the free-charging tag;</item>
+/// <item>the local whitelist (RFID UIDs, connector-specific UIDs, INPUT_AUTH, EV MACs for Autocharge);</item>
+/// <item>the OCPP whitelist (the backend's local list, entries with status Accepted and not expired);</item>
+/// <item>the backend (Authorize), when one is configured; unreachable: "if in doubt allow charging" decides;</item>
+/// <item>otherwise refused.</item>
+/// </list>
+/// An ISO 15118 EV that chose external identification is identified by its EVCCID only when Autocharge is on
+/// (idTag = prefix + upper-case hex, at most 20 characters); otherwise it waits for a card, as when Autocharge finds
+/// nothing. Every decision is logged with the rule that made it.
+/// </summary>
+public sealed partial class Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, IBackendAuthorizer? backend = null)
+{
+    private readonly object _learnGate = new();
+    private LearnRequest? _learning;
+
+    public IBackendAuthorizer? Backend => backend;
+
+    /// <summary>The OCPP idTag of an EV's EVCCID: prefix + upper-case hex, at most 20 characters.</summary>
+    public static string AutochargeTag(string prefix, byte[] evccid)
+    {
+        string tag = prefix + Convert.ToHexString(evccid);
+        return tag.Length <= 20 ? tag : tag[..20];
+    }
+
+    /// <summary>A card (or INPUT_AUTH, or a Modbus user id) presented at a connector.</summary>
+    public async Task<AuthorizationDecision> AuthorizeTagAsync(int connector, IdToken token, CancellationToken ct = default)
+    {
+        Observe(token.Value, token.Source);
+        var decision = await DecideAsync(connector, token, ct).ConfigureAwait(false);
+        Log.Decision(logger, connector, token.Value, token.Source.ToString(), decision.Accepted ? "accepted" : "refused", decision.Reason);
+        return decision;
+    }
+
+    /// <summary>An ISO 15118 EV that asks to be authorized with external identification.</summary>
+    public async Task<AuthorizationDecision> AuthorizeEvAsync(int connector, byte[] evccid, CancellationToken ct = default)
+    {
+        var s = settings.Current;
+        Observe(Convert.ToHexString(evccid), IdSource.Autocharge);
+        AuthorizationDecision decision;
+        if (s.FreeCharging)
+        {
+            decision = AuthorizationDecision.Accept(new IdToken(s.FreeChargingIdTag, IdSource.FreeCharging), "free charging is on");
+        }
+        else if (!s.Autocharge)
+        {
+            decision = AuthorizationDecision.Wait(null, "Autocharge is off: waiting for an RFID card");
+        }
+        else if (evccid.Length == 0)
+        {
+            decision = AuthorizationDecision.Wait(null, "the EV sent no EVCCID: waiting for an RFID card");
+        }
+        else
+        {
+            var tag = new IdToken(AutochargeTag(s.AutochargePrefix, evccid), IdSource.Autocharge);
+            decision = await DecideAsync(connector, tag, ct).ConfigureAwait(false);
+            if (!decision.Accepted)
+            {
+                decision = AuthorizationDecision.Wait(tag, $"Autocharge {decision.Reason}: waiting for an RFID card");
+            }
+        }
+        Log.Decision(logger, connector, decision.IdTag?.Value ?? Convert.ToHexString(evccid), "ISO 15118 EV",
+            decision.Accepted ? "accepted" : decision.Pending ? "pending" : "refused", decision.Reason);
+        return decision;
+    }
+
+    private async Task<AuthorizationDecision> DecideAsync(int connector, IdToken token, CancellationToken ct)
+    {
+        var s = settings.Current;
+        if (s.FreeCharging)
+        {
+            return AuthorizationDecision.Accept(new IdToken(s.FreeChargingIdTag, IdSource.FreeCharging), "free charging is on");
+        }
+        if (LocalMatch(connector, token) is { } entry)
+        {
+            return AuthorizationDecision.Accept(token, $"local whitelist entry {entry.Id}" + (entry.Kind == WhitelistKind.EvMac ? " (EV MAC)" : ""));
+        }
+        if (whitelists.Find(WhitelistName.Ocpp, token.Value) is { } ocpp)
+        {
+            bool expired = ocpp.Expiry is { } e && e <= time.GetUtcNow();
+            if (ocpp.Status == "Accepted" && !expired)
+            {
+                return AuthorizationDecision.Accept(token, "OCPP whitelist entry");
+            }
+            if (backend is not { Configured: true })
+            {
+                return AuthorizationDecision.Reject(token, $"OCPP whitelist entry is {(expired ? "expired" : ocpp.Status)}");
+            }
+        }
+        if (backend is { Configured: true })
+        {
+            var answer = await backend.AuthorizeAsync(token.Value, ct).ConfigureAwait(false);
+            return answer.Verdict switch
+            {
+                BackendVerdict.Accepted => AuthorizationDecision.Accept(token, "accepted by the backend"),
+                BackendVerdict.Rejected => AuthorizationDecision.Reject(token, $"refused by the backend ({answer.Detail})"),
+                _ when s.IfInDoubtAllowCharging => AuthorizationDecision.Accept(token, $"backend unreachable ({answer.Detail}), \"if in doubt allow charging\" is on"),
+                _ => AuthorizationDecision.Reject(token, $"backend unreachable ({answer.Detail}) and \"if in doubt allow charging\" is off"),
+            };
+        }
+        return AuthorizationDecision.Reject(token, "in no whitelist, and no backend to ask");
+    }
+
+    /// <summary>The local whitelist entry that authorizes <paramref name="token"/> at <paramref name="connector"/>, if any.</summary>
+    private WhitelistEntry? LocalMatch(int connector, IdToken token)
+    {
+        string value = token.Value.ToUpperInvariant();
+        if (token.Source == IdSource.InputAuth)
+        {
+            return whitelists.Find(WhitelistName.Local, WhitelistEntry.InputAuthTag);
+        }
+        if (token.Source == IdSource.Autocharge)
+        {
+            string prefix = settings.Current.AutochargePrefix.ToUpperInvariant();
+            string mac = value.StartsWith(prefix, StringComparison.Ordinal) ? value[prefix.Length..] : value;
+            // a complete match of the MAC, never a prefix of it
+            return whitelists.Find(WhitelistName.Local, mac) is { Kind: WhitelistKind.EvMac } m ? m : null;
+        }
+        return whitelists.Find(WhitelistName.Local, value + "_" + connector) is { Kind: WhitelistKind.Rfid } specific ? specific
+            : whitelists.Find(WhitelistName.Local, value) is { Kind: WhitelistKind.Rfid } any ? any
+            : null;
+    }
+
+    /// <summary>
+    /// The "learn" flow of the add-entry dialog: the next card presented or EV that connects fills the id. Returns
+    /// the request; its task completes with the id (EVCCID as 12 hex digits, card UID) or is cancelled.
+    /// </summary>
+    public LearnRequest StartLearning(TimeSpan timeout)
+    {
+        lock (_learnGate)
+        {
+            _learning?.Cancel();
+            _learning = new LearnRequest(timeout, time);
+            return _learning;
+        }
+    }
+
+    public LearnRequest? Learning
+    {
+        get
+        {
+            lock (_learnGate)
+            {
+                return _learning;
+            }
+        }
+    }
+
+    public void StopLearning()
+    {
+        lock (_learnGate)
+        {
+            _learning?.Cancel();
+            _learning = null;
+        }
+    }
+
+    private void Observe(string id, IdSource source)
+    {
+        LearnRequest? request;
+        lock (_learnGate)
+        {
+            request = _learning;
+        }
+        if (request?.Offer(id, source) == true)
+        {
+            Log.Learned(logger, id, source.ToString());
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Authorization at connector {Connector}: {IdTag} ({Source}) {Outcome}: {Reason}")]
+        public static partial void Decision(ILogger logger, int connector, string idTag, string source, string outcome, string reason);
+
+        [LoggerMessage(2, LogLevel.Information, "Whitelist learn: {Id} ({Source}) offered to the add-entry dialog")]
+        public static partial void Learned(ILogger logger, string id, string source);
+    }
+}
+
+/// <summary>One waiting add-entry dialog: the first identity seen completes it.</summary>
+public sealed class LearnRequest
+{
+    private readonly TaskCompletionSource<(string Id, IdSource Source)> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _timeout;
+
+    public LearnRequest(TimeSpan timeout, TimeProvider time)
+    {
+        _timeout = new CancellationTokenSource(timeout, time);
+        _timeout.Token.Register(() => _result.TrySetCanceled());
+    }
+
+    public Task<(string Id, IdSource Source)> Result => _result.Task;
+
+    public bool Offer(string id, IdSource source) => _result.TrySetResult((id, source));
+
+    public void Cancel() => _result.TrySetCanceled();
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using Juice.Hlc.Exi;
+using Juice.Hlc.Sdp;
+using Juice.Hlc.Secc;
+using Juice.Hlc.Transport;
+using Juice.Station.Core;
+using Juice.Station.Persistence;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Juice.Station.Hlc;
+
+/// <summary>Where the station's SECC listens. Configuration section <c>Secc</c>.</summary>
+public sealed class SeccHostOptions
+{
+    public const string Section = "Secc";
+
+    /// <summary>Address of the V2G TCP server: <c>::1</c> (loopback, the embedded default) or <c>::</c> for every interface.</summary>
+    public string Address { get; set; } = "::1";
+
+    /// <summary>TCP port of the V2G server; 0 picks a free one (announced by SDP).</summary>
+    public int Port { get; set; } = 15118;
+
+    /// <summary>Interface for SDP (multicast ff02::1, its link-local address announced); none: no SDP, EVs connect directly.</summary>
+    public string? Interface { get; set; }
+
+    /// <summary>The connector the SECC serves.</summary>
+    public int Connector { get; set; } = 1;
+
+    public IEnumerable<string> Validate(int connectors)
+    {
+        if (!IPAddress.TryParse(Address, out _))
+        {
+            yield return $"Secc:Address '{Address}' is not an IP address";
+        }
+        if (Port is < 0 or > 65535)
+        {
+            yield return "Secc:Port must be 0 to 65535";
+        }
+        if (Connector < 1 || Connector > connectors)
+        {
+            yield return $"Secc:Connector must be between 1 and {connectors}";
+        }
+    }
+}
+
+/// <summary>
+/// Runs the SECC in front of the charging core: the V2G TCP server and, when an interface is configured, the SDP
+/// server. Off when the operator set "15118 Configuration" to Off. With "Extra logging" every message is logged
+/// decoded.
+/// </summary>
+internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, ChargingStation station, SettingsStore settings, ILoggerFactory loggers, TimeProvider time)
+    : IHostedService, IAsyncDisposable
+{
+    private V2gTcpServer? _server;
+    private SdpServer? _sdp;
+    private readonly ILogger _logger = loggers.CreateLogger<SeccHostedService>();
+
+    public IPEndPoint? EndPoint => _server?.LocalEndPoint;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (settings.Current.Iso15118 == Iso15118Mode.Off)
+        {
+            Log.Off(_logger);
+            return Task.CompletedTask;
+        }
+        var messages = loggers.CreateLogger("Juice.Station.V2gMessages");
+        var secc = new SeccOptions
+        {
+            Trace = (remote, direction, codec, exi) =>
+            {
+                if (settings.Current.ExtraLogging)
+                {
+                    string xml;
+                    try
+                    {
+                        xml = codec.WriteXml(codec.Decode(exi));
+                    }
+                    catch (ExiContentException e)
+                    {
+                        xml = "(undecodable: " + e.Message + ")";
+                    }
+                    Log.Message(messages, remote.ToString(), direction, Convert.ToHexStringLower(exi), xml);
+                }
+            },
+        };
+        var handler = new SeccConnectionHandler(_ => station.AttachHlc(o.Connector), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
+        _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
+        _server.Start();
+        if (o.Interface is { Length: > 0 } name)
+        {
+            _sdp = new SdpServer(new SdpServerOptions { InterfaceName = name, TcpPort = (ushort)_server.LocalEndPoint.Port }, loggers.CreateLogger<SdpServer>());
+            _sdp.Start();
+        }
+        Log.Started(_logger, _server.LocalEndPoint.ToString(), o.Interface ?? "off", o.Connector);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_sdp is not null)
+        {
+            await _sdp.DisposeAsync();
+            _sdp = null;
+        }
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "SECC listening on {EndPoint}, SDP on interface {Interface}, for connector {Connector}")]
+        public static partial void Started(ILogger logger, string endPoint, string @interface, int connector);
+
+        [LoggerMessage(2, LogLevel.Information, "ISO 15118 is off (15118 Configuration): no SECC")]
+        public static partial void Off(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Information, "{Remote} {Direction} {Hex}\n{Xml}")]
+        public static partial void Message(ILogger logger, string remote, string direction, string hex, string xml);
+    }
+}

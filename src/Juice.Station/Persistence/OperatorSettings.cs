@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Juice.Station.Persistence;
+
+/// <summary>The ISO 15118 setting of the manual's AUTHORIZATION page ("15118 Configuration").</summary>
+public enum Iso15118Mode
+{
+    Off,
+    On,
+    OnWithPlugAndCharge,
+}
+
+/// <summary>
+/// The settings an operator changes at run time (the manual's AUTHORIZATION, LOAD MANAGEMENT and Modbus pages),
+/// kept in the database; infrastructure (ports, paths, hardware limits) comes from configuration. Immutable: a
+/// change is a new instance, validated and stored in one transaction.
+/// </summary>
+public sealed record OperatorSettings
+{
+    /// <summary>Free charging: every vehicle charges without authorization, under <see cref="FreeChargingIdTag"/>.</summary>
+    public bool FreeCharging { get; init; }
+
+    /// <summary>The id tag of free-charging sessions (history, OCPP).</summary>
+    public string FreeChargingIdTag { get; init; } = "FREECHARGING";
+
+    /// <summary>When the backend cannot be asked (offline, timeout), allow charging instead of refusing.</summary>
+    public bool IfInDoubtAllowCharging { get; init; }
+
+    /// <summary>
+    /// Seconds an authorization waits for its vehicle (card first, then plug) and a plugged vehicle waits for an
+    /// authorization (an ISO 15118 EV is refused when nothing authorizes it in this time).
+    /// </summary>
+    public int VehicleConnectionTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>OCPP: send Authorize for the id tag of a RemoteStartTransaction before starting.</summary>
+    public bool SendAuthorizeForRemoteStart { get; init; } = true;
+
+    public Iso15118Mode Iso15118 { get; init; } = Iso15118Mode.On;
+
+    /// <summary>"OCPP 1.6 extension for 15118 certificate installation": the DataTransfer dialect (OCA, Ebee, hastobe).</summary>
+    public string CertificateInstallationDialect { get; init; } = "OCA";
+
+    /// <summary>Log every V2G message (decoded) at information level.</summary>
+    public bool ExtraLogging { get; init; }
+
+    /// <summary>Autocharge: the EVCCID of an ISO 15118 EV that chose external identification is its identity.</summary>
+    public bool Autocharge { get; init; }
+
+    /// <summary>"EVCCID or EV's MAC address prefix for OCPP authorization": idTag = prefix + upper-case hex.</summary>
+    public string AutochargePrefix { get; init; } = "VID:";
+
+    /// <summary>Operator current limit, A per phase (null: the hardware limit).</summary>
+    public double? OperatorCurrentLimit { get; init; }
+
+    public bool ModbusEnabled { get; init; } = true;
+
+    /// <summary>Modbus TCP port chosen by the operator (null: the configured Modbus:Port); takes effect after a restart.</summary>
+    public int? ModbusPort { get; init; }
+
+    /// <summary>Modbus: a user id written to 1110–1119 starts or stops a transaction.</summary>
+    public bool ModbusAllowStartStop { get; init; }
+
+    /// <summary>Modbus: the user id of the session is readable in 720–729.</summary>
+    public bool ModbusAllowUidDisclose { get; init; }
+
+    /// <summary>Modbus 131: current (A) while the Modbus master is silent past <see cref="ModbusCommunicationTimeout"/>.</summary>
+    public ushort ModbusSafeCurrent { get; init; } = 6;
+
+    /// <summary>Modbus 132: seconds of silence of the Modbus master before the safe current applies (0: never).</summary>
+    public ushort ModbusCommunicationTimeout { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = false,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+
+    /// <summary>Checks every field; returns the problems by field name (empty: valid).</summary>
+    public Dictionary<string, string> Validate(double hardwareLimit)
+    {
+        var errors = new Dictionary<string, string>();
+        if (string.IsNullOrWhiteSpace(FreeChargingIdTag) || FreeChargingIdTag.Length > 20)
+        {
+            errors[nameof(FreeChargingIdTag)] = "1 to 20 characters (an OCPP idTag)";
+        }
+        if (VehicleConnectionTimeoutSeconds is < 1 or > 3600)
+        {
+            errors[nameof(VehicleConnectionTimeoutSeconds)] = "between 1 and 3600 seconds";
+        }
+        if (CertificateInstallationDialect is not ("OCA" or "Ebee" or "hastobe"))
+        {
+            errors[nameof(CertificateInstallationDialect)] = "one of OCA, Ebee, hastobe";
+        }
+        if (AutochargePrefix.Length > 8 || AutochargePrefix.Any(char.IsWhiteSpace))
+        {
+            errors[nameof(AutochargePrefix)] = "at most 8 characters without spaces (VID: + 12 hex digits must fit the 20 characters of an idTag)";
+        }
+        if (OperatorCurrentLimit is { } l && (l < 0 || l > hardwareLimit))
+        {
+            errors[nameof(OperatorCurrentLimit)] = $"between 0 and the hardware limit of {hardwareLimit:0} A";
+        }
+        if (ModbusPort is { } p && p is < 1 or > 65535)
+        {
+            errors[nameof(ModbusPort)] = "a TCP port, 1 to 65535";
+        }
+        if (ModbusSafeCurrent > hardwareLimit)
+        {
+            errors[nameof(ModbusSafeCurrent)] = $"between 0 and the hardware limit of {hardwareLimit:0} A";
+        }
+        if (ModbusCommunicationTimeout > 3600)
+        {
+            errors[nameof(ModbusCommunicationTimeout)] = "0 (off) to 3600 seconds";
+        }
+        return errors;
+    }
+}
+
+/// <summary>The operator settings in the database (one JSON row), with a change event.</summary>
+public sealed class SettingsStore(StationDatabase database)
+{
+    private const string Key = "operator";
+    private OperatorSettings? _current;
+
+    public event Action<OperatorSettings>? Changed;
+
+    public OperatorSettings Current => _current ??= Load();
+
+    private OperatorSettings Load() => database.Read(cmd =>
+    {
+        var json = cmd.With("SELECT value FROM settings WHERE key = $key", ("$key", Key)).ExecuteScalar() as string;
+        return json is null ? new OperatorSettings() : JsonSerializer.Deserialize<OperatorSettings>(json, OperatorSettings.Json) ?? new OperatorSettings();
+    });
+
+    /// <summary>Stores the settings (one transaction) and tells the listeners.</summary>
+    public void Save(OperatorSettings settings)
+    {
+        string json = JsonSerializer.Serialize(settings, OperatorSettings.Json);
+        database.Write(cmd => cmd.With("INSERT INTO settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            ("$key", Key), ("$value", json)).ExecuteNonQuery());
+        _current = settings;
+        Changed?.Invoke(settings);
+    }
+
+    public void Update(Func<OperatorSettings, OperatorSettings> change) => Save(change(Current));
+}

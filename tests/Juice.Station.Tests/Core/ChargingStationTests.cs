@@ -1,0 +1,399 @@
+using Juice.Hlc.Secc;
+using Juice.Station.Authorization;
+using Juice.Station.Core;
+using Juice.Station.Persistence;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Juice.Station.Tests.Core;
+
+/// <summary>The charging core on a fake clock: connector state, authorization precedence, current arbitration, history.</summary>
+public sealed class ChargingStationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("juice-core-").FullName;
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero));
+    private readonly StationDatabase _db;
+    private readonly SettingsStore _settings;
+    private readonly WhitelistStore _whitelists;
+    private readonly HistoryStore _history;
+
+    public ChargingStationTests()
+    {
+        _db = new StationDatabase(Options.Create(new DatabaseOptions { Path = Path.Combine(_dir, "juice.db") }));
+        _db.Migrate();
+        _settings = new SettingsStore(_db);
+        _whitelists = new WhitelistStore(_db);
+        _history = new HistoryStore(_db);
+    }
+
+    public void Dispose()
+    {
+        _db.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private ChargingStation Station(StationOptions? options = null, IBackendAuthorizer? backend = null) =>
+        new(Options.Create(options ?? new StationOptions()), _settings,
+            new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend), _history, _time, NullLogger<ChargingStation>.Instance);
+
+    private void Whitelist(string id)
+    {
+        Assert.True(WhitelistEntry.TryParse(id, _settings.Current.AutochargePrefix, out var e, out var error), error);
+        _whitelists.Add(WhitelistName.Local, e);
+    }
+
+    private static IdToken Card(string uid) => new(uid, IdSource.Rfid);
+
+    [Fact]
+    public async Task A_basic_car_charges_with_a_whitelisted_card_and_the_session_goes_into_the_history()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        Assert.Equal(ConnectorStatus.Available, station.Snapshot(1).Status);
+        station.SetVehicleState(1, CpState.B);
+        Assert.Equal(ConnectorStatus.Preparing, station.Snapshot(1).Status);
+        var decision = await station.PresentIdAsync(1, Card("04A1B2C3"));
+        Assert.True(decision.Accepted);
+        Assert.Contains("local whitelist", decision.Reason);
+        Assert.NotNull(station.Snapshot(1).Transaction);
+        Assert.Equal(ConnectorStatus.SuspendedEV, station.Snapshot(1).Status);   // the car has not asked for energy yet
+        station.SetVehicleState(1, CpState.C);
+        var charging = station.Snapshot(1);
+        Assert.Equal(ConnectorStatus.Charging, charging.Status);
+        Assert.Equal(RelayState.ThreePhases, charging.Relay);
+        Assert.Equal(32, charging.SignalledCurrentA);
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(3 * 230 * 32, station.Snapshot(1).SessionEnergyWh, 3);   // 22 kWh in one hour
+
+        await station.PresentIdAsync(1, Card("04A1B2C3"));                     // the same card stops it
+        var after = station.Snapshot(1);
+        Assert.Null(after.Transaction);
+        Assert.Equal(RelayState.Off, after.Relay);
+        Assert.Equal(ConnectorStatus.Finishing, after.Status);
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal("04A1B2C3", session.IdTag);
+        Assert.Equal(StopReason.Local, session.Reason);
+        Assert.Equal(22_080, session.EnergyWh, 3);
+        Assert.Equal(TimeSpan.FromHours(1), session.Duration);
+        station.SetVehicleState(1, CpState.A);
+        Assert.Equal(ConnectorStatus.Available, station.Snapshot(1).Status);
+    }
+
+    [Fact]
+    public async Task A_card_for_connector_1_only_is_refused_at_connector_2_and_unknown_cards_are_refused()
+    {
+        Whitelist("04A1B2C3_1");
+        var station = Station(new StationOptions { Connectors = 2 });
+        Assert.False((await station.PresentIdAsync(2, Card("04A1B2C3"))).Accepted);
+        Assert.True((await station.PresentIdAsync(1, Card("04A1B2C3"))).Accepted);
+        var unknown = await station.PresentIdAsync(1, Card("DEADBEEF"));
+        Assert.False(unknown.Accepted);
+        Assert.Contains("no whitelist", unknown.Reason);
+    }
+
+    [Fact]
+    public async Task A_card_before_the_plug_expires_after_the_vehicle_connection_timeout()
+    {
+        Whitelist("04A1B2C3");
+        _settings.Update(s => s with { VehicleConnectionTimeoutSeconds = 30 });
+        var station = Station();
+        await station.PresentIdAsync(1, Card("04A1B2C3"));
+        Assert.Equal(ConnectorStatus.Preparing, station.Snapshot(1).Status);
+        _time.Advance(TimeSpan.FromSeconds(31));
+        station.Tick();
+        Assert.Null(station.Snapshot(1).Authorized);
+        station.SetVehicleState(1, CpState.C);
+        Assert.Null(station.Snapshot(1).Transaction);   // too late: no transaction
+    }
+
+    [Fact]
+    public void Free_charging_starts_every_vehicle_under_the_configured_tag()
+    {
+        _settings.Update(s => s with { FreeCharging = true, FreeChargingIdTag = "FREE1" });
+        var station = Station();
+        station.SetVehicleState(1, CpState.C);
+        var tx = station.Snapshot(1).Transaction!;   // plugging in is enough
+        Assert.Equal(new IdToken("FREE1", IdSource.FreeCharging), tx.IdTag);
+        station.StopTransaction(1, StopReason.Local);
+        Assert.Null(station.Snapshot(1).Transaction);   // not again until the next plug
+        station.SetVehicleState(1, CpState.A);
+        station.SetVehicleState(1, CpState.C);
+        Assert.NotNull(station.Snapshot(1).Transaction);
+    }
+
+    [Fact]
+    public async Task Free_charging_accepts_any_card_as_the_free_charging_tag()
+    {
+        _settings.Update(s => s with { FreeCharging = true, FreeChargingIdTag = "FREE1" });
+        var station = Station();
+        var decision = await station.PresentIdAsync(1, Card("CAFEBABE"));
+        Assert.True(decision.Accepted);
+        station.SetVehicleState(1, CpState.C);
+        Assert.Equal("FREE1", station.Snapshot(1).Transaction!.IdTag.Value);
+        Assert.Equal(IdSource.FreeCharging, station.Snapshot(1).Transaction!.IdTag.Source);
+    }
+
+    [Fact]
+    public async Task INPUT_AUTH_authorizes_only_when_it_is_in_the_whitelist()
+    {
+        var station = Station();
+        var input = new IdToken(WhitelistEntry.InputAuthTag, IdSource.InputAuth);
+        Assert.False((await station.PresentIdAsync(1, input)).Accepted);
+        Whitelist("INPUT_AUTH");
+        Assert.True((await station.PresentIdAsync(1, input)).Accepted);
+    }
+
+    /// <summary>A backend stand-in for the precedence tests (the OCPP client is the real one).</summary>
+    private sealed class Backend(BackendVerdict verdict) : IBackendAuthorizer
+    {
+        public List<string> Asked { get; } = [];
+        public bool Configured => true;
+
+        public Task<BackendAnswer> AuthorizeAsync(string idTag, CancellationToken cancellationToken)
+        {
+            Asked.Add(idTag);
+            return Task.FromResult(new BackendAnswer(verdict, verdict == BackendVerdict.Rejected ? "Invalid" : "no connection"));
+        }
+    }
+
+    [Fact]
+    public async Task The_order_of_precedence_is_local_whitelist_then_OCPP_whitelist_then_the_backend_then_if_in_doubt()
+    {
+        Whitelist("04A1B2C3");
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0001", WhitelistKind.Rfid, null, "", _time.GetUtcNow()));
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0002", WhitelistKind.Rfid, null, "", _time.GetUtcNow(), Expiry: _time.GetUtcNow().AddDays(-1)));
+        var backend = new Backend(BackendVerdict.Unreachable);
+        var station = Station(backend: backend);
+
+        Assert.Contains("local whitelist", (await station.PresentIdAsync(1, Card("04A1B2C3"))).Reason);
+        station.StopTransaction(1, StopReason.Local);
+        await station.PresentIdAsync(1, Card("04A1B2C3"));   // (authorized again: clear it)
+        Assert.Contains("OCPP whitelist", (await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0001"))).Reason);
+        Assert.Empty(backend.Asked);
+
+        var expired = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0002"));
+        Assert.False(expired.Accepted);   // expired in the local list: the backend is asked, it is unreachable, in doubt: refuse
+        Assert.Equal(["CAFE0002"], backend.Asked);
+        Assert.Contains("if in doubt", expired.Reason);
+
+        _settings.Update(s => s with { IfInDoubtAllowCharging = true });
+        var doubt = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0003"));
+        Assert.True(doubt.Accepted);
+        Assert.Contains("if in doubt", doubt.Reason);
+
+        var refused = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, new Backend(BackendVerdict.Rejected)).AuthorizeTagAsync(1, Card("CAFE0004"));
+        Assert.False(refused.Accepted);
+        Assert.Contains("refused by the backend (Invalid)", refused.Reason);
+    }
+
+    [Fact]
+    public void The_signalled_current_is_the_minimum_of_every_limit_and_below_6_A_charging_pauses()
+    {
+        var station = Station(new StationOptions { MaxCurrent = 32 });
+        Assert.Equal((32, "hardware limit"), Limit(station));
+        _settings.Update(s => s with { OperatorCurrentLimit = 20 });
+        Assert.Equal((20, "operator current limit"), Limit(station));
+        station.SetHemsLimit(16);
+        Assert.Equal((16, "HEMS limit (Modbus 1000)"), Limit(station));
+        station.SetExternalLimit(1, 10);
+        Assert.Equal((10, "backend charging profile"), Limit(station));
+        station.SetExternalLimit(1, null);
+        station.SetHemsLimit(5);
+        Assert.Equal((0, "HEMS limit (Modbus 1000)"), Limit(station));   // IEC 61851: below 6 A is a pause
+        station.SetHemsLimit(0);
+        Assert.Equal(0, station.Snapshot(1).SignalledCurrentA);
+        station.SetHemsLimit(32);
+        Assert.Equal((20, "operator current limit"), Limit(station));
+    }
+
+    private static (double, string) Limit(ChargingStation station)
+    {
+        var s = station.Snapshot(1);
+        return (s.SignalledCurrentA, s.LimitReason);
+    }
+
+    [Fact]
+    public void The_safe_current_applies_once_the_Modbus_master_falls_silent_past_its_timeout()
+    {
+        _settings.Update(s => s with { ModbusSafeCurrent = 8, ModbusCommunicationTimeout = 30 });
+        var station = Station();
+        _time.Advance(TimeSpan.FromMinutes(5));
+        station.Tick();
+        Assert.Equal(32, station.Snapshot(1).SignalledCurrentA);   // no master has ever spoken: no watchdog
+        station.ModbusActivity();
+        station.SetHemsLimit(16);
+        _time.Advance(TimeSpan.FromSeconds(29));
+        station.Tick();
+        Assert.Equal(16, station.Snapshot(1).SignalledCurrentA);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        station.Tick();
+        Assert.Equal((8, "safe current (Modbus master silent)"), Limit(station));
+        station.ModbusActivity();
+        Assert.Equal(16, station.Snapshot(1).SignalledCurrentA);
+    }
+
+    [Fact]
+    public async Task A_HEMS_limit_of_0_suspends_a_running_transaction_and_a_higher_one_resumes_it()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        station.SetVehicleState(1, CpState.C);
+        await station.PresentIdAsync(1, Card("04A1B2C3"));
+        Assert.Equal(ConnectorStatus.Charging, station.Snapshot(1).Status);
+        station.SetHemsLimit(0);
+        Assert.Equal(ConnectorStatus.SuspendedEVSE, station.Snapshot(1).Status);
+        Assert.Equal(0, station.Snapshot(1).Meter.TotalPowerW);
+        station.SetHemsLimit(10);
+        Assert.Equal(ConnectorStatus.Charging, station.Snapshot(1).Status);
+        Assert.Equal(3 * 230 * 10, station.Snapshot(1).Meter.TotalPowerW, 3);
+    }
+
+    [Fact]
+    public async Task Inoperative_stops_the_energy_and_refuses_new_transactions()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        station.SetAvailability(1, Availability.Inoperative);
+        Assert.Equal(ConnectorStatus.Unavailable, station.Snapshot(1).Status);
+        station.SetVehicleState(1, CpState.C);
+        await station.PresentIdAsync(1, Card("04A1B2C3"));
+        Assert.Null(station.Snapshot(1).Transaction);
+        station.SetAvailability(1, Availability.Operative);
+        Assert.NotNull(station.Snapshot(1).Transaction);   // the waiting authorization starts it now
+        station.SetAvailability(1, Availability.Inoperative);
+        Assert.Equal(RelayState.Off, station.Snapshot(1).Relay);
+    }
+
+    [Fact]
+    public async Task Unplugging_ends_the_transaction_as_EVDisconnected()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        station.SetVehicleState(1, CpState.C);
+        await station.PresentIdAsync(1, Card("04A1B2C3"));
+        _time.Advance(TimeSpan.FromMinutes(10));
+        station.SetVehicleState(1, CpState.A);
+        Assert.Equal(StopReason.EVDisconnected, Assert.Single(_history.Since(DateTimeOffset.MinValue)).Reason);
+    }
+
+    [Fact]
+    public async Task A_transaction_left_open_by_a_killed_station_is_recovered_as_PowerLoss_with_its_last_meter_reading()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        station.SetVehicleState(1, CpState.C);
+        await station.PresentIdAsync(1, Card("04A1B2C3"));
+        _time.Advance(TimeSpan.FromMinutes(30));
+        station.Tick();   // writes the meter reading of the open transaction
+        // the process dies here; a new one starts on the same file
+        var restarted = Station();
+        var recovered = Assert.Single(restarted.Recover());
+        Assert.Equal(StopReason.PowerLoss, recovered.Reason);
+        Assert.Equal(3 * 230 * 32 * 0.5, recovered.EnergyWh, 1);
+        Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Empty(restarted.Recover());
+    }
+
+    [Fact]
+    public async Task Autocharge_authorizes_an_ISO_15118_EV_by_its_MAC_and_only_when_it_is_on()
+    {
+        Whitelist("AC:91:A1:56:5F:46");
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+
+        var point = station.AttachHlc(1)!;
+        Assert.Null(station.AttachHlc(1));   // one session at a time
+        point.SessionStarted(ev);
+        Assert.True(station.Snapshot(1).SmartVehicle);
+        Assert.Equal(AuthorizationStatus.Pending, await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default));   // Autocharge off: wait for a card
+        point.SessionEnded(SessionEndReason.Error);
+        ((IDisposable)point).Dispose();
+
+        _settings.Update(s => s with { Autocharge = true });
+        point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        Assert.Equal(AuthorizationStatus.Accepted, await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default));
+        Assert.Equal("VID:AC91A1565F46", station.Snapshot(1).Transaction!.IdTag.Value);
+        Assert.Equal(IdSource.Autocharge, station.Snapshot(1).Transaction!.IdTag.Source);
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.AcThreePhase, 10_000, null, 16, 6, 400, null, null));
+        Assert.True(await point.SetEnergyTransferAsync(true, default));
+        Assert.Equal(16, station.Snapshot(1).SignalledCurrentA);   // the EV's own maximum
+        Assert.Equal(32, point.Limits.MaxCurrentA);                 // the EV is offered the station's limit
+        _time.Advance(TimeSpan.FromMinutes(6));
+        point.SessionEnded(SessionEndReason.EvStopped);
+        ((IDisposable)point).Dispose();
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal("VID:AC91A1565F46", session.IdTag);
+        Assert.Equal(3 * 230 * 16 * 0.1, session.EnergyWh, 1);
+        Assert.Equal(ConnectorStatus.Available, station.Snapshot(1).Status);   // the session over TCP was its plug
+    }
+
+    [Fact]
+    public async Task An_EV_whose_MAC_is_not_whitelisted_waits_for_a_card_and_is_refused_after_the_vehicle_connection_timeout()
+    {
+        _settings.Update(s => s with { Autocharge = true, VehicleConnectionTimeoutSeconds = 20 });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        var request = new AuthorizationRequest(ev, IdentificationMode.External);
+        Assert.Equal(AuthorizationStatus.Pending, await point.AuthorizeAsync(request, default));
+        _time.Advance(TimeSpan.FromSeconds(21));
+        Assert.Equal(AuthorizationStatus.Rejected, await point.AuthorizeAsync(request, default));
+        Assert.Null(station.Snapshot(1).Transaction);
+    }
+
+    [Fact]
+    public async Task A_card_presented_while_an_ISO_15118_EV_waits_authorizes_it()
+    {
+        Whitelist("04A1B2C3");
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        var request = new AuthorizationRequest(ev, IdentificationMode.External);
+        Assert.Equal(AuthorizationStatus.Pending, await point.AuthorizeAsync(request, default));
+        Assert.True((await station.PresentIdAsync(1, Card("04A1B2C3"))).Accepted);
+        Assert.Equal(AuthorizationStatus.Accepted, await point.AuthorizeAsync(request, default));
+        Assert.Equal("04A1B2C3", station.Snapshot(1).Transaction!.IdTag.Value);
+    }
+
+    [Fact]
+    public async Task A_new_limit_reaches_a_charging_AC_EV_as_a_renegotiation_request_and_in_its_next_status()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity([2, 0, 0, 0, 0, 1], "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.AcThreePhase, 10_000, null, 32, 6, 400, null, null));
+        await point.SetEnergyTransferAsync(true, default);
+        Assert.Equal(EvseRequest.None, point.Request);
+        station.SetHemsLimit(10);
+        Assert.Equal(10, point.Limits.MaxCurrentA);             // in the next ChargingStatusRes
+        Assert.Equal(EvseRequest.Renegotiate, point.Request);  // and a new schedule
+        point.RequestHandled(EvseRequest.Renegotiate);
+        Assert.Equal(EvseRequest.None, point.Request);
+    }
+
+    [Fact]
+    public async Task A_paused_ISO_15118_session_keeps_its_transaction_and_the_same_EV_resumes_it()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity([2, 0, 0, 0, 0, 1], "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        long tx = station.Snapshot(1).Transaction!.Id;
+        point.SessionEnded(SessionEndReason.EvPaused);
+        ((IDisposable)point).Dispose();
+        Assert.Equal(tx, station.Snapshot(1).Transaction!.Id);
+        point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        Assert.Equal(AuthorizationStatus.Accepted, await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default));
+        Assert.Equal(tx, station.Snapshot(1).Transaction!.Id);
+    }
+}
