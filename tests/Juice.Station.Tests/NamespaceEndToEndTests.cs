@@ -55,6 +55,12 @@ public sealed class NamespaceEndToEndTests : IDisposable
     public async Task An_EV_finds_the_station_by_SDP_over_a_link_and_charges_with_DIN_and_ISO_15118_2()
     {
         SetUpLink();
+        // the station authorizes by free charging (written to its database before it starts)
+        using (var db = new Persistence.StationDatabase(Microsoft.Extensions.Options.Options.Create(new Persistence.DatabaseOptions { Path = Path.Combine(_data, "juice.db") })))
+        {
+            db.Migrate();
+            new Persistence.SettingsStore(db).Update(s => s with { FreeCharging = true });
+        }
         string bin = AppContext.BaseDirectory;
         var station = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", SeccNs, "dotnet", Path.Combine(bin, "Juice.Station.dll"),

@@ -270,7 +270,7 @@ public sealed partial class ChargingStation
                     x.CpState = CpState.A;
                     Unplugged(x);
                 }
-                if (x.Transaction is { } tx && (x.LastProgressWrite is not { } w || now - w >= TimeSpan.FromSeconds(10)))
+                if (x.Transaction is { } tx && (x.LastProgressWrite is not { } w || now - w >= TimeSpan.FromSeconds(1)))
                 {
                     _history.Progress(tx.Id, x.Meter.Read().TotalEnergyWh, now);
                     x.LastProgressWrite = now;

@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Juice.Station.Tests;
+
+/// <summary>
+/// The station and the EV simulator as processes: Autocharge end to end, and a station killed like a power cut that
+/// keeps every finished session and every whitelist entry.
+/// </summary>
+public sealed class StationEndToEndTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("juice-e2e-").FullName;
+
+    private string Database => Path.Combine(_dir, "juice.db");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Reads holding registers with a plain Modbus TCP request (FC 3, unit 255).</summary>
+    private static async Task<ushort[]> ReadRegisters(int port, ushort start, ushort count)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        byte[] request = [0, 1, 0, 0, 0, 6, 255, 3, (byte)(start >> 8), (byte)start, (byte)(count >> 8), (byte)count];
+        await tcp.GetStream().WriteAsync(request);
+        var response = new byte[9 + 2 * count];
+        await tcp.GetStream().ReadExactlyAsync(response);
+        return [.. Enumerable.Range(0, count).Select(i => BinaryPrimitives.ReadUInt16BigEndian(response.AsSpan(9 + 2 * i)))];
+    }
+
+    [Fact]
+    public async Task An_ISO_15118_EV_whose_MAC_is_whitelisted_charges_by_Autocharge_and_shows_in_Modbus_and_the_history()
+    {
+        await using var station = await StationProcess.StartAsync(Database);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { autocharge = true })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await station.Http.PostAsJsonAsync("/api/whitelists/local", new { id = "02:00:00:00:AB:01", label = "fleet car" })).StatusCode);
+
+        using var ev = station.StartEv("--energy", "ac", "--evccid", "02000000AB01", "--duration", "3", "--interval-ms", "100");
+        ushort[] registers = [];
+        for (int i = 0; i < 200; i++)
+        {
+            registers = await ReadRegisters(station.ModbusPort, 740, 7);
+            if (registers[0] == 1 && (await ReadRegisters(station.ModbusPort, 104, 1))[0] == 6)
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, registers[0]);   // smart vehicle detected
+        Assert.Equal("02000000AB01", Encoding.ASCII.GetString([.. registers[1..].SelectMany(r => new[] { (byte)(r >> 8), (byte)r })]));
+        Assert.Equal(6, (await ReadRegisters(station.ModbusPort, 104, 1))[0]);   // Charging, with no card
+        await ev.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, ev.ExitCode);
+
+        var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("VID:02000000AB01", session.GetProperty("idTag").GetString());
+        Assert.Equal("Autocharge", session.GetProperty("source").GetString());
+        Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
+        string csv = await station.Http.GetStringAsync("/api/history/export");
+        Assert.Contains(",VID:02000000AB01,1,Autocharge,", csv);
+        Assert.Contains("Authorization at connector 1: VID:02000000AB01 (ISO 15118 EV) accepted: local whitelist entry 02000000AB01 (EV MAC)", station.Log);
+        Assert.Equal(0, (await ReadRegisters(station.ModbusPort, 740, 1))[0]);   // gone after the session
+    }
+
+    [Fact]
+    public async Task An_ISO_15118_EV_whose_MAC_is_not_whitelisted_is_told_it_is_not_authorized()
+    {
+        await using var station = await StationProcess.StartAsync(Database);
+        await station.Http.PutAsJsonAsync("/api/settings", new { autocharge = true, vehicleConnectionTimeoutSeconds = 2 });
+        var (code, output) = await station.Ev("--energy", "ac", "--evccid", "02000000AB02", "--duration", "3");
+        Assert.Equal(1, code);
+        Assert.Contains("the charger answered AuthorizationReq with FAILED", output);
+        Assert.Empty((await station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+        Assert.Contains("VID:02000000AB02", station.Log);
+    }
+
+    [Fact]
+    public async Task A_station_killed_mid_charge_keeps_its_whitelist_and_finished_sessions_and_closes_the_open_one()
+    {
+        await using (var station = await StationProcess.StartAsync(Database))
+        {
+            await station.Http.PutAsJsonAsync("/api/settings", new { autocharge = true });
+            foreach (var id in new[] { "02:00:00:00:AB:03", "04A1B2C3", "04A1B2C3D4E5F6_1" })
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, (await station.Http.PostAsJsonAsync("/api/whitelists/local", new { id })).StatusCode);
+            }
+            var (code, output) = await station.Ev("--energy", "ac", "--evccid", "02000000AB03", "--duration", "1");
+            Assert.True(code == 0, output);
+            using var ev = station.StartEv("--energy", "ac", "--evccid", "02000000AB03", "--duration", "60");
+            for (int i = 0; i < 300 && (await ReadRegisters(station.ModbusPort, 104, 1))[0] != 6; i++)
+            {
+                await Task.Delay(50);
+            }
+            await Task.Delay(2500);   // some energy, and the meter reading the core writes every second
+            await station.KillAsync();   // SIGKILL: no shutdown code runs
+            ev.Kill();
+        }
+        await using var restarted = await StationProcess.StartAsync(Database);
+        var whitelist = await restarted.Http.GetFromJsonAsync<JsonElement>("/api/whitelists/local");
+        Assert.Equal(["02000000AB03", "04A1B2C3", "04A1B2C3D4E5F6_1"], whitelist.EnumerateArray().Select(e => e.GetProperty("id").GetString()).Order());
+        var sessions = (await restarted.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray().OrderBy(s => s.GetProperty("id").GetInt64()).ToList();
+        Assert.Equal(2, sessions.Count);
+        Assert.Equal("EVDisconnected", sessions[0].GetProperty("reason").GetString());
+        Assert.Equal("PowerLoss", sessions[1].GetProperty("reason").GetString());
+        Assert.True(sessions[1].GetProperty("energyWh").GetDouble() > 0);
+        Assert.Contains("was open when the station stopped: closed as PowerLoss", restarted.Log);
+    }
+
+    [Fact]
+    public async Task An_invalid_configuration_stops_the_station_at_start_with_every_problem_named()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + Database, "--Station:Connectors=3",
+            "--Station:MaxCurrent=2", "--Secc:Address=nowhere", "--Modbus:Port=0", "--Secc:Port=0", "--Api:Urls=http://127.0.0.1:0" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        string output = await stdout + await stderr;
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.Contains("Station:Connectors must be 1 or 2", output);
+        Assert.Contains("Station:MaxCurrent must be between 6 and 80 A", output);
+        Assert.Contains("Secc:Address 'nowhere' is not an IP address", output);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Juice.Station.Tests;
+
+/// <summary>
+/// The station as a separate process (dotnet Juice.Station.dll) on free loopback ports, as an operator runs it; the
+/// ports are read from its log. It can be killed like a power cut (SIGKILL) and restarted on the same database.
+/// </summary>
+internal sealed partial class StationProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int ApiPort { get; private set; }
+    public int SeccPort { get; private set; }
+    public int ModbusPort { get; private set; }
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public HttpClient Http { get; private set; } = null!;
+
+    [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
+    private static partial Regex ApiLine();
+
+    [GeneratedRegex(@"SECC listening on \[::1\]:(\d+)")]
+    private static partial Regex SeccLine();
+
+    [GeneratedRegex(@"Modbus TCP server listening on 127\.0\.0\.1:(\d+) for connector 1")]
+    private static partial Regex ModbusLine();
+
+    private StationProcess(string database, string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + database, "--Secc:Port=0", "--Modbus:Port=0",
+            "--Api:Urls=http://127.0.0.1:0", "--Api:InitialPassword=" + TestStation.Password }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, e) => Line(e.Data);
+        _process.ErrorDataReceived += (_, e) => Line(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    private void Line(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+        if (ApiLine().Match(line) is { Success: true } a)
+        {
+            ApiPort = int.Parse(a.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        if (SeccLine().Match(line) is { Success: true } s)
+        {
+            SeccPort = int.Parse(s.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        if (ModbusLine().Match(line) is { Success: true } m)
+        {
+            ModbusPort = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        if (ApiPort != 0 && SeccPort != 0 && ModbusPort != 0)
+        {
+            _ready.TrySetResult();
+        }
+    }
+
+    public static async Task<StationProcess> StartAsync(string database, params string[] args)
+    {
+        var p = new StationProcess(database, args);
+        try
+        {
+            await p._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException("the station did not start:\n" + p.Log);
+        }
+        p.Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p.ApiPort}") };
+        p.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + TestStation.Password)));
+        return p;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as with a power cut.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+        _process.Dispose();
+    }
+
+    /// <summary>Runs <c>juice ev</c> against this station's SECC; returns its exit code and output.</summary>
+    public async Task<(int Code, string Output)> Ev(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "juice.dll"), "ev", "--host", "::1", "--port", SeccPort.ToString(CultureInfo.InvariantCulture),
+            "--message-timeout", "15" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>Starts <c>juice ev</c> without waiting for it.</summary>
+    public Process StartEv(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "juice.dll"), "ev", "--host", "::1", "--port", SeccPort.ToString(CultureInfo.InvariantCulture),
+            "--message-timeout", "15" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+}
