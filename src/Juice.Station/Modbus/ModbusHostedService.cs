@@ -55,7 +55,17 @@ internal sealed partial class ModbusHostedService(IOptions<ModbusOptions> option
         {
             int port = basePort == 0 ? 0 : basePort + c.Id - 1;
             var registers = new BenderRegisters(station, settings, c.Id, loggers.CreateLogger<BenderRegisters>());
-            var server = new ModbusTcpServer(new IPEndPoint(IPAddress.Parse(o.Address), port), registers, loggers.CreateLogger<ModbusTcpServer>());
+            ModbusTcpServer server;
+            try
+            {
+                server = new ModbusTcpServer(new IPEndPoint(IPAddress.Parse(o.Address), port), registers, loggers.CreateLogger<ModbusTcpServer>());
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // the rest of the station runs on; the operator sees why Modbus does not
+                Log.CannotListen(_logger, $"{o.Address}:{port}", e.Message, port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE: set Modbus:Port, e.g. 1502)" : "");
+                continue;
+            }
             server.Start();
             _servers.Add(server);
             Log.Started(_logger, server.LocalEndPoint.ToString(), c.Id);
@@ -81,5 +91,8 @@ internal sealed partial class ModbusHostedService(IOptions<ModbusOptions> option
 
         [LoggerMessage(2, LogLevel.Information, "Modbus TCP server is off")]
         public static partial void Off(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Error, "Modbus TCP server cannot listen on {EndPoint}: {Reason}{Hint}")]
+        public static partial void CannotListen(ILogger logger, string endPoint, string reason, string hint);
     }
 }
