@@ -24,6 +24,13 @@ public sealed record SeccOptions
 
     /// <summary>Called with every EXI message exchanged: remote end point, "ev->se" or "se->ev", schema, EXI bytes.</summary>
     public Action<IPEndPoint, string, ExiCodec, byte[]>? Trace { get; init; }
+
+    /// <summary>
+    /// How long a new connection waits for a charging point that is busy: the connection of an EV that reconnects
+    /// at once (after its SessionStop, or a broken link) may still be closing. Well inside the EV's 2 s for
+    /// supportedAppProtocolRes.
+    /// </summary>
+    public TimeSpan BusyWait { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -70,6 +77,12 @@ public sealed partial class SeccConnectionHandler
     public async Task RunAsync(V2gtpConnection connection, IPEndPoint remote, CancellationToken cancellationToken)
     {
         var chargingPoint = _select(remote);
+        long since = _time.GetTimestamp();
+        while (chargingPoint is null && _time.GetElapsedTime(since) < _options.BusyWait)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
+            chargingPoint = _select(remote);
+        }
         if (chargingPoint is null)
         {
             Log.Busy(_logger, remote.ToString());
