@@ -3,12 +3,15 @@ using Juice.Station.Authorization;
 using Juice.Station.Core;
 using Juice.Station.Hlc;
 using Juice.Station.Modbus;
+using Juice.Station.Ocpp;
 using Juice.Station.Persistence;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Juice.Station;
 
@@ -19,10 +22,14 @@ public static class StationApp
     /// The station: charging core, authorization, SQLite persistence, SECC, Modbus server and the operator API, with
     /// configuration from appsettings.json, environment variables (Secc__Port) and the command line (--Secc:Port=…).
     /// </summary>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, null);
+
+    /// <summary>The station with more services (DataTransfer handlers of a vendor extension, a real energy meter, …).</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? services)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddStation();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapOperatorApi();
         return app;
@@ -38,14 +45,21 @@ public static class StationApp
         s.AddOptions<SeccHostOptions>().BindConfiguration(SeccHostOptions.Section);
         s.AddOptions<ModbusOptions>().BindConfiguration(ModbusOptions.Section);
         s.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
+        s.AddOptions<OcppOptions>().BindConfiguration(OcppOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton<StationDatabase>();
         s.AddSingleton<SettingsStore>();
         s.AddSingleton<WhitelistStore>();
+        s.AddSingleton<TransactionQueue>();
+        s.AddSingleton(sp => new OcppConfiguration(sp.GetRequiredService<StationDatabase>(), sp.GetRequiredService<SettingsStore>(),
+            sp.GetRequiredService<IOptions<OcppOptions>>().Value, sp.GetRequiredService<IOptions<StationOptions>>().Value));
+        s.AddSingleton<ITransactionJournal, OcppTransactionJournal>();
         s.AddSingleton<HistoryStore>();
         s.AddSingleton<OperatorAccount>();
         s.AddSingleton<OperatorAuthenticator>();
-        s.AddSingleton<Authorizer>();
+        s.AddSingleton<BackendLink>();
+        s.AddSingleton(sp => new Authorizer(sp.GetRequiredService<SettingsStore>(), sp.GetRequiredService<WhitelistStore>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Authorizer>>(), sp.GetRequiredService<BackendLink>()));
         s.AddSingleton<ChargingStation>();
         // hosted services start in this order: the database and the core first
         s.AddHostedService<StationStartup>();
@@ -54,6 +68,9 @@ public static class StationApp
         s.AddSingleton<ModbusHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();
+        s.AddSingleton<OcppClient>();
+        s.AddSingleton<IOcppBackend>(sp => sp.GetRequiredService<OcppClient>());
+        s.AddHostedService(sp => sp.GetRequiredService<OcppClient>());
         s.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());

@@ -17,7 +17,7 @@ namespace Juice.Station;
 internal sealed partial class StationStartup(
     StationDatabase database, ChargingStation station, OperatorAccount account,
     IOptions<StationOptions> stationOptions, IOptions<SeccHostOptions> secc, IOptions<ModbusOptions> modbus, IOptions<ApiOptions> api,
-    ILogger<StationStartup> logger) : IHostedService
+    IOptions<Ocpp.OcppOptions> ocpp, ILogger<StationStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -25,6 +25,7 @@ internal sealed partial class StationStartup(
             .Concat(secc.Value.Validate(stationOptions.Value.Connectors))
             .Concat(modbus.Value.Validate())
             .Concat(api.Value.Validate())
+            .Concat(ocpp.Value.Validate())
             .ToList();
         if (problems.Count > 0)
         {

@@ -115,6 +115,7 @@ public sealed record PasswordChange(string Current, string New);
 public sealed record NewEntry(string Id, string? Label);
 public sealed record VehicleInput(CpState State);
 public sealed record CardInput(string IdTag);
+public sealed record ConfigurationInput(string? Value);
 public sealed record AvailabilityInput(Availability Availability);
 
 /// <summary>The routes of the operator API (documented in README.md). Every route but login and health needs the operator.</summary>
@@ -164,12 +165,33 @@ public static class OperatorApi
             return Results.NoContent();
         });
 
-        api.MapGet("/status", (ChargingStation station) => Results.Ok(new
+        api.MapGet("/status", (ChargingStation station, Ocpp.OcppClient ocpp) => Results.Ok(new
         {
             connectors = station.Connectors.Select(c => station.Snapshot(c.Id)).ToList(),
             hemsLimit = station.HemsLimit,
             hardwareLimit = station.Options.MaxCurrent,
+            backend = ocpp.State,
         }));
+
+        // the BACKEND page: connection state, the messages waiting for the central system, configuration keys, profiles
+        api.MapGet("/ocpp", (Ocpp.OcppClient ocpp) => Results.Ok(new
+        {
+            state = ocpp.State,
+            queue = ocpp.Configured ? ocpp.Queue.All() : [],
+            configuration = ocpp.Configuration.Keys.Select(k => new { key = k.Name, @readonly = k.ReadOnly, value = k.Read() }),
+            chargingProfiles = ocpp.Configured ? ocpp.Profiles.All : [],
+        }));
+        // a configuration key set by the operator, as the central system's ChangeConfiguration would
+        api.MapPut("/ocpp/configuration/{key}", (string key, ConfigurationInput input, Ocpp.OcppClient ocpp) =>
+        {
+            var status = ocpp.Configuration.Change(key, input.Value ?? "");
+            return status switch
+            {
+                Ocpp.ConfigurationStatus.Accepted => Results.Ok(new { key, value = ocpp.Configuration.Value(key) }),
+                Ocpp.ConfigurationStatus.NotSupported => Results.NotFound(new { error = $"no configuration key {key}" }),
+                _ => Results.BadRequest(new { errors = new Dictionary<string, string> { ["value"] = $"{key} does not take '{input.Value}' ({status})" } }),
+            };
+        });
 
         api.MapGet("/settings", (SettingsStore settings) => Results.Ok(settings.Current));
         // fields the request leaves out keep their values (a whole object replaces all of them)

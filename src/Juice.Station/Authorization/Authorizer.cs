@@ -17,13 +17,29 @@ public enum BackendVerdict
 /// <summary>The backend's answer; Detail is its idTagInfo status (Invalid, Blocked, …) or why it was not reached.</summary>
 public sealed record BackendAnswer(BackendVerdict Verdict, string Detail);
 
+/// <summary>The OCPP 1.6 rules for the local authorization list and the cache (configuration keys of the same names).</summary>
+public sealed record BackendPolicy(bool LocalAuthListEnabled = true, bool AuthorizationCacheEnabled = true, bool LocalPreAuthorize = false,
+    bool LocalAuthorizeOffline = true, bool AllowOfflineTxForUnknownId = false);
+
 /// <summary>Asks the backend about id tags (the OCPP client implements it; none without a backend).</summary>
 public interface IBackendAuthorizer
 {
     /// <summary>True when a backend is configured at all.</summary>
     bool Configured { get; }
 
+    /// <summary>True while connected and accepted by the backend (BootNotification Accepted).</summary>
+    bool Online { get; }
+
+    BackendPolicy Policy { get; }
+
+    /// <summary>Sends Authorize; an answer updates the authorization cache.</summary>
     Task<BackendAnswer> AuthorizeAsync(string idTag, CancellationToken cancellationToken);
+}
+
+/// <summary>Where the authorizer finds the backend: the OCPP client registers itself here when it starts.</summary>
+public sealed class BackendLink
+{
+    public IBackendAuthorizer? Backend { get; set; }
 }
 
 /// <summary>
@@ -31,20 +47,29 @@ public interface IBackendAuthorizer
 /// <list type="number">
 /// <item>free charging on: everyone, as the free-charging tag;</item>
 /// <item>the local whitelist (RFID UIDs, connector-specific UIDs, INPUT_AUTH, EV MACs for Autocharge);</item>
-/// <item>the OCPP whitelist (the backend's local list, entries with status Accepted and not expired);</item>
-/// <item>the backend (Authorize), when one is configured; unreachable: "if in doubt allow charging" decides;</item>
+/// <item>with a backend, the OCPP 1.6 rules: the local authorization list (the OCPP whitelist, if
+/// LocalAuthListEnabled) and the cache (if AuthorizationCacheEnabled) decide at once when online with
+/// LocalPreAuthorize, or when offline with LocalAuthorizeOffline; online, the backend is asked (Authorize);
+/// offline and unknown, AllowOfflineTxForUnknownId, then "if in doubt allow charging" decide; a backend that does
+/// not answer is "in doubt" too;</item>
+/// <item>without a backend: an Accepted entry of the OCPP whitelist (from an earlier backend);</item>
 /// <item>otherwise refused.</item>
 /// </list>
 /// An ISO 15118 EV that chose external identification is identified by its EVCCID only when Autocharge is on
 /// (idTag = prefix + upper-case hex, at most 20 characters); otherwise it waits for a card, as when Autocharge finds
 /// nothing. Every decision is logged with the rule that made it.
 /// </summary>
-public sealed partial class Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, IBackendAuthorizer? backend = null)
+public sealed partial class Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, BackendLink? link = null)
 {
     private readonly object _learnGate = new();
     private LearnRequest? _learning;
 
-    public IBackendAuthorizer? Backend => backend;
+    public Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, IBackendAuthorizer? backend)
+        : this(settings, whitelists, time, logger, new BackendLink { Backend = backend })
+    {
+    }
+
+    public IBackendAuthorizer? Backend => link?.Backend;
 
     /// <summary>The OCPP idTag of an EV's EVCCID: prefix + upper-case hex, at most 20 characters.</summary>
     public static string AutochargeTag(string prefix, byte[] evccid)
@@ -105,28 +130,49 @@ public sealed partial class Authorizer(SettingsStore settings, WhitelistStore wh
         {
             return AuthorizationDecision.Accept(token, $"local whitelist entry {entry.Id}" + (entry.Kind == WhitelistKind.EvMac ? " (EV MAC)" : ""));
         }
+        var backend = Backend;
+        if (backend is { Configured: true })
+        {
+            var policy = backend.Policy;
+            var listed = (policy.LocalAuthListEnabled ? whitelists.Find(WhitelistName.Ocpp, token.Value) : null)
+                ?? (policy.AuthorizationCacheEnabled ? whitelists.Find(WhitelistName.OcppCache, token.Value) : null);
+            bool valid = listed is { Status: "Accepted" } && !(listed.Expiry is { } e && e <= time.GetUtcNow());
+            string where = listed is null ? "" : whitelists.Find(WhitelistName.Ocpp, token.Value) is not null ? "OCPP whitelist" : "authorization cache";
+            if (backend.Online)
+            {
+                if (policy.LocalPreAuthorize && valid)
+                {
+                    return AuthorizationDecision.Accept(token, $"{where} entry (LocalPreAuthorize)");
+                }
+                var answer = await backend.AuthorizeAsync(token.Value, ct).ConfigureAwait(false);
+                return answer.Verdict switch
+                {
+                    BackendVerdict.Accepted => AuthorizationDecision.Accept(token, "accepted by the backend"),
+                    BackendVerdict.Rejected => AuthorizationDecision.Reject(token, $"refused by the backend ({answer.Detail})"),
+                    _ when s.IfInDoubtAllowCharging => AuthorizationDecision.Accept(token, $"backend did not answer ({answer.Detail}), \"if in doubt allow charging\" is on"),
+                    _ => AuthorizationDecision.Reject(token, $"backend did not answer ({answer.Detail}) and \"if in doubt allow charging\" is off"),
+                };
+            }
+            if (listed is not null && policy.LocalAuthorizeOffline)
+            {
+                return valid
+                    ? AuthorizationDecision.Accept(token, $"{where} entry, backend offline (LocalAuthorizeOffline)")
+                    : AuthorizationDecision.Reject(token, $"{where} entry is {(listed.Status == "Accepted" ? "expired" : listed.Status)}, backend offline");
+            }
+            if (policy.AllowOfflineTxForUnknownId)
+            {
+                return AuthorizationDecision.Accept(token, "backend offline, AllowOfflineTxForUnknownId");
+            }
+            return s.IfInDoubtAllowCharging
+                ? AuthorizationDecision.Accept(token, "backend offline, \"if in doubt allow charging\" is on")
+                : AuthorizationDecision.Reject(token, "backend offline and \"if in doubt allow charging\" is off");
+        }
         if (whitelists.Find(WhitelistName.Ocpp, token.Value) is { } ocpp)
         {
             bool expired = ocpp.Expiry is { } e && e <= time.GetUtcNow();
-            if (ocpp.Status == "Accepted" && !expired)
-            {
-                return AuthorizationDecision.Accept(token, "OCPP whitelist entry");
-            }
-            if (backend is not { Configured: true })
-            {
-                return AuthorizationDecision.Reject(token, $"OCPP whitelist entry is {(expired ? "expired" : ocpp.Status)}");
-            }
-        }
-        if (backend is { Configured: true })
-        {
-            var answer = await backend.AuthorizeAsync(token.Value, ct).ConfigureAwait(false);
-            return answer.Verdict switch
-            {
-                BackendVerdict.Accepted => AuthorizationDecision.Accept(token, "accepted by the backend"),
-                BackendVerdict.Rejected => AuthorizationDecision.Reject(token, $"refused by the backend ({answer.Detail})"),
-                _ when s.IfInDoubtAllowCharging => AuthorizationDecision.Accept(token, $"backend unreachable ({answer.Detail}), \"if in doubt allow charging\" is on"),
-                _ => AuthorizationDecision.Reject(token, $"backend unreachable ({answer.Detail}) and \"if in doubt allow charging\" is off"),
-            };
+            return ocpp.Status == "Accepted" && !expired
+                ? AuthorizationDecision.Accept(token, "OCPP whitelist entry")
+                : AuthorizationDecision.Reject(token, $"OCPP whitelist entry is {(expired ? "expired" : ocpp.Status)}");
         }
         return AuthorizationDecision.Reject(token, "in no whitelist, and no backend to ask");
     }

@@ -17,11 +17,15 @@ public enum WhitelistKind
     EvMac,
 }
 
-/// <summary>The two whitelists of the station: the operator's local list and the backend's (OCPP SendLocalList).</summary>
+/// <summary>
+/// The whitelists of the station: the operator's local list, the backend's local authorization list (OCPP
+/// SendLocalList: "the OCPP whitelist") and the authorization cache of the backend's answers.
+/// </summary>
 public enum WhitelistName
 {
     Local,
     Ocpp,
+    OcppCache,
 }
 
 /// <summary>One whitelist entry in canonical form: upper-case hex, no separators.</summary>

@@ -142,6 +142,7 @@ public sealed partial class ChargingStation
         c.HlcEnergyOn = false;
         c.HlcWaitingSince = null;
         c.HlcRejected = false;
+        c.HlcIdentityAsked = false;
         c.PausedSince = null;
         c.PluggedAt = null;
         c.FinishedOnThisPlug = false;
@@ -189,6 +190,25 @@ public sealed partial class ChargingStation
             });
         }
         return decision;
+    }
+
+    /// <summary>
+    /// The backend started a transaction (OCPP RemoteStartTransaction): the connector is authorized for the id as if
+    /// it had been presented; a vehicle plugged in (or already there) starts the transaction.
+    /// </summary>
+    public bool AuthorizeRemote(int connector, IdToken token)
+    {
+        bool authorized = false;
+        Mutate(connector, c =>
+        {
+            if (c.Transaction is null && c.Availability == Availability.Operative && !c.Faulted)
+            {
+                c.Authorized = token;
+                c.AuthorizedAt = _time.GetUtcNow();
+                authorized = true;
+            }
+        });
+        return authorized;
     }
 
     public void SetAvailability(int connector, Availability availability) => Mutate(connector, c => c.Availability = availability);
@@ -317,6 +337,7 @@ public sealed partial class ChargingStation
         c.HlcEv = ev;
         c.HlcRequest = EvseRequest.None;
         c.HlcRejected = false;
+        c.HlcIdentityAsked = false;
         c.HlcWaitingSince = null;
         if (!c.Plugged)
         {
@@ -346,7 +367,15 @@ public sealed partial class ChargingStation
         {
             return AuthorizationStatus.Rejected;   // Plug & Charge: the contract authorization of the Plug & Charge issue
         }
-        var decision = await _authorizer.AuthorizeEvAsync(connector, request.Ev.Evccid, ct).ConfigureAwait(false);
+        bool ask;
+        lock (_gate)
+        {
+            ask = !c.HlcIdentityAsked;   // the EVCCID is looked up (and offered to the backend) once per session, not at every AuthorizationReq
+            c.HlcIdentityAsked = true;
+        }
+        var decision = ask
+            ? await _authorizer.AuthorizeEvAsync(connector, request.Ev.Evccid, ct).ConfigureAwait(false)
+            : AuthorizationDecision.Wait(null, "waiting for an RFID card");
         var status = AuthorizationStatus.Pending;
         Mutate(connector, x =>
         {

@@ -76,6 +76,9 @@ public sealed class Connector
 
     internal bool HlcRejected { get; set; }
 
+    /// <summary>The EVCCID of this session was put to the authorizer (Autocharge) already.</summary>
+    internal bool HlcIdentityAsked { get; set; }
+
     internal DateTimeOffset? PausedSince { get; set; }
 
     internal DateTimeOffset? LastProgressWrite { get; set; }

@@ -5,6 +5,14 @@ using Juice.Station.Core;
 
 namespace Juice.Station.Persistence;
 
+/// <summary>Writes what must happen with the start and the end of every transaction in the database transaction that records it.</summary>
+public interface ITransactionJournal
+{
+    void Started(Microsoft.Data.Sqlite.SqliteCommand command, OpenTransaction transaction);
+
+    void Stopped(Microsoft.Data.Sqlite.SqliteCommand command, ChargingSession session);
+}
+
 /// <summary>Figures of the dashboard, from the charging history.</summary>
 public sealed record DashboardFigures(int TotalSessions, TimeSpan AverageDuration, double AverageKwh, int LastMonthSessions, double LastMonthKwh);
 
@@ -12,9 +20,11 @@ public sealed record DashboardFigures(int TotalSessions, TimeSpan AverageDuratio
 /// The charging history and the transactions still open. A transaction is written when it starts and its meter
 /// reading refreshed while it runs; when it stops, its history row is written and its open row deleted in the same
 /// database transaction. A transaction found open at start-up (the station was killed or lost power) is closed
-/// with reason PowerLoss at its last meter reading, so no session is lost.
+/// with reason PowerLoss at its last meter reading, so no session is lost. A <see cref="ITransactionJournal"/>
+/// (the OCPP client's message queue) writes its own rows in the same database transactions: a station killed at any
+/// moment has either both the transaction and its message, or neither.
 /// </summary>
-public sealed class HistoryStore(StationDatabase database)
+public sealed class HistoryStore(StationDatabase database, ITransactionJournal? journal = null)
 {
     /// <summary>Records a new transaction and returns its id.</summary>
     public long Open(int connector, IdToken tag, DateTimeOffset start, double meterStartWh) => database.Write(cmd =>
@@ -22,6 +32,7 @@ public sealed class HistoryStore(StationDatabase database)
         long id = Convert.ToInt64(cmd.With("SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM history UNION ALL SELECT COALESCE(MAX(id), 0) FROM open_transaction)").ExecuteScalar(), CultureInfo.InvariantCulture) + 1;
         cmd.With("INSERT OR REPLACE INTO open_transaction (connector, id, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc) VALUES ($c, $id, $tag, $src, $start, $m, $m, $start)",
             ("$c", connector), ("$id", id), ("$tag", tag.Value), ("$src", tag.Source.ToString()), ("$start", Sql.Utc(start)), ("$m", meterStartWh)).ExecuteNonQuery();
+        journal?.Started(cmd, new OpenTransaction(id, connector, tag, start, meterStartWh));
         return id;
     });
 
@@ -34,11 +45,12 @@ public sealed class HistoryStore(StationDatabase database)
     {
         Insert(cmd, session);
         cmd.With("DELETE FROM open_transaction WHERE id = $id", ("$id", session.Id)).ExecuteNonQuery();
+        journal?.Stopped(cmd, session);
     });
 
     private static void Insert(Microsoft.Data.Sqlite.SqliteCommand cmd, ChargingSession s) =>
         cmd.With("INSERT OR REPLACE INTO history (id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id) "
-            + "VALUES ($id, $c, $tag, $src, $start, $stop, $m0, $m1, $reason, $ocpp)",
+            + "VALUES ($id, $c, $tag, $src, $start, $stop, $m0, $m1, $reason, COALESCE($ocpp, (SELECT remote_id FROM ocpp_transaction WHERE local_id = $id)))",
             ("$id", s.Id), ("$c", s.Connector), ("$tag", s.IdTag), ("$src", s.Source.ToString()), ("$start", Sql.Utc(s.Start)), ("$stop", Sql.Utc(s.Stop)),
             ("$m0", s.MeterStartWh), ("$m1", s.MeterStopWh), ("$reason", s.Reason.ToString()), ("$ocpp", s.OcppTransactionId)).ExecuteNonQuery();
 
@@ -58,6 +70,7 @@ public sealed class HistoryStore(StationDatabase database)
         foreach (var s in open)
         {
             Insert(cmd, s);
+            journal?.Stopped(cmd, s);
         }
         cmd.With("DELETE FROM open_transaction").ExecuteNonQuery();
         return (IReadOnlyList<ChargingSession>)open;

@@ -47,6 +47,13 @@ public sealed class StationDatabase : IDisposable
         CREATE TABLE operator (name TEXT PRIMARY KEY, salt BLOB NOT NULL, hash BLOB NOT NULL, iterations INTEGER NOT NULL);
         CREATE TABLE pending_work (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL, created_utc TEXT NOT NULL);
         """,
+        """
+        ALTER TABLE pending_work ADD COLUMN local_transaction INTEGER;
+        ALTER TABLE pending_work ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE ocpp_transaction (local_id INTEGER PRIMARY KEY, remote_id INTEGER NOT NULL);
+        CREATE TABLE charging_profile (id INTEGER PRIMARY KEY, connector INTEGER NOT NULL, purpose TEXT NOT NULL, stack_level INTEGER NOT NULL,
+            transaction_id INTEGER, json TEXT NOT NULL);
+        """,
     ];
 
     /// <summary>Opens (creating) the file, switches to WAL and migrates; returns the schema version.</summary>

@@ -144,47 +144,95 @@ public sealed class ChargingStationTests : IDisposable
         Assert.True((await station.PresentIdAsync(1, input)).Accepted);
     }
 
-    /// <summary>A backend stand-in for the precedence tests (the OCPP client is the real one).</summary>
+    /// <summary>A backend stand-in for the precedence tests (the OCPP client is tested against a real central system).</summary>
     private sealed class Backend(BackendVerdict verdict) : IBackendAuthorizer
     {
         public List<string> Asked { get; } = [];
         public bool Configured => true;
+        public bool Online { get; set; } = true;
+        public BackendPolicy Policy { get; set; } = new();
+        public BackendVerdict Verdict { get; set; } = verdict;
 
         public Task<BackendAnswer> AuthorizeAsync(string idTag, CancellationToken cancellationToken)
         {
             Asked.Add(idTag);
-            return Task.FromResult(new BackendAnswer(verdict, verdict == BackendVerdict.Rejected ? "Invalid" : "no connection"));
+            return Task.FromResult(new BackendAnswer(Verdict, Verdict == BackendVerdict.Rejected ? "Invalid" : Verdict == BackendVerdict.Accepted ? "Accepted" : "no answer"));
         }
     }
 
+    private Task<AuthorizationDecision> Decide(IBackendAuthorizer? backend, string id) =>
+        new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card(id));
+
     [Fact]
-    public async Task The_order_of_precedence_is_local_whitelist_then_OCPP_whitelist_then_the_backend_then_if_in_doubt()
+    public async Task Online_the_local_whitelist_decides_first_then_the_backend_is_asked_and_LocalPreAuthorize_lets_the_OCPP_lists_answer_at_once()
     {
         Whitelist("04A1B2C3");
         _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0001", WhitelistKind.Rfid, null, "", _time.GetUtcNow()));
-        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0002", WhitelistKind.Rfid, null, "", _time.GetUtcNow(), Expiry: _time.GetUtcNow().AddDays(-1)));
-        var backend = new Backend(BackendVerdict.Unreachable);
-        var station = Station(backend: backend);
+        var backend = new Backend(BackendVerdict.Accepted);
 
-        Assert.Contains("local whitelist", (await station.PresentIdAsync(1, Card("04A1B2C3"))).Reason);
-        station.StopTransaction(1, StopReason.Local);
-        await station.PresentIdAsync(1, Card("04A1B2C3"));   // (authorized again: clear it)
-        Assert.Contains("OCPP whitelist", (await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0001"))).Reason);
+        Assert.Contains("local whitelist", (await Decide(backend, "04A1B2C3")).Reason);
         Assert.Empty(backend.Asked);
 
-        var expired = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0002"));
-        Assert.False(expired.Accepted);   // expired in the local list: the backend is asked, it is unreachable, in doubt: refuse
-        Assert.Equal(["CAFE0002"], backend.Asked);
-        Assert.Contains("if in doubt", expired.Reason);
+        var asked = await Decide(backend, "CAFE0001");   // in the OCPP list, but without LocalPreAuthorize the backend decides
+        Assert.Equal("accepted by the backend", asked.Reason);
+        Assert.Equal(["CAFE0001"], backend.Asked);
 
-        _settings.Update(s => s with { IfInDoubtAllowCharging = true });
-        var doubt = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, backend).AuthorizeTagAsync(1, Card("CAFE0003"));
-        Assert.True(doubt.Accepted);
-        Assert.Contains("if in doubt", doubt.Reason);
+        backend.Policy = new BackendPolicy(LocalPreAuthorize: true);
+        Assert.Contains("LocalPreAuthorize", (await Decide(backend, "CAFE0001")).Reason);
+        Assert.Single(backend.Asked);
 
-        var refused = await new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, new Backend(BackendVerdict.Rejected)).AuthorizeTagAsync(1, Card("CAFE0004"));
+        backend.Verdict = BackendVerdict.Rejected;
+        var refused = await Decide(backend, "CAFE0004");
         Assert.False(refused.Accepted);
         Assert.Contains("refused by the backend (Invalid)", refused.Reason);
+
+        backend.Verdict = BackendVerdict.Unreachable;   // connected, but no answer: "if in doubt" decides
+        Assert.False((await Decide(backend, "CAFE0005")).Accepted);
+        _settings.Update(s => s with { IfInDoubtAllowCharging = true });
+        var doubt = await Decide(backend, "CAFE0006");
+        Assert.True(doubt.Accepted);
+        Assert.Contains("if in doubt", doubt.Reason);
+    }
+
+    [Fact]
+    public async Task Offline_the_local_list_and_the_cache_decide_with_LocalAuthorizeOffline_and_unknown_ids_follow_AllowOfflineTxForUnknownId_then_if_in_doubt()
+    {
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0001", WhitelistKind.Rfid, null, "", _time.GetUtcNow()));
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0002", WhitelistKind.Rfid, null, "", _time.GetUtcNow(), Expiry: _time.GetUtcNow().AddDays(-1)));
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0003", WhitelistKind.Rfid, null, "", _time.GetUtcNow(), Status: "Blocked"));
+        _whitelists.Add(WhitelistName.OcppCache, new WhitelistEntry("CAFE0009", WhitelistKind.Rfid, null, "", _time.GetUtcNow()));
+        var backend = new Backend(BackendVerdict.Accepted) { Online = false };
+
+        Assert.Contains("OCPP whitelist entry, backend offline (LocalAuthorizeOffline)", (await Decide(backend, "CAFE0001")).Reason);
+        Assert.Contains("authorization cache entry", (await Decide(backend, "CAFE0009")).Reason);
+        var expired = await Decide(backend, "CAFE0002");
+        Assert.False(expired.Accepted);
+        Assert.Contains("expired", expired.Reason);
+        Assert.Contains("Blocked", (await Decide(backend, "CAFE0003")).Reason);
+        Assert.Empty(backend.Asked);   // offline: never asked
+
+        var unknown = await Decide(backend, "CAFE0007");
+        Assert.False(unknown.Accepted);
+        Assert.Contains("\"if in doubt allow charging\" is off", unknown.Reason);
+        backend.Policy = new BackendPolicy(AllowOfflineTxForUnknownId: true);
+        Assert.Contains("AllowOfflineTxForUnknownId", (await Decide(backend, "CAFE0007")).Reason);
+
+        backend.Policy = new BackendPolicy(LocalAuthorizeOffline: false, AuthorizationCacheEnabled: false);
+        var ignored = await Decide(backend, "CAFE0003");   // the lists do not count offline now: unknown, and in doubt off
+        Assert.False(ignored.Accepted);
+        Assert.Contains("backend offline", ignored.Reason);
+        _settings.Update(s => s with { IfInDoubtAllowCharging = true });
+        Assert.True((await Decide(backend, "CAFE0009")).Accepted);   // cache disabled: unknown, in doubt on
+    }
+
+    [Fact]
+    public async Task Without_a_backend_an_accepted_entry_of_the_OCPP_whitelist_still_authorizes()
+    {
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0001", WhitelistKind.Rfid, null, "", _time.GetUtcNow()));
+        _whitelists.Add(WhitelistName.Ocpp, new WhitelistEntry("CAFE0002", WhitelistKind.Rfid, null, "", _time.GetUtcNow(), Expiry: _time.GetUtcNow().AddDays(-1)));
+        Assert.Equal("OCPP whitelist entry", (await Decide(null, "CAFE0001")).Reason);
+        Assert.Contains("expired", (await Decide(null, "CAFE0002")).Reason);
+        Assert.Equal("in no whitelist, and no backend to ask", (await Decide(null, "CAFE0003")).Reason);
     }
 
     [Fact]
