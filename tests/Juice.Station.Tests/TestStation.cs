@@ -43,12 +43,14 @@ internal sealed class TestStation : IAsyncDisposable
 
     public IPEndPoint ModbusEndPoint => App.Services.GetRequiredService<ModbusHostedService>().EndPoints[0];
 
-    public static async Task<TestStation> StartAsync(string? directory = null, params string[] args)
+    public static Task<TestStation> StartAsync(string? directory = null, params string[] args) => StartAsync(directory, null, args);
+
+    public static async Task<TestStation> StartAsync(string? directory, Action<IServiceCollection>? services, params string[] args)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("juice-station-").FullName;
         var app = StationApp.Build([
             "--Database:Path=" + Path.Combine(directory, "juice.db"), "--Secc:Port=0", "--Modbus:Port=0", "--Api:Urls=http://127.0.0.1:0",
-            "--Api:InitialPassword=" + Password, "--Logging:LogLevel:Default=Warning", .. args]);
+            "--Api:InitialPassword=" + Password, "--Logging:LogLevel:Default=Warning", .. args], services);
         await app.StartAsync();
         return new TestStation(app, directory);
     }

@@ -2,9 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Juice.Hlc.Evcc;
-using Juice.Hlc.Secc;
-using Juice.Hlc.Transport;
 using Juice.Station.Core;
 
 namespace Juice.Station.Tests.Modbus;
@@ -18,53 +15,20 @@ public sealed partial class ThirdPartyModbusTests : IAsyncLifetime
 {
     private const string Mac = "0200C0FFEE01";
     private TestStation _station = null!;
-    private CancellationTokenSource _stopEv = null!;
-    private Task<EvResult> _ev = null!;
-    private readonly List<double> _limits = [];
+    private InProcessEv _ev = null!;
 
     public async Task InitializeAsync()
     {
         _station = await TestStation.StartAsync();
         _station.Configure(s => s with { Autocharge = true });
         _station.Whitelist(Mac, "test EV");
-        _stopEv = new CancellationTokenSource();
-        var options = new EvOptions
-        {
-            Energy = EnergyTransfer.AcThreePhase,
-            Evccid = Convert.FromHexString(Mac),
-            TargetSoc = 100,
-            StartSoc = 40,
-            MaxCurrentA = 32,
-            LoopInterval = TimeSpan.FromMilliseconds(50),
-            MessageTimeout = TimeSpan.FromSeconds(15),
-        };
-        var connection = await V2gTcpClient.ConnectAsync(_station.SeccEndPoint);
-        var progress = new Recorder(_limits);
-        _ev = Task.Run(async () =>
-        {
-            await using (connection)
-            {
-                return await new EvClient(options).RunAsync(connection, progress, _stopEv.Token);
-            }
-        });
+        _ev = await InProcessEv.StartAsync(_station, Mac);
         await TestStation.WaitFor(() => _station.Station.Snapshot(1).Status == ConnectorStatus.Charging, "the EV to charge");
-    }
-
-    private sealed class Recorder(List<double> limits) : IProgress<EvProgress>
-    {
-        public void Report(EvProgress value)
-        {
-            lock (limits)
-            {
-                limits.Add(value.CurrentLimitA);
-            }
-        }
     }
 
     public async Task DisposeAsync()
     {
-        await _stopEv.CancelAsync();
-        await _ev.WaitAsync(TimeSpan.FromSeconds(30));
+        await _ev.DisposeAsync();
         await _station.DisposeAsync();
         _station.DeleteFiles();
     }
@@ -157,13 +121,7 @@ public sealed partial class ThirdPartyModbusTests : IAsyncLifetime
         await WaitForEvLimit(0);
     }
 
-    private async Task WaitForEvLimit(double amps) => await TestStation.WaitFor(() =>
-    {
-        lock (_limits)
-        {
-            return _limits.Count > 0 && _limits[^1] == amps;
-        }
-    }, $"the charging EV to be offered {amps} A");
+    private Task WaitForEvLimit(double amps) => _ev.WaitForLimit(amps);
 
     /// <summary>The repository's root (tests/Juice.Station.Tests/bin/Release/net10.0 is four levels below the tests folder).</summary>
     public static string RepositoryRoot()
