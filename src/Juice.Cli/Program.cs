@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Juice.Cli.Certs;
 using Juice.Cli.Ev;
 using Juice.Cli.Exi;
 using Juice.Cli.Secc;
@@ -7,4 +8,5 @@ var root = new RootCommand("juice: ISO 15118 / DIN 70121 tools of Juice.Hlc");
 root.Subcommands.Add(ExiCommand.Create());
 root.Subcommands.Add(EvCommand.Create());
 root.Subcommands.Add(SeccCommand.Create());
+root.Subcommands.Add(CertsCommand.Create());
 return root.Parse(args).Invoke();
