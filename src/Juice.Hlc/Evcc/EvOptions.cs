@@ -68,6 +68,15 @@ public sealed record EvOptions
     /// </summary>
     public Func<TimeSpan, CancellationToken, Task>? Delay { get; init; }
 
+    /// <summary>Plug &amp; Charge: the EV's certificates; null: external identification.</summary>
+    public EvPlugAndCharge? PlugAndCharge { get; init; }
+
+    /// <summary>
+    /// Changes each ISO 15118-2 request after it is built and signed, just before it is encoded (fault injection: a
+    /// tampered challenge, signature or receipt); null: none.
+    /// </summary>
+    public Func<Juice.Hlc.Exi.Iso2.V2G_Message, Juice.Hlc.Exi.Iso2.V2G_Message>? Tamper { get; init; }
+
     /// <summary>The response timeout of a request of this kind.</summary>
     public TimeSpan TimeoutOf(V2gMessageKind kind) => MessageTimeout ?? Timers.EvccTimeout(kind);
 }
@@ -76,7 +85,41 @@ public sealed record EvOptions
 public sealed record EvProgress(string Step, double Soc, double EnergyWh, double PowerW, double CurrentLimitA);
 
 /// <summary>How a simulated session ended; SessionId is the ID the charger gave (to resume a paused session).</summary>
-public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false);
+public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false,
+    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0);
+
+/// <summary>
+/// The certificates of a Plug &amp; Charge EV (ISO 15118-2): its contract (chain, leaf first, and key) if it has one,
+/// the OEM provisioning certificate and key to have one installed, and the V2G roots it trusts (for the SECC's TLS
+/// certificate and the certificate provisioning service's signature).
+/// </summary>
+public sealed record EvPlugAndCharge
+{
+    public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? ContractChain { get; init; }
+
+    public Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters? ContractKey { get; init; }
+
+    public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? OemProvisioningChain { get; init; }
+
+    public Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters? OemProvisioningKey { get; init; }
+
+    public required IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> V2gRoots { get; init; }
+
+    /// <summary>MO roots to check an installed contract against (empty: its own chain is checked, not its root).</summary>
+    public IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> MoRoots { get; init; } = [];
+
+    /// <summary>Folder where an installed contract is saved (contract-chain.pem, contract.key.pem) and read from next time.</summary>
+    public string? ContractStore { get; init; }
+
+    /// <summary>Install a new contract even when one is at hand.</summary>
+    public bool ForceInstallation { get; init; }
+
+    /// <summary>Install a new contract when the one at hand has expired (false: present it anyway, as a test of the charger).</summary>
+    public bool InstallWhenExpired { get; init; } = true;
+
+    /// <summary>Renew the contract at hand with CertificateUpdateReq before charging.</summary>
+    public bool UpdateContract { get; init; }
+}
 
 /// <summary>Receives the round trip of every request (load mode statistics).</summary>
 public interface IEvRoundTrips

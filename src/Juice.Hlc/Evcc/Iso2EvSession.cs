@@ -1,6 +1,8 @@
 using Juice.Hlc.Exi;
 using Juice.Hlc.Exi.Iso2;
+using Juice.Hlc.Exi.XmlDsig;
 using Juice.Hlc.Secc;
+using Juice.Hlc.Security;
 using Juice.Hlc.Session;
 using Juice.Hlc.V2gtp;
 using static Juice.Hlc.Secc.Iso2.Iso2Values;
@@ -8,7 +10,7 @@ using static Juice.Hlc.Secc.Iso2.Iso2Values;
 namespace Juice.Hlc.Evcc;
 
 /// <summary>
-/// The EV side of an ISO 15118-2 session with external identification, AC or DC: SessionSetup to SessionStop,
+/// The EV side of an ISO 15118-2 session with external identification or Plug &amp; Charge, AC or DC: SessionSetup to SessionStop,
 /// repeating requests the charger answers with Ongoing, renegotiating when the charger asks, and a charging loop
 /// that fills the battery model. Ends with SessionStop(Terminate), or (Pause) to be resumed with the same SessionID.
 /// </summary>
@@ -21,10 +23,31 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
     private byte _tupleId = 1;
     private EnergyTransferModeType _mode;
     private bool Dc => options.Energy == EnergyTransfer.Dc;
+    private MessageHeaderType? _lastHeader;
+    private PncContract? _contract;
+    private bool _installed;
+    private int _receipts;
 
-    private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, BodyBaseType body, V2gMessageKind kind) where TResponse : BodyBaseType
+    /// <summary>A contract at hand: its chain (leaf first) and key.</summary>
+    private sealed record PncContract(IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Chain, Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters Key)
     {
-        var request = new V2G_Message { Header = new MessageHeaderType { SessionID = _sessionId }, Body = new BodyType { BodyElement = body } };
+        public string Emaid => Juice.Hlc.Security.Emaid.Normalize(V2gCertificates.CommonName(Chain[0]) ?? "");
+
+        public CertificateChainType Message(string? id = null) => new()
+        {
+            Id = id,
+            Certificate = Chain[0].GetEncoded(),
+            SubCertificates = Chain.Count > 1 ? new SubCertificatesType { Certificate = [.. Chain.Skip(1).Select(c => c.GetEncoded())] } : null,
+        };
+    }
+
+    private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, BodyBaseType body, V2gMessageKind kind, SignatureType? signature = null) where TResponse : BodyBaseType
+    {
+        var request = new V2G_Message { Header = new MessageHeaderType { SessionID = _sessionId, Signature = signature }, Body = new BodyType { BodyElement = body } };
+        if (options.Tamper is { } tamper)
+        {
+            request = tamper(request);
+        }
         byte[] bytes = await client.ExchangeAsync(connection, Iso2Exi.Encode(request), kind, CancellationToken.None).ConfigureAwait(false);
         _messages++;
         V2G_Message response;
@@ -36,6 +59,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         {
             throw new EvSessionException($"undecodable response to {kind}Req: {e.Message}");
         }
+        _lastHeader = response.Header;
         if (response.Body.BodyElement is not TResponse typed)
         {
             throw new EvSessionException($"{kind}Req was answered with {response.Body.BodyElement?.GetType().Name ?? "an empty body"}");
@@ -71,17 +95,27 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
             : options.Phases == 1 ? [EnergyTransferModeType.AC_single_phase_core, EnergyTransferModeType.AC_three_phase_core] : [EnergyTransferModeType.AC_three_phase_core, EnergyTransferModeType.AC_single_phase_core];
         _mode = wanted.Where(discovery.ChargeService.SupportedEnergyTransferMode.EnergyTransferMode.Contains).Cast<EnergyTransferModeType?>().FirstOrDefault()
             ?? throw new EvSessionException($"the charger offers no {(Dc ? "DC" : "AC")} energy transfer mode");
-        if (!discovery.PaymentOptionList.PaymentOption.Contains(PaymentOptionType.ExternalPayment))
+        var payment = options.PlugAndCharge is null ? PaymentOptionType.ExternalPayment : PaymentOptionType.Contract;
+        if (!discovery.PaymentOptionList.PaymentOption.Contains(payment))
         {
-            throw new EvSessionException("the charger offers no external identification (EIM)");
+            throw new EvSessionException(payment == PaymentOptionType.Contract
+                ? "the charger offers no Plug & Charge (Contract) on this connection (TLS is needed)"
+                : "the charger offers no external identification (EIM)");
         }
         await SendAsync<PaymentServiceSelectionResType>(c, new PaymentServiceSelectionReqType
         {
-            SelectedPaymentOption = PaymentOptionType.ExternalPayment,
+            SelectedPaymentOption = payment,
             SelectedServiceList = new SelectedServiceListType { SelectedService = [new SelectedServiceType { ServiceID = discovery.ChargeService.ServiceID }] },
         }, V2gMessageKind.PaymentServiceSelection).ConfigureAwait(false);
-        await UntilFinishedAsync<AuthorizationResType>(c, () => new AuthorizationReqType(), V2gMessageKind.Authorization,
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+        if (options.PlugAndCharge is { } pnc)
+        {
+            await ContractAuthorizationAsync(c, pnc).ConfigureAwait(false);
+        }
+        else
+        {
+            await UntilFinishedAsync<AuthorizationResType>(c, () => new AuthorizationReqType(), V2gMessageKind.Authorization,
+                r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+        }
         await ChargeParameterDiscoveryAsync(c).ConfigureAwait(false);
         if (Dc)
         {
@@ -114,7 +148,141 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         var session = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate;
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { ChargingSession = session }, V2gMessageKind.SessionStop).ConfigureAwait(false);
         string reason = options.Pause ? end.Reason + "; session paused" : end.Reason;
-        return new EvResult(true, reason, V2gProtocol.Iso15118_2, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, _resumed);
+        return new EvResult(true, reason, V2gProtocol.Iso15118_2, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, _resumed,
+            _contract?.Emaid, _installed, _receipts);
+    }
+
+    /// <summary>
+    /// Plug &amp; Charge: a contract (the one at hand, or one installed now through CertificateInstallation, or renewed
+    /// through CertificateUpdate), PaymentDetails with its chain, and AuthorizationReq with the GenChallenge signed by
+    /// the contract key, repeated while the charger answers Ongoing.
+    /// </summary>
+    private async Task ContractAuthorizationAsync(V2gtpConnection c, EvPlugAndCharge pnc)
+    {
+        _contract = pnc.ForceInstallation ? null : Stored(pnc) ?? (pnc.ContractChain is { Count: > 0 } chain && pnc.ContractKey is { } key ? new PncContract(chain, key) : null);
+        if (_contract is not null && pnc.UpdateContract)
+        {
+            _contract = await CertificateServiceAsync(c, pnc, update: true).ConfigureAwait(false);
+        }
+        else if (_contract is null || (pnc.InstallWhenExpired && _contract.Chain[0].NotAfter < time.GetUtcNow().UtcDateTime))
+        {
+            _contract = await CertificateServiceAsync(c, pnc, update: false).ConfigureAwait(false);
+        }
+        var details = await SendAsync<PaymentDetailsResType>(c, new PaymentDetailsReqType { EMAID = _contract.Emaid, ContractSignatureCertChain = _contract.Message() },
+            V2gMessageKind.PaymentDetails).ConfigureAwait(false);
+        var authorization = new AuthorizationReqType { Id = "ID1", GenChallenge = details.GenChallenge };
+        var signature = Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("AuthorizationReq", authorization))], _contract.Key);
+        await EvRetry.UntilAsync(() => SendAsync<AuthorizationResType>(c, authorization, V2gMessageKind.Authorization, signature),
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, "Authorization", options.Timers.EvccOngoingTimeout, time, options.Delay).ConfigureAwait(false);
+    }
+
+    private static PncContract? Stored(EvPlugAndCharge pnc)
+    {
+        if (pnc.ContractStore is not { } dir || !File.Exists(Path.Combine(dir, "contract-chain.pem")) || !File.Exists(Path.Combine(dir, "contract.key.pem")))
+        {
+            return null;
+        }
+        return new PncContract(V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(dir, "contract-chain.pem"))),
+            V2gKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(dir, "contract.key.pem"))));
+    }
+
+    /// <summary>
+    /// CertificateInstallationReq (signed with the OEM provisioning key) or CertificateUpdateReq (signed with the
+    /// contract key); the response's CPS chain must lead to a V2G root and its signature over the four elements must
+    /// verify; the decrypted key must be the new contract certificate's. The contract is saved in the store.
+    /// </summary>
+    private async Task<PncContract> CertificateServiceAsync(V2gtpConnection c, EvPlugAndCharge pnc, bool update)
+    {
+        var roots = new ListOfRootCertificateIDsType
+        {
+            RootCertificateID = [.. pnc.V2gRoots.Select(r => V2gCertificates.IssuerSerial(r)).Select(x => new X509IssuerSerialType { X509IssuerName = x.IssuerName, X509SerialNumber = x.Serial })],
+        };
+        Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters receiverKey;
+        CertificateChainType provisioning, contractChain;
+        ContractSignatureEncryptedPrivateKeyType encrypted;
+        DiffieHellmanPublickeyType dh;
+        EMAIDType emaid;
+        if (update)
+        {
+            var request = new CertificateUpdateReqType { Id = "ID1", ContractSignatureCertChain = _contract!.Message(), EMAID = _contract.Emaid, ListOfRootCertificateIDs = roots };
+            var res = await SendAsync<CertificateUpdateResType>(c, request, V2gMessageKind.CertificateUpdate,
+                Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("CertificateUpdateReq", request))], _contract.Key)).ConfigureAwait(false);
+            (receiverKey, provisioning, contractChain, encrypted, dh, emaid) = (_contract.Key, res.SAProvisioningCertificateChain, res.ContractSignatureCertChain, res.ContractSignatureEncryptedPrivateKey, res.DHpublickey, res.EMAID);
+        }
+        else
+        {
+            if (pnc.OemProvisioningChain is not { Count: > 0 } oem || pnc.OemProvisioningKey is not { } oemKey)
+            {
+                throw new EvSessionException("no contract and no OEM provisioning certificate to install one with");
+            }
+            var request = new CertificateInstallationReqType { Id = "ID1", OEMProvisioningCert = oem[0].GetEncoded(), ListOfRootCertificateIDs = roots };
+            var res = await SendAsync<CertificateInstallationResType>(c, request, V2gMessageKind.CertificateInstallation,
+                Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("CertificateInstallationReq", request))], oemKey)).ConfigureAwait(false);
+            (receiverKey, provisioning, contractChain, encrypted, dh, emaid) = (oemKey, res.SAProvisioningCertificateChain, res.ContractSignatureCertChain, res.ContractSignatureEncryptedPrivateKey, res.DHpublickey, res.EMAID);
+        }
+        string what = update ? "CertificateUpdateRes" : "CertificateInstallationRes";
+        var now = time.GetUtcNow();
+        var cps = CertificateChains.Validate(provisioning.Certificate, provisioning.SubCertificates?.Certificate ?? [], pnc.V2gRoots, now, "CPS");
+        if (!cps.Valid)
+        {
+            throw new EvSessionException($"{what}: the provisioning service's chain is refused: {cps.Status}: {cps.Detail}");
+        }
+        var (signed, detail) = Iso2Signatures.Verify(_lastHeader?.Signature,
+        [
+            (contractChain.Id ?? "", Iso2Signatures.Body("ContractSignatureCertChain", contractChain)),
+            (encrypted.Id, Iso2Signatures.Body("ContractSignatureEncryptedPrivateKey", encrypted)),
+            (dh.Id, Iso2Signatures.Body("DHpublickey", dh)),
+            (emaid.Id, Iso2Signatures.Body("eMAID", emaid)),
+        ], (Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters)cps.Leaf!.GetPublicKey());
+        if (signed != SignatureCheck.Valid)
+        {
+            throw new EvSessionException($"{what}: the provisioning service's signature does not hold: {signed}: {detail}");
+        }
+        var chain = new List<Org.BouncyCastle.X509.X509Certificate> { V2gCertificates.Parse(contractChain.Certificate) };
+        chain.AddRange((contractChain.SubCertificates?.Certificate ?? []).Select(b => V2gCertificates.Parse(b)));
+        if (pnc.MoRoots.Count > 0 && CertificateChains.Validate(chain, pnc.MoRoots, now, "MO") is { Valid: false } mo)
+        {
+            throw new EvSessionException($"{what}: the new contract chain is refused: {mo.Status}: {mo.Detail}");
+        }
+        Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters key;
+        try
+        {
+            key = ContractKeyCipher.Decrypt(dh.Value, encrypted.Value, receiverKey);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new EvSessionException($"{what}: the contract key cannot be decrypted: {e.Message}");
+        }
+        if (!ContractKeyCipher.Matches(key, (Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters)chain[0].GetPublicKey()))
+        {
+            throw new EvSessionException($"{what}: the decrypted key is not the contract certificate's");
+        }
+        var contract = new PncContract(chain, key);
+        if (!Juice.Hlc.Security.Emaid.SameAccount(contract.Emaid, emaid.Value))
+        {
+            throw new EvSessionException($"{what}: eMAID {emaid.Value} is not the contract certificate's ({contract.Emaid})");
+        }
+        if (pnc.ContractStore is { } dir)
+        {
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "contract-chain.pem"), V2gCertificates.ToPem(chain));
+            File.WriteAllText(Path.Combine(dir, "contract.key.pem"), V2gKeys.Pkcs8Pem(key));
+        }
+        _installed = true;
+        return contract;
+    }
+
+    /// <summary>MeteringReceiptReq with the MeterInfo the charger sent, signed with the contract key.</summary>
+    private async Task ReceiptAsync(V2gtpConnection c, MeterInfoType? meter)
+    {
+        if (_contract is null || meter is null)
+        {
+            throw new EvSessionException("the charger asked for a metering receipt without Plug & Charge or without MeterInfo");
+        }
+        var receipt = new MeteringReceiptReqType { Id = "ID1", SessionID = _sessionId, SAScheduleTupleID = _tupleId, MeterInfo = meter };
+        await SendAsync<MeteringReceiptResType>(c, receipt, V2gMessageKind.MeteringReceipt,
+            Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("MeteringReceiptReq", receipt))], _contract.Key)).ConfigureAwait(false);
+        _receipts++;
     }
 
     private async Task ChargeParameterDiscoveryAsync(V2gtpConnection c)
@@ -184,12 +352,20 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
                 EVMaximumPowerLimit = Pv(options.MaxPowerW, UnitSymbolType.W),
                 ChargingComplete = _battery.Full,
             }, V2gMessageKind.CurrentDemand).ConfigureAwait(false);
+            if (r.ReceiptRequired == true)
+            {
+                await ReceiptAsync(c, r.MeterInfo).ConfigureAwait(false);
+            }
             var n = r.DC_EVSEStatus.EVSENotification;
             return new LoopAnswer(Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), SiOrNull(r.EVSEMaximumCurrentLimit),
                 n == EVSENotificationType.StopCharging || r.DC_EVSEStatus.EVSEStatusCode is DC_EVSEStatusCodeType.EVSE_Shutdown or DC_EVSEStatusCodeType.EVSE_EmergencyShutdown,
                 n == EVSENotificationType.ReNegotiation);
         }
         var s = await SendAsync<ChargingStatusResType>(c, new ChargingStatusReqType(), V2gMessageKind.ChargingStatus).ConfigureAwait(false);
+        if (s.ReceiptRequired == true)
+        {
+            await ReceiptAsync(c, s.MeterInfo).ConfigureAwait(false);
+        }
         double limit = s.EVSEMaxCurrent is { } max ? Si(max) : _battery.LimitA;
         int phases = _mode == EnergyTransferModeType.AC_single_phase_core ? 1 : 3;
         double current = Math.Min(limit, options.MaxCurrentA);

@@ -17,6 +17,12 @@ public enum AuthorizationStatus
     Pending,
     Accepted,
     Rejected,
+
+    /// <summary>Plug &amp; Charge: the backend reports the contract certificate revoked (FAILED_CertificateRevoked).</summary>
+    CertificateRevoked,
+
+    /// <summary>Plug &amp; Charge: the backend reports the contract certificate expired (FAILED_CertificateExpired).</summary>
+    CertificateExpired,
 }
 
 /// <summary>How the EV identifies itself for charging.</summary>
@@ -66,8 +72,33 @@ public sealed record EvIdentity(byte[] Evccid, string Protocol = "")
     public string EvccidHex => Convert.ToHexString(Evccid);
 }
 
-/// <summary>An EV's request to be authorized.</summary>
-public sealed record AuthorizationRequest(EvIdentity Ev, IdentificationMode Mode);
+/// <summary>
+/// Plug &amp; Charge: the contract an EV presented in PaymentDetailsReq and proved it holds (AuthorizationReq
+/// signature), already validated by the SECC against its contract roots: the eMAID and the chain, leaf first, as DER.
+/// </summary>
+public sealed record ContractIdentity(string Emaid, IReadOnlyList<byte[]> Chain);
+
+/// <summary>An EV's request to be authorized; with <see cref="IdentificationMode.Contract"/>, the contract.</summary>
+public sealed record AuthorizationRequest(EvIdentity Ev, IdentificationMode Mode, ContractIdentity? Contract = null);
+
+/// <summary>The certificate services of ISO 15118-2 that the SECC forwards to the backend.</summary>
+public enum CertificateAction
+{
+    Install,
+    Update,
+}
+
+/// <summary>
+/// A CertificateInstallationReq or CertificateUpdateReq for the backend: the whole V2G message exactly as the EV sent
+/// it (EXI), and the schema it is coded with (for OCPP Get15118EVCertificate: iso15118SchemaVersion).
+/// </summary>
+public sealed record CertificateServiceRequest(CertificateAction Action, byte[] Exi, string SchemaNamespace = "urn:iso:15118:2:2013:MsgDef");
+
+/// <summary>The backend's answer: the EXI of the response message for the EV, or why there is none.</summary>
+public sealed record CertificateServiceResult(byte[]? Exi, string? Problem = null);
+
+/// <summary>A metering receipt the EV signed with its contract key (MeteringReceiptReq), verified by the SECC.</summary>
+public sealed record MeteringReceipt(string Emaid, string MeterId, ulong? ReadingWh, long? MeterTime, byte[] SignatureValue);
 
 /// <summary>What the EV asked for in charge parameter discovery, in SI units (null where the EV did not say).</summary>
 public sealed record EvNeeds(
@@ -135,4 +166,16 @@ public interface IChargingPoint
 
     /// <summary>The session is over (energy transfer already off); the meter reading at the end is final.</summary>
     void SessionEnded(SessionEndReason reason);
+
+    /// <summary>
+    /// Plug &amp; Charge: forwards a certificate installation or update to the backend (OCPP Get15118EVCertificate)
+    /// and returns its response. Without a backend there is no answer, and the SECC answers FAILED.
+    /// </summary>
+    ValueTask<CertificateServiceResult> CertificateServiceAsync(CertificateServiceRequest request, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new CertificateServiceResult(null, "this charging point has no certificate service"));
+
+    /// <summary>Plug &amp; Charge: a metering receipt, signed by the contract and verified; kept with the transaction.</summary>
+    void MeteringReceiptSigned(MeteringReceipt receipt)
+    {
+    }
 }

@@ -6,6 +6,7 @@ using Juice.Hlc.Exi.Iso2;
 using Juice.Hlc.Secc.Din;
 using Juice.Hlc.Secc.Iso2;
 using Juice.Hlc.Session;
+using Juice.Hlc.Transport;
 using Juice.Hlc.V2gtp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -129,7 +130,7 @@ public sealed partial class SeccConnectionHandler
         switch (negotiation.Selected?.Protocol)
         {
             case V2gProtocol.Iso15118_2:
-                await RunSessionAsync(connection, remote, chargingPoint, new Iso2SeccSession(chargingPoint, _options.Session, _time, _paused),
+                await RunSessionAsync(connection, remote, chargingPoint, new Iso2SeccSession(chargingPoint, _options.Session, _time, _paused, connection.Stream is V2gTlsStream),
                     ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
             case V2gProtocol.Din70121:
@@ -171,8 +172,8 @@ public sealed partial class SeccConnectionHandler
                     return;
                 }
                 var kind = session.KindOf(request);
-                var reply = await session.HandleAsync(request, ct).ConfigureAwait(false);
-                byte[] response = encode(reply.Response);
+                var reply = await session.HandleAsync(request, payload, ct).ConfigureAwait(false);
+                byte[] response = reply.Exi ?? encode(reply.Response);
                 _options.Trace?.Invoke(remote, "se->ev", codec, response);
                 await connection.WriteAsync(V2gtpPayloadType.Exi, response, ct).ConfigureAwait(false);
                 var took = _time.GetElapsedTime(received);
@@ -308,6 +309,9 @@ internal sealed class ExclusiveChargingPoint(IChargingPoint inner)
         public MeterReading ReadMeter() => Inner.ReadMeter();
         public void RequestHandled(EvseRequest request) => Inner.RequestHandled(request);
         public void SessionEnded(SessionEndReason reason) => Inner.SessionEnded(reason);
+        public ValueTask<CertificateServiceResult> CertificateServiceAsync(CertificateServiceRequest request, CancellationToken cancellationToken) =>
+            Inner.CertificateServiceAsync(request, cancellationToken);
+        public void MeteringReceiptSigned(MeteringReceipt receipt) => Inner.MeteringReceiptSigned(receipt);
 
         public void Dispose()
         {

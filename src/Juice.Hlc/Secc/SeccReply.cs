@@ -13,9 +13,10 @@ public enum SeccNext
 
 /// <summary>
 /// The SECC's reaction to one request: the response and what follows; for a session that ends on a failure, the
-/// reason for the log.
+/// reason for the log. <paramref name="Exi"/>: the response's EXI as it is to be sent (a certificate installation
+/// response from the backend goes to the EV unchanged); null: encode <paramref name="Response"/>.
 /// </summary>
-public readonly record struct SeccReply<TMessage>(TMessage Response, SeccNext Next, SessionEndReason? End = null, string? Problem = null);
+public readonly record struct SeccReply<TMessage>(TMessage Response, SeccNext Next, SessionEndReason? End = null, string? Problem = null, byte[]? Exi = null);
 
 /// <summary>A protocol's SECC session as the connection runner drives it.</summary>
 public interface ISeccSession<TMessage>
@@ -31,4 +32,7 @@ public interface ISeccSession<TMessage>
     V2gMessageKind? KindOf(TMessage request);
 
     ValueTask<SeccReply<TMessage>> HandleAsync(TMessage request, CancellationToken cancellationToken);
+
+    /// <summary>A request with the EXI it was decoded from (for what the SECC forwards as it came).</summary>
+    ValueTask<SeccReply<TMessage>> HandleAsync(TMessage request, byte[] exi, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken);
 }

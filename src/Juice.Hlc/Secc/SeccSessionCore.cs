@@ -63,8 +63,30 @@ public sealed record SeccSessionOptions
     /// <summary>NotificationMaxDelay (s) sent with an EVSE notification: the time the EV has to act on it.</summary>
     public ushort NotificationMaxDelay { get; init; } = 10;
 
-    /// <summary>Payment options offered in ISO 15118-2 ServiceDiscoveryRes (Contract needs TLS: the Plug &amp; Charge issue).</summary>
+    /// <summary>
+    /// Payment options offered in ISO 15118-2 ServiceDiscoveryRes. Contract is offered only on a TLS connection
+    /// and with <see cref="PlugAndCharge"/> set.
+    /// </summary>
     public IdentificationMode[] IdentificationModes { get; init; } = [IdentificationMode.External];
+
+    /// <summary>Plug &amp; Charge (ISO 15118-2 contract identification); null: not offered.</summary>
+    public PlugAndChargeOptions? PlugAndCharge { get; init; }
+}
+
+/// <summary>How the SECC checks contracts and receipts.</summary>
+public sealed record PlugAndChargeOptions
+{
+    /// <summary>The roots a contract certificate chain must end at (the MO roots the station trusts; the V2G root where it issues contracts).</summary>
+    public required IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> ContractRoots { get; init; }
+
+    /// <summary>
+    /// How often the SECC asks the EV for a metering receipt (ReceiptRequired in ChargingStatusRes /
+    /// CurrentDemandRes): the first response of the charging loop, then after this interval; null: never.
+    /// </summary>
+    public TimeSpan? ReceiptInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Verify the EV's signature on CertificateInstallationReq / CertificateUpdateReq before forwarding it (the backend checks it too).</summary>
+    public bool VerifyCertificateRequests { get; init; } = true;
 }
 
 /// <summary>
@@ -139,13 +161,13 @@ internal sealed class SeccSessionCore(IChargingPoint chargingPoint, SeccSessionO
     /// response, else Pending (the EV repeats). A decision still pending after V2G_SECC_Ongoing_Performance_Time is
     /// "overdue": the SECC answers FAILED and ends the session ([V2G2-712], [V2G2-713]).
     /// </summary>
-    public async ValueTask<(AuthorizationStatus Status, bool Overdue)> AuthorizeAsync(IdentificationMode mode, CancellationToken ct)
+    public async ValueTask<(AuthorizationStatus Status, bool Overdue)> AuthorizeAsync(IdentificationMode mode, CancellationToken ct, ContractIdentity? contract = null)
     {
         if (_authorizationSince == 0)
         {
             _authorizationSince = time.GetTimestamp();
         }
-        _authorization ??= chargingPoint.AuthorizeAsync(new AuthorizationRequest(Ev!, mode), ct).AsTask();
+        _authorization ??= chargingPoint.AuthorizeAsync(new AuthorizationRequest(Ev!, mode, contract), ct).AsTask();
         if (!_authorization.IsCompleted)
         {
             try

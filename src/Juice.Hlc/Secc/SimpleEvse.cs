@@ -34,6 +34,26 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
     /// <summary>Decides authorization; the default accepts every EV.</summary>
     public Func<AuthorizationRequest, AuthorizationStatus> Authorize { get; set; } = _ => AuthorizationStatus.Accepted;
 
+    /// <summary>Answers certificate installations and updates (a local provisioning service in demos); null: none.</summary>
+    public Func<CertificateServiceRequest, CertificateServiceResult>? CertificateService { get; set; }
+
+    /// <summary>The metering receipts the EV signed, in order.</summary>
+    public List<MeteringReceipt> Receipts { get; } = [];
+
+    /// <summary>The last authorization request (with its contract, for Plug &amp; Charge).</summary>
+    public AuthorizationRequest? LastAuthorization { get; private set; }
+
+    public ValueTask<CertificateServiceResult> CertificateServiceAsync(CertificateServiceRequest request, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(CertificateService?.Invoke(request) ?? new CertificateServiceResult(null, "no certificate service configured"));
+
+    public void MeteringReceiptSigned(MeteringReceipt receipt)
+    {
+        lock (Receipts)
+        {
+            Receipts.Add(receipt);
+        }
+    }
+
     /// <summary>How long the DC isolation test takes (cable check answers Ongoing until then).</summary>
     public TimeSpan IsolationTestDuration { get; set; }
 
@@ -60,7 +80,11 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         _isolationStarted = 0;
     }
 
-    public ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken) => ValueTask.FromResult(Authorize(request));
+    public ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken)
+    {
+        LastAuthorization = request;
+        return ValueTask.FromResult(Authorize(request));
+    }
 
     public void EvNeedsChanged(EvNeeds needs) => _needs = needs;
 

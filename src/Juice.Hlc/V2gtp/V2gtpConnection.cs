@@ -45,6 +45,9 @@ public sealed class V2gtpConnection : IAsyncDisposable
     /// Reads the next message, or null when the peer closed the connection between messages. Throws
     /// <see cref="V2gtpException"/> for a frame to reject, a frame cut by the peer or one that stalls.
     /// </summary>
+    /// <summary>The stream the connection runs over (a <c>V2gTlsStream</c> when TLS secures it).</summary>
+    public Stream Stream => _stream;
+
     public async ValueTask<V2gtpMessage?> ReadAsync(CancellationToken cancellationToken = default)
     {
         CancellationTokenSource? partial = null;

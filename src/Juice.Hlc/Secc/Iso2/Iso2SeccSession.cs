@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
 using Juice.Hlc.Exi.Iso2;
+using Juice.Hlc.Security;
 using Juice.Hlc.Session;
+using Org.BouncyCastle.Crypto.Parameters;
 using static Juice.Hlc.Secc.Iso2.Iso2Values;
 
 namespace Juice.Hlc.Secc.Iso2;
@@ -10,6 +13,9 @@ public enum Iso2SeccState
     WaitForSessionSetupReq,
     WaitForServiceDiscoveryReq,
     WaitForServiceDetailOrPaymentServiceSelectionReq,
+
+    /// <summary>Plug &amp; Charge: PaymentDetailsReq, or first a certificate installation or update.</summary>
+    WaitForPaymentDetailsReq,
     WaitForAuthorizationReq,
     WaitForChargeParameterDiscoveryReq,
     WaitForCableCheckReq,
@@ -23,7 +29,8 @@ public enum Iso2SeccState
 }
 
 /// <summary>
-/// One ISO 15118-2 session on the SECC side, external identification (EIM), AC and DC: takes each decoded request,
+/// One ISO 15118-2 session on the SECC side, external identification (EIM) and Plug &amp; Charge (on a TLS
+/// connection), AC and DC: takes each decoded request,
 /// checks session, sequence and parameters, drives the charging point and returns the response. No I/O: the
 /// connection runner reads, writes and runs the sequence timer; the clock for timestamps and the Ongoing limits is
 /// injected.
@@ -44,11 +51,21 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
     private EnergyTransfer _mode;
     private bool _charged;
     private double _schedulePowerW;
+    private readonly bool _secured;
+    private IdentificationMode _payment = IdentificationMode.External;
+    private ContractIdentity? _contract;
+    private ECPublicKeyParameters? _contractKey;
+    private byte[]? _challenge;
+    private bool _contractProven;
+    private long _lastReceipt;
+    private MeterInfoType? _receiptAsked;
 
-    public Iso2SeccSession(IChargingPoint chargingPoint, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null)
+    /// <param name="secured">True on a TLS connection: only then is Plug &amp; Charge offered (ISO 15118-2 §7.7.3, §8.4.3.4).</param>
+    public Iso2SeccSession(IChargingPoint chargingPoint, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null, bool secured = false)
     {
         time ??= TimeProvider.System;
         _cp = chargingPoint;
+        _secured = secured;
         _core = new SeccSessionCore(chargingPoint, options ?? new SeccSessionOptions(), time, paused ?? new PausedSessions(time), V2gProtocol.Iso15118_2);
     }
 
@@ -92,6 +109,8 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         (Iso2SeccState.WaitForServiceDiscoveryReq, ServiceDiscoveryReqType) => true,
         // [V2G2-545]: after ServiceDiscoveryRes, ServiceDetailReq (any number) or PaymentServiceSelectionReq
         (Iso2SeccState.WaitForServiceDetailOrPaymentServiceSelectionReq, ServiceDetailReqType or PaymentServiceSelectionReqType) => true,
+        // [V2G2-550]/[V2G2-551]: with Contract, PaymentDetailsReq, after an optional certificate installation or update
+        (Iso2SeccState.WaitForPaymentDetailsReq, PaymentDetailsReqType or CertificateInstallationReqType or CertificateUpdateReqType) => true,
         (Iso2SeccState.WaitForAuthorizationReq, AuthorizationReqType) => true,
         (Iso2SeccState.WaitForChargeParameterDiscoveryReq, ChargeParameterDiscoveryReqType) => true,
         (Iso2SeccState.WaitForCableCheckReq, CableCheckReqType) => true,
@@ -99,15 +118,18 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         (Iso2SeccState.WaitForPreChargeReq, CableCheckReqType or PreChargeReqType or PowerDeliveryReqType) => true,
         (Iso2SeccState.WaitForPowerDeliveryReq, PowerDeliveryReqType or ChargeParameterDiscoveryReqType) => true,
         // [V2G2-575]/[V2G2-576]: the AC charging loop and its end
-        (Iso2SeccState.WaitForChargingStatusReq, ChargingStatusReqType or PowerDeliveryReqType) => true,
-        (Iso2SeccState.WaitForCurrentDemandReq, CurrentDemandReqType or PowerDeliveryReqType) => true,
+        // [V2G2-575]/[V2G2-576]: with MeteringReceiptReq where the SECC asked for a receipt
+        (Iso2SeccState.WaitForChargingStatusReq, ChargingStatusReqType or PowerDeliveryReqType or MeteringReceiptReqType) => true,
+        (Iso2SeccState.WaitForCurrentDemandReq, CurrentDemandReqType or PowerDeliveryReqType or MeteringReceiptReqType) => true,
         (Iso2SeccState.WaitForWeldingDetectionReq, WeldingDetectionReqType or SessionStopReqType or ChargeParameterDiscoveryReqType) => true,
         // [V2G2-568]/[V2G2-601]: after PowerDelivery(Stop), SessionStopReq or a new charge parameter discovery
         (Iso2SeccState.WaitForSessionStopReq, SessionStopReqType or ChargeParameterDiscoveryReqType) => true,
         _ => false,
     };
 
-    public async ValueTask<SeccReply<V2G_Message>> HandleAsync(V2G_Message request, CancellationToken cancellationToken)
+    public ValueTask<SeccReply<V2G_Message>> HandleAsync(V2G_Message request, CancellationToken cancellationToken) => HandleAsync(request, [], cancellationToken);
+
+    public async ValueTask<SeccReply<V2G_Message>> HandleAsync(V2G_Message request, byte[] exi, CancellationToken cancellationToken)
     {
         if (request.Body.BodyElement is not { } body)
         {
@@ -131,7 +153,10 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
             ServiceDiscoveryReqType r => ServiceDiscovery(r),
             ServiceDetailReqType r => ServiceDetail(r),
             PaymentServiceSelectionReqType r => PaymentServiceSelection(r),
-            AuthorizationReqType => await AuthorizationAsync(cancellationToken).ConfigureAwait(false),
+            PaymentDetailsReqType r => PaymentDetails(r),
+            CertificateInstallationReqType or CertificateUpdateReqType => await CertificateServiceAsync(request, exi, cancellationToken).ConfigureAwait(false),
+            AuthorizationReqType r => await AuthorizationAsync(request.Header, r, cancellationToken).ConfigureAwait(false),
+            MeteringReceiptReqType r => MeteringReceipt(request.Header, r),
             ChargeParameterDiscoveryReqType r => ChargeParameterDiscovery(r),
             CableCheckReqType r => CableCheck(r),
             PreChargeReqType r => PreCharge(r),
@@ -165,9 +190,14 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         SupportedEnergyTransferMode = new SupportedEnergyTransferModeType { EnergyTransferMode = [.. Modes(_cp.Supported)] },
     };
 
+    /// <summary>Contract is offered only over TLS and with Plug &amp; Charge configured.</summary>
+    private bool ContractOffered => _secured && _core.Options.PlugAndCharge is not null && _core.Options.IdentificationModes.Contains(IdentificationMode.Contract);
+
     private PaymentOptionListType PaymentOptions() => new()
     {
-        PaymentOption = [.. _core.Options.IdentificationModes.Select(m => m == IdentificationMode.Contract ? PaymentOptionType.Contract : PaymentOptionType.ExternalPayment)],
+        PaymentOption = [.. _core.Options.IdentificationModes
+            .Where(m => m == IdentificationMode.External || ContractOffered)
+            .Select(m => m == IdentificationMode.Contract ? PaymentOptionType.Contract : PaymentOptionType.ExternalPayment)],
     };
 
     private SeccReply<V2G_Message> ServiceDiscovery(ServiceDiscoveryReqType r)
@@ -213,17 +243,153 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         }
         if (r.SelectedPaymentOption == PaymentOptionType.Contract)
         {
-            // Contract needs PaymentDetails over TLS (the Plug & Charge issue); not offered by this build's options.
-            return Close(new PaymentServiceSelectionResType { ResponseCode = ResponseCodeType.FAILED_PaymentSelectionInvalid }, SessionEndReason.Error,
-                "Contract payment is not available on this connection");
+            _payment = IdentificationMode.Contract;
+            State = Iso2SeccState.WaitForPaymentDetailsReq;
+            return Next(new PaymentServiceSelectionResType { ResponseCode = ResponseCodeType.OK });
         }
         State = Iso2SeccState.WaitForAuthorizationReq;
         return Next(new PaymentServiceSelectionResType { ResponseCode = ResponseCodeType.OK });
     }
 
-    private async ValueTask<SeccReply<V2G_Message>> AuthorizationAsync(CancellationToken ct)
+    /// <summary>
+    /// PaymentDetailsReq (§8.4.3.6): the contract chain must lead to a trusted contract root and be valid now, the
+    /// eMAID must have the syntax of Annex H and be the contract certificate's; the answer carries a fresh
+    /// GenChallenge of 16 random bytes ([V2G2-825], [V2G2-826]) that the EV signs in AuthorizationReq.
+    /// </summary>
+    private SeccReply<V2G_Message> PaymentDetails(PaymentDetailsReqType r)
     {
-        var (decision, overdue) = await _core.AuthorizeAsync(IdentificationMode.External, ct).ConfigureAwait(false);
+        var pnc = _core.Options.PlugAndCharge!;
+        var chain = CertificateChains.Validate(r.ContractSignatureCertChain.Certificate, r.ContractSignatureCertChain.SubCertificates?.Certificate ?? [],
+            pnc.ContractRoots, _core.Time.GetUtcNow(), "MO");
+        if (!chain.Valid)
+        {
+            var code = chain.Status == ChainStatus.Expired ? ResponseCodeType.FAILED_CertificateExpired : ResponseCodeType.FAILED_CertChainError;
+            return Close(Failed(r, code), SessionEndReason.Error, $"contract certificate chain: {chain.Status}: {chain.Detail}");
+        }
+        string? subject = V2gCertificates.CommonName(chain.Leaf!);
+        if (!Emaid.IsValid(r.EMAID) || subject is null || !Emaid.SameAccount(r.EMAID, subject))
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_CertChainError), SessionEndReason.Error, $"eMAID {r.EMAID} is not the contract certificate's ({subject})");
+        }
+        _contract = new ContractIdentity(Emaid.Normalize(r.EMAID), [r.ContractSignatureCertChain.Certificate, .. r.ContractSignatureCertChain.SubCertificates?.Certificate ?? []]);
+        _contractKey = (ECPublicKeyParameters)chain.Leaf!.GetPublicKey();
+        _challenge = RandomNumberGenerator.GetBytes(16);
+        State = Iso2SeccState.WaitForAuthorizationReq;
+        return Next(new PaymentDetailsResType { ResponseCode = ResponseCodeType.OK, GenChallenge = _challenge, EVSETimeStamp = _core.UnixTime });
+    }
+
+    /// <summary>
+    /// CertificateInstallationReq / CertificateUpdateReq (§8.4.3.11, §8.4.3.12): the EV's signature is checked, then
+    /// the request goes to the backend exactly as it came, and the backend's response goes back to the EV unchanged
+    /// within V2G_SECC_Msg_Performance_Time; no answer in time, or none at all, is FAILED.
+    /// </summary>
+    private async ValueTask<SeccReply<V2G_Message>> CertificateServiceAsync(V2G_Message request, byte[] exi, CancellationToken ct)
+    {
+        var body = request.Body.BodyElement!;
+        var pnc = _core.Options.PlugAndCharge!;
+        bool install = body is CertificateInstallationReqType;
+        var kind = install ? V2gMessageKind.CertificateInstallation : V2gMessageKind.CertificateUpdate;
+        if (pnc.VerifyCertificateRequests && CertificateRequestProblem(request) is { } problem)
+        {
+            return Close(Failed(body, ResponseCodeType.FAILED_SignatureError), SessionEndReason.Error, problem);
+        }
+        if (exi.Length == 0)
+        {
+            exi = Iso2Exi.Encode(request);
+        }
+        var budget = _core.Options.Timers.SeccPerformance(kind) - TimeSpan.FromMilliseconds(500);
+        CertificateServiceResult result;
+        try
+        {
+            result = await _cp.CertificateServiceAsync(new CertificateServiceRequest(install ? CertificateAction.Install : CertificateAction.Update, exi), ct)
+                .AsTask().WaitAsync(budget, _core.Time, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            result = new CertificateServiceResult(null, $"the backend did not answer within {budget.TotalSeconds:0.#} s");
+        }
+        if (result.Exi is not { } answer)
+        {
+            return Close(Failed(body, ResponseCodeType.FAILED), SessionEndReason.Error, $"{Name(body)}: {result.Problem}");
+        }
+        V2G_Message response;
+        try
+        {
+            response = Iso2Exi.Decode(answer);
+        }
+        catch (Juice.Hlc.Exi.ExiContentException e)
+        {
+            return Close(Failed(body, ResponseCodeType.FAILED), SessionEndReason.Error, $"{Name(body)}: the backend's response is no ISO 15118-2 message: {e.Message}");
+        }
+        ResponseCodeType? code = (install, response.Body.BodyElement) switch
+        {
+            (true, CertificateInstallationResType res) => res.ResponseCode,
+            (false, CertificateUpdateResType res) => res.ResponseCode,
+            _ => null,
+        };
+        if (code is null)
+        {
+            return Close(Failed(body, ResponseCodeType.FAILED), SessionEndReason.Error,
+                $"{Name(body)}: the backend answered with {response.Body.BodyElement?.GetType().Name ?? "an empty body"}");
+        }
+        if (!response.Header.SessionID.AsSpan().SequenceEqual(_core.SessionId))
+        {
+            // the backend may not know the SessionID; the signature covers the body only
+            response.Header.SessionID = _core.SessionId;
+            answer = Iso2Exi.Encode(response);
+        }
+        if (code.Value.ToString().StartsWith("FAILED", StringComparison.Ordinal))
+        {
+            State = Iso2SeccState.Ended;
+            return new(response, SeccNext.Close, SessionEndReason.Error, $"{Name(body)}: the backend answered {code}", answer);
+        }
+        return new(response, SeccNext.Continue, null, null, answer);
+    }
+
+    /// <summary>Why the EV's signature on a certificate request does not hold, or null.</summary>
+    private static string? CertificateRequestProblem(V2G_Message request)
+    {
+        try
+        {
+            var (id, element, key) = request.Body.BodyElement switch
+            {
+                CertificateInstallationReqType r => (r.Id, Iso2Signatures.Body("CertificateInstallationReq", r), V2gCertificates.Parse(r.OEMProvisioningCert).GetPublicKey()),
+                CertificateUpdateReqType r => (r.Id, Iso2Signatures.Body("CertificateUpdateReq", r), V2gCertificates.Parse(r.ContractSignatureCertChain.Certificate).GetPublicKey()),
+                _ => throw new InvalidOperationException(),
+            };
+            var (result, detail) = Iso2Signatures.Verify(request.Header.Signature, [(id, element)], (ECPublicKeyParameters)key);
+            return result == SignatureCheck.Valid ? null : $"the signature of the certificate request: {result}: {detail}";
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidCastException or Org.BouncyCastle.Security.Certificates.CertificateException)
+        {
+            return "the certificate of the certificate request is unreadable: " + e.Message;
+        }
+    }
+
+    private async ValueTask<SeccReply<V2G_Message>> AuthorizationAsync(MessageHeaderType header, AuthorizationReqType r, CancellationToken ct)
+    {
+        if (_payment == IdentificationMode.Contract)
+        {
+            // [V2G2-475]: the GenChallenge of PaymentDetailsRes, signed with the contract key (the first request proves it; a
+            // request repeated while Ongoing may leave it out)
+            bool carries = r.GenChallenge is not null;
+            if ((!_contractProven || carries) && (r.GenChallenge is not { } challenge || !CryptographicOperations.FixedTimeEquals(challenge, _challenge)))
+            {
+                return Close(Failed(r, ResponseCodeType.FAILED_ChallengeInvalid), SessionEndReason.Error, "AuthorizationReq without the GenChallenge of PaymentDetailsRes");
+            }
+            if (!_contractProven || header.Signature is not null)
+            {
+                var (result, detail) = r.Id is { } id
+                    ? Iso2Signatures.Verify(header.Signature, [(id, Iso2Signatures.Body("AuthorizationReq", r))], _contractKey!)
+                    : (SignatureCheck.Missing, "AuthorizationReq has no Id to sign");
+                if (result != SignatureCheck.Valid)
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_SignatureError), SessionEndReason.Error, $"AuthorizationReq signature: {result}: {detail}");
+                }
+                _contractProven = true;
+            }
+        }
+        var (decision, overdue) = await _core.AuthorizeAsync(_payment, ct, _contract).ConfigureAwait(false);
         switch (decision)
         {
             case AuthorizationStatus.Accepted:
@@ -236,10 +402,60 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
                 // [V2G2-712], [V2G2-713]: still undecided after V2G_SECC_Ongoing_Performance_Time
                 return Close(new AuthorizationResType { ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = EVSEProcessingType.Finished },
                     SessionEndReason.Timeout, "no authorization decision within V2G_SECC_Ongoing_Performance_Time");
+            case AuthorizationStatus.CertificateRevoked:
+                return Close(new AuthorizationResType { ResponseCode = ResponseCodeType.FAILED_CertificateRevoked, EVSEProcessing = EVSEProcessingType.Finished },
+                    SessionEndReason.Error, $"the contract {_contract?.Emaid} is revoked");
+            case AuthorizationStatus.CertificateExpired:
+                return Close(new AuthorizationResType { ResponseCode = ResponseCodeType.FAILED_CertificateExpired, EVSEProcessing = EVSEProcessingType.Finished },
+                    SessionEndReason.Error, $"the contract {_contract?.Emaid} is expired");
             default:
                 return Close(new AuthorizationResType { ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = EVSEProcessingType.Finished },
-                    SessionEndReason.Error, $"EV {_core.Ev!.EvccidHex} not authorized");
+                    SessionEndReason.Error, _contract is { } c ? $"contract {c.Emaid} not authorized" : $"EV {_core.Ev!.EvccidHex} not authorized");
         }
+    }
+
+    /// <summary>
+    /// Plug &amp; Charge: ask for a metering receipt in this charging-loop response? The first time, then every
+    /// ReceiptInterval, never with external identification ([V2G2-691]).
+    /// </summary>
+    private bool ReceiptDue(MeterInfoType meter)
+    {
+        if (_payment != IdentificationMode.Contract || _core.Options.PlugAndCharge?.ReceiptInterval is not { } interval || _receiptAsked is not null)
+        {
+            return false;
+        }
+        if (_lastReceipt != 0 && _core.Time.GetElapsedTime(_lastReceipt) < interval)
+        {
+            return false;
+        }
+        _receiptAsked = meter;
+        return true;
+    }
+
+    /// <summary>
+    /// MeteringReceiptReq (§8.4.3.13): only after a response with ReceiptRequired; the SessionID and MeterInfo must be
+    /// those of that response, and the signature with the contract key must verify
+    /// (else FAILED_MeteringSignatureNotValid).
+    /// </summary>
+    private SeccReply<V2G_Message> MeteringReceipt(MessageHeaderType header, MeteringReceiptReqType r)
+    {
+        if (_receiptAsked is not { } asked)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_SequenceError), SessionEndReason.Error, "MeteringReceiptReq that the SECC did not ask for");
+        }
+        string? wrong = !r.SessionID.AsSpan().SequenceEqual(_core.SessionId) ? "another SessionID"
+            : r.MeterInfo.MeterID != asked.MeterID || r.MeterInfo.MeterReading != asked.MeterReading ? "another MeterInfo than the SECC sent"
+            : r.Id is null ? "no Id to sign"
+            : Iso2Signatures.Verify(header.Signature, [(r.Id, Iso2Signatures.Body("MeteringReceiptReq", r))], _contractKey!) is { Result: not SignatureCheck.Valid } v ? $"{v.Result}: {v.Detail}"
+            : null;
+        if (wrong is not null)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_MeteringSignatureNotValid), SessionEndReason.Error, "MeteringReceiptReq: " + wrong);
+        }
+        _cp.MeteringReceiptSigned(new MeteringReceipt(_contract!.Emaid, r.MeterInfo.MeterID, r.MeterInfo.MeterReading, r.MeterInfo.TMeter, header.Signature!.SignatureValue.Value));
+        _receiptAsked = null;
+        _lastReceipt = _core.Time.GetTimestamp();
+        return Next(new MeteringReceiptResType { ResponseCode = ResponseCodeType.OK, EVSEStatus = Dc ? DcStatus() : AcStatus() });
     }
 
     private SeccReply<V2G_Message> ChargeParameterDiscovery(ChargeParameterDiscoveryReqType r)
@@ -518,14 +734,15 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
     private async ValueTask<SeccReply<V2G_Message>> ChargingStatusAsync(CancellationToken ct)
     {
         await StopIfOverdueAsync(ct).ConfigureAwait(false);
+        var meter = MeterInfo(_cp.ReadMeter());
         return Next(new ChargingStatusResType
         {
             ResponseCode = ResponseCodeType.OK,
             EVSEID = _cp.EvseId,
             SAScheduleTupleID = ScheduleTupleId,
             EVSEMaxCurrent = Pv(_cp.Limits.MaxCurrentA, UnitSymbolType.A),
-            MeterInfo = MeterInfo(_cp.ReadMeter()),
-            ReceiptRequired = false,   // [V2G2-691]: false with external identification
+            MeterInfo = meter,
+            ReceiptRequired = ReceiptDue(meter),   // [V2G2-691]: false with external identification
             AC_EVSEStatus = AcStatus(),
         });
     }
@@ -552,6 +769,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         _cp.EvNeedsChanged(new EvNeeds(EnergyTransfer.Dc, null, null, SiOrNull(r.EVMaximumCurrentLimit), null, SiOrNull(r.EVMaximumVoltageLimit),
             SiOrNull(r.EVMaximumPowerLimit), r.DC_EVStatus.EVRESSSOC));
         var meter = _cp.ReadMeter();
+        var meterInfo = MeterInfo(meter);
         return Next(new CurrentDemandResType
         {
             ResponseCode = ResponseCodeType.OK,
@@ -566,8 +784,8 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
             EVSEMaximumPowerLimit = Pv(limits.MaxPowerW, UnitSymbolType.W),
             EVSEID = _cp.EvseId,
             SAScheduleTupleID = ScheduleTupleId,
-            MeterInfo = MeterInfo(meter),
-            ReceiptRequired = false,
+            MeterInfo = meterInfo,
+            ReceiptRequired = ReceiptDue(meterInfo),
         });
     }
 
@@ -625,24 +843,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
                 SAScheduleTupleID = ScheduleTupleId,
             },
             WeldingDetectionReqType => new WeldingDetectionResType { ResponseCode = code, DC_EVSEStatus = DcStatus(), EVSEPresentVoltage = Pv(0, UnitSymbolType.V) },
-            CertificateInstallationReqType => new CertificateInstallationResType
-            {
-                ResponseCode = code,
-                SAProvisioningCertificateChain = new CertificateChainType { Certificate = [0x30] },
-                ContractSignatureCertChain = new CertificateChainType { Id = "id1", Certificate = [0x30] },
-                ContractSignatureEncryptedPrivateKey = new ContractSignatureEncryptedPrivateKeyType { Id = "id2", Value = new byte[48] },
-                DHpublickey = new DiffieHellmanPublickeyType { Id = "id3", Value = new byte[65] },
-                EMAID = new EMAIDType { Id = "id4", Value = "ZZ000000000000" },
-            },
-            CertificateUpdateReqType => new CertificateUpdateResType
-            {
-                ResponseCode = code,
-                SAProvisioningCertificateChain = new CertificateChainType { Certificate = [0x30] },
-                ContractSignatureCertChain = new CertificateChainType { Id = "id1", Certificate = [0x30] },
-                ContractSignatureEncryptedPrivateKey = new ContractSignatureEncryptedPrivateKeyType { Id = "id2", Value = new byte[48] },
-                DHpublickey = new DiffieHellmanPublickeyType { Id = "id3", Value = new byte[65] },
-                EMAID = new EMAIDType { Id = "id4", Value = "ZZ000000000000" },
-            },
+            CertificateInstallationReqType or CertificateUpdateReqType => CertificateProvisioning.FailedBody(request, code),
             _ => new SessionStopResType { ResponseCode = code },
         };
     }
