@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Juice.Cli.Backend;
 using Juice.Cli.Certs;
 using Juice.Cli.Ev;
 using Juice.Cli.Exi;
@@ -9,4 +10,5 @@ root.Subcommands.Add(ExiCommand.Create());
 root.Subcommands.Add(EvCommand.Create());
 root.Subcommands.Add(SeccCommand.Create());
 root.Subcommands.Add(CertsCommand.Create());
+root.Subcommands.Add(BackendCommand.Create());
 return root.Parse(args).Invoke();

@@ -5,6 +5,7 @@ using Juice.Station.Hlc;
 using Juice.Station.Modbus;
 using Juice.Station.Ocpp;
 using Juice.Station.Persistence;
+using Juice.Station.Pnc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -46,6 +47,7 @@ public static class StationApp
         s.AddOptions<ModbusOptions>().BindConfiguration(ModbusOptions.Section);
         s.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         s.AddOptions<OcppOptions>().BindConfiguration(OcppOptions.Section);
+        s.AddOptions<PncOptions>().BindConfiguration(PncOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton<StationDatabase>();
         s.AddSingleton<SettingsStore>();
@@ -55,11 +57,13 @@ public static class StationApp
             sp.GetRequiredService<IOptions<OcppOptions>>().Value, sp.GetRequiredService<IOptions<StationOptions>>().Value));
         s.AddSingleton<ITransactionJournal, OcppTransactionJournal>();
         s.AddSingleton<HistoryStore>();
+        s.AddSingleton<CertificateStore>();
         s.AddSingleton<OperatorAccount>();
         s.AddSingleton<OperatorAuthenticator>();
         s.AddSingleton<BackendLink>();
+        s.AddSingleton<ContractBackendLink>();
         s.AddSingleton(sp => new Authorizer(sp.GetRequiredService<SettingsStore>(), sp.GetRequiredService<WhitelistStore>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<Authorizer>>(), sp.GetRequiredService<BackendLink>()));
+            sp.GetRequiredService<ILogger<Authorizer>>(), sp.GetRequiredService<BackendLink>(), sp.GetRequiredService<ContractBackendLink>()));
         s.AddSingleton<ChargingStation>();
         // hosted services start in this order: the database and the core first
         s.AddHostedService<StationStartup>();
@@ -68,6 +72,8 @@ public static class StationApp
         s.AddSingleton<ModbusHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();
+        s.AddSingleton<PncExtension>();
+        s.AddSingleton<IDataTransferHandler>(sp => sp.GetRequiredService<PncExtension>());
         s.AddSingleton<OcppClient>();
         s.AddSingleton<IOcppBackend>(sp => sp.GetRequiredService<OcppClient>());
         s.AddHostedService(sp => sp.GetRequiredService<OcppClient>());

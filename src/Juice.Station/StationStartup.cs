@@ -17,7 +17,7 @@ namespace Juice.Station;
 internal sealed partial class StationStartup(
     StationDatabase database, ChargingStation station, OperatorAccount account,
     IOptions<StationOptions> stationOptions, IOptions<SeccHostOptions> secc, IOptions<ModbusOptions> modbus, IOptions<ApiOptions> api,
-    IOptions<Ocpp.OcppOptions> ocpp, ILogger<StationStartup> logger) : IHostedService
+    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension, ILogger<StationStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -26,6 +26,7 @@ internal sealed partial class StationStartup(
             .Concat(modbus.Value.Validate())
             .Concat(api.Value.Validate())
             .Concat(ocpp.Value.Validate())
+            .Concat(pnc.Value.Validate())
             .ToList();
         if (problems.Count > 0)
         {
@@ -38,6 +39,8 @@ internal sealed partial class StationStartup(
         int version = database.Migrate();
         Log.Started(logger, database.Path, version);
         station.Recover();
+        pnc.Value.Seed(certificates, logger);
+        _ = pncExtension;   // registers the backend's Plug & Charge services before the SECC and OCPP start
         if (!account.Exists)
         {
             string? configured = api.Value.InitialPassword;

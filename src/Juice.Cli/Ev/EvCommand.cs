@@ -5,6 +5,7 @@ using Juice.Hlc.Evcc;
 using Juice.Hlc.Exi;
 using Juice.Hlc.Sdp;
 using Juice.Hlc.Secc;
+using Juice.Hlc.Security;
 using Juice.Hlc.Session;
 using Juice.Hlc.Transport;
 
@@ -43,9 +44,24 @@ internal static class EvCommand
         var rampUp = new Option<double>("--ramp-up") { Description = "load mode: seconds over which the first concurrent EVs connect", DefaultValueFactory = _ => 0 };
         var seccPid = new Option<int?>("--secc-pid") { Description = "load mode: process id of the SECC, to report its memory per session (Linux /proc)" };
         var threadPerEv = new Option<bool>("--thread-per-ev") { Description = "load mode: each EV on a thread of its own with blocking I/O (default: async on the thread pool)" };
+        var pnc = new Option<bool>("--pnc") { Description = "Plug & Charge: contract identification over TLS (with --pki or the certificate files below)" };
+        var tls = new Option<bool>("--tls") { Description = "connect with TLS (implied by --pnc); SDP asks for the TLS server" };
+        var pki = new Option<DirectoryInfo?>("--pki") { Description = "a 'juice certs generate' folder: its V2G and MO roots, OEM provisioning certificate and contract" };
+        var oemOnly = new Option<bool>("--oem-only") { Description = "with --pki: the car has only its OEM provisioning certificate (the contract gets installed)" };
+        var contractChain = new Option<FileInfo?>("--contract-chain") { Description = "the contract chain, PEM (leaf, Sub-CA 2, Sub-CA 1)" };
+        var contractKey = new Option<FileInfo?>("--contract-key") { Description = "the contract's private key, PEM" };
+        var oemChain = new Option<FileInfo?>("--oem-chain") { Description = "the OEM provisioning certificate (chain), PEM" };
+        var oemKey = new Option<FileInfo?>("--oem-key") { Description = "the OEM provisioning key, PEM" };
+        var v2gRoot = new Option<string?>("--v2g-root") { Description = "trusted V2G root certificates, PEM files separated by ';'" };
+        var moRoot = new Option<string?>("--mo-root") { Description = "MO root certificates to check an installed contract against, PEM files separated by ';'" };
+        var store = new Option<DirectoryInfo?>("--contract-store") { Description = "folder where an installed contract is saved and read from on the next run" };
+        var install = new Option<bool>("--install") { Description = "install a new contract even with one at hand (CertificateInstallation)" };
+        var update = new Option<bool>("--update") { Description = "renew the contract with CertificateUpdate before charging" };
+        var presentExpired = new Option<bool>("--present-expired") { Description = "present an expired contract instead of installing a new one (a test of the charger)" };
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
-            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv };
+            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv,
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -69,6 +85,11 @@ internal static class EvCommand
                     Seed = result.GetValue(seed),
                     Pause = result.GetValue(pause),
                     ResumeSessionId = result.GetValue(resume) is { } r ? Convert.FromHexString(r) : null,
+                    PlugAndCharge = result.GetValue(pnc)
+                        ? PlugAndCharge(result.GetValue(pki), result.GetValue(oemOnly), result.GetValue(contractChain), result.GetValue(contractKey), result.GetValue(oemChain),
+                            result.GetValue(oemKey), result.GetValue(v2gRoot), result.GetValue(moRoot), result.GetValue(store), result.GetValue(install), result.GetValue(update))
+                            with { InstallWhenExpired = !result.GetValue(presentExpired) }
+                        : null,
                 };
                 if (options.Evccid.Length is 0 or > 8)
                 {
@@ -79,12 +100,22 @@ internal static class EvCommand
                     throw new FormatException("--resume-session: a SessionID is 8 bytes (16 hex digits)");
                 }
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or IOException)
             {
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
-            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface));
+            IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? tlsRoots = options.PlugAndCharge?.V2gRoots;
+            if (tlsRoots is null && result.GetValue(tls))
+            {
+                tlsRoots = Roots(result.GetValue(v2gRoot), result.GetValue(pki));
+                if (tlsRoots.Count == 0)
+                {
+                    Console.Error.WriteLine("--tls needs the V2G root: --v2g-root FILE or --pki DIR");
+                    return 2;
+                }
+            }
+            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots);
             if (result.GetValue(sessions) is { } n)
             {
                 return await EvLoad.RunAsync(options, target, n, Math.Max(1, result.GetValue(concurrency)), TimeSpan.FromSeconds(result.GetValue(rampUp)),
@@ -93,6 +124,44 @@ internal static class EvCommand
             return await RunAsync(options, target, result.GetValue(log), result.GetValue(pcap), Console.Error, ct);
         });
         return command;
+    }
+
+    private static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Pem(string files) =>
+        [.. files.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).SelectMany(f => V2gCertificates.ParsePem(File.ReadAllText(f)))];
+
+    private static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Roots(string? files, DirectoryInfo? pki) =>
+        files is not null ? Pem(files) : pki is not null ? Pem(Path.Combine(pki.FullName, "v2g-root.pem")) : [];
+
+    /// <summary>The EV's certificates from a PKI folder and/or single files (files win).</summary>
+    private static EvPlugAndCharge PlugAndCharge(DirectoryInfo? pki, bool oemOnly, FileInfo? contractChain, FileInfo? contractKey, FileInfo? oemChain, FileInfo? oemKey,
+        string? v2gRoots, string? moRoots, DirectoryInfo? store, bool install, bool update)
+    {
+        string? In(string name) => pki is null ? null : Path.Combine(pki.FullName, name);
+        string? chain = contractChain?.FullName ?? (oemOnly ? null : In("contract-chain.pem"));
+        string? key = contractKey?.FullName ?? (oemOnly ? null : In("contract.key.pem"));
+        string? oem = oemChain?.FullName ?? In("oem-prov-chain.pem");
+        string? oemPrivate = oemKey?.FullName ?? In("oem-prov.key.pem");
+        var roots = Roots(v2gRoots, pki);
+        if (roots.Count == 0)
+        {
+            throw new FormatException("--pnc needs the V2G root: --pki DIR or --v2g-root FILE");
+        }
+        if ((chain is null || key is null) && (oem is null || oemPrivate is null))
+        {
+            throw new FormatException("--pnc needs a contract (--contract-chain, --contract-key) or an OEM provisioning certificate (--oem-chain, --oem-key), or --pki DIR");
+        }
+        return new EvPlugAndCharge
+        {
+            ContractChain = chain is null ? null : V2gCertificates.ParsePem(File.ReadAllText(chain)),
+            ContractKey = key is null ? null : V2gKeys.ReadPrivateKeyPem(File.ReadAllText(key)),
+            OemProvisioningChain = oem is null ? null : V2gCertificates.ParsePem(File.ReadAllText(oem)),
+            OemProvisioningKey = oemPrivate is null ? null : V2gKeys.ReadPrivateKeyPem(File.ReadAllText(oemPrivate)),
+            V2gRoots = roots,
+            MoRoots = moRoots is not null ? Pem(moRoots) : pki is not null ? Pem(Path.Combine(pki.FullName, "mo-root.pem")) : [],
+            ContractStore = store?.FullName,
+            ForceInstallation = install,
+            UpdateContract = update,
+        };
     }
 
     private static AppProtocolVersion ParseProtocol(string name) => name.ToLowerInvariant() switch
@@ -131,7 +200,7 @@ internal static class EvCommand
                     log.WriteLine($"<!-- undecodable: {e.Message} -->");
                 }
             }
-            await using var connection = await V2gTcpClient.ConnectAsync(endpoint, streamFactory: EvTarget.Capture(pcap), ct: stop);
+            await using var connection = await V2gTcpClient.ConnectAsync(endpoint, streamFactory: target.StreamFactory(pcap, status), ct: stop);
             var progress = new Progress<EvProgress>(p => status.Write(string.Create(CultureInfo.InvariantCulture,
                 $"\r{p.Step}: SoC {p.Soc,5:0.0} %  {p.EnergyWh / 1000,7:0.000} kWh  {p.PowerW / 1000,6:0.0} kW  limit {p.CurrentLimitA,5:0} A   ")));
             client = new EvClient(options, trace: Trace);
@@ -139,13 +208,18 @@ internal static class EvCommand
             status.WriteLine();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
+            if (result.Emaid is { } emaid)
+            {
+                status.WriteLine($"Plug & Charge: contract {emaid}{(result.ContractInstalled ? " (installed in this session)" : "")}, {result.MeteringReceipts} metering receipts signed");
+            }
             if (options.Pause)
             {
                 status.WriteLine($"paused session {Convert.ToHexString(result.SessionId)}: resume with --resume-session {Convert.ToHexString(result.SessionId)}");
             }
             return result.Completed ? 0 : 1;
         }
-        catch (Exception e) when (e is EvSessionException or System.Net.Sockets.SocketException or TimeoutException or Juice.Hlc.V2gtp.V2gtpException or IOException)
+        catch (Exception e) when (e is EvSessionException or System.Net.Sockets.SocketException or TimeoutException or Juice.Hlc.V2gtp.V2gtpException or IOException
+            or System.Security.Cryptography.CryptographicException)
         {
             status.WriteLine();
             status.WriteLine($"session failed: {e.Message}");
@@ -161,9 +235,29 @@ internal static class EvCommand
     }
 }
 
-/// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface.</summary>
-internal sealed record EvTarget(string? Host, int? Port, string? Interface)
+/// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface; with TLS roots, over TLS.</summary>
+internal sealed record EvTarget(string? Host, int? Port, string? Interface, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? TlsRoots = null)
 {
+    /// <summary>The connection's stream: captured into the pcap (if any), then TLS (if asked for).</summary>
+    public Func<Stream, CancellationToken, ValueTask<Stream>>? StreamFactory(PcapWriter? pcap, TextWriter status)
+    {
+        var capture = Capture(pcap);
+        if (TlsRoots is not { } roots)
+        {
+            return capture;
+        }
+        return async (stream, ct) =>
+        {
+            if (capture is not null)
+            {
+                stream = await capture(stream, ct);
+            }
+            var tls = await V2gTls.ConnectAsync(stream, roots, DateTimeOffset.UtcNow, ct);
+            status.WriteLine($"TLS: {tls.CipherSuite}, SECC certificate {tls.PeerChain[0].SubjectDN} (SHA-256 {V2gCertificates.Fingerprint(tls.PeerChain[0])})");
+            return tls;
+        };
+    }
+
     public async Task<IPEndPoint?> ResolveAsync(PcapWriter? pcap, TextWriter status, CancellationToken stop)
     {
         if (Host is not null && Port is not null)
@@ -173,7 +267,7 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface)
         if (Interface is not null)
         {
             var sdp = await new SdpClient { Trace = pcap is null ? null : (from, to, datagram) => pcap.WriteUdp(from, to, datagram) }
-                .DiscoverAsync(Interface, SdpSecurity.NoTls, stop);
+                .DiscoverAsync(Interface, TlsRoots is null ? SdpSecurity.NoTls : SdpSecurity.Tls, stop);
             status.WriteLine($"SDP: SECC at [{sdp.Address}]:{sdp.Port} ({sdp.Security})");
             return new IPEndPoint(sdp.Address, sdp.Port);
         }

@@ -25,6 +25,9 @@ public sealed record SdpServerOptions
     /// <summary>Whether a TLS server is offered: the response security byte follows the request where it can.</summary>
     public bool OffersTls { get; init; }
 
+    /// <summary>TCP port of the TLS server, announced when the answer is TLS (null: <see cref="TcpPort"/>, one server for both).</summary>
+    public ushort? TlsPort { get; init; }
+
     /// <summary>Whether plain TCP is offered.</summary>
     public bool OffersTcp { get; init; } = true;
 }
@@ -152,8 +155,9 @@ public sealed partial class SdpServer : IAsyncDisposable
             SdpSecurity.NoTls when _options.OffersTcp => SdpSecurity.NoTls,
             _ => _options.OffersTls ? SdpSecurity.Tls : SdpSecurity.NoTls,
         };
-        var response = new SdpResponse(_announced, _options.TcpPort, security, SdpTransport.Tcp);
-        Log.Answered(_logger, from.ToString(), r.Security.ToString(), _announced.ToString(), _options.TcpPort, security.ToString());
+        ushort port = security == SdpSecurity.Tls ? _options.TlsPort ?? _options.TcpPort : _options.TcpPort;
+        var response = new SdpResponse(_announced, port, security, SdpTransport.Tcp);
+        Log.Answered(_logger, from.ToString(), r.Security.ToString(), _announced.ToString(), port, security.ToString());
         return V2gtpFrame.Build(V2gtpPayloadType.SdpResponse, response.ToBytes());
     }
 

@@ -74,9 +74,10 @@ public sealed record EvIdentity(byte[] Evccid, string Protocol = "")
 
 /// <summary>
 /// Plug &amp; Charge: the contract an EV presented in PaymentDetailsReq and proved it holds (AuthorizationReq
-/// signature), already validated by the SECC against its contract roots: the eMAID and the chain, leaf first, as DER.
+/// signature): the eMAID and the chain, leaf first, as DER. <paramref name="LocallyValidated"/>: the chain leads to
+/// one of the SECC's contract roots; false: its root is unknown here and only the backend can validate it.
 /// </summary>
-public sealed record ContractIdentity(string Emaid, IReadOnlyList<byte[]> Chain);
+public sealed record ContractIdentity(string Emaid, IReadOnlyList<byte[]> Chain, bool LocallyValidated = true);
 
 /// <summary>An EV's request to be authorized; with <see cref="IdentificationMode.Contract"/>, the contract.</summary>
 public sealed record AuthorizationRequest(EvIdentity Ev, IdentificationMode Mode, ContractIdentity? Contract = null);

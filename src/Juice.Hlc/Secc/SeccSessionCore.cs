@@ -85,6 +85,12 @@ public sealed record PlugAndChargeOptions
     /// </summary>
     public TimeSpan? ReceiptInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A contract chain whose root the SECC does not have is passed on to the station (and from there to the backend:
+    /// central contract validation) instead of FAILED_CertChainError; every other chain problem is still refused.
+    /// </summary>
+    public bool AllowCentralValidation { get; init; }
+
     /// <summary>Verify the EV's signature on CertificateInstallationReq / CertificateUpdateReq before forwarding it (the backend checks it too).</summary>
     public bool VerifyCertificateRequests { get; init; } = true;
 }

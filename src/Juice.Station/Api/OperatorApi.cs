@@ -181,6 +181,35 @@ public static class OperatorApi
             configuration = ocpp.Configuration.Keys.Select(k => new { key = k.Name, @readonly = k.ReadOnly, value = k.Read() }),
             chargingProfiles = ocpp.Configured ? ocpp.Profiles.All : [],
         }));
+        // Plug & Charge: the installed certificates, the SECC certificate and its renewal through the backend
+        api.MapGet("/pnc", (Pnc.CertificateStore store, Pnc.PncExtension pnc, SettingsStore settings) => Results.Ok(new
+        {
+            enabled = settings.Current.Iso15118 == Iso15118Mode.OnWithPlugAndCharge,
+            dialect = pnc.Dialect.Name,
+            vendorId = pnc.Dialect.VendorId,
+            secc = store.SeccCredentials is { } c ? new { subject = c.Chain[0].SubjectDN.ToString(), notAfter = c.Chain[0].NotAfter, sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(c.Chain[0]) } : null,
+            renewalPending = store.PendingKey is not null,
+            certificates = store.Installed().Select(x => new
+            {
+                kind = x.Kind.ToString(),
+                subject = x.Chain[0].SubjectDN.ToString(),
+                notAfter = x.Chain[0].NotAfter,
+                hashData = x.HashData,
+            }),
+        }));
+        api.MapPost("/pnc/secc-certificate/renew", async (Pnc.PncExtension pnc, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Ok(new { status = await pnc.RenewSeccCertificateAsync(ct) });
+            }
+            catch (Ocpp.OcppOfflineException e)
+            {
+                return Results.Conflict(new { error = "the backend is not reachable: " + e.Message });
+            }
+        });
+        api.MapGet("/history/{id:long}/receipts", (long id, HistoryStore history) => Results.Ok(history.Receipts(id)));
+
         // a configuration key set by the operator, as the central system's ChangeConfiguration would
         api.MapPut("/ocpp/configuration/{key}", (string key, ConfigurationInput input, Ocpp.OcppClient ocpp) =>
         {

@@ -19,7 +19,38 @@ public sealed record BackendAnswer(BackendVerdict Verdict, string Detail);
 
 /// <summary>The OCPP 1.6 rules for the local authorization list and the cache (configuration keys of the same names).</summary>
 public sealed record BackendPolicy(bool LocalAuthListEnabled = true, bool AuthorizationCacheEnabled = true, bool LocalPreAuthorize = false,
-    bool LocalAuthorizeOffline = true, bool AllowOfflineTxForUnknownId = false);
+    bool LocalAuthorizeOffline = true, bool AllowOfflineTxForUnknownId = false, bool ContractValidationOffline = true, bool CentralContractValidationAllowed = true);
+
+/// <summary>What the backend said about a Plug &amp; Charge contract.</summary>
+public enum ContractVerdict
+{
+    Accepted,
+    Rejected,
+    Revoked,
+    Expired,
+
+    /// <summary>The backend does not speak the Plug &amp; Charge extension (DataTransfer refused): plain Authorize is the fallback.</summary>
+    Unsupported,
+    Unreachable,
+}
+
+public sealed record ContractAnswer(ContractVerdict Verdict, string Detail);
+
+/// <summary>The backend's Plug &amp; Charge services (the OCPP 1.6 ISO 15118 extension of the configured dialect).</summary>
+public interface IContractBackend
+{
+    /// <summary>Authorize of an eMAID with its contract chain (PEM) or, when the station validated it, its hash data.</summary>
+    Task<ContractAnswer> AuthorizeContractAsync(string emaid, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken cancellationToken);
+
+    /// <summary>Get15118EVCertificate: the EV's certificate installation or update, answered by the backend's provisioning service.</summary>
+    Task<Juice.Hlc.Secc.CertificateServiceResult> CertificateServiceAsync(Juice.Hlc.Secc.CertificateServiceRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>Where the station finds the backend's Plug &amp; Charge services (registered by the OCPP client's extension).</summary>
+public sealed class ContractBackendLink
+{
+    public IContractBackend? Backend { get; set; }
+}
 
 /// <summary>Asks the backend about id tags (the OCPP client implements it; none without a backend).</summary>
 public interface IBackendAuthorizer
@@ -59,17 +90,21 @@ public sealed class BackendLink
 /// (idTag = prefix + upper-case hex, at most 20 characters); otherwise it waits for a card, as when Autocharge finds
 /// nothing. Every decision is logged with the rule that made it.
 /// </summary>
-public sealed partial class Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, BackendLink? link = null)
+public sealed partial class Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, BackendLink? link = null,
+    ContractBackendLink? contracts = null)
 {
     private readonly object _learnGate = new();
     private LearnRequest? _learning;
 
     public Authorizer(SettingsStore settings, WhitelistStore whitelists, TimeProvider time, ILogger<Authorizer> logger, IBackendAuthorizer? backend)
-        : this(settings, whitelists, time, logger, new BackendLink { Backend = backend })
+        : this(settings, whitelists, time, logger, new BackendLink { Backend = backend }, null)
     {
     }
 
     public IBackendAuthorizer? Backend => link?.Backend;
+
+    /// <summary>The backend's Plug &amp; Charge services, when its extension is registered.</summary>
+    public IContractBackend? ContractBackend => contracts?.Backend;
 
     /// <summary>The OCPP idTag of an EV's EVCCID: prefix + upper-case hex, at most 20 characters.</summary>
     public static string AutochargeTag(string prefix, byte[] evccid)
@@ -118,6 +153,79 @@ public sealed partial class Authorizer(SettingsStore settings, WhitelistStore wh
             decision.Accepted ? "accepted" : decision.Pending ? "pending" : "refused", decision.Reason);
         return decision;
     }
+
+    /// <summary>
+    /// Plug &amp; Charge: an EV that proved it holds its contract (the SECC checked the chain and the signature; with
+    /// <paramref name="locallyValidated"/> false only the signature, the root being unknown here). Free charging first;
+    /// with a backend online, its contract authorization (the chain, if the station could not validate it, only with
+    /// CentralContractValidationAllowed; a backend without the extension: plain Authorize of the eMAID); offline, a
+    /// locally validated contract with ContractValidationOffline, else the rules of an id tag; without a backend, the
+    /// local validation decides.
+    /// </summary>
+    public async Task<AuthorizationDecision> AuthorizeContractAsync(int connector, string emaid, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken ct = default)
+    {
+        var decision = await DecideContractAsync(connector, new IdToken(emaid, IdSource.Contract), chain, locallyValidated, ct).ConfigureAwait(false);
+        Log.Decision(logger, connector, emaid, "contract", decision.Accepted ? "accepted" : "refused", decision.Reason);
+        return decision;
+    }
+
+    private async Task<AuthorizationDecision> DecideContractAsync(int connector, IdToken token, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken ct)
+    {
+        var s = settings.Current;
+        if (s.FreeCharging)
+        {
+            return AuthorizationDecision.Accept(new IdToken(s.FreeChargingIdTag, IdSource.FreeCharging), "free charging is on");
+        }
+        var backend = Backend;
+        if (backend is not { Configured: true })
+        {
+            return locallyValidated
+                ? AuthorizationDecision.Accept(token, "contract validated locally (chain to an installed root), no backend")
+                : AuthorizationDecision.Reject(token, "the contract's root is not installed and there is no backend to validate it");
+        }
+        var policy = backend.Policy;
+        if (!locallyValidated && !policy.CentralContractValidationAllowed)
+        {
+            return AuthorizationDecision.Reject(token, "the contract's root is not installed and CentralContractValidationAllowed is off");
+        }
+        if (!backend.Online)
+        {
+            if (locallyValidated && policy.ContractValidationOffline)
+            {
+                return AuthorizationDecision.Accept(token, "contract validated locally, backend offline (ContractValidationOffline)");
+            }
+            return await DecideAsync(connector, token, ct).ConfigureAwait(false);
+        }
+        var answer = contracts?.Backend is { } pnc
+            ? await pnc.AuthorizeContractAsync(token.Value, chain, locallyValidated, ct).ConfigureAwait(false)
+            : new ContractAnswer(ContractVerdict.Unsupported, "no Plug & Charge extension");
+        switch (answer.Verdict)
+        {
+            case ContractVerdict.Accepted:
+                return AuthorizationDecision.Accept(token, "contract accepted by the backend");
+            case ContractVerdict.Revoked:
+                return AuthorizationDecision.Reject(token, $"the backend reports the contract revoked ({answer.Detail})") with { CertificateStatus = "CertificateRevoked" };
+            case ContractVerdict.Expired:
+                return AuthorizationDecision.Reject(token, $"the backend reports the contract expired ({answer.Detail})") with { CertificateStatus = "CertificateExpired" };
+            case ContractVerdict.Rejected:
+                return AuthorizationDecision.Reject(token, $"contract refused by the backend ({answer.Detail})");
+            case ContractVerdict.Unsupported:
+                var plain = await backend.AuthorizeAsync(token.Value, ct).ConfigureAwait(false);
+                return plain.Verdict switch
+                {
+                    BackendVerdict.Accepted => AuthorizationDecision.Accept(token, $"accepted by the backend (plain Authorize; {answer.Detail})"),
+                    BackendVerdict.Rejected => AuthorizationDecision.Reject(token, $"refused by the backend ({plain.Detail}; plain Authorize)"),
+                    _ => InDoubt(s, token, locallyValidated, plain.Detail),
+                };
+            default:
+                return InDoubt(s, token, locallyValidated, answer.Detail);
+        }
+    }
+
+    private static AuthorizationDecision InDoubt(OperatorSettings s, IdToken token, bool locallyValidated, string why) =>
+        s.IfInDoubtAllowCharging && locallyValidated
+            ? AuthorizationDecision.Accept(token, $"backend did not answer ({why}), \"if in doubt allow charging\" is on")
+            : AuthorizationDecision.Reject(token, $"backend did not answer ({why})");
 
     private async Task<AuthorizationDecision> DecideAsync(int connector, IdToken token, CancellationToken ct)
     {

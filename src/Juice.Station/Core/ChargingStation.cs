@@ -365,7 +365,7 @@ public sealed partial class ChargingStation
         }
         if (request.Mode == IdentificationMode.Contract)
         {
-            return AuthorizationStatus.Rejected;   // Plug & Charge: the contract authorization of the Plug & Charge issue
+            return await HlcAuthorizeContractAsync(c, request, ct).ConfigureAwait(false);
         }
         bool ask;
         lock (_gate)
@@ -402,6 +402,53 @@ public sealed partial class ChargingStation
             }
         });
         return status;
+    }
+
+    /// <summary>Plug &amp; Charge: the SECC has validated the contract and its signature; the authorizer decides.</summary>
+    private async ValueTask<AuthorizationStatus> HlcAuthorizeContractAsync(Connector c, AuthorizationRequest request, CancellationToken ct)
+    {
+        if (request.Contract is not { } contract)
+        {
+            return AuthorizationStatus.Rejected;
+        }
+        var decision = await _authorizer.AuthorizeContractAsync(c.Id, contract.Emaid, contract.Chain, contract.LocallyValidated, ct).ConfigureAwait(false);
+        var status = AuthorizationStatus.Rejected;
+        Mutate(c.Id, x =>
+        {
+            if (decision.Accepted)
+            {
+                x.Authorized = decision.IdTag;
+                x.AuthorizedAt = _time.GetUtcNow();
+                status = AuthorizationStatus.Accepted;
+                return;
+            }
+            x.HlcRejected = true;
+            status = decision.CertificateStatus switch
+            {
+                "CertificateRevoked" => AuthorizationStatus.CertificateRevoked,
+                "CertificateExpired" => AuthorizationStatus.CertificateExpired,
+                _ => AuthorizationStatus.Rejected,
+            };
+        });
+        return status;
+    }
+
+    /// <summary>Plug &amp; Charge: a certificate installation or update goes to the backend's provisioning service.</summary>
+    internal async ValueTask<CertificateServiceResult> HlcCertificateServiceAsync(CertificateServiceRequest request, CancellationToken ct) =>
+        _authorizer.ContractBackend is { } backend
+            ? await backend.CertificateServiceAsync(request, ct).ConfigureAwait(false)
+            : new CertificateServiceResult(null, "no backend with the ISO 15118 certificate extension");
+
+    /// <summary>Plug &amp; Charge: a verified metering receipt, kept with the running transaction.</summary>
+    internal void HlcReceipt(int connector, MeteringReceipt receipt)
+    {
+        long? tx;
+        lock (_gate)
+        {
+            tx = Connector(connector).Transaction?.Id;
+        }
+        _history.AddReceipt(tx, connector, receipt, _time.GetUtcNow());
+        Log.Receipt(_logger, connector, receipt.Emaid, receipt.ReadingWh ?? 0, tx ?? 0);
     }
 
     internal void HlcNeeds(int connector, EvNeeds needs) => Mutate(connector, c =>
@@ -778,5 +825,8 @@ public sealed partial class ChargingStation
 
         [LoggerMessage(8, LogLevel.Information, "Connector {Connector}: no authorization for the ISO 15118 EV within {Seconds} s: refused")]
         public static partial void NotAuthorized(ILogger logger, int connector, int seconds);
+
+        [LoggerMessage(9, LogLevel.Information, "Connector {Connector}: metering receipt of {Emaid} for {ReadingWh} Wh (transaction {Transaction}) verified and kept")]
+        public static partial void Receipt(ILogger logger, int connector, string emaid, ulong readingWh, long transaction);
     }
 }

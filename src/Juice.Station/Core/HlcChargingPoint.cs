@@ -61,6 +61,11 @@ internal sealed class HlcChargingPoint(ChargingStation station, int connector) :
 
     public void SessionEnded(SessionEndReason reason) => station.HlcEnded(connector, reason);
 
+    public ValueTask<CertificateServiceResult> CertificateServiceAsync(CertificateServiceRequest request, CancellationToken cancellationToken) =>
+        station.HlcCertificateServiceAsync(request, cancellationToken);
+
+    public void MeteringReceiptSigned(MeteringReceipt receipt) => station.HlcReceipt(connector, receipt);
+
     /// <summary>The connection is over (with or without a session): the connector is free for the next EV.</summary>
     public void Dispose() => station.HlcDetached(connector);
 }

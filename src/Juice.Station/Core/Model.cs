@@ -102,6 +102,9 @@ public sealed record AuthorizationDecision(bool Accepted, IdToken? IdTag, string
     /// <summary>Undecided yet (waiting for a card or the backend).</summary>
     public bool Pending { get; init; }
 
+    /// <summary>Plug &amp; Charge: the backend's certificate status of a refused contract (CertificateRevoked, CertificateExpired), or null.</summary>
+    public string? CertificateStatus { get; init; }
+
     public static AuthorizationDecision Accept(IdToken tag, string reason) => new(true, tag, reason);
 
     public static AuthorizationDecision Reject(IdToken? tag, string reason) => new(false, tag, reason);

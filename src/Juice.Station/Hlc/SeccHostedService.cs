@@ -5,6 +5,7 @@ using Juice.Hlc.Secc;
 using Juice.Hlc.Transport;
 using Juice.Station.Core;
 using Juice.Station.Persistence;
+using Juice.Station.Pnc;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,12 @@ public sealed class SeccHostOptions
     /// <summary>TCP port of the V2G server; 0 picks a free one (announced by SDP).</summary>
     public int Port { get; set; } = 15118;
 
+    /// <summary>TCP port of the TLS server (Plug &amp; Charge: "15118 Configuration: On (With PlugNCharge)"); 0 picks a free one.</summary>
+    public int TlsPort { get; set; } = 15119;
+
+    /// <summary>Seconds a TLS handshake may take before the connection is closed.</summary>
+    public int TlsHandshakeSeconds { get; set; } = 10;
+
     /// <summary>Interface for SDP (multicast ff02::1, its link-local address announced); none: no SDP, EVs connect directly.</summary>
     public string? Interface { get; set; }
 
@@ -38,6 +45,10 @@ public sealed class SeccHostOptions
         {
             yield return "Secc:Port must be 0 to 65535";
         }
+        if (TlsPort is < 0 or > 65535 || (TlsPort == Port && Port != 0))
+        {
+            yield return "Secc:TlsPort must be 0 to 65535 and not Secc:Port";
+        }
         if (Connector < 1 || Connector > connectors)
         {
             yield return $"Secc:Connector must be between 1 and {connectors}";
@@ -46,18 +57,24 @@ public sealed class SeccHostOptions
 }
 
 /// <summary>
-/// Runs the SECC in front of the charging core: the V2G TCP server and, when an interface is configured, the SDP
-/// server. Off when the operator set "15118 Configuration" to Off. With "Extra logging" every message is logged
-/// decoded.
+/// Runs the SECC in front of the charging core: the V2G TCP server, with Plug &amp; Charge also the TLS server
+/// (the SECC certificate and the contract roots are read from the certificate store for every connection), and,
+/// when an interface is configured, the SDP server. Off when the operator set "15118 Configuration" to Off. With
+/// "Extra logging" every message is logged decoded.
 /// </summary>
-internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, ChargingStation station, SettingsStore settings, ILoggerFactory loggers, TimeProvider time)
+internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, IOptions<PncOptions> pnc, ChargingStation station, SettingsStore settings,
+    CertificateStore certificates, ILoggerFactory loggers, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
     private V2gTcpServer? _server;
+    private V2gTcpServer? _tls;
     private SdpServer? _sdp;
     private readonly ILogger _logger = loggers.CreateLogger<SeccHostedService>();
 
     public IPEndPoint? EndPoint => _server?.LocalEndPoint;
+
+    /// <summary>The TLS server (Plug &amp; Charge), or null.</summary>
+    public IPEndPoint? TlsEndPoint => _tls?.LocalEndPoint;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -68,8 +85,21 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             return Task.CompletedTask;
         }
         var messages = loggers.CreateLogger("Juice.Station.V2gMessages");
+        bool plugAndCharge = settings.Current.Iso15118 == Iso15118Mode.OnWithPlugAndCharge;
         var secc = new SeccOptions
         {
+            Session = new SeccSessionOptions
+            {
+                IdentificationModes = plugAndCharge ? [IdentificationMode.Contract, IdentificationMode.External] : [IdentificationMode.External],
+                PlugAndCharge = plugAndCharge
+                    ? new PlugAndChargeOptions
+                    {
+                        ContractRoots = certificates.ContractRoots,
+                        ReceiptInterval = pnc.Value.ReceiptIntervalSeconds < 0 ? null : TimeSpan.FromSeconds(pnc.Value.ReceiptIntervalSeconds),
+                        AllowCentralValidation = pnc.Value.AllowCentralValidation,
+                    }
+                    : null,
+            },
             Trace = (remote, direction, codec, exi) =>
             {
                 if (settings.Current.ExtraLogging)
@@ -90,9 +120,49 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
         var handler = new SeccConnectionHandler(_ => station.AttachHlc(o.Connector), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
         _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
         _server.Start();
+        if (plugAndCharge)
+        {
+            if (certificates.SeccCredentials is null)
+            {
+                Log.NoCertificate(_logger);
+            }
+            else
+            {
+                var tlsLogger = loggers.CreateLogger("Juice.Station.Tls");
+                _tls = new V2gTcpServer(new V2gTcpServerOptions
+                {
+                    Address = IPAddress.Parse(o.Address),
+                    Port = o.TlsPort,
+                    StreamFactory = async (stream, ct) =>
+                    {
+                        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        handshake.CancelAfter(TimeSpan.FromSeconds(o.TlsHandshakeSeconds));
+                        try
+                        {
+                            var tls = await V2gTls.AcceptAsync(stream, () => certificates.SeccCredentials ?? throw new V2gTlsException("no SECC certificate"), handshake.Token);
+                            Log.TlsUp(tlsLogger, tls.CipherSuite.ToString());
+                            return tls;
+                        }
+                        catch (Exception e) when (e is V2gTlsException or OperationCanceledException)
+                        {
+                            Log.TlsFailed(tlsLogger, e.Message);
+                            throw;
+                        }
+                    },
+                }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
+                _tls.Start();
+                Log.TlsStarted(_logger, _tls.LocalEndPoint.ToString());
+            }
+        }
         if (o.Interface is { Length: > 0 } name)
         {
-            _sdp = new SdpServer(new SdpServerOptions { InterfaceName = name, TcpPort = (ushort)_server.LocalEndPoint.Port }, loggers.CreateLogger<SdpServer>());
+            _sdp = new SdpServer(new SdpServerOptions
+            {
+                InterfaceName = name,
+                TcpPort = (ushort)_server.LocalEndPoint.Port,
+                OffersTls = _tls is not null,
+                TlsPort = _tls is { } t ? (ushort)t.LocalEndPoint.Port : null,
+            }, loggers.CreateLogger<SdpServer>());
             _sdp.Start();
         }
         Log.Started(_logger, _server.LocalEndPoint.ToString(), o.Interface ?? "off", o.Connector);
@@ -113,6 +183,11 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             await _server.DisposeAsync();
             _server = null;
         }
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync();
+            _tls = null;
+        }
     }
 
     private static partial class Log
@@ -122,6 +197,18 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
         [LoggerMessage(2, LogLevel.Information, "ISO 15118 is off (15118 Configuration): no SECC")]
         public static partial void Off(ILogger logger);
+
+        [LoggerMessage(4, LogLevel.Information, "SECC TLS server (Plug & Charge) listening on {EndPoint}")]
+        public static partial void TlsStarted(ILogger logger, string endPoint);
+
+        [LoggerMessage(5, LogLevel.Warning, "Plug & Charge is on but no SECC certificate is installed (Pnc:Pki or Pnc:SeccCertificateChain): no TLS server")]
+        public static partial void NoCertificate(ILogger logger);
+
+        [LoggerMessage(6, LogLevel.Information, "TLS handshake done, cipher suite {Suite}")]
+        public static partial void TlsUp(ILogger logger, string suite);
+
+        [LoggerMessage(7, LogLevel.Warning, "TLS handshake refused: {Reason}")]
+        public static partial void TlsFailed(ILogger logger, string reason);
 
         [LoggerMessage(3, LogLevel.Information, "{Remote} {Direction} {Hex}\n{Xml}")]
         public static partial void Message(ILogger logger, string remote, string direction, string hex, string xml);

@@ -55,7 +55,7 @@ internal sealed partial class OcppClient : BackgroundService, IBackendAuthorizer
     private readonly WhitelistStore _whitelists;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, IDataTransferHandler> _dataTransfer;
+    private readonly IReadOnlyList<IDataTransferHandler> _dataTransfer;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonNode?>> _pending = new();
     private readonly SemaphoreSlim _callGate = new(1, 1);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -84,7 +84,7 @@ internal sealed partial class OcppClient : BackgroundService, IBackendAuthorizer
         _whitelists = whitelists;
         _time = time;
         _logger = logger;
-        _dataTransfer = dataTransfer.ToDictionary(h => h.VendorId, StringComparer.Ordinal);
+        _dataTransfer = [.. dataTransfer];
         Configuration = configuration;
         Queue = queue;
         Profiles = new ChargingProfiles(db, _stationOptions.NominalVoltage, _stationOptions.Phases);
@@ -105,7 +105,8 @@ internal sealed partial class OcppClient : BackgroundService, IBackendAuthorizer
     public bool Online => _connected && _accepted;
 
     public BackendPolicy Policy => new(Configuration.Flag("LocalAuthListEnabled"), Configuration.Flag("AuthorizationCacheEnabled"),
-        Configuration.Flag("LocalPreAuthorize"), Configuration.Flag("LocalAuthorizeOffline"), Configuration.Flag("AllowOfflineTxForUnknownId"));
+        Configuration.Flag("LocalPreAuthorize"), Configuration.Flag("LocalAuthorizeOffline"), Configuration.Flag("AllowOfflineTxForUnknownId"),
+        Configuration.Flag("ContractValidationOffline"), Configuration.Flag("CentralContractValidationAllowed"));
 
     public OcppState State => new(_options.Enabled, _connected, _registration, _since, _lastError, _options.Enabled ? Queue.Count : 0);
 
@@ -1063,7 +1064,8 @@ internal sealed partial class OcppClient : BackgroundService, IBackendAuthorizer
             case "DataTransfer":
             {
                 string vendor = p["vendorId"]!.GetValue<string>();
-                if (!_dataTransfer.TryGetValue(vendor, out var handler))
+                // the vendorId of a handler may follow a setting (the Plug & Charge dialect): looked up per call
+                if (_dataTransfer.FirstOrDefault(h => h.VendorId == vendor) is not { } handler)
                 {
                     return Status("UnknownVendorId");
                 }

@@ -152,6 +152,13 @@ public sealed class OcppConfiguration
             ReadOnly("ChargingScheduleMaxPeriods", () => "24"),
             ReadOnly("MaxChargingProfilesInstalled", () => "20"),
             ReadOnly("MeterValuesSupportedMeasurands", () => MeasurandsSupported),
+            // the ISO 15118 extension (the keys of the OCA application note and libocpp's PnC profile)
+            Setting("ISO15118PnCEnabled", s => Bool(s.Iso15118 == Iso15118Mode.OnWithPlugAndCharge),
+                (s, v) => s with { Iso15118 = bool.Parse(v) ? Iso15118Mode.OnWithPlugAndCharge : s.Iso15118 == Iso15118Mode.Off ? Iso15118Mode.Off : Iso15118Mode.On }, Boolean),
+            Stored("CentralContractValidationAllowed", "true", Boolean),
+            Stored("ContractValidationOffline", "true", Boolean),
+            Stored("CertSigningWaitMinimum", "60", v => Int(v, 1, 86_400)),
+            Stored("CertSigningRepeatTimes", "3", v => Int(v, 0, 100)),
             // the station's own: Autocharge (the name Monta proposed for OCPP 1.6) and its idTag prefix
             Setting("AutoChargeEnabled", s => Bool(s.Autocharge), (s, v) => s with { Autocharge = bool.Parse(v) }, Boolean),
             Setting("AutoChargeIdTagPrefix", s => s.AutochargePrefix, (s, v) => s with { AutochargePrefix = v }, v => v.Length <= 8 && !v.Any(char.IsWhiteSpace) ? null : "at most 8 characters, no spaces"),

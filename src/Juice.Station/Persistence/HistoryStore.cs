@@ -13,6 +13,9 @@ public interface ITransactionJournal
     void Stopped(Microsoft.Data.Sqlite.SqliteCommand command, ChargingSession session);
 }
 
+/// <summary>A metering receipt as kept: who signed, the meter reading signed, the signature value (hex) and when it came.</summary>
+public sealed record StoredReceipt(string Emaid, string MeterId, long? ReadingWh, long? MeterTime, string Signature, DateTimeOffset Received);
+
 /// <summary>Figures of the dashboard, from the charging history.</summary>
 public sealed record DashboardFigures(int TotalSessions, TimeSpan AverageDuration, double AverageKwh, int LastMonthSessions, double LastMonthKwh);
 
@@ -89,6 +92,25 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
                 Sql.ParseUtc(r.GetString(5)), r.GetDouble(6), r.GetDouble(7), Enum.Parse<StopReason>(r.GetString(8)), r.IsDBNull(9) ? null : r.GetInt32(9)));
         }
         return (IReadOnlyList<ChargingSession>)list;
+    });
+
+    /// <summary>Keeps a metering receipt the EV signed with its contract key (Plug &amp; Charge), with the transaction it belongs to.</summary>
+    public void AddReceipt(long? transaction, int connector, Juice.Hlc.Secc.MeteringReceipt receipt, DateTimeOffset at) => database.Write(cmd =>
+        cmd.With("INSERT INTO metering_receipt (transaction_id, connector, emaid, meter_id, reading_wh, meter_time, signature, received_utc) VALUES ($t, $c, $e, $m, $r, $mt, $s, $at)",
+            ("$t", transaction), ("$c", connector), ("$e", receipt.Emaid), ("$m", receipt.MeterId), ("$r", receipt.ReadingWh is { } r ? (long)r : null),
+            ("$mt", receipt.MeterTime), ("$s", Convert.ToHexString(receipt.SignatureValue)), ("$at", Sql.Utc(at))).ExecuteNonQuery());
+
+    /// <summary>The metering receipts of a transaction, oldest first.</summary>
+    public IReadOnlyList<StoredReceipt> Receipts(long transaction) => database.Read(cmd =>
+    {
+        cmd.With("SELECT emaid, meter_id, reading_wh, meter_time, signature, received_utc FROM metering_receipt WHERE transaction_id = $t ORDER BY id", ("$t", transaction));
+        var list = new List<StoredReceipt>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new StoredReceipt(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.GetString(4), Sql.ParseUtc(r.GetString(5))));
+        }
+        return (IReadOnlyList<StoredReceipt>)list;
     });
 
     /// <summary>Sets the backend's transaction id of a session (OCPP).</summary>

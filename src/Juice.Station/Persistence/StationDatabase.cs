@@ -54,6 +54,13 @@ public sealed class StationDatabase : IDisposable
         CREATE TABLE charging_profile (id INTEGER PRIMARY KEY, connector INTEGER NOT NULL, purpose TEXT NOT NULL, stack_level INTEGER NOT NULL,
             transaction_id INTEGER, json TEXT NOT NULL);
         """,
+        """
+        CREATE TABLE metering_receipt (id INTEGER PRIMARY KEY AUTOINCREMENT, transaction_id INTEGER, connector INTEGER NOT NULL, emaid TEXT NOT NULL,
+            meter_id TEXT NOT NULL, reading_wh INTEGER, meter_time INTEGER, signature TEXT NOT NULL, received_utc TEXT NOT NULL);
+        CREATE INDEX metering_receipt_transaction ON metering_receipt (transaction_id);
+        CREATE TABLE certificate (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, pem TEXT NOT NULL, key_pem TEXT, fingerprint TEXT NOT NULL,
+            added_utc TEXT NOT NULL, UNIQUE (kind, fingerprint));
+        """,
     ];
 
     /// <summary>Opens (creating) the file, switches to WAL and migrates; returns the schema version.</summary>

@@ -261,7 +261,9 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         var pnc = _core.Options.PlugAndCharge!;
         var chain = CertificateChains.Validate(r.ContractSignatureCertChain.Certificate, r.ContractSignatureCertChain.SubCertificates?.Certificate ?? [],
             pnc.ContractRoots, _core.Time.GetUtcNow(), "MO");
-        if (!chain.Valid)
+        bool central = !chain.Valid && chain.Status == ChainStatus.UntrustedRoot && pnc.AllowCentralValidation && chain.Leaf is not null
+            && chain.Leaf.NotAfter >= _core.Time.GetUtcNow().UtcDateTime && chain.Leaf.NotBefore <= _core.Time.GetUtcNow().UtcDateTime;
+        if (!chain.Valid && !central)
         {
             var code = chain.Status == ChainStatus.Expired ? ResponseCodeType.FAILED_CertificateExpired : ResponseCodeType.FAILED_CertChainError;
             return Close(Failed(r, code), SessionEndReason.Error, $"contract certificate chain: {chain.Status}: {chain.Detail}");
@@ -271,7 +273,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         {
             return Close(Failed(r, ResponseCodeType.FAILED_CertChainError), SessionEndReason.Error, $"eMAID {r.EMAID} is not the contract certificate's ({subject})");
         }
-        _contract = new ContractIdentity(Emaid.Normalize(r.EMAID), [r.ContractSignatureCertChain.Certificate, .. r.ContractSignatureCertChain.SubCertificates?.Certificate ?? []]);
+        _contract = new ContractIdentity(Emaid.Normalize(r.EMAID), [r.ContractSignatureCertChain.Certificate, .. r.ContractSignatureCertChain.SubCertificates?.Certificate ?? []], !central);
         _contractKey = (ECPublicKeyParameters)chain.Leaf!.GetPublicKey();
         _challenge = RandomNumberGenerator.GetBytes(16);
         State = Iso2SeccState.WaitForAuthorizationReq;
