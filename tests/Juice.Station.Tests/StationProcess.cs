@@ -19,6 +19,7 @@ internal sealed partial class StationProcess : IAsyncDisposable
     public int ApiPort { get; private set; }
     public int SeccPort { get; private set; }
     public int ModbusPort { get; private set; }
+    public int TlsPort { get; private set; }
     public string Log
     {
         get
@@ -41,11 +42,14 @@ internal sealed partial class StationProcess : IAsyncDisposable
     [GeneratedRegex(@"Modbus TCP server listening on 127\.0\.0\.1:(\d+) for connector 1")]
     private static partial Regex ModbusLine();
 
+    [GeneratedRegex(@"SECC TLS server \(Plug & Charge\) listening on \[::1\]:(\d+)")]
+    private static partial Regex TlsLine();
+
     private StationProcess(string database, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + database, "--Secc:Port=0", "--Modbus:Port=0",
-            "--Api:Urls=http://127.0.0.1:0", "--Api:InitialPassword=" + TestStation.Password }.Concat(args))
+            "--Secc:TlsPort=0", "--Api:Urls=http://127.0.0.1:0", "--Api:InitialPassword=" + TestStation.Password }.Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
@@ -77,6 +81,10 @@ internal sealed partial class StationProcess : IAsyncDisposable
         if (ModbusLine().Match(line) is { Success: true } m)
         {
             ModbusPort = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        if (TlsLine().Match(line) is { Success: true } t)
+        {
+            TlsPort = int.Parse(t.Groups[1].Value, CultureInfo.InvariantCulture);
         }
         if (ApiPort != 0 && SeccPort != 0 && ModbusPort != 0)
         {

@@ -49,7 +49,7 @@ internal sealed class TestStation : IAsyncDisposable
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("juice-station-").FullName;
         var app = StationApp.Build([
-            "--Database:Path=" + Path.Combine(directory, "juice.db"), "--Secc:Port=0", "--Modbus:Port=0", "--Api:Urls=http://127.0.0.1:0",
+            "--Database:Path=" + Path.Combine(directory, "juice.db"), "--Secc:Port=0", "--Secc:TlsPort=0", "--Modbus:Port=0", "--Api:Urls=http://127.0.0.1:0",
             "--Api:InitialPassword=" + Password, "--Logging:LogLevel:Default=Warning", .. args], services);
         await app.StartAsync();
         return new TestStation(app, directory);

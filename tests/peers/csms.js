@@ -12,8 +12,16 @@
 // {"cmd":"set","key","value"} changes the central system's behaviour (keys: boot = Accepted|Pending|Rejected,
 // interval, authorize = {idTag: status}, defaultAuthorize, startStatus = {idTag: status}, dataTransfer =
 // {"vendor/messageId": {status, data}}, delay = ms before every answer); {"cmd":"raw","data"} sends raw text;
-// {"cmd":"close"} closes the connection; {"cmd":"stop"} stops the server.
+// {"cmd":"close"} closes the connection; {"cmd":"stop"} stops the server; {"cmd":"pnc","ref","messageId","payload"} makes an
+// OCA Plug & Charge DataTransfer call and checks request and answer against the OCPP 2.0.1 schemas. Every OCA DataTransfer
+// from the charge point gets a {"event":"pncValidation","messageId","ok","message"} line.
 const { RPCServer, createRPCError } = require('ocpp-rpc');
+// the OCPP 2.0.1 JSON schemas that ocpp-rpc bundles: the payloads of the OCA Plug & Charge extension are 2.0.1 messages
+const ocpp201 = require('ocpp-rpc/lib/standard-validators.js').find((v) => v.subprotocol === 'ocpp2.0.1');
+const OCA = 'org.openchargealliance.iso15118pnc';
+const validate201 = (schema, payload) => {
+  try { ocpp201.validate(schema, payload); return { ok: true }; } catch (e) { return { ok: false, message: e.message }; }
+};
 const readline = require('readline');
 const fs = require('fs');
 const https = require('https');
@@ -66,7 +74,15 @@ server.on('client', (client) => {
   answer('MeterValues', () => ({}));
   answer('DiagnosticsStatusNotification', () => ({}));
   answer('FirmwareStatusNotification', () => ({}));
-  answer('DataTransfer', (p) => behaviour.dataTransfer[`${p.vendorId}/${p.messageId}`] ?? { status: 'UnknownVendorId' });
+  answer('DataTransfer', (p) => {
+    if (p.vendorId === OCA) {
+      // the inner payload of the OCA extension must be a valid OCPP 2.0.1 request
+      let inner = null;
+      try { inner = JSON.parse(p.data ?? '{}'); } catch (e) { out({ event: 'pncValidation', direction: 'cp->csms', messageId: p.messageId, ok: false, message: 'data is not JSON' }); }
+      if (inner !== null) out({ event: 'pncValidation', direction: 'cp->csms', messageId: p.messageId, ...validate201(`urn:${p.messageId}.req`, inner) });
+    }
+    return behaviour.dataTransfer[`${p.vendorId}/${p.messageId}`] ?? { status: 'UnknownVendorId' };
+  });
   client.handle(({ method }) => { throw createRPCError('NotImplemented', `no handler for ${method}`); });
 });
 
@@ -84,6 +100,15 @@ rl.on('line', async (line) => {
       } catch (e) {
         out({ event: 'error', ref: c.ref, action: c.action, code: e.rpcErrorCode ?? e.name, message: e.message });
       }
+    } else if (c.cmd === 'pnc') {
+      // an OCA extension call to the charge point: the request and the answer checked against the OCPP 2.0.1 schemas
+      if (!current) { out({ event: 'error', ref: c.ref, code: 'NotConnected' }); return; }
+      const request = validate201(`urn:${c.messageId}.req`, c.payload);
+      const result = await current.call('DataTransfer', { vendorId: OCA, messageId: c.messageId, data: JSON.stringify(c.payload) });
+      let inner = null;
+      try { inner = JSON.parse(result.data ?? 'null'); } catch (e) { inner = null; }
+      const response = inner === null ? { ok: false, message: 'no JSON data' } : validate201(`urn:${c.messageId}.conf`, inner);
+      out({ event: 'result', ref: c.ref, action: 'DataTransfer', result, inner, requestValid: request, responseValid: response });
     } else if (c.cmd === 'raw') {
       if (current) current.sendRaw(c.data);
       out({ event: 'sent', ref: c.ref });

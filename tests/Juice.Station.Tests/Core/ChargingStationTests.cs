@@ -225,6 +225,61 @@ public sealed class ChargingStationTests : IDisposable
         Assert.True((await Decide(backend, "CAFE0009")).Accepted);   // cache disabled: unknown, in doubt on
     }
 
+    private sealed class Contracts(ContractVerdict verdict) : IContractBackend
+    {
+        public List<(string Emaid, bool Local)> Asked { get; } = [];
+
+        public Task<ContractAnswer> AuthorizeContractAsync(string emaid, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken cancellationToken)
+        {
+            Asked.Add((emaid, locallyValidated));
+            return Task.FromResult(new ContractAnswer(verdict, verdict.ToString()));
+        }
+
+        public Task<Juice.Hlc.Secc.CertificateServiceResult> CertificateServiceAsync(Juice.Hlc.Secc.CertificateServiceRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult(new Juice.Hlc.Secc.CertificateServiceResult(null, "none"));
+    }
+
+    private Task<AuthorizationDecision> Contract(IBackendAuthorizer? backend, IContractBackend? contracts, bool local = true) =>
+        new Authorizer(_settings, _whitelists, _time, NullLogger<Authorizer>.Instance, new BackendLink { Backend = backend }, new ContractBackendLink { Backend = contracts })
+            .AuthorizeContractAsync(1, "DEJUIC000000001", [], local);
+
+    [Fact]
+    public async Task A_contract_is_decided_by_the_backends_extension_online_by_local_validation_offline_and_without_a_backend()
+    {
+        Assert.Contains("validated locally", (await Contract(null, null)).Reason);
+        Assert.False((await Contract(null, null, local: false)).Accepted);   // an unknown root and nobody to ask
+
+        var backend = new Backend(BackendVerdict.Accepted);
+        var accepting = new Contracts(ContractVerdict.Accepted);
+        Assert.Equal("contract accepted by the backend", (await Contract(backend, accepting)).Reason);
+        Assert.Equal([("DEJUIC000000001", true)], accepting.Asked);
+        var revoked = await Contract(backend, new Contracts(ContractVerdict.Revoked));
+        Assert.False(revoked.Accepted);
+        Assert.Equal("CertificateRevoked", revoked.CertificateStatus);
+        Assert.Equal("CertificateExpired", (await Contract(backend, new Contracts(ContractVerdict.Expired))).CertificateStatus);
+
+        // a backend without the extension: plain Authorize of the eMAID
+        var plain = await Contract(backend, new Contracts(ContractVerdict.Unsupported));
+        Assert.True(plain.Accepted);
+        Assert.Contains("plain Authorize", plain.Reason);
+        Assert.Contains("DEJUIC000000001", backend.Asked);
+
+        // central validation of an unknown root only when allowed
+        backend.Policy = new BackendPolicy(CentralContractValidationAllowed: false);
+        Assert.Contains("CentralContractValidationAllowed is off", (await Contract(backend, accepting, local: false)).Reason);
+
+        // offline: ContractValidationOffline accepts a locally validated contract; without it, the rules of an id tag
+        backend.Online = false;
+        backend.Policy = new BackendPolicy();
+        Assert.Contains("ContractValidationOffline", (await Contract(backend, accepting)).Reason);
+        backend.Policy = new BackendPolicy(ContractValidationOffline: false);
+        Assert.Contains("backend offline", (await Contract(backend, accepting)).Reason);
+        Assert.False((await Contract(backend, accepting)).Accepted);
+
+        _settings.Update(s => s with { FreeCharging = true });
+        Assert.Equal(IdSource.FreeCharging, (await Contract(backend, accepting)).IdTag!.Source);
+    }
+
     [Fact]
     public async Task Without_a_backend_an_accepted_entry_of_the_OCPP_whitelist_still_authorizes()
     {

@@ -196,6 +196,18 @@ internal sealed class Csms : IAsyncDisposable
         return answer.GetProperty("result");
     }
 
+    /// <summary>An OCA Plug &amp; Charge call (DataTransfer) to the charge point; the answer with csms.js's OCPP 2.0.1 schema checks of request and response.</summary>
+    public async Task<JsonElement> Pnc(string messageId, object payload, int seconds = 30)
+    {
+        int r = Interlocked.Increment(ref _ref);
+        await Send(new { cmd = "pnc", @ref = r, messageId, payload });
+        return await WaitFor(e => e.TryGetProperty("ref", out var x) && x.ValueKind == JsonValueKind.Number && x.GetInt32() == r
+            && e.GetProperty("event").GetString() is "result" or "error", $"the answer to {messageId}", seconds + 5);
+    }
+
+    /// <summary>The OCPP 2.0.1 schema checks of the OCA payloads the charge point sent.</summary>
+    public IReadOnlyList<JsonElement> PncValidations => [.. Events.Where(e => e.GetProperty("event").GetString() == "pncValidation")];
+
     /// <summary>Sends raw text, as a broken central system would.</summary>
     public async Task Raw(string data)
     {
