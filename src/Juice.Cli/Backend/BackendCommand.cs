@@ -18,7 +18,7 @@ internal static class BackendCommand
         var dialect = new Option<string>("--dialect") { Description = "the ISO 15118 extension of OCPP 1.6: OCA, hastobe or Ebee", DefaultValueFactory = _ => "OCA" };
         dialect.AcceptOnlyFromAmong("OCA", "hastobe", "Ebee");
         var vendorId = new Option<string?>("--vendor-id") { Description = "Ebee: the DataTransfer vendorId (default: the OCA one)" };
-        var revoke = new Option<string[]>("--revoke") { Description = "eMAID whose contract is revoked (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var revoke = new Option<string[]>("--revoke") { Description = "eMAID whose contract is revoked, or serial number (hex) of a revoked SECC certificate (repeatable)", AllowMultipleArgumentsPerToken = true };
         var refuse = new Option<string[]>("--refuse") { Description = "id tag or eMAID refused by Authorize (repeatable)", AllowMultipleArgumentsPerToken = true };
         var password = new Option<string?>("--password") { Description = "require this HTTP Basic password (user: the charge box identity)" };
         var heartbeat = new Option<int>("--heartbeat") { Description = "heartbeat interval given in BootNotification.conf, s", DefaultValueFactory = _ => 300 };

@@ -28,7 +28,7 @@ internal sealed record CentralSystemOptions
 
     public string? VendorId { get; init; }
 
-    /// <summary>eMAIDs whose contracts are revoked (Authorize: certificateStatus CertificateRevoked).</summary>
+    /// <summary>eMAIDs whose contracts are revoked (Authorize: certificateStatus CertificateRevoked), and serial numbers (hex) of revoked SECC certificates (OCSP).</summary>
     public HashSet<string> Revoked { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>id tags refused by Authorize and StartTransaction (everything else is accepted).</summary>
@@ -238,6 +238,7 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
             "Get15118EVCertificate" => Get15118EVCertificate(request!),
             "Authorize" => AuthorizeContract(request!),
             "SignCertificate" => SignCertificate(ws, request!),
+            "GetCertificateStatus" => CertificateStatus(request!),
             _ => null,
         };
         if (answer is null)
@@ -296,6 +297,28 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
             answer["certificateStatus"] = "CertificateRevoked";   // has·to·be knows only these two
         }
         return answer;
+    }
+
+    /// <summary>
+    /// GetCertificateStatus: an OCSP answer for a certificate of the CPO Sub-CA 2 (the SECC's), signed by that CA:
+    /// good, or revoked when its serial number is listed with --revoke.
+    /// </summary>
+    private JsonObject CertificateStatus(JsonNode request)
+    {
+        var data = request["ocspRequestData"];
+        var issuer = options.Pki[CertificateRole.CpoSubCa2];
+        var expected = CertificateHashData.Of(options.Pki[CertificateRole.Secc].Certificate, issuer.Certificate);
+        if ((string?)data?["issuerKeyHash"] is not { } keyHash || !string.Equals(keyHash, expected.IssuerKeyHash, StringComparison.OrdinalIgnoreCase))
+        {
+            return new JsonObject { ["status"] = "Failed" };
+        }
+        var serial = new Org.BouncyCastle.Math.BigInteger((string?)data["serialNumber"] ?? "0", 16);
+        var id = new Org.BouncyCastle.Ocsp.CertificateID(new Org.BouncyCastle.Asn1.X509.AlgorithmIdentifier(Org.BouncyCastle.Asn1.Nist.NistObjectIdentifiers.IdSha256), issuer.Certificate, serial);
+        var generator = new Org.BouncyCastle.Ocsp.BasicOcspRespGenerator(issuer.PublicKey);
+        generator.AddResponse(id, options.Revoked.Contains(serial.ToString(16)) ? new Org.BouncyCastle.Ocsp.RevokedStatus(DateTime.UtcNow, 0) : Org.BouncyCastle.Ocsp.CertificateStatus.Good);
+        var basic = generator.Generate("SHA256WITHECDSA", issuer.PrivateKey, [issuer.Certificate], DateTime.UtcNow);
+        var response = new Org.BouncyCastle.Ocsp.OCSPRespGenerator().Generate(Org.BouncyCastle.Ocsp.OCSPRespGenerator.Successful, basic);
+        return new JsonObject { ["status"] = "Accepted", ["ocspResult"] = Convert.ToBase64String(response.GetEncoded()) };
     }
 
     /// <summary>SignCertificate: a CSR from the station is signed by the CPO Sub-CA 2 and sent back with CertificateSigned.</summary>

@@ -48,13 +48,18 @@ internal static class EvLoad
         {
             try
             {
-                while (!sampling.IsCancellationRequested)
+                for (int tick = 0; !sampling.IsCancellationRequested; tick++)
                 {
-                    await Task.Delay(500, sampling.Token);
+                    await Task.Delay(100, sampling.Token);
+                    // memory at the most sessions seen connected at once (all of them, unless a slow machine never gets there)
                     int now = Volatile.Read(ref active);
-                    if (now >= Math.Min(concurrency, sessions))
+                    if (now > 0 && now >= peak.Sessions)
                     {
                         peak.Sample(now, GC.GetTotalMemory(false), seccPid is { } pid ? Rss(pid) : null);
+                    }
+                    if (tick % 5 != 4)
+                    {
+                        continue;
                     }
                     output.Write(string.Create(CultureInfo.InvariantCulture,
                         $"\rload: {Volatile.Read(ref started)} started, {now} active, {Volatile.Read(ref completed)} completed, {Volatile.Read(ref failed)} failed   "));

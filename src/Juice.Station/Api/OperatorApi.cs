@@ -187,8 +187,11 @@ public static class OperatorApi
             enabled = settings.Current.Iso15118 == Iso15118Mode.OnWithPlugAndCharge,
             dialect = pnc.Dialect.Name,
             vendorId = pnc.Dialect.VendorId,
-            secc = store.SeccCredentials is { } c ? new { subject = c.Chain[0].SubjectDN.ToString(), notAfter = c.Chain[0].NotAfter, sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(c.Chain[0]) } : null,
+            secc = store.SeccCredentials is { } c
+                ? new { subject = c.Chain[0].SubjectDN.ToString(), serial = c.Chain[0].SerialNumber.ToString(16), notAfter = c.Chain[0].NotAfter, sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(c.Chain[0]) }
+                : null,
             renewalPending = store.PendingKey is not null,
+            seccOcsp = store.SeccOcsp is { } o ? new { status = o.Status, at = o.At } : null,
             certificates = store.Installed().Select(x => new
             {
                 kind = x.Kind.ToString(),
@@ -202,6 +205,17 @@ public static class OperatorApi
             try
             {
                 return Results.Ok(new { status = await pnc.RenewSeccCertificateAsync(ct) });
+            }
+            catch (Ocpp.OcppOfflineException e)
+            {
+                return Results.Conflict(new { error = "the backend is not reachable: " + e.Message });
+            }
+        });
+        api.MapPost("/pnc/secc-certificate/status", async (Pnc.PncExtension pnc, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Ok(new { status = await pnc.CheckSeccCertificateAsync(ct) });
             }
             catch (Ocpp.OcppOfflineException e)
             {

@@ -159,6 +159,9 @@ public sealed class CertificateStore(StationDatabase db, TimeProvider time)
         });
     }
 
+    /// <summary>The last OCSP answer about the SECC's certificate (GetCertificateStatus): good, revoked or unknown, and when.</summary>
+    public (string Status, DateTimeOffset At, string Response)? SeccOcsp { get; set; }
+
     /// <summary>DeleteCertificate: Accepted, NotFound, or Failed for the SECC's own chain (it cannot run without one).</summary>
     public string Delete(CertificateHashData hash)
     {

@@ -132,6 +132,20 @@ public sealed class PncDialect
         }
     }
 
+    /// <summary>GetCertificateStatus: the OCSP request data of a certificate (the SECC's own).</summary>
+    public static JsonObject GetCertificateStatus(X509Certificate certificate, X509Certificate issuer)
+    {
+        var h = CertificateHashData.Of(certificate, issuer);
+        return new JsonObject
+        {
+            ["ocspRequestData"] = new JsonObject
+            {
+                ["hashAlgorithm"] = h.HashAlgorithm, ["issuerNameHash"] = h.IssuerNameHash, ["issuerKeyHash"] = h.IssuerKeyHash, ["serialNumber"] = h.SerialNumber,
+                ["responderURL"] = "",
+            },
+        };
+    }
+
     /// <summary>SignCertificate: a CSR for the SECC's new key.</summary>
     public JsonObject SignCertificate(string csrPem) => HasToBe
         ? new JsonObject { ["csr"] = csrPem, ["typeOfCertificate"] = "V2GCertificate" }

@@ -119,6 +119,51 @@ internal sealed partial class PncExtension : IDataTransferHandler, IContractBack
         return status;
     }
 
+    /// <summary>
+    /// GetCertificateStatus of the SECC's certificate: the backend relays the OCSP answer of its issuer; the answer's
+    /// signature is checked with the issuer's key and the result kept (good, revoked, unknown).
+    /// </summary>
+    public async Task<string> CheckSeccCertificateAsync(CancellationToken cancellationToken)
+    {
+        if (_store.SeccCredentials is not { Chain.Count: >= 2 } credentials)
+        {
+            return "no SECC chain";
+        }
+        var (leaf, issuer) = (credentials.Chain[0], credentials.Chain[1]);
+        var dialect = Dialect;
+        var answer = await Backend.DataTransferAsync(dialect.VendorId, dialect.MessageId("GetCertificateStatus"),
+            PncDialect.GetCertificateStatus(leaf, issuer).ToJsonString(), cancellationToken).ConfigureAwait(false);
+        var inner = answer.Status == "Accepted" ? Parse(answer.Data) : null;
+        if ((string?)inner?["status"] != "Accepted" || (string?)inner?["ocspResult"] is not { Length: > 0 } result)
+        {
+            return $"not answered ({answer.Status} {(string?)inner?["status"]})";
+        }
+        string status;
+        try
+        {
+            var basic = (Org.BouncyCastle.Ocsp.BasicOcspResp)new Org.BouncyCastle.Ocsp.OcspResp(Convert.FromBase64String(result)).GetResponseObject();
+            if (!basic.Verify(issuer.GetPublicKey()))
+            {
+                return "refused: the OCSP answer is not signed by the SECC certificate's issuer";
+            }
+            var single = basic.Responses.FirstOrDefault(r => r.GetCertID().SerialNumber.Equals(leaf.SerialNumber))
+                ?? throw new FormatException("the OCSP answer is about another certificate");
+            status = single.GetCertStatus() switch
+            {
+                null => "good",
+                Org.BouncyCastle.Ocsp.RevokedStatus => "revoked",
+                _ => "unknown",
+            };
+        }
+        catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidCastException or Org.BouncyCastle.Ocsp.OcspException)
+        {
+            return "refused: " + e.Message;
+        }
+        _store.SeccOcsp = (status, _time.GetUtcNow(), result);
+        Log.Ocsp(_logger, status);
+        return status;
+    }
+
     // ---- central system → charge point ----
 
     public async Task<DataTransferResult> HandleAsync(string? messageId, string? data, CancellationToken cancellationToken)
@@ -182,6 +227,7 @@ internal sealed partial class PncExtension : IDataTransferHandler, IContractBack
         }
         _store.SetSeccChain(chain, key);
         _store.PendingKey = null;
+        _store.SeccOcsp = null;
         Log.Renewed(_logger, chain[0].SubjectDN.ToString(), chain[0].NotAfter);
         return Status("Accepted");
     }
@@ -249,6 +295,9 @@ internal sealed partial class PncExtension : IDataTransferHandler, IContractBack
 
         [LoggerMessage(5, LogLevel.Information, "Plug & Charge: new SECC certificate {Subject}, valid until {NotAfter:u}: used from the next TLS connection")]
         public static partial void Renewed(ILogger logger, string subject, DateTime notAfter);
+
+        [LoggerMessage(7, LogLevel.Information, "Plug & Charge: OCSP status of the SECC certificate: {Status}")]
+        public static partial void Ocsp(ILogger logger, string status);
 
         [LoggerMessage(6, LogLevel.Information, "Plug & Charge: {Kind} {Subject} installed by the backend")]
         public static partial void RootInstalled(ILogger logger, string kind, string subject);

@@ -116,7 +116,7 @@ public sealed partial class SimulatorProcessTests : IDisposable
     public async Task The_load_mode_runs_many_EVs_at_once_and_reports_round_trips_and_memory(bool threads)
     {
         var (port, pid) = await StartSecc(threads ? ["--thread-per-connection"] : []);
-        var (code, output) = await Ev(port, ["--energy", "dc", "--sessions", "24", "--concurrency", "12", "--duration", "0.5", "--interval-ms", "100", "--message-timeout", "10",
+        var (code, output) = await Ev(port, ["--energy", "dc", "--sessions", "24", "--concurrency", "12", "--duration", "0.5", "--interval-ms", "100",
             "--seed", "3", "--secc-pid", pid.ToString(CultureInfo.InvariantCulture), .. (threads ? new[] { "--thread-per-ev" } : [])]);
         Assert.True(code == 0, output);
         Assert.Contains("24 completed, 0 failed", output);

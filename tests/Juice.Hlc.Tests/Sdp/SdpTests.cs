@@ -48,6 +48,18 @@ public sealed class SdpTests
     }
 
     [Theory]
+    [InlineData(SdpSecurity.Tls, (ushort)50124)]
+    [InlineData(SdpSecurity.NoTls, (ushort)50123)]
+    public async Task With_a_TLS_server_of_its_own_the_security_byte_selects_the_port_announced(SdpSecurity asked, ushort port)
+    {
+        await using var server = new SdpServer(new SdpServerOptions { Port = 0, AnnouncedAddress = IPAddress.IPv6Loopback, TcpPort = 50123, OffersTls = true, TlsPort = 50124 });
+        byte[]? frame = server.Answer(V2gtpFrame.Build(V2gtpPayloadType.SdpRequest, new SdpRequest(asked, SdpTransport.Tcp).ToBytes()), new IPEndPoint(IPAddress.IPv6Loopback, 1));
+        var response = SdpResponse.TryParse(frame.AsSpan(8))!.Value;
+        Assert.Equal(asked, response.Security);
+        Assert.Equal(port, response.Port);
+    }
+
+    [Theory]
     [InlineData("01fe9000")]
     [InlineData("01fe90000000000210")]
     [InlineData("01fe9001000000021000")]

@@ -40,6 +40,7 @@ public sealed class OcaExtensionTests : IDisposable
             [$"{PncDialect.OcaVendorId}/Authorize"] = Data(new { idTokenInfo = new { status = "Accepted" }, certificateStatus = "Accepted" }),
             [$"{PncDialect.OcaVendorId}/Get15118EVCertificate"] = Data(new { status = "Failed" }),
             [$"{PncDialect.OcaVendorId}/SignCertificate"] = Data(new { status = "Accepted" }),
+            [$"{PncDialect.OcaVendorId}/GetCertificateStatus"] = Data(new { status = "Failed" }),
         });
         await using var station = await TestStation.StartAsync(null, Backend(csms, "--Pnc:Pki=" + _pkiDir));
         await csms.WaitForCall("StatusNotification");
@@ -67,7 +68,8 @@ public sealed class OcaExtensionTests : IDisposable
         Assert.Null(installation.Exi);
         Assert.Contains("Failed", installation.Problem);
         Assert.Equal("Accepted", await pnc.RenewSeccCertificateAsync(CancellationToken.None));
-        await TestStation.WaitFor(() => csms.PncValidations.Count >= 3, "three checked requests");
+        Assert.StartsWith("not answered", await pnc.CheckSeccCertificateAsync(CancellationToken.None));
+        await TestStation.WaitFor(() => csms.PncValidations.Count >= 4, "four checked requests");
 
         // central system → charge point
         var ids = await csms.Pnc("GetInstalledCertificateIds", new { certificateType = new[] { "V2GRootCertificate", "MORootCertificate", "V2GCertificateChain" } });

@@ -171,6 +171,15 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
         (code, output) = await Ev("--pki", Pki);
         Assert.True(code == 0, output);
         Assert.Contains($"(SHA-256 {after})", output);
+
+        // GetCertificateStatus: the issuer's OCSP answer through the backend, good until the backend revokes the serial
+        async Task<string> Status() => (await (await _station.Http.PostAsync("/api/pnc/secc-certificate/status", null)).Content.ReadFromJsonAsync<JsonElement>())
+            .GetProperty("status").GetString()!;
+        Assert.Equal("good", await Status());
+        string serial = (await _station.Http.GetFromJsonAsync<JsonElement>("/api/pnc")).GetProperty("secc").GetProperty("serial").GetString()!;
+        await _backend.Send(new { cmd = "revoke", emaid = serial });
+        await Task.Delay(300);
+        Assert.Equal("revoked", await Status());
     }
 }
 
