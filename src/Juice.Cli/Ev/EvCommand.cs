@@ -57,11 +57,13 @@ internal static class EvCommand
         var store = new Option<DirectoryInfo?>("--contract-store") { Description = "folder where an installed contract is saved and read from on the next run" };
         var install = new Option<bool>("--install") { Description = "install a new contract even with one at hand (CertificateInstallation)" };
         var update = new Option<bool>("--update") { Description = "renew the contract with CertificateUpdate before charging" };
+        var slac = new Option<bool>("--slac") { Description = "with --interface: first SLAC over the PLC modem on that interface (ISO 15118-3), then SDP and the session on the link" };
+        var threshold = new Option<double>("--attenuation-threshold") { Description = "SLAC: highest average attenuation of an EVSE to match, dB", DefaultValueFactory = _ => 40 };
         var presentExpired = new Option<bool>("--present-expired") { Description = "present an expired contract instead of installing a new one (a test of the charger)" };
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv,
-            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired };
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -115,7 +117,12 @@ internal static class EvCommand
                     return 2;
                 }
             }
-            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots);
+            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots, result.GetValue(slac), result.GetValue(threshold));
+            if (target.Slac && target.Interface is null)
+            {
+                Console.Error.WriteLine("--slac needs --interface (the PLC modem's Ethernet interface)");
+                return 2;
+            }
             if (result.GetValue(sessions) is { } n)
             {
                 return await EvLoad.RunAsync(options, target, n, Math.Max(1, result.GetValue(concurrency)), TimeSpan.FromSeconds(result.GetValue(rampUp)),
@@ -175,8 +182,13 @@ internal static class EvCommand
     {
         StreamWriter? log = logFile is null ? null : new StreamWriter(logFile.FullName);
         using var pcap = pcapFile is null ? null : PcapWriter.Create(pcapFile.FullName);
+        EvSlac? slac = null;
         try
         {
+            if (target.Slac)
+            {
+                slac = await EvSlac.MatchAsync(target.Interface!, target.SlacThreshold, status, stop);
+            }
             if (await target.ResolveAsync(pcap, status, stop) is not { } endpoint)
             {
                 return 2;
@@ -218,6 +230,11 @@ internal static class EvCommand
             }
             return result.Completed ? 0 : 1;
         }
+        catch (Exception e) when (e is Juice.Hlc.Slac.SlacException or Juice.Hlc.Slac.RawEthernetException)
+        {
+            status.WriteLine($"SLAC failed: {e.Message}");
+            return 1;
+        }
         catch (Exception e) when (e is EvSessionException or System.Net.Sockets.SocketException or TimeoutException or Juice.Hlc.V2gtp.V2gtpException or IOException
             or System.Security.Cryptography.CryptographicException)
         {
@@ -227,6 +244,10 @@ internal static class EvCommand
         }
         finally
         {
+            if (slac is not null)
+            {
+                await slac.DisposeAsync();
+            }
             if (log is not null)
             {
                 await log.DisposeAsync();
@@ -236,7 +257,8 @@ internal static class EvCommand
 }
 
 /// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface; with TLS roots, over TLS.</summary>
-internal sealed record EvTarget(string? Host, int? Port, string? Interface, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? TlsRoots = null)
+internal sealed record EvTarget(string? Host, int? Port, string? Interface, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? TlsRoots = null,
+    bool Slac = false, double SlacThreshold = 40)
 {
     /// <summary>The connection's stream: captured into the pcap (if any), then TLS (if asked for).</summary>
     public Func<Stream, CancellationToken, ValueTask<Stream>>? StreamFactory(PcapWriter? pcap, TextWriter status)
@@ -282,4 +304,45 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface, IRea
         var flow = pcap.OpenTcp((IPEndPoint)socket.LocalEndPoint!, (IPEndPoint)socket.RemoteEndPoint!);
         return ValueTask.FromResult<Stream>(new RecordingStream(stream, flow));
     };
+}
+
+/// <summary>The EV's PLC link: matched by SLAC before SDP, left (a new NMK in the own modem) when the session is over.</summary>
+internal sealed class EvSlac : IAsyncDisposable
+{
+    private readonly Juice.Hlc.Slac.RawEthernetChannel _channel;
+    private readonly Juice.Hlc.Slac.SlacEv _ev;
+
+    private EvSlac(Juice.Hlc.Slac.RawEthernetChannel channel, Juice.Hlc.Slac.SlacEv ev) => (_channel, _ev) = (channel, ev);
+
+    public static async Task<EvSlac> MatchAsync(string iface, double threshold, TextWriter status, CancellationToken ct)
+    {
+        var channel = Juice.Hlc.Slac.RawEthernetChannel.Open(iface);
+        try
+        {
+            var ev = new Juice.Hlc.Slac.SlacEv(channel, new Juice.Hlc.Slac.SlacEvOptions { AttenuationThreshold = threshold });
+            var match = await ev.MatchAsync(ct);
+            status.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"SLAC: matched EVSE {Juice.Cli.Slac.SlacCommand.Mac(match.EvseMac)} ({match.AverageAttenuation:0.0} dB) as {Juice.Cli.Slac.SlacCommand.Mac(channel.Mac)}, network {Convert.ToHexString(match.Nid)}"));
+            return new EvSlac(channel, ev);
+        }
+        catch
+        {
+            await channel.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var leave = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            await _ev.LeaveAsync(leave.Token);
+        }
+        catch (Exception e) when (e is Juice.Hlc.Slac.SlacException or OperationCanceledException or IOException)
+        {
+            // unplugging goes on without the modem's confirmation
+        }
+        await _channel.DisposeAsync();
+    }
 }

@@ -108,3 +108,57 @@ public sealed record V2gTimers
         _ => EvccMsgTimeout,
     };
 }
+
+/// <summary>
+/// The SLAC timers and counters of ISO 15118-3 Table A.1 (as reproduced by the public implementations, see
+/// docs: TT_ = timeouts of the waiting side, TP_ = performance times of the sending side, C_ = counts), for the
+/// EVSE and the EV of <c>Juice.Hlc.Slac</c>.
+/// </summary>
+public sealed record SlacTimers
+{
+    public static readonly SlacTimers Iso15118_3 = new();
+
+    /// <summary>TT_EVSE_SLAC_init (20–50 s): from CP state B until the first CM_SLAC_PARM.REQ.</summary>
+    public TimeSpan EvseSlacInit { get; init; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>TT_match_response: the requester's wait for an answer before repeating.</summary>
+    public TimeSpan MatchResponse { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>C_EV_match_retry: repetitions of an unanswered request (CM_ATTEN_CHAR.IND at the EVSE [V2G3-A09-46], PARM and MATCH at the EV).</summary>
+    public int MatchRetries { get; init; } = 2;
+
+    /// <summary>TT_match_sequence: the longest gap between the messages of one sequence seen by the waiting side.</summary>
+    public TimeSpan MatchSequence { get; init; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>C_EV_start_atten_char_inds: CM_START_ATTEN_CHAR.IND repetitions.</summary>
+    public int StartAttenCharInds { get; init; } = 3;
+
+    /// <summary>TP_EV_batch_msg_interval (20–50 ms): between the START_ATTEN_CHAR and MNBC_SOUND indications.</summary>
+    public TimeSpan BatchMessageInterval { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>C_EV_match_MNBC: the number of M-sounds.</summary>
+    public int MatchSounds { get; init; } = 10;
+
+    /// <summary>TT_EVSE_match_MNBC: the EVSE's sound window, sent as Time_Out in units of 100 ms.</summary>
+    public TimeSpan EvseMatchMnbc { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>TT_EV_atten_results: the EV collects CM_ATTEN_CHAR.IND this long from its first START_ATTEN_CHAR [V2G3-A09-30].</summary>
+    public TimeSpan EvAttenResults { get; init; } = TimeSpan.FromMilliseconds(1200);
+
+    /// <summary>TT_EVSE_match_session: after CM_ATTEN_CHAR.RSP, the EVSE waits this long for CM_VALIDATE.REQ or CM_SLAC_MATCH.REQ.</summary>
+    public TimeSpan EvseMatchSession { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>TT_match_join: after CM_SLAC_MATCH.CNF both modems are in one AVLN.</summary>
+    public TimeSpan MatchJoin { get; init; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>TT_matching_rate: wait after a failed matching before the next attempt [V2G3-A09-124].</summary>
+    public TimeSpan MatchingRate { get; init; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>C_conn_max_match: matching attempts of the EV.</summary>
+    public int MaxMatchAttempts { get; init; } = 3;
+
+    /// <summary>The wait for CM_SET_KEY.CNF from the own modem (EVerest: 500–1000 ms), and the attempts.</summary>
+    public TimeSpan SetKeyTimeout { get; init; } = TimeSpan.FromMilliseconds(1000);
+
+    public int SetKeyAttempts { get; init; } = 3;
+}
