@@ -48,6 +48,7 @@ public static class StationApp
         s.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         s.AddOptions<OcppOptions>().BindConfiguration(OcppOptions.Section);
         s.AddOptions<PncOptions>().BindConfiguration(PncOptions.Section);
+        s.AddOptions<SlacOptions>().BindConfiguration(SlacOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton<StationDatabase>();
         s.AddSingleton<SettingsStore>();
@@ -69,6 +70,8 @@ public static class StationApp
         s.AddHostedService<StationStartup>();
         s.AddSingleton<SeccHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<SeccHostedService>());
+        s.AddSingleton<SlacHostedService>();
+        s.AddHostedService(sp => sp.GetRequiredService<SlacHostedService>());
         s.AddSingleton<ModbusHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();

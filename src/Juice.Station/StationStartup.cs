@@ -17,7 +17,7 @@ namespace Juice.Station;
 internal sealed partial class StationStartup(
     StationDatabase database, ChargingStation station, OperatorAccount account,
     IOptions<StationOptions> stationOptions, IOptions<SeccHostOptions> secc, IOptions<ModbusOptions> modbus, IOptions<ApiOptions> api,
-    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension, ILogger<StationStartup> logger) : IHostedService
+    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, IOptions<Hlc.SlacOptions> slac, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension, ILogger<StationStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -27,6 +27,7 @@ internal sealed partial class StationStartup(
             .Concat(api.Value.Validate())
             .Concat(ocpp.Value.Validate())
             .Concat(pnc.Value.Validate())
+            .Concat(slac.Value.Validate(stationOptions.Value.Connectors, secc.Value))
             .ToList();
         if (problems.Count > 0)
         {

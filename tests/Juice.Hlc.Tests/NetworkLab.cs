@@ -41,6 +41,16 @@ public sealed class NetworkLab : IDisposable
         Run("ip", "netns", "exec", nsB, "sysctl", "-qw", bridgeB ? $"net.ipv6.conf.{ifB}.disable_ipv6=1" : $"net.ipv6.conf.{ifB}.accept_dad=0");
         Ip("-n", nsA, "link", "set", ifA, "up");
         Ip("-n", nsB, "link", "set", ifB, "up");
+        if (bridgeB)
+        {
+            // the emulator forwards frames as the host's NIC handed them over: with veth offloads they would carry
+            // unfinished checksums and TCP segments beyond the MTU, which a real NIC finishes in hardware
+            var (code, output) = Run("ip", "netns", "exec", nsA, "ethtool", "-K", ifA, "tx", "off", "tso", "off", "gso", "off");
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"ethtool -K {ifA}: {output}");
+            }
+        }
     }
 
     public static void Ip(params string[] args)

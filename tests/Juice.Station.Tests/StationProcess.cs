@@ -36,20 +36,24 @@ internal sealed partial class StationProcess : IAsyncDisposable
     [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
     private static partial Regex ApiLine();
 
-    [GeneratedRegex(@"SECC listening on \[::1\]:(\d+)")]
+    [GeneratedRegex(@"SECC listening on \[(?:::1|::)\]:(\d+)")]
     private static partial Regex SeccLine();
 
     [GeneratedRegex(@"Modbus TCP server listening on 127\.0\.0\.1:(\d+) for connector 1")]
     private static partial Regex ModbusLine();
 
-    [GeneratedRegex(@"SECC TLS server \(Plug & Charge\) listening on \[::1\]:(\d+)")]
+    [GeneratedRegex(@"SECC TLS server \(Plug & Charge\) listening on \[(?:::1|::)\]:(\d+)")]
     private static partial Regex TlsLine();
 
-    private StationProcess(string database, string[] args)
+    private readonly string? _apiSocket;
+
+    private StationProcess(string database, string[] args, string? netns = null, string? apiSocket = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + database, "--Secc:Port=0", "--Modbus:Port=0",
-            "--Secc:TlsPort=0", "--Api:Urls=http://127.0.0.1:0", "--Api:InitialPassword=" + TestStation.Password }.Concat(args))
+        _apiSocket = apiSocket;
+        var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] prefix = netns is null ? [] : ["netns", "exec", netns, "dotnet"];
+        foreach (var a in prefix.Concat([Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + database, "--Secc:Port=0", "--Modbus:Port=0",
+            "--Secc:TlsPort=0", "--Api:Urls=" + (apiSocket is null ? "http://127.0.0.1:0" : "http://unix:" + apiSocket), "--Api:InitialPassword=" + TestStation.Password]).Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
@@ -86,15 +90,24 @@ internal sealed partial class StationProcess : IAsyncDisposable
         {
             TlsPort = int.Parse(t.Groups[1].Value, CultureInfo.InvariantCulture);
         }
+        if (_apiSocket is not null && line.Contains("Now listening on: http://unix:", StringComparison.Ordinal))
+        {
+            ApiPort = -1;
+        }
         if (ApiPort != 0 && SeccPort != 0 && ModbusPort != 0)
         {
             _ready.TrySetResult();
         }
     }
 
-    public static async Task<StationProcess> StartAsync(string database, params string[] args)
+    public static Task<StationProcess> StartAsync(string database, params string[] args) => StartAsync(new StationProcess(database, args));
+
+    /// <summary>The station in network namespace <paramref name="netns"/>; its API on a Unix socket, which the test reaches from outside.</summary>
+    public static Task<StationProcess> StartInNamespaceAsync(string netns, string database, string apiSocket, params string[] args) =>
+        StartAsync(new StationProcess(database, args, netns, apiSocket));
+
+    private static async Task<StationProcess> StartAsync(StationProcess p)
     {
-        var p = new StationProcess(database, args);
         try
         {
             await p._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -103,7 +116,23 @@ internal sealed partial class StationProcess : IAsyncDisposable
         {
             throw new InvalidOperationException("the station did not start:\n" + p.Log);
         }
-        p.Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p.ApiPort}") };
+        if (p._apiSocket is { } socket)
+        {
+            var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socket), ct);
+                    return new System.Net.Sockets.NetworkStream(s, ownsSocket: true);
+                },
+            };
+            p.Http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost") };
+        }
+        else
+        {
+            p.Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p.ApiPort}") };
+        }
         p.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + TestStation.Password)));
         return p;
     }

@@ -44,6 +44,7 @@ public sealed partial class SdpServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly IPAddress _announced;
+    private readonly int? _interfaceIndex;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
 
@@ -59,6 +60,7 @@ public sealed partial class SdpServer : IAsyncDisposable
             var (index, linkLocal) = LinkLocal(name);
             _socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(AllNodes, index));
             _announced = linkLocal;
+            _interfaceIndex = index;
         }
         else
         {
@@ -105,6 +107,10 @@ public sealed partial class SdpServer : IAsyncDisposable
                 continue;
             }
             var from = (IPEndPoint)received.RemoteEndPoint;
+            if (_interfaceIndex is { } index && from.Address.IsIPv6LinkLocal && from.Address.ScopeId != index)
+            {
+                continue;   // a request on another link (a double station runs one SDP server per link, all on port 15118)
+            }
             byte[]? response = Answer(buffer.AsSpan(0, received.ReceivedBytes), from);
             if (response is null)
             {

@@ -182,6 +182,7 @@ public static class OperatorApi
             chargingProfiles = ocpp.Configured ? ocpp.Profiles.All : [],
         }));
         // Plug & Charge: the installed certificates, the SECC certificate and its renewal through the backend
+        api.MapGet("/slac", (Hlc.SlacHostedService slac) => Results.Ok(slac.Links));
         api.MapGet("/pnc", (Pnc.CertificateStore store, Pnc.PncExtension pnc, SettingsStore settings) => Results.Ok(new
         {
             enabled = settings.Current.Iso15118 == Iso15118Mode.OnWithPlugAndCharge,

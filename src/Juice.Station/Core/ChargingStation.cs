@@ -92,7 +92,8 @@ public sealed partial class ChargingStation
     }
 
     private ConnectorSnapshot SnapshotOf(Connector c) => new(c.Id, c.EvseId, c.CpState, c.Availability, c.Status, c.ErrorCodes, c.Relay, c.SignalledCurrentA,
-        c.LimitReason, c.HlcEv is not null, c.HlcEv?.EvccidHex, c.EvNeeds, c.Authorized, c.Transaction, c.LastSession, c.Meter.Read(), _time.GetUtcNow());
+        c.LimitReason, c.HlcEv is not null, c.HlcEv?.EvccidHex, c.EvNeeds, c.Authorized, c.Transaction, c.LastSession, c.Meter.Read(), _time.GetUtcNow(),
+        c.SlacMac is { } mac ? Convert.ToHexString(mac) : null);
 
     /// <summary>Closes the transactions a previous run left open (reason PowerLoss): call once at start.</summary>
     public IReadOnlyList<ChargingSession> Recover()
@@ -138,6 +139,7 @@ public sealed partial class ChargingStation
         c.Authorized = null;
         c.AuthorizedAt = null;
         c.HlcEv = null;
+        c.SlacMac = null;
         c.EvNeeds = null;
         c.HlcEnergyOn = false;
         c.HlcWaitingSince = null;
@@ -302,6 +304,13 @@ public sealed partial class ChargingStation
 
     // ---- ISO 15118 (called by HlcChargingPoint) ----
 
+    /// <summary>SLAC matched an EV on the connector's PLC link (its host MAC): an Autocharge identity until unplugged.</summary>
+    public void SlacMatched(int connector, byte[] evMac) => Mutate(connector, c =>
+    {
+        c.SlacMac = evMac;
+        Log.SlacMatched(_logger, c.Id, Convert.ToHexString(evMac));
+    });
+
     /// <summary>The charging point of a connector for one ISO 15118 session, or null while another session holds it.</summary>
     public IChargingPoint? AttachHlc(int connector)
     {
@@ -373,8 +382,10 @@ public sealed partial class ChargingStation
             ask = !c.HlcIdentityAsked;   // the EVCCID is looked up (and offered to the backend) once per session, not at every AuthorizationReq
             c.HlcIdentityAsked = true;
         }
+        // the setting "use the SLAC MAC": cars that send no (or no usable) EVCCID are known by the MAC SLAC saw
+        byte[] identity = _settings.Current.AutochargeUseSlacMac && c.SlacMac is { } slacMac ? slacMac : request.Ev.Evccid;
         var decision = ask
-            ? await _authorizer.AuthorizeEvAsync(connector, request.Ev.Evccid, ct).ConfigureAwait(false)
+            ? await _authorizer.AuthorizeEvAsync(connector, identity, ct).ConfigureAwait(false)
             : AuthorizationDecision.Wait(null, "waiting for an RFID card");
         var status = AuthorizationStatus.Pending;
         Mutate(connector, x =>
@@ -813,6 +824,9 @@ public sealed partial class ChargingStation
 
         [LoggerMessage(4, LogLevel.Information, "Connector {Connector}: the authorization of {IdTag} expired, no vehicle within {Seconds} s")]
         public static partial void AuthorizationExpired(ILogger logger, int connector, string idTag, double seconds);
+
+        [LoggerMessage(40, LogLevel.Information, "Connector {Connector}: SLAC matched the EV with MAC {Mac}")]
+        public static partial void SlacMatched(ILogger logger, int connector, string mac);
 
         [LoggerMessage(5, LogLevel.Information, "Connector {Connector}: ISO 15118 EV {Evccid} ({Protocol}), {Kind} session")]
         public static partial void HlcStarted(ILogger logger, int connector, string evccid, string protocol, string kind);

@@ -85,6 +85,9 @@ public sealed class Connector
 
     internal bool HlcAttached { get; set; }
 
+    /// <summary>The host MAC of the EV matched by SLAC on this connector's PLC link, until it is unplugged.</summary>
+    internal byte[]? SlacMac { get; set; }
+
     /// <summary>A transaction has ended since the vehicle was plugged in (status Finishing; free charging waits for the next plug).</summary>
     internal bool FinishedOnThisPlug { get; set; }
 
@@ -111,7 +114,8 @@ public sealed record ConnectorSnapshot(
     OpenTransaction? Transaction,
     ChargingSession? LastSession,
     MeterValues Meter,
-    DateTimeOffset At)
+    DateTimeOffset At,
+    string? SlacMac = null)
 {
     /// <summary>Energy of the running transaction (or 0).</summary>
     public double SessionEnergyWh => Transaction is { } t ? Math.Max(0, Meter.TotalEnergyWh - t.MeterStartWh) : 0;

@@ -62,13 +62,13 @@ public sealed class SeccHostOptions
 /// when an interface is configured, the SDP server. Off when the operator set "15118 Configuration" to Off. With
 /// "Extra logging" every message is logged decoded.
 /// </summary>
-internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, IOptions<PncOptions> pnc, ChargingStation station, SettingsStore settings,
+internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, IOptions<PncOptions> pnc, IOptions<SlacOptions> slac, ChargingStation station, SettingsStore settings,
     CertificateStore certificates, ILoggerFactory loggers, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
     private V2gTcpServer? _server;
     private V2gTcpServer? _tls;
-    private SdpServer? _sdp;
+    private readonly List<SdpServer> _sdp = [];
     private readonly ILogger _logger = loggers.CreateLogger<SeccHostedService>();
 
     public IPEndPoint? EndPoint => _server?.LocalEndPoint;
@@ -117,7 +117,11 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                 }
             },
         };
-        var handler = new SeccConnectionHandler(_ => station.AttachHlc(o.Connector), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
+        // over PLC links the connector is the one whose link the EV came in on (the scope of its link-local address)
+        var links = slac.Value.EffectiveLinks(o.Connector);
+        var byScope = links.Select(l => (Index: InterfaceIndex(l.Interface), l.Connector)).Where(l => l.Index is not null).ToDictionary(l => (long)l.Index!.Value, l => l.Connector);
+        int ConnectorOf(IPEndPoint remote) => byScope.TryGetValue(remote.Address.ScopeId, out int c) ? c : o.Connector;
+        var handler = new SeccConnectionHandler(remote => station.AttachHlc(ConnectorOf(remote)), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
         _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
         _server.Start();
         if (plugAndCharge)
@@ -154,18 +158,20 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                 Log.TlsStarted(_logger, _tls.LocalEndPoint.ToString());
             }
         }
-        if (o.Interface is { Length: > 0 } name)
+        var sdpInterfaces = links.Select(l => l.Interface).Concat(o.Interface is { Length: > 0 } name ? [name] : []).Distinct().ToList();
+        foreach (var sdpInterface in sdpInterfaces)
         {
-            _sdp = new SdpServer(new SdpServerOptions
+            var sdp = new SdpServer(new SdpServerOptions
             {
-                InterfaceName = name,
+                InterfaceName = sdpInterface,
                 TcpPort = (ushort)_server.LocalEndPoint.Port,
                 OffersTls = _tls is not null,
                 TlsPort = _tls is { } t ? (ushort)t.LocalEndPoint.Port : null,
             }, loggers.CreateLogger<SdpServer>());
-            _sdp.Start();
+            sdp.Start();
+            _sdp.Add(sdp);
         }
-        Log.Started(_logger, _server.LocalEndPoint.ToString(), o.Interface ?? "off", o.Connector);
+        Log.Started(_logger, _server.LocalEndPoint.ToString(), sdpInterfaces.Count == 0 ? "off" : string.Join(", ", sdpInterfaces), o.Connector);
         return Task.CompletedTask;
     }
 
@@ -173,11 +179,11 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
     public async ValueTask DisposeAsync()
     {
-        if (_sdp is not null)
+        foreach (var sdp in _sdp)
         {
-            await _sdp.DisposeAsync();
-            _sdp = null;
+            await sdp.DisposeAsync();
         }
+        _sdp.Clear();
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -189,6 +195,9 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             _tls = null;
         }
     }
+
+    private static int? InterfaceIndex(string name) =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == name)?.GetIPProperties().GetIPv6Properties()?.Index;
 
     private static partial class Log
     {

@@ -47,6 +47,12 @@ public sealed record OperatorSettings
     /// <summary>Autocharge: the EVCCID of an ISO 15118 EV that chose external identification is its identity.</summary>
     public bool Autocharge { get; init; }
 
+    /// <summary>
+    /// Autocharge identity from SLAC: the EV's MAC learned in SLAC matching is the identity instead of the EVCCID the
+    /// EV sends in the session (for cars that send none, zeros, or not their MAC). Only over the PLC path (Slac:Interface).
+    /// </summary>
+    public bool AutochargeUseSlacMac { get; init; }
+
     /// <summary>"EVCCID or EV's MAC address prefix for OCPP authorization": idTag = prefix + upper-case hex.</summary>
     public string AutochargePrefix { get; init; } = "VID:";
 
