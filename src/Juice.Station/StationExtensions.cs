@@ -32,14 +32,58 @@ public static class StationApp
         builder.AddStation();
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseWebUi();
         app.MapOperatorApi();
         return app;
+    }
+
+    /// <summary>
+    /// The BACKEND page's OCPP settings (stored by the operator, taking effect at the next start) over the configured
+    /// <c>Ocpp:*</c> keys. A database that cannot be opened here is left to the start-up checks, which report it.
+    /// </summary>
+    private static void ApplyStoredBackendSettings(ConfigurationManager configuration)
+    {
+        var options = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        OperatorSettings stored;
+        try
+        {
+            if (!File.Exists(options.Path))
+            {
+                return;
+            }
+            using var database = new StationDatabase(Options.Create(options));
+            database.Migrate();
+            stored = new SettingsStore(database).Current;
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return;
+        }
+        var overrides = new Dictionary<string, string?>();
+        if (stored.OcppUrl is not null)
+        {
+            overrides["Ocpp:Url"] = stored.OcppUrl;   // "" switches OCPP off
+        }
+        if (stored.OcppChargeBoxId is { Length: > 0 } id)
+        {
+            overrides["Ocpp:ChargeBoxId"] = id;
+        }
+        if (stored.OcppPassword is not null)
+        {
+            overrides["Ocpp:Password"] = stored.OcppPassword.Length == 0 ? null : stored.OcppPassword;
+        }
+        if (overrides.Count > 0)
+        {
+            configuration.AddInMemoryCollection(overrides);
+        }
     }
 
     public static WebApplicationBuilder AddStation(this WebApplicationBuilder builder)
     {
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
         builder.WebHost.UseUrls(api.Urls);
+        builder.Logging.AddProvider(MemoryLog.Shared);
+        ApplyStoredBackendSettings(builder.Configuration);
         var s = builder.Services;
         s.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);
         s.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
@@ -66,6 +110,9 @@ public static class StationApp
         s.AddSingleton(sp => new Authorizer(sp.GetRequiredService<SettingsStore>(), sp.GetRequiredService<WhitelistStore>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<Authorizer>>(), sp.GetRequiredService<BackendLink>(), sp.GetRequiredService<ContractBackendLink>()));
         s.AddSingleton<ChargingStation>();
+        s.AddSingleton(sp => WebSessions.ForProcess(sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton<LoginThrottle>();
+        s.AddSingleton<SessionCharts>();
         // hosted services start in this order: the database and the core first
         s.AddHostedService<StationStartup>();
         s.AddSingleton<SeccHostedService>();
@@ -75,6 +122,7 @@ public static class StationApp
         s.AddSingleton<ModbusHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();
+        s.AddHostedService(sp => sp.GetRequiredService<SessionCharts>());
         s.AddSingleton<PncExtension>();
         s.AddSingleton<IDataTransferHandler>(sp => sp.GetRequiredService<PncExtension>());
         s.AddSingleton<OcppClient>();

@@ -126,10 +126,19 @@ public static class OperatorApi
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (path.StartsWithSegments("/api") && !path.StartsWithSegments("/api/login") && !path.StartsWithSegments("/api/health"))
+            bool open = path.StartsWithSegments("/api/login") || path.StartsWithSegments("/api/health")
+                || (path.StartsWithSegments("/api/session") && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsGet(context.Request.Method)));
+            if (path.StartsWithSegments("/api") && !open)
             {
                 var auth = context.RequestServices.GetRequiredService<OperatorAuthenticator>();
-                if (!auth.Authenticate(context.Request))
+                var (session, refusal) = context.RequestServices.GetRequiredService<WebSessions>().Check(context.Request);
+                if (refusal is not null)
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    await context.Response.WriteAsJsonAsync(new { error = refusal });
+                    return;
+                }
+                if (!session && !auth.Authenticate(context.Request))
                 {
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                     context.Response.Headers.WWWAuthenticate = "Basic realm=\"Juice station\"";
@@ -141,6 +150,7 @@ public static class OperatorApi
         });
 
         var api = app.MapGroup("/api");
+        WebUi.MapWebRoutes(api);
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
         api.MapPost("/login", (LoginRequest request, OperatorAuthenticator auth) =>
         {
@@ -151,7 +161,7 @@ public static class OperatorApi
             var (token, expires) = auth.IssueToken();
             return Results.Ok(new { token, expires });
         });
-        api.MapPost("/operator/password", (PasswordChange change, OperatorAuthenticator auth) =>
+        api.MapPost("/operator/password", (PasswordChange change, OperatorAuthenticator auth, WebSessions sessions) =>
         {
             if (!auth.CheckPassword(change.Current))
             {
@@ -162,6 +172,7 @@ public static class OperatorApi
                 return Results.BadRequest(new { errors = new Dictionary<string, string> { ["new"] = "at least 8 characters" } });
             }
             auth.ChangePassword(change.New);
+            sessions.CloseAll();   // every browser logs in again with the new password
             return Results.NoContent();
         });
 

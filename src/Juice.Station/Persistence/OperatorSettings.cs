@@ -56,6 +56,15 @@ public sealed record OperatorSettings
     /// <summary>"EVCCID or EV's MAC address prefix for OCPP authorization": idTag = prefix + upper-case hex.</summary>
     public string AutochargePrefix { get; init; } = "VID:";
 
+    /// <summary>BACKEND: the central system's URL (ws:// or wss://; "" = OCPP off; null = the configured Ocpp:Url). After a restart.</summary>
+    public string? OcppUrl { get; init; }
+
+    /// <summary>BACKEND: ChargeBox identity (null = the configured Ocpp:ChargeBoxId). After a restart.</summary>
+    public string? OcppChargeBoxId { get; init; }
+
+    /// <summary>BACKEND: HTTP Basic password for the central system ("" = none; null = the configured Ocpp:Password). After a restart.</summary>
+    public string? OcppPassword { get; init; }
+
     /// <summary>Operator current limit, A per phase (null: the hardware limit).</summary>
     public double? OperatorCurrentLimit { get; init; }
 
@@ -106,6 +115,18 @@ public sealed record OperatorSettings
         if (OperatorCurrentLimit is { } l && (l < 0 || l > hardwareLimit))
         {
             errors[nameof(OperatorCurrentLimit)] = $"between 0 and the hardware limit of {hardwareLimit:0} A";
+        }
+        if (OcppUrl is { Length: > 0 } url && (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("ws" or "wss")))
+        {
+            errors[nameof(OcppUrl)] = "a ws:// or wss:// URL of the central system (empty: OCPP off)";
+        }
+        if (OcppChargeBoxId is { } box && (box.Length is 0 or > 48 || box.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#')))
+        {
+            errors[nameof(OcppChargeBoxId)] = "1 to 48 characters without spaces, / ? or # (the last segment of the URL)";
+        }
+        if (OcppPassword is { Length: > 40 })
+        {
+            errors[nameof(OcppPassword)] = "at most 40 characters (OCPP 1.6 AuthorizationKey)";
         }
         if (ModbusPort is { } p && p is < 1 or > 65535)
         {

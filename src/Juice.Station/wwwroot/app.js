@@ -1,0 +1,578 @@
+// Juice station operator interface: one page per menu entry of the operator manual, on the operator API.
+// Logged in by an HttpOnly session cookie; every change carries the session's anti-forgery token.
+'use strict';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const state = { csrf: null, timers: [], settings: null };
+
+// ---------- API ----------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(method, path, body, raw) {
+  const headers = {};
+  if (method !== 'GET') headers['X-CSRF-Token'] = state.csrf || '';
+  let payload;
+  if (body !== undefined) {
+    if (raw) { payload = body; headers['Content-Type'] = 'text/csv'; }
+    else { payload = JSON.stringify(body); headers['Content-Type'] = 'application/json'; }
+  }
+  const response = await fetch('/api' + path, { method, headers, body: payload, credentials: 'same-origin' });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (response.status === 401 && path !== '/session') { showLogin(); throw new ApiError(401, data); }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// ---------- helpers ----------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const fmt = {
+  kw: w => (w / 1000).toFixed(1) + ' kW',
+  kwh: wh => (wh / 1000).toFixed(2) + ' kWh',
+  a: a => (a ?? 0).toFixed(0) + ' A',
+  duration(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    const hh = Math.floor(seconds / 3600), mm = Math.floor(seconds % 3600 / 60), ss = seconds % 60;
+    return hh > 0 ? `${hh} h ${String(mm).padStart(2, '0')} min` : `${mm} min ${String(ss).padStart(2, '0')} s`;
+  },
+  timespan(text) { // "hh:mm:ss(.fff)" or "d.hh:mm:ss"
+    if (!text) return 0;
+    const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text);
+    return m ? (+(m[1] || 0)) * 86400 + (+m[2]) * 3600 + (+m[3]) * 60 + (+m[4]) : 0;
+  },
+  date: iso => iso ? new Date(iso).toLocaleString() : '–',
+  day: iso => iso ? new Date(iso).toLocaleDateString() : '–',
+};
+
+function toast(text) {
+  document.querySelectorAll('.toast').forEach(t => t.remove());
+  const t = h('div', { class: 'toast', role: 'status', text });
+  document.body.append(t);
+  setTimeout(() => t.remove(), 3500);
+}
+
+function every(ms, fn) {
+  fn();
+  state.timers.push(setInterval(fn, ms));
+}
+
+function confirmDialog(title, text, action = 'Delete') {
+  const d = $('#confirm-dialog');
+  $('#confirm-title').textContent = title;
+  $('#confirm-text').textContent = text;
+  $('#confirm-ok').textContent = action;
+  d.returnValue = '';
+  d.showModal();
+  return new Promise(resolve => d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true }));
+}
+
+const statusColor = s => ({ Available: 'green', Charging: 'blue', Preparing: 'amber', SuspendedEV: 'amber', SuspendedEVSE: 'amber', Finishing: 'amber', Faulted: 'red', Unavailable: 'red' }[s] || '');
+
+// ---------- login ----------
+
+function showLogin() {
+  state.timers.forEach(clearInterval);
+  state.timers = [];
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  $('#login-password').focus();
+}
+
+$('#login-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  const error = $('#login-error');
+  error.textContent = '';
+  try {
+    const r = await api('POST', '/session', { password: $('#login-password').value });
+    state.csrf = r.csrf;
+    $('#login-password').value = '';
+    $('#login').hidden = true;
+    $('#app').hidden = false;
+    route();
+  } catch (err) {
+    error.textContent = err.status === 401 ? 'Wrong password.' : err.message;
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  try { await api('DELETE', '/session'); } catch { /* logged out anyway */ }
+  state.csrf = null;
+  showLogin();
+});
+
+// ---------- settings forms ----------
+
+// One field of a settings page: key in /api/settings, what the operator reads, and whether it waits for a restart.
+const F = (key, label, type, help, extra = {}) => ({ key, label, type, help, ...extra });
+
+function settingsForm(fields, onSaved) {
+  const inputs = {};
+  const errors = {};
+  const rows = {};
+  const original = {};
+  const container = h('div');
+  const readValue = f => {
+    const el = inputs[f.key];
+    if (f.type === 'bool') return el.checked;
+    if (f.type === 'number') return el.value.trim() === '' ? (f.nullable ? null : NaN) : Number(el.value);
+    if (f.type === 'text' || f.type === 'password') return el.value === '' && f.nullable ? null : el.value;
+    return el.value;
+  };
+  const setValue = (f, v) => {
+    const el = inputs[f.key];
+    if (f.type === 'bool') el.checked = !!v;
+    else el.value = v ?? '';
+  };
+  const markChanged = f => rows[f.key].classList.toggle('changed', JSON.stringify(readValue(f)) !== JSON.stringify(original[f.key]));
+  for (const f of fields) {
+    let input;
+    const id = 'f-' + f.key;
+    if (f.type === 'bool') input = h('input', { type: 'checkbox', id });
+    else if (f.type === 'select') input = h('select', { id }, f.options.map(([v, t]) => h('option', { value: v, text: t })));
+    else input = h('input', { id, type: f.type === 'number' ? 'number' : f.type === 'password' ? 'password' : 'text', step: f.step || 'any', placeholder: f.placeholder || '', autocomplete: 'off' });
+    input.addEventListener('input', () => markChanged(f));
+    input.addEventListener('change', () => markChanged(f));
+    inputs[f.key] = input;
+    const help = h('div', { class: 'help', hidden: true, id: id + '-help', text: f.help + (f.restart ? ' Takes effect after a restart.' : '') });
+    const info = h('button', { type: 'button', class: 'info', title: 'Help', 'aria-label': 'Help for ' + f.label, 'aria-controls': id + '-help', onclick: () => { help.hidden = !help.hidden; } }, 'i');
+    errors[f.key] = h('p', { class: 'error', id: id + '-error' });
+    const name = h('div', { class: 'name' }, h('label', { for: id, class: 'inline-label' }, f.label), info,
+      f.restart ? h('span', { class: 'badge amber tag', text: 'after restart' }) : null);
+    rows[f.key] = h('div', { class: 'field' }, name, f.type === 'bool' ? h('div', {}, h('label', { class: 'check' }, input, 'On')) : input, help, errors[f.key]);
+    container.append(rows[f.key]);
+  }
+  const load = s => {
+    for (const f of fields) {
+      original[f.key] = s[f.key];
+      setValue(f, s[f.key]);
+      errors[f.key].textContent = '';
+      inputs[f.key].classList.remove('invalid');
+      rows[f.key].classList.remove('changed');
+    }
+  };
+  load(state.settings);
+  const save = async () => {
+    const changes = {};
+    for (const f of fields) {
+      errors[f.key].textContent = '';
+      inputs[f.key].classList.remove('invalid');
+      const v = readValue(f);
+      if (typeof v === 'number' && Number.isNaN(v)) {
+        errors[f.key].textContent = 'a number is needed';
+        inputs[f.key].classList.add('invalid');
+        return;
+      }
+      if (JSON.stringify(v) !== JSON.stringify(original[f.key])) changes[f.key] = v;
+    }
+    if (Object.keys(changes).length === 0) { toast('Nothing changed.'); return; }
+    try {
+      state.settings = await api('PUT', '/settings', changes);
+      load(state.settings);
+      const restart = fields.some(f => f.restart && f.key in changes);
+      toast(restart ? 'Saved. Some changes take effect after a restart.' : 'Saved.');
+      onSaved?.();
+    } catch (err) {
+      const list = err.body?.errors || { settings: err.message };
+      for (const [key, reason] of Object.entries(list)) {
+        const f = fields.find(x => x.key.toLowerCase() === key.toLowerCase());
+        if (f) { errors[f.key].textContent = reason; inputs[f.key].classList.add('invalid'); }
+        else toast(reason);
+      }
+    }
+  };
+  const buttons = h('div', { class: 'buttons' },
+    h('button', { type: 'button', class: 'ghost', onclick: () => load(state.settings) }, 'Reset all changes'),
+    h('button', { type: 'button', onclick: restart }, 'Restart'),
+    h('button', { type: 'button', class: 'primary', onclick: save }, 'Save'));
+  return h('div', {}, container, buttons);
+}
+
+async function restart() {
+  if (!await confirmDialog('Restart the station?', 'Running sessions are interrupted; the station is back in a few seconds.', 'Restart')) return;
+  await api('POST', '/system/restart');
+  toast('Restarting…');
+  const main = $('#main');
+  main.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Restarting…' }), h('p', { class: 'muted', text: 'The page comes back by itself.' })));
+  await new Promise(r => setTimeout(r, 1500));
+  for (let i = 0; i < 120; i++) {
+    try {
+      const r = await fetch('/api/health', { cache: 'no-store' });
+      if (r.ok) break;
+    } catch { /* still down */ }
+    await new Promise(r => setTimeout(r, 500));
+  }
+  try {
+    const s = await api('GET', '/session');
+    state.csrf = s.csrf;
+    route();
+  } catch { showLogin(); }
+}
+
+// ---------- pages ----------
+
+const pages = {};
+
+pages.dashboard = {
+  title: 'Dashboard',
+  async render(main) {
+    const connectors = h('div', { class: 'grid' });
+    const chartCard = h('div', { class: 'card' });
+    const totals = h('div', { class: 'card' });
+    const month = h('div', { class: 'card' });
+    main.append(connectors, chartCard, totals, month);
+    every(2000, async () => {
+      const status = await api('GET', '/status');
+      connectors.replaceChildren(...status.connectors.map(connectorCard));
+      const chart = await api('GET', `/connectors/${status.connectors[0].id}/chart`);
+      drawChart(chartCard, chart);
+    });
+    const d = await api('GET', '/dashboard');
+    totals.append(h('h2', { text: 'Totals' }), h('div', { class: 'kpis' },
+      kpi('Sessions', d.totalSessions), kpi('Average duration', fmt.duration(fmt.timespan(d.averageDuration))), kpi('Average energy', d.averageKwh.toFixed(2) + ' kWh'),
+      kpi('Last 30 days', d.lastMonthSessions + ' sessions'), kpi('Last 30 days energy', d.lastMonthKwh.toFixed(2) + ' kWh')));
+    const history = await api('GET', '/history?days=30');
+    month.append(h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: 'Last month' }), h('span', { class: 'spacer' }),
+      h('a', { href: '/api/history/export?days=30', download: 'charging-sessions.csv', id: 'export-history' }, h('button', { type: 'button' }, 'Export CSV'))),
+      table(['Start date', 'Start time', 'Duration', 'Energy', 'ID tag', 'Connector'], history.map(s => [
+        fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh', s.idTag, s.connector,
+      ]), 'No charging sessions in the last 30 days.'));
+  },
+};
+
+function kpi(label, value) {
+  return h('div', { class: 'kpi' }, h('div', { class: 'label', text: label }), h('div', { class: 'value', text: value }));
+}
+
+function connectorCard(c) {
+  const ev = c.authorized?.value || (c.evccid ? 'EVCCID ' + c.evccid : null) || (c.slacMac ? 'MAC ' + c.slacMac : null) || '–';
+  const tx = c.transaction;
+  return h('div', { class: 'card connector', 'data-connector': c.id },
+    h('div', { class: 'connector-head' }, h('h2', { class: 'm0', text: `Connector ${c.id}` }),
+      h('span', { class: 'badge ' + statusColor(c.status), 'data-field': 'status', text: c.status })),
+    h('div', { class: 'kpis' },
+      kpi('Vehicle', { A: 'not connected', B: 'connected', C: 'charging', D: 'charging (vent.)', E: 'error', F: 'fault' }[c.cpState] + (c.smartVehicle ? ' · ISO 15118' : '')),
+      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'EV identity' }), h('div', { class: 'value value-small', 'data-field': 'identity', text: ev })),
+      kpi('Current', fmt.a(c.signalledCurrentA) + ' offered'),
+      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Power' }), h('div', { class: 'value', 'data-field': 'power', text: fmt.kw(c.meter.totalPowerW) })),
+      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Energy' }), h('div', { class: 'value', 'data-field': 'energy', text: fmt.kwh(c.sessionEnergyWh) })),
+      kpi('Duration', tx ? fmt.duration(fmt.timespan(c.sessionDuration)) : '–')),
+    h('p', { class: 'muted note', text: `EVSE ID ${c.evseId} · ${c.limitReason}` }));
+}
+
+function drawChart(card, chart) {
+  const running = chart.running.length > 0;
+  const samples = running ? chart.running : chart.last;
+  const title = running ? `Running session (transaction ${chart.transactionId})` : chart.lastTransactionId ? `Last session (transaction ${chart.lastTransactionId})` : 'Power and energy';
+  const legend = h('div', { class: 'legend' }, h('span', {}, h('span', { class: 'swatch swatch-power' }), 'Power'),
+    h('span', {}, h('span', { class: 'swatch swatch-energy' }), 'Energy'));
+  const head = h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: title }), h('span', { class: 'spacer' }), legend);
+  if (samples.length < 2) {
+    card.replaceChildren(head, h('p', { class: 'empty', text: 'No session recorded since the station started.' }));
+    return;
+  }
+  const W = 900, H = 240, L = 58, R = 62, T = 12, B = 28;
+  const t0 = Date.parse(samples[0].at), t1 = Date.parse(samples[samples.length - 1].at) || t0 + 1;
+  const pMax = Math.max(1, ...samples.map(s => s.powerW / 1000)) * 1.1;
+  const wh = Math.max(...samples.map(s => s.energyWh)) < 1000;   // a short session: the energy axis in Wh
+  const eUnit = wh ? 1 : 1000, eMax = Math.max(wh ? 1 : 0.01, ...samples.map(s => s.energyWh / eUnit)) * 1.1;
+  const x = t => L + (W - L - R) * (Date.parse(t) - t0) / Math.max(1, t1 - t0);
+  const y = (v, max) => T + (H - T - B) * (1 - v / max);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', title);
+  const add = (tag, attrs, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    svg.append(el);
+  };
+  for (let i = 0; i <= 4; i++) {
+    const yy = T + (H - T - B) * i / 4;
+    add('line', { x1: L, x2: W - R, y1: yy, y2: yy, class: 'grid-line' });
+    add('text', { x: L - 6, y: yy + 4, 'text-anchor': 'end', class: 'axis' }, (pMax * (1 - i / 4)).toFixed(1) + (i === 0 ? ' kW' : ''));
+    add('text', { x: W - R + 6, y: yy + 4, class: 'axis' }, (eMax * (1 - i / 4)).toFixed(wh ? 0 : 2) + (i === 0 ? (wh ? ' Wh' : ' kWh') : ''));
+  }
+  add('text', { x: L, y: H - 8, class: 'axis' }, new Date(t0).toLocaleTimeString());
+  add('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis' }, new Date(t1).toLocaleTimeString());
+  add('polyline', { class: 'power', points: samples.map(s => `${x(s.at).toFixed(1)},${y(s.powerW / 1000, pMax).toFixed(1)}`).join(' ') });
+  add('polyline', { class: 'energy', points: samples.map(s => `${x(s.at).toFixed(1)},${y(s.energyWh / eUnit, eMax).toFixed(1)}`).join(' ') });
+  card.replaceChildren(head, svg);
+}
+
+function table(headers, rows, empty) {
+  return h('table', {}, h('thead', {}, h('tr', {}, headers.map(t => h('th', { text: t })))),
+    h('tbody', {}, rows.length === 0 ? h('tr', {}, h('td', { colspan: headers.length, class: 'empty', text: empty })) : rows.map(r => h('tr', {}, r.map((c, i) => c instanceof Node ? h('td', { class: i === r.length - 1 ? 'actions' : '' }, c) : h('td', { text: c }))))));
+}
+
+pages.whitelists = {
+  title: 'Whitelists',
+  async render(main) {
+    const local = h('div', { class: 'card', id: 'local-list' });
+    const ocpp = h('div', { class: 'card', id: 'ocpp-list' });
+    main.append(local, ocpp);
+    const localSearch = h('input', { class: 'search', type: 'search', placeholder: 'Search', 'aria-label': 'Search the local whitelist' });
+    const localRows = h('div');
+    const file = h('input', { type: 'file', accept: '.csv,text/csv,text/plain', hidden: true, id: 'import-file' });
+    const refreshLocal = async () => {
+      const entries = await api('GET', '/whitelists/local?search=' + encodeURIComponent(localSearch.value));
+      localRows.replaceChildren(table(['ID', 'Type', 'Connector', 'Label', 'Added'], entries.map(e => [e.id, e.kind, e.connector ?? 'both', e.label, fmt.date(e.added),
+        h('button', { class: 'danger', type: 'button', onclick: async () => {
+          if (await confirmDialog('Delete entry?', `${e.id} is removed from the local whitelist.`)) { await api('DELETE', '/whitelists/local/' + encodeURIComponent(e.id)); refreshLocal(); }
+        } }, 'Delete')]), 'The local whitelist is empty.'));
+    };
+    localSearch.addEventListener('input', refreshLocal);
+    file.addEventListener('change', async () => {
+      if (!file.files[0]) return;
+      const r = await api('POST', '/whitelists/local/import', await file.files[0].text(), true);
+      file.value = '';
+      const problems = r.lines.filter(l => !l.accepted).map(l => `line ${l.line}: ${l.error}`);
+      toast(`Imported ${r.imported} entries` + (r.rejected ? `, ${r.rejected} refused (${problems.slice(0, 3).join('; ')})` : '.'));
+      refreshLocal();
+    });
+    local.append(h('h2', { text: 'Local whitelist' }), h('div', { class: 'toolbar' }, localSearch, h('span', { class: 'spacer' }),
+      h('button', { class: 'primary', type: 'button', id: 'add-entry', onclick: () => addEntry(refreshLocal) }, 'Add entry'),
+      h('button', { type: 'button', id: 'import-list', onclick: () => file.click() }, 'Import list'), file,
+      h('a', { href: '/api/whitelists/local/export', download: 'whitelist.csv', id: 'export-list' }, h('button', { type: 'button' }, 'Export list')),
+      h('button', { class: 'danger', type: 'button', onclick: async () => {
+        if (await confirmDialog('Delete the whole local whitelist?', 'Every card and vehicle in it loses its authorization.', 'Delete all')) { await api('DELETE', '/whitelists/local'); refreshLocal(); }
+      } }, 'Delete whole list')), localRows);
+    await refreshLocal();
+
+    const ocppSearch = h('input', { class: 'search', type: 'search', placeholder: 'Search', 'aria-label': 'Search the OCPP whitelist' });
+    const ocppRows = h('div');
+    const refreshOcpp = async () => {
+      const entries = await api('GET', '/whitelists/ocpp?search=' + encodeURIComponent(ocppSearch.value));
+      ocppRows.replaceChildren(table(['ID tag', 'Status', 'Expiry', 'Parent'], entries.map(e => [e.id, e.status, e.expiry ? fmt.date(e.expiry) : '–', e.parentId ?? '–']),
+        'The central system has sent no list (SendLocalList).'));
+    };
+    ocppSearch.addEventListener('input', refreshOcpp);
+    ocpp.append(h('h2', { text: 'OCPP whitelist' }), h('p', { class: 'muted', text: 'Kept by the central system (SendLocalList); used when the backend is offline.' }),
+      h('div', { class: 'toolbar' }, ocppSearch, h('span', { class: 'spacer' }), h('button', { class: 'danger', type: 'button', onclick: async () => {
+        if (await confirmDialog('Delete the whole OCPP whitelist?', 'The central system can send it again.', 'Delete all')) { await api('DELETE', '/whitelists/ocpp'); refreshOcpp(); }
+      } }, 'Delete whole list')), ocppRows);
+    await refreshOcpp();
+  },
+};
+
+async function addEntry(refresh) {
+  const dialog = $('#entry-dialog');
+  const id = $('#entry-id'), label = $('#entry-label'), error = $('#entry-error'), detected = $('#entry-detected');
+  id.value = ''; label.value = ''; error.textContent = ''; detected.textContent = 'Waiting for a card or a car…';
+  id.classList.remove('invalid');
+  let open = true;
+  await api('POST', '/whitelists/local/learn');
+  const poll = setInterval(async () => {
+    if (!open) return;
+    try {
+      const r = await api('GET', '/whitelists/local/learn');
+      if (r.state === 'learned' && id.value === '') {
+        id.value = r.id;
+        detected.textContent = `Detected: ${r.source === 'Autocharge' ? 'vehicle MAC address' : 'card'} ${r.id}`;
+      }
+    } catch { /* the next poll */ }
+  }, 700);
+  const close = () => {
+    open = false;
+    clearInterval(poll);
+    api('DELETE', '/whitelists/local/learn').catch(() => {});
+    dialog.close();
+  };
+  $('#entry-cancel').onclick = close;
+  $('#entry-form').onsubmit = async e => {
+    e.preventDefault();
+    try {
+      await api('POST', '/whitelists/local', { id: id.value, label: label.value });
+      close();
+      toast('Entry saved.');
+      refresh();
+    } catch (err) {
+      error.textContent = err.body?.errors?.id || err.body?.error || err.message;
+      id.classList.add('invalid');
+    }
+  };
+  dialog.addEventListener('cancel', () => { open = false; clearInterval(poll); api('DELETE', '/whitelists/local/learn').catch(() => {}); }, { once: true });
+  dialog.showModal();
+}
+
+pages.authorization = {
+  title: 'Authorization',
+  async render(main) {
+    const general = h('div', { class: 'card' }, h('h2', { text: 'Authorization' }), settingsForm([
+      F('freeCharging', 'Free Charging', 'bool', 'Every vehicle charges without a card; sessions carry the RFID tag for free charging.'),
+      F('freeChargingIdTag', 'RFID tag for free charging', 'text', 'The idTag free-charging sessions are recorded (and sent to the backend) with; 1 to 20 characters.'),
+      F('ifInDoubtAllowCharging', 'If in doubt allow charging', 'bool', 'When the backend cannot be asked (offline, timeout), an unknown card or vehicle may charge.'),
+      F('vehicleConnectionTimeoutSeconds', 'Vehicle connection timeout (s)', 'number', 'How long an authorization waits for the vehicle, and a plugged vehicle for an authorization (1 to 3600 s).', { step: 1 }),
+      F('sendAuthorizeForRemoteStart', 'Send Authorize for RemoteStart', 'bool', 'Ask the backend with Authorize before starting a RemoteStartTransaction.'),
+    ]));
+    const hlc = h('div', { class: 'card' }, h('h2', { text: 'HLC 15118' }), settingsForm([
+      F('iso15118', '15118 Configuration', 'select', 'Off: basic charging only. On: ISO 15118 and DIN 70121 with external identification. On (With PlugNCharge): also contract certificates over TLS.',
+        { restart: true, options: [['Off', 'Off'], ['On', 'On'], ['OnWithPlugAndCharge', 'On (With PlugNCharge)']] }),
+      F('certificateInstallationDialect', 'OCPP 1.6 extension for 15118 certificate installation', 'select', 'How certificate installation and contract authorization travel to the backend in DataTransfer.',
+        { options: [['OCA', 'OCA (Open Charge Alliance)'], ['hastobe', 'has·to·be'], ['Ebee', 'Ebee']] }),
+      F('extraLogging', 'Extra logging', 'bool', 'Log every ISO 15118 message, decoded, in the station log.'),
+      F('autocharge', 'Autocharge', 'bool', 'An ISO 15118 vehicle with external identification is identified by its EVCCID (its MAC address) against the whitelists and the backend.'),
+      F('autochargePrefix', "EVCCID or EV's MAC address prefix for OCPP authorization", 'text', 'The idTag sent to the backend is this prefix followed by the MAC address in hex (at most 8 characters).'),
+      F('autochargeUseSlacMac', 'Use the MAC address seen in SLAC', 'bool', 'Over the PLC link, identify the vehicle by the MAC address it used in SLAC instead of the EVCCID it sends (for cars that send none).'),
+    ]));
+    const certs = h('div', { class: 'card' }, h('h2', { text: 'Installed certificates' }));
+    main.append(general, hlc, certs);
+    const pnc = await api('GET', '/pnc');
+    const rows = [];
+    if (pnc.secc) rows.push(['SECC certificate', pnc.secc.subject, fmt.day(pnc.secc.notAfter), expiryBadge(pnc.secc.notAfter)]);
+    for (const c of pnc.certificates) rows.push([{ V2gRoot: 'V2G root', MoRoot: 'MO root', OemRoot: 'OEM root', SeccSubCa: 'SECC chain' }[c.kind] || c.kind, c.subject, fmt.day(c.notAfter), expiryBadge(c.notAfter)]);
+    certs.append(table(['Kind', 'Subject', 'Valid until', ''], rows, 'No certificates installed (Plug & Charge needs the V2G root, the SECC chain and the MO roots).'));
+  },
+};
+
+function expiryBadge(iso) {
+  const days = (Date.parse(iso) - Date.now()) / 86400000;
+  return h('span', { class: 'badge ' + (days < 0 ? 'red' : days < 30 ? 'amber' : 'green'), text: days < 0 ? 'expired' : days < 30 ? `${Math.floor(days)} days left` : 'valid' });
+}
+
+pages.backend = {
+  title: 'Backend',
+  async render(main) {
+    const conn = h('div', { class: 'card' }, h('h2', { text: 'Connection' }));
+    const form = h('div', { class: 'card' }, h('h2', { text: 'OCPP 1.6' }), settingsForm([
+      F('ocppUrl', 'Backend URL', 'text', 'The central system, ws:// or wss://; the ChargeBox identity is appended as the last path segment. Empty: OCPP off.', { restart: true, nullable: true, placeholder: 'configured default' }),
+      F('ocppChargeBoxId', 'ChargeBox identity', 'text', 'How the station introduces itself to the central system (and its HTTP Basic user name).', { restart: true, nullable: true, placeholder: 'configured default' }),
+      F('ocppPassword', 'Password', 'password', 'HTTP Basic password for the central system (security profile 1 or 2); empty: none.', { restart: true, nullable: true }),
+    ]));
+    const keys = h('div', { class: 'card' }, h('h2', { text: 'Configuration keys' }),
+      h('p', { class: 'muted', text: 'The OCPP 1.6 configuration the central system reads and changes (GetConfiguration, ChangeConfiguration); changed here they take effect at once.' }));
+    main.append(conn, form, keys);
+    every(3000, async () => {
+      const o = await api('GET', '/ocpp');
+      const s = o.state;
+      conn.replaceChildren(h('h2', { text: 'Connection' }), h('div', { class: 'kpis' },
+        kpi('State', !s.enabled ? 'OCPP off' : s.connected ? 'connected' : 'disconnected'), kpi('Registration', s.registration),
+        kpi('Since', s.since ? fmt.date(s.since) : '–'), kpi('Queued messages', s.queuedMessages)),
+        h('p', { class: s.lastError ? 'error' : 'muted', text: s.lastError ? 'Last error: ' + s.lastError : s.enabled ? '' : 'Set the backend URL below and restart to connect to a central system.' }));
+    });
+    const o = await api('GET', '/ocpp');
+    keys.append(table(['Key', 'Value', ''], o.configuration.map(k => {
+      if (k.readonly) return [k.key, k.value, h('span', { class: 'badge', text: 'read only' })];
+      const input = h('input', { value: k.value, 'aria-label': k.key, class: 'key-input' });
+      const error = h('p', { class: 'error' });
+      return [k.key, h('div', {}, input, error), h('button', { type: 'button', onclick: async () => {
+        error.textContent = '';
+        try { await api('PUT', '/ocpp/configuration/' + encodeURIComponent(k.key), { value: input.value }); toast(`${k.key} saved.`); }
+        catch (err) { error.textContent = err.body?.errors?.value || err.message; }
+      } }, 'Save')];
+    }), 'No keys.'));
+  },
+};
+
+pages.load = {
+  title: 'Load management',
+  async render(main) {
+    main.append(h('div', { class: 'card' }, h('h2', { text: 'Current limit' }), settingsForm([
+      F('operatorCurrentLimit', 'Operator current limit (A)', 'number', 'The highest current per phase the station offers, below the hardware limit. Empty: the hardware limit.', { nullable: true, step: 1, placeholder: 'hardware limit' }),
+    ])), h('div', { class: 'card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
+      F('modbusEnabled', 'Modbus TCP server', 'bool', 'The register set for energy managers (read the state, write a current limit).', { restart: true }),
+      F('modbusPort', 'Port', 'number', 'TCP port of connector 1 (connector 2 on the next one). Empty: the configured port.', { restart: true, nullable: true, step: 1 }),
+      F('modbusAllowStartStop', 'Allow Start/Stop Transaction', 'bool', 'A user id written to registers 1110–1119 starts or stops a transaction.'),
+      F('modbusAllowUidDisclose', 'Allow UID Disclose', 'bool', 'The id tag of the session is readable in registers 720–729.'),
+      F('modbusSafeCurrent', 'Safe current (A)', 'number', 'Register 131: the current while the Modbus master is silent past the communication timeout.', { step: 1 }),
+      F('modbusCommunicationTimeout', 'Communication timeout (s)', 'number', 'Register 132: seconds of silence before the safe current applies; 0: never.', { step: 1 }),
+    ])));
+  },
+};
+
+pages.system = {
+  title: 'System',
+  async render(main) {
+    const s = await api('GET', '/system');
+    const pw = { current: h('input', { type: 'password', id: 'pw-current', autocomplete: 'current-password' }), next: h('input', { type: 'password', id: 'pw-new', autocomplete: 'new-password' }),
+      repeat: h('input', { type: 'password', id: 'pw-repeat', autocomplete: 'new-password' }) };
+    const pwError = h('p', { class: 'error' });
+    main.append(h('div', { class: 'card' }, h('h2', { text: 'Station' }), h('div', { class: 'kpis' },
+      kpi('Version', s.version.split('+')[0]), kpi('Build', (s.version.split('+')[1] || '–').slice(0, 10)), kpi('Runtime', s.runtime), kpi('Up since', fmt.date(s.started)), kpi('Connectors', s.connectors)),
+      h('p', { class: 'muted', text: 'Database: ' + s.database }),
+      h('div', { class: 'buttons' }, h('a', { href: '/api/system/log', download: 'juice-station.log', id: 'download-log' }, h('button', { type: 'button' }, 'Download log')),
+        h('button', { type: 'button', class: 'primary', onclick: restart }, 'Restart'))),
+    h('div', { class: 'card' }, h('h2', { text: 'Operator password' }),
+      h('label', { for: 'pw-current', text: 'Current password' }), pw.current, h('label', { for: 'pw-new', text: 'New password (at least 8 characters)' }), pw.next,
+      h('label', { for: 'pw-repeat', text: 'Repeat the new password' }), pw.repeat, pwError,
+      h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'primary', onclick: async () => {
+        pwError.textContent = '';
+        if (pw.next.value !== pw.repeat.value) { pwError.textContent = 'The two new passwords differ.'; return; }
+        try {
+          await api('POST', '/operator/password', { current: pw.current.value, new: pw.next.value });
+          toast('Password changed: log in with the new one.');
+          showLogin();
+        } catch (err) { pwError.textContent = err.body?.errors?.new || err.body?.error || err.message; }
+      } }, 'Change password'))));
+  },
+};
+
+// ---------- router ----------
+
+async function route() {
+  state.timers.forEach(clearInterval);
+  state.timers = [];
+  const name = (location.hash.replace(/^#\//, '') || 'dashboard');
+  const page = pages[name] || pages.dashboard;
+  document.querySelectorAll('.sidebar a').forEach(a => a.classList.toggle('active', a.dataset.page === name));
+  $('#page-title').textContent = page.title;
+  document.title = page.title + ' · Juice charging station';
+  const main = $('#main');
+  main.replaceChildren();
+  backendBadge();
+  try {
+    state.settings = await api('GET', '/settings');
+    await page.render(main);
+  } catch (err) {
+    if (err.status !== 401) main.append(h('div', { class: 'card' }, h('p', { class: 'error', text: 'The station did not answer: ' + err.message })));
+  }
+}
+
+async function backendBadge() {
+  if ($('#app').hidden) return;
+  try {
+    const o = await api('GET', '/ocpp');
+    const b = $('#backend-badge');
+    b.textContent = 'Backend: ' + (!o.state.enabled ? 'off' : o.state.connected ? 'connected' : 'offline');
+    b.className = 'badge ' + (!o.state.enabled ? '' : o.state.connected ? 'green' : 'red');
+  } catch { /* shown by the page */ }
+}
+setInterval(backendBadge, 5000);
+
+window.addEventListener('hashchange', () => { if (!$('#app').hidden) route(); });
+
+(async () => {
+  try {
+    const s = await api('GET', '/session');
+    state.csrf = s.csrf;
+    $('#login').hidden = true;
+    $('#app').hidden = false;
+    route();
+  } catch { showLogin(); }
+})();

@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Microsoft.Playwright;
+
+namespace Juice.Station.Tests.Web;
+
+/// <summary>
+/// The operator web interface in a real headless Chromium (Debian's chromium package, driven by Playwright; no
+/// browser download) against the station as a process: login, the whitelist dialog that learns a car's MAC while it
+/// is open, Autocharge, the live dashboard, CSV import and export, refused values, a setting applied by a restart,
+/// anti-forgery, security headers and login rate limiting. Screenshots of every page land in bin/.../screenshots.
+/// </summary>
+public sealed class WebUiTests : IAsyncLifetime
+{
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+    private readonly string _data = Directory.CreateTempSubdirectory("juice-web-").FullName;
+    private StationProcess _station = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private string Base => $"http://127.0.0.1:{_station.ApiPort}";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Screenshots);
+        // a fixed API port: the page stays on it across the restart
+        _station = await StationProcess.StartAsync(Path.Combine(_data, "juice.db"), "--Api:Urls=http://127.0.0.1:" + FreePort().ToString(CultureInfo.InvariantCulture));
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 900 }, AcceptDownloads = true, Locale = "en-GB" });
+        _page = await context.NewPageAsync();
+        _page.SetDefaultTimeout(20_000);
+    }
+
+    private Task Shot(string name) => _page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+
+    private async Task Open(string page, string title)
+    {
+        await _page.ClickAsync($".sidebar a[data-page={page}]");
+        await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync(title);
+        await _page.WaitForSelectorAsync("#main .card");
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task An_operator_runs_the_station_from_the_browser()
+    {
+        // a wrong password is refused
+        await _page.GotoAsync(Base);
+        await _page.FillAsync("#login-password", "not-the-password");
+        await _page.ClickAsync("#login-form button[type=submit]");
+        await Assertions.Expect(_page.Locator("#login-error")).ToHaveTextAsync("Wrong password.");
+        await Shot("01-login");
+
+        await _page.FillAsync("#login-password", TestStation.Password);
+        await _page.ClickAsync("#login-form button[type=submit]");
+        await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("Dashboard");
+        await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=status]")).ToHaveTextAsync("Available");
+        Assert.Equal("", await _page.EvaluateAsync<string>("document.cookie"));   // the session cookie is HttpOnly
+
+        // WHITELISTS: the Add entry dialog learns the MAC of a car that connects while it is open
+        await Open("whitelists", "Whitelists");
+        await _page.ClickAsync("#add-entry");
+        await Assertions.Expect(_page.Locator("#entry-detected")).ToHaveTextAsync("Waiting for a card or a car…");
+        using (var waiting = _station.StartEv("--energy", "ac", "--evccid", "02000000CA01", "--duration", "2"))
+        {
+            await Assertions.Expect(_page.Locator("#entry-id")).ToHaveValueAsync("02000000CA01", new() { Timeout = 60_000 });
+            await Assertions.Expect(_page.Locator("#entry-detected")).ToContainTextAsync("vehicle MAC address");
+            await _page.FillAsync("#entry-label", "Company car");
+            await Shot("02-whitelist-add-entry");
+            await _page.ClickAsync("#entry-save");
+            waiting.Kill(entireProcessTree: true);
+        }
+        await Assertions.Expect(_page.Locator("#local-list tbody")).ToContainTextAsync("Company car");
+
+        // a value the manual's rule refuses shows the reason in the dialog
+        await _page.ClickAsync("#add-entry");
+        await _page.FillAsync("#entry-id", "12345");
+        await _page.ClickAsync("#entry-save");
+        await Assertions.Expect(_page.Locator("#entry-error")).ToContainTextAsync("Enter an RFID card UID of 4, 7 or 10 bytes");
+        await _page.ClickAsync("#entry-cancel");
+
+        // import and export
+        string csv = Path.Combine(_data, "cards.csv");
+        await File.WriteAllTextAsync(csv, "id;label\n04A1B2C3;Fleet card 1\n04A1B2C4D5E6F7;Fleet card 2\n");
+        await _page.SetInputFilesAsync("#import-file", csv);
+        await Assertions.Expect(_page.Locator("#local-list tbody")).ToContainTextAsync("Fleet card 2");
+        var download = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-list button"));
+        string exported = await File.ReadAllTextAsync(await download.PathAsync());
+        Assert.Contains("02000000CA01", exported);
+        Assert.Contains("04A1B2C4D5E6F7", exported);
+        await Shot("03-whitelists");
+
+        // AUTHORIZATION: a refused value is explained next to its field; Autocharge on
+        await Open("authorization", "Authorization");
+        await _page.FillAsync("#f-vehicleConnectionTimeoutSeconds", "0");
+        await _page.ClickAsync("#main .card:nth-of-type(1) .buttons button.primary");
+        await Assertions.Expect(_page.Locator("#f-vehicleConnectionTimeoutSeconds-error")).ToHaveTextAsync("between 1 and 3600 seconds");
+        await _page.ClickAsync("#main .card:nth-of-type(1) .buttons button.ghost");   // Reset all changes
+        await Assertions.Expect(_page.Locator("#f-vehicleConnectionTimeoutSeconds")).ToHaveValueAsync("60");
+        await _page.ClickAsync("button[aria-controls='f-autocharge-help']");
+        await Assertions.Expect(_page.Locator("#f-autocharge-help")).ToBeVisibleAsync();
+        await _page.CheckAsync("#f-autocharge");
+        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.primary");
+        await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("Saved");
+        await Shot("04-authorization");
+
+        // DASHBOARD: the car charges by Autocharge and the dashboard follows it live
+        await Open("dashboard", "Dashboard");
+        using (var ev = _station.StartEv("--energy", "ac", "--evccid", "02000000CA01", "--duration", "6", "--interval-ms", "200"))
+        {
+            await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=status]")).ToHaveTextAsync("Charging", new() { Timeout = 60_000 });
+            await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=identity]")).ToHaveTextAsync("VID:02000000CA01");
+            await _page.WaitForFunctionAsync("parseFloat(document.querySelector(\"[data-connector='1'] [data-field=energy]\").textContent) > 0", null, new() { Timeout = 30_000 });
+            await _page.WaitForSelectorAsync("svg.chart polyline.power", new() { State = WaitForSelectorState.Attached });
+            await Shot("05-dashboard-charging");
+            await ev.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(0, ev.ExitCode);
+        }
+        await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=status]")).ToHaveTextAsync("Available", new() { Timeout = 30_000 });
+        await _page.ReloadAsync();
+        await Assertions.Expect(_page.Locator("#main table tbody")).ToContainTextAsync("VID:02000000CA01");
+        await Assertions.Expect(_page.Locator("#main h2").Filter(new() { HasText = "Last session" })).ToBeVisibleAsync();
+        var history = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-history button"));
+        Assert.Contains("VID:02000000CA01", await File.ReadAllTextAsync(await history.PathAsync()));
+        await Shot("06-dashboard-after");
+
+        // BACKEND and SYSTEM pages
+        await Open("backend", "Backend");
+        await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("HeartbeatInterval");
+        await Shot("07-backend");
+        await Open("system", "System");
+        await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("Runtime");
+        var log = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#download-log button"));
+        Assert.Contains("Authorization at connector 1: VID:02000000CA01", await File.ReadAllTextAsync(await log.PathAsync()));
+        await Shot("08-system");
+
+        // LOAD MANAGEMENT: a setting that waits for a restart, and the restart
+        int port = FreePort();
+        await Open("load", "Load management");
+        await Assertions.Expect(_page.Locator(".field").Filter(new() { HasText = "Port" }).Locator(".badge")).ToHaveTextAsync("after restart");
+        await _page.FillAsync("#f-modbusPort", port.ToString(CultureInfo.InvariantCulture));
+        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.primary");
+        await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("after a restart");
+        await Shot("09-load-management");
+        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button:has-text('Restart')");
+        await _page.ClickAsync("#confirm-ok");
+        await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("Load management");
+        await Assertions.Expect(_page.Locator("#f-modbusPort")).ToHaveValueAsync(port.ToString(CultureInfo.InvariantCulture), new() { Timeout = 60_000 });
+        for (int i = 0; i < 100 && !_station.Log.Contains($"Modbus TCP server listening on 127.0.0.1:{port} for connector 1", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);   // the console log of the new host may trail its first HTTP answer
+        }
+        Assert.Contains($"Modbus TCP server listening on 127.0.0.1:{port} for connector 1", _station.Log);
+        Assert.Contains("Restart asked for by the operator", _station.Log);
+
+        // a change without the anti-forgery token is refused, even with the session cookie
+        int status = await _page.EvaluateAsync<int>("fetch('/api/settings', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{\"freeCharging\":true}' }).then(r => r.status)");
+        Assert.Equal(403, status);
+
+        await _page.ClickAsync("#logout");
+        await Assertions.Expect(_page.Locator("#login-password")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Every_response_carries_security_headers_and_logins_are_rate_limited()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(Base) };
+        var page = await http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", page.Headers.GetValues("Referrer-Policy").Single());
+
+        var login = await http.PostAsJsonAsync("/api/session", new { password = TestStation.Password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        string cookie = login.Headers.GetValues("Set-Cookie").Single();
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/session", new { password = "guess-" + i })).StatusCode);
+        }
+        var blocked = await http.PostAsJsonAsync("/api/session", new { password = TestStation.Password });
+        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);   // even the right password, until the window has passed
+        Assert.True(blocked.Headers.RetryAfter is not null);
+        Assert.Contains("Web login refused from 127.0.0.1: wrong password", _station.Log);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _station.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+    }
+}
