@@ -43,6 +43,7 @@ internal static class EvCommand
         var concurrency = new Option<int>("--concurrency") { Description = "load mode: EVs connected at the same time", DefaultValueFactory = _ => 1 };
         var rampUp = new Option<double>("--ramp-up") { Description = "load mode: seconds over which the first concurrent EVs connect", DefaultValueFactory = _ => 0 };
         var seccPid = new Option<int?>("--secc-pid") { Description = "load mode: process id of the SECC, to report its memory per session (Linux /proc)" };
+        var paced = new Option<bool>("--paced") { Description = "load mode: a fixed 100 ms (--interval-ms) loop per EV, the EVs' phases spread evenly over it (default: the interval after each answer)" };
         var threadPerEv = new Option<bool>("--thread-per-ev") { Description = "load mode: each EV on a thread of its own with blocking I/O (default: async on the thread pool)" };
         var pnc = new Option<bool>("--pnc") { Description = "Plug & Charge: contract identification over TLS (with --pki or the certificate files below)" };
         var tls = new Option<bool>("--tls") { Description = "connect with TLS (implied by --pnc); SDP asks for the TLS server" };
@@ -62,7 +63,7 @@ internal static class EvCommand
         var presentExpired = new Option<bool>("--present-expired") { Description = "present an expired contract instead of installing a new one (a test of the charger)" };
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
-            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv,
+            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
             pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold };
         command.SetAction(async (result, ct) =>
         {
@@ -126,7 +127,7 @@ internal static class EvCommand
             if (result.GetValue(sessions) is { } n)
             {
                 return await EvLoad.RunAsync(options, target, n, Math.Max(1, result.GetValue(concurrency)), TimeSpan.FromSeconds(result.GetValue(rampUp)),
-                    result.GetValue(seccPid), result.GetValue(threadPerEv), Console.Out, ct);
+                    result.GetValue(seccPid), result.GetValue(threadPerEv), Console.Out, ct, result.GetValue(paced));
             }
             return await RunAsync(options, target, result.GetValue(log), result.GetValue(pcap), Console.Error, ct);
         });

@@ -14,7 +14,7 @@ namespace Juice.Cli.Ev;
 /// </summary>
 internal static class EvLoad
 {
-    public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, bool threadPerEv, TextWriter output, CancellationToken stop)
+    public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, bool threadPerEv, TextWriter output, CancellationToken stop, bool paced = false)
     {
         if (await target.ResolveAsync(null, output, stop) is not { } endpoint)
         {
@@ -86,6 +86,7 @@ internal static class EvLoad
             var ev = blocking with
             {
                 Evccid = EvccidOf(options.Evccid, index),
+                LoopPhase = paced ? options.LoopInterval * (index % concurrency) / concurrency : null,
                 StartSoc = Math.Clamp(options.StartSoc + random.Next(-5, 6), 0, Math.Max(0, options.TargetSoc - 1)),
             };
             async Task Run()

@@ -27,6 +27,25 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
     /// <summary>DC: the current to ask for within the EV's and the charger's limits.</summary>
     public double DcCurrentA => Math.Round(Math.Max(0, Math.Min(Math.Min(options.MaxCurrentA, LimitA), options.MaxPowerW / options.TargetVoltageV)), 1);
 
+    /// <summary>The wait before the next loop request: the interval, or until the next slot of a fixed-period loop.</summary>
+    private TimeSpan NextLoopWait()
+    {
+        if (options.LoopPhase is not { } phase || options.LoopInterval <= TimeSpan.Zero)
+        {
+            return options.LoopInterval;
+        }
+        double f = time.TimestampFrequency;
+        long period = Math.Max(1, (long)(options.LoopInterval.TotalSeconds * f));
+        long offset = (long)(phase.TotalSeconds * f) % period;
+        long now = time.GetTimestamp();
+        // the slot after the last one (a timer that wakes a little early must not send twice in one slot); after
+        // a late answer, the first slot still ahead
+        _slot = _slot == 0 || _slot + period <= now ? ((now - offset) / period + 1) * period + offset : _slot + period;
+        return TimeSpan.FromSeconds(Math.Max(0, _slot - now) / f);
+    }
+
+    private long _slot;
+
     /// <summary>Time spent in the charging loop (over all its passes): wall clock, or simulated in deterministic mode.</summary>
     private TimeSpan Charging => options.Seed is null ? (_started == 0 ? TimeSpan.Zero : time.GetElapsedTime(_started)) : options.LoopInterval * _loops;
 
@@ -74,7 +93,8 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
             }
             try
             {
-                await (options.Delay?.Invoke(options.LoopInterval, stop) ?? Task.Delay(options.LoopInterval, time, stop)).ConfigureAwait(false);
+                var wait = NextLoopWait();
+                await (options.Delay?.Invoke(wait, stop) ?? Task.Delay(wait, time, stop)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -68,6 +68,13 @@ public sealed record EvOptions
     /// </summary>
     public Func<TimeSpan, CancellationToken, Task>? Delay { get; init; }
 
+    /// <summary>
+    /// A fixed-period charging loop, as an ECU's 100 ms task: each loop request goes out at the next instant
+    /// phase + k × <see cref="LoopInterval"/> of the clock instead of <see cref="LoopInterval"/> after the answer
+    /// (the load mode spreads its EVs' phases evenly over the interval); null: the interval after each answer.
+    /// </summary>
+    public TimeSpan? LoopPhase { get; init; }
+
     /// <summary>Plug &amp; Charge: the EV's certificates; null: external identification.</summary>
     public EvPlugAndCharge? PlugAndCharge { get; init; }
 
