@@ -342,7 +342,7 @@ pages.whitelists = {
     const file = h('input', { type: 'file', accept: '.csv,text/csv,text/plain', hidden: true, id: 'import-file' });
     const refreshLocal = async () => {
       const entries = await api('GET', '/whitelists/local?search=' + encodeURIComponent(localSearch.value));
-      localRows.replaceChildren(table(['ID', 'Type', 'Connector', 'Label', 'Added'], entries.map(e => [e.id, e.kind, e.connector ?? 'both', e.label, fmt.date(e.added),
+      localRows.replaceChildren(table(['ID', 'Type', 'Connector', 'Label', 'Added', ''], entries.map(e => [e.id, e.kind, e.connector ?? 'both', e.label, fmt.date(e.added),
         h('button', { class: 'danger', type: 'button', onclick: async () => {
           if (await confirmDialog('Delete entry?', `${e.id} is removed from the local whitelist.`)) { await api('DELETE', '/whitelists/local/' + encodeURIComponent(e.id)); refreshLocal(); }
         } }, 'Delete')]), 'The local whitelist is empty.'));
