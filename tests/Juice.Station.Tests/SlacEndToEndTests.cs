@@ -157,6 +157,17 @@ public sealed class SlacEndToEndTests : IDisposable
         (await station.Http.GetAsync("/api/status")).EnsureSuccessStatusCode();
     }
 
+    [Fact]
+    public async Task An_interface_that_is_not_there_is_reported_and_tried_again_while_the_station_runs()
+    {
+        await using var station = await StartStationAsync("--Slac:Interface=nosuch0", "--Slac:ModemRetrySeconds=1");
+        await UntilAsync(async () => await SlacStateAsync(station, 1) == "Error", "the missing interface reported");
+        Assert.Contains("no network interface 'nosuch0'", (await SlacLinkAsync(station, 1)).GetProperty("problem").GetString());
+        Assert.Contains("SLAC on nosuch0 (connector 1) has no link: no network interface 'nosuch0'; trying again", station.Log);
+        Assert.Contains("SDP on interface nosuch0 not started: network interface 'nosuch0' not found", station.Log);
+        (await station.Http.GetAsync("/api/status")).EnsureSuccessStatusCode();
+    }
+
     public void Dispose()
     {
         _lab.Dispose();

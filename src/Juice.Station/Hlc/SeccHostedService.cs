@@ -159,17 +159,26 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             }
         }
         var sdpInterfaces = links.Select(l => l.Interface).Concat(o.Interface is { Length: > 0 } name ? [name] : []).Distinct().ToList();
-        foreach (var sdpInterface in sdpInterfaces)
+        foreach (var sdpInterface in sdpInterfaces.ToList())
         {
-            var sdp = new SdpServer(new SdpServerOptions
+            try
             {
-                InterfaceName = sdpInterface,
-                TcpPort = (ushort)_server.LocalEndPoint.Port,
-                OffersTls = _tls is not null,
-                TlsPort = _tls is { } t ? (ushort)t.LocalEndPoint.Port : null,
-            }, loggers.CreateLogger<SdpServer>());
-            sdp.Start();
-            _sdp.Add(sdp);
+                var sdp = new SdpServer(new SdpServerOptions
+                {
+                    InterfaceName = sdpInterface,
+                    TcpPort = (ushort)_server.LocalEndPoint.Port,
+                    OffersTls = _tls is not null,
+                    TlsPort = _tls is { } t ? (ushort)t.LocalEndPoint.Port : null,
+                }, loggers.CreateLogger<SdpServer>());
+                sdp.Start();
+                _sdp.Add(sdp);
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.Net.Sockets.SocketException or System.Net.NetworkInformation.NetworkInformationException)
+            {
+                // an interface that is not there (yet): the SECC still serves EVs that connect directly
+                Log.NoSdp(_logger, sdpInterface, e.Message);
+                sdpInterfaces.Remove(sdpInterface);
+            }
         }
         Log.Started(_logger, _server.LocalEndPoint.ToString(), sdpInterfaces.Count == 0 ? "off" : string.Join(", ", sdpInterfaces), o.Connector);
         return Task.CompletedTask;
@@ -218,6 +227,9 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
         [LoggerMessage(7, LogLevel.Warning, "TLS handshake refused: {Reason}")]
         public static partial void TlsFailed(ILogger logger, string reason);
+
+        [LoggerMessage(8, LogLevel.Error, "SDP on interface {Interface} not started: {Reason}")]
+        public static partial void NoSdp(ILogger logger, string @interface, string reason);
 
         [LoggerMessage(3, LogLevel.Information, "{Remote} {Direction} {Hex}\n{Xml}")]
         public static partial void Message(ILogger logger, string remote, string direction, string hex, string xml);

@@ -143,19 +143,34 @@ internal sealed partial class SlacHostedService(IOptions<SlacOptions> options, I
 
     private async Task RunLinkAsync(SlacLink link, CancellationToken ct)
     {
+        // the interface may vanish or fail (a modem unplugged, a driver reset): reported, and opened again
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await RunChannelAsync(link, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                Log.NoLink(_logger, link.Interface, link.Connector, e.Message);
+                Report(link, "Error", problem: e.Message);
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(options.Value.ModemRetrySeconds), time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunChannelAsync(SlacLink link, CancellationToken ct)
+    {
         var o = options.Value;
         var slacLogger = loggers.CreateLogger("Juice.Station.Slac." + link.Interface);
-        RawEthernetChannel channel;
-        try
-        {
-            channel = RawEthernetChannel.Open(link.Interface);
-        }
-        catch (RawEthernetException e)
-        {
-            Log.NoLink(_logger, link.Interface, link.Connector, e.Message);
-            Report(link, "Error", problem: e.Message);
-            return;
-        }
+        var channel = RawEthernetChannel.Open(link.Interface);
         await using var owned = channel;
         var evse = new SlacEvse(channel, SlacTimers.Iso15118_3 with { EvseSlacInit = TimeSpan.FromSeconds(o.InitTimeoutSeconds) }, time, slacLogger);
         Log.LinkUp(_logger, link.Interface, link.Connector, channel.Mac.ToString());
@@ -182,7 +197,20 @@ internal sealed partial class SlacHostedService(IOptions<SlacOptions> options, I
                 using (var unplugged = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
                     var watch = WaitForAsync(link.Connector, s => !Wanted(s), unplugged.Token);
-                    _ = watch.ContinueWith(t => { if (t.IsCompletedSuccessfully) { unplugged.Cancel(); } }, TaskScheduler.Default);
+                    _ = watch.ContinueWith(t =>
+                    {
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            try
+                            {
+                                unplugged.Cancel();
+                            }
+                            catch (ObjectDisposedException)
+                            {
+                                // matching has ended already
+                            }
+                        }
+                    }, TaskScheduler.Default);
                     while (match is null && !unplugged.IsCancellationRequested)
                     {
                         Report(link, "Matching");
@@ -236,7 +264,7 @@ internal sealed partial class SlacHostedService(IOptions<SlacOptions> options, I
         [LoggerMessage(1, LogLevel.Information, "SLAC on {Interface} for connector {Connector} (host MAC {Mac})")]
         public static partial void LinkUp(ILogger logger, string @interface, int connector, string mac);
 
-        [LoggerMessage(2, LogLevel.Error, "SLAC on {Interface} (connector {Connector}) cannot start: {Reason}")]
+        [LoggerMessage(2, LogLevel.Error, "SLAC on {Interface} (connector {Connector}) has no link: {Reason}; trying again")]
         public static partial void NoLink(ILogger logger, string @interface, int connector, string reason);
 
         [LoggerMessage(3, LogLevel.Error, "SLAC on {Interface} (connector {Connector}): {Reason}")]

@@ -12,6 +12,12 @@ public sealed class SlacInteropTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
     private const string EvMac = "02:00:00:00:ee:01";
+
+    /// <summary>
+    /// open-plc-utils' wait for each answer (default 1 s): longer, as the emulator is a .NET process that may answer
+    /// its first frame late on a loaded machine (open-plc-utils gives up at once: "Can't set key").
+    /// </summary>
+    private const string ReadTimeout = "3000";
     private const string EvseMac = "02:00:00:00:e5:01";
     private readonly NetworkLab _lab = new();
     private readonly string _ns;
@@ -41,7 +47,7 @@ public sealed class SlacInteropTests : IDisposable
         var sim = await PlcSimAsync();
         var evse = _lab.StartJuice(_ns, "slac", "evse", "--interface", "evse0");
         await evse.WaitForLineAsync("network key set", Patience);
-        var (code, pev) = await _lab.RunAsync(_ns, Patience, "pev", "-i", "ev0", "-p", Path.Combine(_files, "pev.ini"));
+        var (code, pev) = await _lab.RunAsync(_ns, Patience, "pev", "-i", "ev0", "-p", Path.Combine(_files, "pev.ini"), "-t", ReadTimeout);
         Assert.True(code == 0, pev);
         Assert.Contains("pev_cm_slac_match: <-- CM_SLAC_MATCH.CNF", pev);
         Assert.Contains("MatchedState: Charging", pev);
@@ -57,7 +63,7 @@ public sealed class SlacInteropTests : IDisposable
     public async Task Our_EV_matches_open_plc_utils_evse()
     {
         var sim = await PlcSimAsync();
-        var evse = _lab.Start(_ns, "evse", "-i", "evse0", "-p", Path.Combine(_files, "evse.ini"), "-l");
+        var evse = _lab.Start(_ns, "evse", "-i", "evse0", "-p", Path.Combine(_files, "evse.ini"), "-l", "-t", ReadTimeout);
         await evse.WaitForLineAsync("UnoccupiedState: Listening", Patience);
         var (code, ours) = await _lab.RunJuiceAsync(_ns, Patience, "slac", "ev", "--interface", "ev0");
         Assert.True(code == 0, ours + evse.Output);
@@ -72,7 +78,7 @@ public sealed class SlacInteropTests : IDisposable
     public async Task An_EVSE_heard_above_the_attenuation_threshold_is_not_matched()
     {
         await PlcSimAsync("--attenuation", "60");
-        var evse = _lab.Start(_ns, "evse", "-i", "evse0", "-p", Path.Combine(_files, "evse.ini"), "-l");
+        var evse = _lab.Start(_ns, "evse", "-i", "evse0", "-p", Path.Combine(_files, "evse.ini"), "-l", "-t", ReadTimeout);
         await evse.WaitForLineAsync("UnoccupiedState: Listening", Patience);
         var (code, ours) = await _lab.RunJuiceAsync(_ns, Patience, "slac", "ev", "--interface", "ev0");
         Assert.Equal(1, code);
