@@ -250,16 +250,22 @@ pages.dashboard = {
       const chart = await api('GET', `/connectors/${status.connectors[0].id}/chart`);
       drawChart(chartCard, chart);
     });
-    const d = await api('GET', '/dashboard');
-    totals.append(h('h2', { text: 'Totals' }), h('div', { class: 'kpis' },
-      kpi('Sessions', d.totalSessions), kpi('Average duration', fmt.duration(fmt.timespan(d.averageDuration))), kpi('Average energy', d.averageKwh.toFixed(2) + ' kWh'),
-      kpi('Last 30 days', d.lastMonthSessions + ' sessions'), kpi('Last 30 days energy', d.lastMonthKwh.toFixed(2) + ' kWh')));
-    const history = await api('GET', '/history?days=30');
-    month.append(h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: 'Last month' }), h('span', { class: 'spacer' }),
-      h('a', { href: '/api/history/export?days=30', download: 'charging-sessions.csv', id: 'export-history' }, h('button', { type: 'button' }, 'Export CSV'))),
-      table(['Start date', 'Start time', 'Duration', 'Energy', 'ID tag', 'Connector'], history.map(s => [
-        fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh', s.idTag, s.connector,
-      ]), 'No charging sessions in the last 30 days.'));
+    // the totals and the month follow the sessions that end while the page is open
+    let shownSessions = -1;
+    every(10000, async () => {
+      const d = await api('GET', '/dashboard');
+      if (d.totalSessions === shownSessions) return;
+      shownSessions = d.totalSessions;
+      totals.replaceChildren(h('h2', { text: 'Totals' }), h('div', { class: 'kpis' },
+        kpi('Sessions', d.totalSessions), kpi('Average duration', fmt.duration(fmt.timespan(d.averageDuration))), kpi('Average energy', d.averageKwh.toFixed(2) + ' kWh'),
+        kpi('Last 30 days', d.lastMonthSessions + ' sessions'), kpi('Last 30 days energy', d.lastMonthKwh.toFixed(2) + ' kWh')));
+      const history = await api('GET', '/history?days=30');
+      month.replaceChildren(h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: 'Last month' }), h('span', { class: 'spacer' }),
+        h('a', { href: '/api/history/export?days=30', download: 'charging-sessions.csv', id: 'export-history' }, h('button', { type: 'button' }, 'Export CSV'))),
+        table(['Start date', 'Start time', 'Duration', 'Energy', 'ID tag', 'Connector'], history.map(s => [
+          fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh', s.idTag, s.connector,
+        ]), 'No charging sessions in the last 30 days.'));
+    });
   },
 };
 
@@ -276,7 +282,9 @@ function connectorCard(c) {
     h('div', { class: 'kpis' },
       kpi('Vehicle', { A: 'not connected', B: 'connected', C: 'charging', D: 'charging (vent.)', E: 'error', F: 'fault' }[c.cpState] + (c.smartVehicle ? ' · ISO 15118' : '')),
       h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'EV identity' }), h('div', { class: 'value value-small', 'data-field': 'identity', text: ev })),
-      kpi('Current', fmt.a(c.signalledCurrentA) + ' offered'),
+      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Current' }),
+        h('div', { class: 'value', 'data-field': 'current', text: fmt.a(Math.max(c.meter.currentA.l1, c.meter.currentA.l2, c.meter.currentA.l3)) }),
+        h('div', { class: 'muted sub', text: fmt.a(c.signalledCurrentA) + ' offered' })),
       h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Power' }), h('div', { class: 'value', 'data-field': 'power', text: fmt.kw(c.meter.totalPowerW) })),
       h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Energy' }), h('div', { class: 'value', 'data-field': 'energy', text: fmt.kwh(c.sessionEnergyWh) })),
       kpi('Duration', tx ? fmt.duration(fmt.timespan(c.sessionDuration)) : '–')),

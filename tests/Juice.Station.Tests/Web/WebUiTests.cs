@@ -126,13 +126,15 @@ public sealed class WebUiTests : IAsyncLifetime
             await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=identity]")).ToHaveTextAsync("VID:02000000CA01");
             await _page.WaitForFunctionAsync("parseFloat(document.querySelector(\"[data-connector='1'] [data-field=energy]\").textContent) > 0", null, new() { Timeout = 30_000 });
             await _page.WaitForSelectorAsync("svg.chart polyline.power", new() { State = WaitForSelectorState.Attached });
+            await _page.WaitForFunctionAsync("parseFloat(document.querySelector(\"[data-connector='1'] [data-field=current]\").textContent) > 0");
             await Shot("05-dashboard-charging");
             await ev.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
             Assert.Equal(0, ev.ExitCode);
         }
         await Assertions.Expect(_page.Locator("[data-connector='1'] [data-field=status]")).ToHaveTextAsync("Available", new() { Timeout = 30_000 });
-        await _page.ReloadAsync();
-        await Assertions.Expect(_page.Locator("#main table tbody")).ToContainTextAsync("VID:02000000CA01");
+        // the month's table and the totals follow without a reload
+        await Assertions.Expect(_page.Locator("#main table tbody")).ToContainTextAsync("VID:02000000CA01", new() { Timeout = 30_000 });
+        await Assertions.Expect(_page.Locator(".kpi").Filter(new() { HasText = "Sessions" }).First).ToContainTextAsync("1");
         await Assertions.Expect(_page.Locator("#main h2").Filter(new() { HasText = "Last session" })).ToBeVisibleAsync();
         var history = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-history button"));
         Assert.Contains("VID:02000000CA01", await File.ReadAllTextAsync(await history.PathAsync()));
