@@ -66,7 +66,7 @@ internal sealed partial class StationStartup(
         [LoggerMessage(2, LogLevel.Critical, "Invalid configuration: {Problem}")]
         public static partial void BadConfiguration(ILogger logger, string problem);
 
-        [LoggerMessage(3, LogLevel.Warning, "First start: operator account '{Name}' created with password {Password} (shown only this once; change it in the operator API)")]
+        [LoggerMessage(3, LogLevel.Warning, "First start: operator account '{Name}' created with password {Password} (shown only this once; log in at the web interface and change it under System)")]
         public static partial void InitialPassword(ILogger logger, string name, string password);
     }
 }
