@@ -212,8 +212,19 @@ public sealed class MemoryEthernet
         return member;
     }
 
-    /// <summary>Every frame that crossed the segment, in order (for assertions).</summary>
-    public List<byte[]> Traffic { get; } = [];
+    private readonly List<byte[]> _traffic = [];
+
+    /// <summary>Every frame that crossed the segment so far, in order (for assertions).</summary>
+    public IReadOnlyList<byte[]> Traffic
+    {
+        get
+        {
+            lock (_members)
+            {
+                return [.. _traffic];
+            }
+        }
+    }
 
     private void Deliver(Member from, byte[] frame)
     {
@@ -221,7 +232,7 @@ public sealed class MemoryEthernet
         lock (_members)
         {
             others = [.. _members.Where(m => m != from && frame.Length >= 14 && (m.Promiscuous || (frame[0] & 1) == 1 || frame.AsSpan(0, 6).SequenceEqual(m.Address)))];
-            Traffic.Add(frame);
+            _traffic.Add(frame);
         }
         foreach (var m in others)
         {

@@ -75,9 +75,6 @@ public sealed partial class PlcEmulator(IEthernetChannel evseSide, IEthernetChan
         }
     }
 
-    /// <summary>Frames carried across since the start (SLAC and the rest).</summary>
-    public int Forwarded { get; private set; }
-
     public Task RunAsync(CancellationToken ct)
     {
         Log.Up(_logger, _evse.Modem.ToString(), _ev.Modem.ToString(), _options.AttenuationDb);
@@ -162,11 +159,8 @@ public sealed partial class PlcEmulator(IEthernetChannel evseSide, IEthernetChan
         }
     }
 
-    private async Task ForwardAsync(Side to, byte[] frame, CancellationToken ct)
-    {
-        Forwarded++;
+    private static async Task ForwardAsync(Side to, byte[] frame, CancellationToken ct) =>
         await to.Channel.SendAsync(frame, ct).ConfigureAwait(false);
-    }
 
     private static partial class Log
     {

@@ -66,7 +66,7 @@ public sealed partial class SlacEv(IEthernetChannel channel, SlacEvOptions? opti
         for (int i = 0; i < _options.ParmAttempts && parm is null; i++)
         {
             await SendAsync(SlacFrame.Broadcast, new SlacParmReq(runId), ct).ConfigureAwait(false);
-            parm = await SlacWait.ForAsync(channel, _time, T.MatchResponse, (_, _, m) => m is SlacParmCnf c && Ours(c.RunId) ? c : null, ct).ConfigureAwait(false);
+            parm = await SlacWait.ForAsync(channel, _time, T.MatchResponse, (_, m) => m is SlacParmCnf c && Ours(c.RunId) ? c : null, ct).ConfigureAwait(false);
         }
         if (parm is null)
         {
@@ -99,18 +99,9 @@ public sealed partial class SlacEv(IEthernetChannel channel, SlacEvOptions? opti
 
         // every EVSE that heard us answers with its profile [V2G3-A09-31]
         var heard = new Dictionary<PhysicalAddress, double>();
-        while (true)
+        while (await SlacWait.UntilAsync(channel, _time, resultsUntil, (from, m) => m is AttenCharInd a && Ours(a.RunId) ? new Profile(from, a) : null, ct).ConfigureAwait(false)
+            is var (evse, profile))
         {
-            var left = TimeSpan.FromSeconds((double)(resultsUntil - _time.GetTimestamp()) / _time.TimestampFrequency);
-            if (left <= TimeSpan.Zero)
-            {
-                break;
-            }
-            var ind = await SlacWait.ForAsync(channel, _time, left, (_, from, m) => m is AttenCharInd a && Ours(a.RunId) ? new Profile(from, a) : null, ct).ConfigureAwait(false);
-            if (ind is not var (evse, profile))
-            {
-                break;
-            }
             await SendAsync(evse, new AttenCharRsp(channel.Mac, runId), ct).ConfigureAwait(false);
             heard[evse] = profile.Average;
             Log.Heard(_logger, evse.ToString(), profile.Average, profile.NumSounds);
@@ -129,7 +120,7 @@ public sealed partial class SlacEv(IEthernetChannel channel, SlacEvOptions? opti
         for (int i = 0; i <= T.MatchRetries && match is null; i++)
         {
             await SendAsync(chosen, new SlacMatchReq(channel.Mac, chosen, runId), ct).ConfigureAwait(false);
-            match = await SlacWait.ForAsync(channel, _time, T.MatchResponse, (_, from, m) => m is SlacMatchCnf c && Ours(c.RunId) && from.Equals(chosen) ? c : null, ct).ConfigureAwait(false);
+            match = await SlacWait.ForAsync(channel, _time, T.MatchResponse, (from, m) => m is SlacMatchCnf c && Ours(c.RunId) && from.Equals(chosen) ? c : null, ct).ConfigureAwait(false);
         }
         if (match is null)
         {
@@ -145,11 +136,7 @@ public sealed partial class SlacEv(IEthernetChannel channel, SlacEvOptions? opti
     }
 
     /// <summary>Unplugged: the own modem leaves the EVSE's network for one of its own (a new random NMK).</summary>
-    public async Task LeaveAsync(CancellationToken ct)
-    {
-        var nmk = NetworkKeys.NewNmk();
-        await SlacEvse.SetKeyAsync(channel, nmk, NetworkKeys.NidFromNmk(nmk), T, _time, _logger, ct).ConfigureAwait(false);
-    }
+    public Task LeaveAsync(CancellationToken ct) => SlacEvse.NewNetworkAsync(channel, T, _time, _logger, ct);
 
     private sealed record Profile(PhysicalAddress From, AttenCharInd Indication);
 

@@ -12,16 +12,20 @@ public sealed class SlacException(string message) : Exception(message);
 /// <summary>An EV matched by SLAC: its host MAC (an identity for Autocharge), the run, the network it joined, how well it was heard.</summary>
 public sealed record SlacMatch(PhysicalAddress EvMac, byte[] RunId, byte[] Nid, double AverageAttenuation, int Sounds);
 
-/// <summary>Receives frames of a channel until one matches, or the time runs out.</summary>
+/// <summary>Receives frames of a channel until one matches (by its sender and message), or the time runs out.</summary>
 internal static class SlacWait
 {
-    public static async Task<T?> ForAsync<T>(IEthernetChannel channel, TimeProvider time, TimeSpan timeout,
-        Func<PhysicalAddress, PhysicalAddress, SlacMessage, T?> match, CancellationToken ct) where T : class
+    public static Task<T?> ForAsync<T>(IEthernetChannel channel, TimeProvider time, TimeSpan timeout,
+        Func<PhysicalAddress, SlacMessage, T?> match, CancellationToken ct) where T : class =>
+        UntilAsync(channel, time, time.GetTimestamp() + (long)(timeout.TotalSeconds * time.TimestampFrequency), match, ct);
+
+    /// <summary>The same up to <paramref name="until"/>, a timestamp of <paramref name="time"/>.</summary>
+    public static async Task<T?> UntilAsync<T>(IEthernetChannel channel, TimeProvider time, long until,
+        Func<PhysicalAddress, SlacMessage, T?> match, CancellationToken ct) where T : class
     {
-        long until = time.GetTimestamp() + (long)(timeout.TotalSeconds * time.TimestampFrequency);
         while (await NextAsync(channel, time, until, ct).ConfigureAwait(false) is { } frame)
         {
-            if (SlacFrame.Parse(frame, out _) is { } parsed && match(parsed.Destination, parsed.Source, parsed.Message) is { } found)
+            if (SlacFrame.Parse(frame, out _) is { } parsed && match(parsed.Source, parsed.Message) is { } found)
             {
                 return found;
             }
@@ -79,12 +83,16 @@ public sealed partial class SlacEvse(IEthernetChannel channel, SlacTimers? timer
     public PhysicalAddress Mac => channel.Mac;
 
     /// <summary>A new random NMK into the own modem; <see cref="SlacException"/> when the modem does not take it.</summary>
-    public async Task SetKeyAsync(CancellationToken ct)
+    public async Task SetKeyAsync(CancellationToken ct) =>
+        (Nmk, Nid) = await NewNetworkAsync(channel, _timers, _time, _logger, ct).ConfigureAwait(false);
+
+    /// <summary>A network of its own for the modem: a random NMK and the NID derived from it, set with CM_SET_KEY.</summary>
+    internal static async Task<(byte[] Nmk, byte[] Nid)> NewNetworkAsync(IEthernetChannel channel, SlacTimers timers, TimeProvider time, ILogger logger, CancellationToken ct)
     {
         var nmk = NetworkKeys.NewNmk();
         var nid = NetworkKeys.NidFromNmk(nmk);
-        await SetKeyAsync(channel, nmk, nid, _timers, _time, _logger, ct).ConfigureAwait(false);
-        (Nmk, Nid) = (nmk, nid);
+        await SetKeyAsync(channel, nmk, nid, timers, time, logger, ct).ConfigureAwait(false);
+        return (nmk, nid);
     }
 
     /// <summary>The own modem joins the network of <paramref name="nmk"/>: CM_SET_KEY.REQ to the local management address, CNF awaited and retried.</summary>
@@ -94,7 +102,7 @@ public sealed partial class SlacEvse(IEthernetChannel channel, SlacTimers? timer
         for (int attempt = 1; attempt <= timers.SetKeyAttempts; attempt++)
         {
             await channel.SendAsync(SlacFrame.Build(SlacFrame.LocalModem, channel.Mac, new SetKeyReq(nid, nmk, nonce)), ct).ConfigureAwait(false);
-            var cnf = await SlacWait.ForAsync(channel, time, timers.SetKeyTimeout, (_, _, m) => m as SetKeyCnf, ct).ConfigureAwait(false);
+            var cnf = await SlacWait.ForAsync(channel, time, timers.SetKeyTimeout, (_, m) => m as SetKeyCnf, ct).ConfigureAwait(false);
             if (cnf is null)
             {
                 continue;
@@ -156,7 +164,7 @@ public sealed partial class SlacEvse(IEthernetChannel channel, SlacTimers? timer
             byte[]? frame = await SlacWait.NextAsync(channel, _time, next, ct).ConfigureAwait(false);
             if (frame is not null)
             {
-                if (SlacFrame.Parse(frame, out _) is { } parsed && await HandleAsync(runs, parsed.Destination, parsed.Source, parsed.Message, ct).ConfigureAwait(false) is { } match)
+                if (SlacFrame.Parse(frame, out _) is { } parsed && await HandleAsync(runs, parsed.Source, parsed.Message, ct).ConfigureAwait(false) is { } match)
                 {
                     return match;
                 }
@@ -173,7 +181,7 @@ public sealed partial class SlacEvse(IEthernetChannel channel, SlacTimers? timer
         }
     }
 
-    private async Task<SlacMatch?> HandleAsync(List<Run> runs, PhysicalAddress destination, PhysicalAddress source, SlacMessage message, CancellationToken ct)
+    private async Task<SlacMatch?> HandleAsync(List<Run> runs, PhysicalAddress source, SlacMessage message, CancellationToken ct)
     {
         switch (message)
         {
@@ -233,7 +241,6 @@ public sealed partial class SlacEvse(IEthernetChannel channel, SlacTimers? timer
                 Log.Matched(_logger, run.Ev.ToString(), average, run.Sounds);
                 return new SlacMatch(run.Ev, run.RunId, Nid, average, run.Sounds);
             default:
-                _ = destination;
                 return null;
         }
     }

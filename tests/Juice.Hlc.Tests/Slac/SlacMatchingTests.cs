@@ -44,13 +44,8 @@ public sealed class SlacMatchingTests
         public PlcEmulator Emulator { get; }
         public CancellationToken Token => _stop.Token;
 
-        public List<(PhysicalAddress To, PhysicalAddress From, SlacMessage Message)> Messages(MemoryEthernet segment)
-        {
-            lock (segment.Traffic)
-            {
-                return [.. segment.Traffic.Select(f => SlacFrame.Parse(f, out _)).Where(p => p is not null).Select(p => p!.Value)];
-            }
-        }
+        public List<(PhysicalAddress To, PhysicalAddress From, SlacMessage Message)> Messages(MemoryEthernet segment) =>
+            [.. segment.Traffic.Select(f => SlacFrame.Parse(f, out _)).Where(p => p is not null).Select(p => p!.Value)];
 
         public async ValueTask DisposeAsync()
         {
