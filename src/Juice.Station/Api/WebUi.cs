@@ -168,13 +168,21 @@ internal sealed class SessionCharts(ChargingStation station, TimeProvider time) 
 
     private readonly Dictionary<int, (long? Id, List<Sample> Running, long? LastId, List<Sample> Last)> _charts = [];
 
+    /// <summary>At most this many samples per series go to the page (polled every 2 s): a long session is thinned evenly.</summary>
+    private const int MaxPoints = 600;
+
     public Chart Of(int connector)
     {
         lock (_charts)
         {
-            return _charts.TryGetValue(connector, out var c) ? new Chart(c.Id, [.. c.Running], c.LastId, [.. c.Last]) : new Chart(null, [], null, []);
+            return _charts.TryGetValue(connector, out var c) ? new Chart(c.Id, Thin(c.Running), c.LastId, Thin(c.Last)) : new Chart(null, [], null, []);
         }
     }
+
+    internal static Sample[] Thin(List<Sample> samples) =>
+        samples.Count <= MaxPoints
+            ? [.. samples]
+            : [.. Enumerable.Range(0, MaxPoints).Select(i => samples[(int)((long)i * (samples.Count - 1) / (MaxPoints - 1))])];   // first and last kept
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
