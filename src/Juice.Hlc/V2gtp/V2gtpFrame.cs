@@ -3,17 +3,54 @@ using System.Buffers.Binary;
 
 namespace Juice.Hlc.V2gtp;
 
-/// <summary>V2GTP payload types (ISO 15118-2:2014 §7.8.3, Table 10; DIN SPEC 70121 §8.7.3).</summary>
+/// <summary>
+/// V2GTP payload types (ISO 15118-2:2014 §7.8.3, Table 10; DIN SPEC 70121 §8.7.3; ISO 15118-20:2022 §7.8.3,
+/// Table 12). ISO 15118-2 and DIN carry every message as <see cref="Exi"/>; ISO 15118-20 puts supportedAppProtocol
+/// there too and each message set on a stream of its own.
+/// </summary>
 public enum V2gtpPayloadType : ushort
 {
-    /// <summary>EXI encoded V2G message.</summary>
+    /// <summary>EXI encoded V2G message (ISO 15118-2, DIN); in ISO 15118-20 the supportedAppProtocol messages (SAP).</summary>
     Exi = 0x8001,
+
+    /// <summary>ISO 15118-20: the CommonMessages stream (session setup, authorization, services, schedules, power delivery, stop).</summary>
+    MainStream = 0x8002,
+
+    /// <summary>ISO 15118-20: the AC messages.</summary>
+    AcMainStream = 0x8003,
+
+    /// <summary>ISO 15118-20: the DC messages.</summary>
+    DcMainStream = 0x8004,
+
+    /// <summary>ISO 15118-20: the ACDP (pantograph) messages.</summary>
+    AcdpMainStream = 0x8005,
+
+    /// <summary>ISO 15118-20: the WPT (wireless) messages.</summary>
+    WptMainStream = 0x8006,
+
+    /// <summary>ISO 15118-20: schedule renegotiation, multiplexed beside the charging loop.</summary>
+    ScheduleRenegotiation = 0x8101,
+
+    /// <summary>ISO 15118-20: metering confirmation, multiplexed beside the charging loop.</summary>
+    MeteringConfirmation = 0x8102,
+
+    /// <summary>ISO 15118-20: ACDP system status, multiplexed.</summary>
+    AcdpSystemStatus = 0x8103,
+
+    /// <summary>ISO 15118-20: parking status (WPT), multiplexed.</summary>
+    ParkingStatus = 0x8104,
 
     /// <summary>SDP request (UDP).</summary>
     SdpRequest = 0x9000,
 
     /// <summary>SDP response (UDP).</summary>
     SdpResponse = 0x9001,
+
+    /// <summary>ISO 15118-20: SDP request for wireless communication (ACDP, WPT).</summary>
+    SdpRequestWireless = 0x9002,
+
+    /// <summary>ISO 15118-20: SDP response for wireless communication.</summary>
+    SdpResponseWireless = 0x9003,
 }
 
 /// <summary>

@@ -5,8 +5,10 @@ using Juice.Hlc.V2gtp;
 namespace Juice.Hlc.Tests.V2gtp;
 
 /// <summary>
-/// The sessions captured from another implementation (shared/vectors/sessions): every V2GTP frame parses, and every
-/// EXI message in it decodes with our codec and re-encodes to the same bytes.
+/// The sessions captured from another implementation (shared/vectors/sessions): every V2GTP frame parses with the
+/// payload type of its message set, and every EXI message in it decodes with our codec and re-encodes to the same
+/// bytes. ISO 15118-20 sessions: the frames and their payload types (the -20 codec is the subject of the codec issue;
+/// their messages are checked there).
 /// </summary>
 public sealed class SessionVectorTests
 {
@@ -18,7 +20,9 @@ public sealed class SessionVectorTests
     public void Every_captured_message_decodes_and_reencodes_to_the_same_bytes(string session)
     {
         string dir = Path.Combine(Vectors.Shared, "vectors", "sessions", session);
-        var protocol = session.StartsWith("din", StringComparison.Ordinal) ? ExiCodec.Din : ExiCodec.Iso2;
+        var protocol = session.StartsWith("din", StringComparison.Ordinal) ? ExiCodec.Din : session.StartsWith("iso15118-20", StringComparison.Ordinal) ? null : ExiCodec.Iso2;
+        var decoded = File.ReadAllLines(Path.Combine(dir, "decoded.jsonl")).Where(l => l.Length > 0)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("payload_type").GetString()!).ToList();
         var frames = File.ReadAllLines(Path.Combine(dir, "v2gtp.txt")).Where(l => l.Length > 0).ToList();
         var exi = File.ReadAllLines(Path.Combine(dir, "exi.txt")).Where(l => l.Length > 0).ToList();
         Assert.Equal(exi.Count, frames.Count);
@@ -26,11 +30,17 @@ public sealed class SessionVectorTests
         {
             var buffer = new ReadOnlySequence<byte>(Convert.FromHexString(frames[i].Split(' ')[1]));
             Assert.True(V2gtpFrame.TryReadFrame(ref buffer, 65536, out var type, out var payload));
-            Assert.Equal(V2gtpPayloadType.Exi, type);
+            // the payload type the capture's own decoding names, e.g. "8004" for a -20 DC message
+            Assert.Equal(Convert.ToUInt16(decoded[i], 16), (ushort)type);
+            Assert.True(protocol is not null || i < 2 || type != V2gtpPayloadType.Exi);
             Assert.True(buffer.IsEmpty);
             string hex = exi[i].Split(' ')[1];
             Assert.Equal(hex, Convert.ToHexStringLower(payload.ToArray()));
             var codec = i < 2 ? ExiCodec.AppHandshake : protocol;
+            if (codec is null)
+            {
+                continue;
+            }
             var root = codec.Decode(Convert.FromHexString(hex));
             Assert.Equal(hex, Convert.ToHexStringLower(codec.Encode(root)));
         }
