@@ -34,6 +34,9 @@ internal static class EvCommand
         var interval = new Option<int>("--interval-ms") { Description = "pause between charging-loop requests, ms", DefaultValueFactory = _ => 100 };
         var messageTimeout = new Option<double?>("--message-timeout") { Description = "seconds to wait for every response (default: the standard's V2G_EVCC_Msg_Timeout per message, 0.25 s for CurrentDemand)" };
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
+        var renegotiateAfter = new Option<int?>("--renegotiate-after") { Description = "ISO 15118-2: renegotiate once on the EV's own after this many charging-loop messages" };
+        var recheckCable = new Option<bool>("--recheck-cable") { Description = "DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do" };
+        var noChargingProfile = new Option<bool>("--no-charging-profile") { Description = "ISO 15118-2: leave the ChargingProfile out of PowerDeliveryReq(Start) (default: one derived from the chosen schedule)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
         var pcap = new Option<FileInfo?>("--pcap") { Description = "write the SDP and V2GTP traffic as a pcap file (Wireshark)" };
         var seed = new Option<int?>("--seed") { Description = "deterministic mode: the battery runs on simulated time, the same seed gives the same requests" };
@@ -63,7 +66,7 @@ internal static class EvCommand
         var presentExpired = new Option<bool>("--present-expired") { Description = "present an expired contract instead of installing a new one (a test of the charger)" };
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
-            log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
+            renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
             pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold };
         command.SetAction(async (result, ct) =>
         {
@@ -85,6 +88,9 @@ internal static class EvCommand
                     LoopInterval = TimeSpan.FromMilliseconds(result.GetValue(interval)),
                     MessageTimeout = result.GetValue(messageTimeout) is { } t ? TimeSpan.FromSeconds(t) : null,
                     SkipPreChargeVoltageCheck = result.GetValue(skipPreCharge),
+                    RenegotiateAfter = result.GetValue(renegotiateAfter),
+                    RecheckCableAfterRenegotiation = result.GetValue(recheckCable),
+                    SendChargingProfile = !result.GetValue(noChargingProfile),
                     Seed = result.GetValue(seed),
                     Pause = result.GetValue(pause),
                     ResumeSessionId = result.GetValue(resume) is { } r ? Convert.FromHexString(r) : null,
@@ -97,6 +103,10 @@ internal static class EvCommand
                 if (options.Evccid.Length is 0 or > 8)
                 {
                     throw new FormatException("--evccid: 1 to 8 bytes (6 for ISO 15118-2)");
+                }
+                if (options.RenegotiateAfter is < 1)
+                {
+                    throw new FormatException("--renegotiate-after: at least 1 charging-loop message");
                 }
                 if (options.ResumeSessionId is { Length: not 8 })
                 {

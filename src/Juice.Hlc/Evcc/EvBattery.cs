@@ -15,6 +15,7 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
 {
     private long _started;
     private int _loops;
+    private bool _renegotiatedOnItsOwn;
 
     public double Soc { get; private set; } = options.StartSoc;
     public double EnergyWh { get; private set; }
@@ -51,9 +52,10 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
 
     /// <summary>
     /// Sends loop requests through <paramref name="exchange"/> until a stop condition, or until the charger asks to
-    /// renegotiate (the caller renegotiates and calls again).
+    /// renegotiate (the caller renegotiates and calls again). <paramref name="canRenegotiate"/>: the protocol has a
+    /// renegotiation (ISO 15118-2), so <see cref="EvOptions.RenegotiateAfter"/> applies.
     /// </summary>
-    public async Task<LoopEnd> ChargeAsync(Func<Task<LoopAnswer>> exchange, string step, IProgress<EvProgress>? progress, CancellationToken stop)
+    public async Task<LoopEnd> ChargeAsync(Func<Task<LoopAnswer>> exchange, string step, IProgress<EvProgress>? progress, CancellationToken stop, bool canRenegotiate = false)
     {
         if (_started == 0)
         {
@@ -90,6 +92,11 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
             if (answer.RenegotiationRequested)
             {
                 return new(true, "the charger asked to renegotiate");
+            }
+            if (canRenegotiate && options.RenegotiateAfter is { } n && !_renegotiatedOnItsOwn && _loops >= n)
+            {
+                _renegotiatedOnItsOwn = true;
+                return new(true, $"the EV renegotiates after {n} loop messages");
             }
             try
             {

@@ -75,6 +75,24 @@ public sealed record EvOptions
     /// </summary>
     public TimeSpan? LoopPhase { get; init; }
 
+    /// <summary>
+    /// ISO 15118-2: after this many charging-loop messages the EV itself renegotiates once (PowerDelivery(Renegotiate),
+    /// ChargeParameterDiscovery, PowerDelivery(Start)), as some EVs do; null: only when the charger asks.
+    /// </summary>
+    public int? RenegotiateAfter { get; init; }
+
+    /// <summary>
+    /// DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do (the
+    /// sequence of the first start); false: PowerDelivery(Start) right after the charge parameter discovery.
+    /// </summary>
+    public bool RecheckCableAfterRenegotiation { get; init; }
+
+    /// <summary>
+    /// ISO 15118-2: send a ChargingProfile in PowerDeliveryReq(Start), derived from the chosen SAScheduleTuple (real
+    /// cars do, and some chargers require it); false: leave the optional field out.
+    /// </summary>
+    public bool SendChargingProfile { get; init; } = true;
+
     /// <summary>Plug &amp; Charge: the EV's certificates; null: external identification.</summary>
     public EvPlugAndCharge? PlugAndCharge { get; init; }
 

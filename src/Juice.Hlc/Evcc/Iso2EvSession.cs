@@ -21,6 +21,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
     private bool _resumed;
     private readonly EvBattery _battery = new(options, time);
     private byte _tupleId = 1;
+    private SAScheduleTupleType? _tuple;
     private EnergyTransferModeType _mode;
     private bool Dc => options.Energy == EnergyTransfer.Dc;
     private MessageHeaderType? _lastHeader;
@@ -119,24 +120,21 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         await ChargeParameterDiscoveryAsync(c).ConfigureAwait(false);
         if (Dc)
         {
-            await UntilFinishedAsync<CableCheckResType>(c, () => new CableCheckReqType { DC_EVStatus = EvStatus() }, V2gMessageKind.CableCheck,
-                r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
-            await UntilFinishedAsync<PreChargeResType>(c, () => new PreChargeReqType
-            {
-                DC_EVStatus = EvStatus(),
-                EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
-                EVTargetCurrent = Pv(2, UnitSymbolType.A),
-            }, V2gMessageKind.PreCharge, r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
-                options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
+            await CableCheckAndPreChargeAsync(c).ConfigureAwait(false);
         }
         await PowerDeliveryAsync(c, ChargeProgressType.Start).ConfigureAwait(false);
 
         LoopEnd end;
-        while ((end = await _battery.ChargeAsync(() => LoopExchangeAsync(c), Dc ? "CurrentDemand" : "ChargingStatus", progress, stop).ConfigureAwait(false)).Renegotiate)
+        while ((end = await _battery.ChargeAsync(() => LoopExchangeAsync(c), Dc ? "CurrentDemand" : "ChargingStatus", progress, stop, canRenegotiate: true).ConfigureAwait(false)).Renegotiate)
         {
             // [V2G2-813]: PowerDelivery(Renegotiate), a new charge parameter discovery, and charging again
             await PowerDeliveryAsync(c, ChargeProgressType.Renegotiate).ConfigureAwait(false);
             await ChargeParameterDiscoveryAsync(c).ConfigureAwait(false);
+            if (Dc && options.RecheckCableAfterRenegotiation)
+            {
+                // not in the standard's sequence (Figure 108 goes on with PowerDelivery), but EVs of other stacks do it
+                await CableCheckAndPreChargeAsync(c).ConfigureAwait(false);
+            }
             await PowerDeliveryAsync(c, ChargeProgressType.Start).ConfigureAwait(false);
         }
 
@@ -150,6 +148,20 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         string reason = options.Pause ? end.Reason + "; session paused" : end.Reason;
         return new EvResult(true, reason, V2gProtocol.Iso15118_2, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, _resumed,
             _contract?.Emaid, _installed, _receipts);
+    }
+
+    /// <summary>DC: CableCheck until the isolation test is finished, then PreCharge until the present voltage is the target.</summary>
+    private async Task CableCheckAndPreChargeAsync(V2gtpConnection c)
+    {
+        await UntilFinishedAsync<CableCheckResType>(c, () => new CableCheckReqType { DC_EVStatus = EvStatus() }, V2gMessageKind.CableCheck,
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
+        await UntilFinishedAsync<PreChargeResType>(c, () => new PreChargeReqType
+        {
+            DC_EVStatus = EvStatus(),
+            EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
+            EVTargetCurrent = Pv(2, UnitSymbolType.A),
+        }, V2gMessageKind.PreCharge, r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
+            options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -292,6 +304,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         if (cpd.SASchedules is SAScheduleListType { SAScheduleTuple: [var first, ..] })
         {
             _tupleId = first.SAScheduleTupleID;
+            _tuple = first;
         }
         _battery.LimitA = cpd.EVSEChargeParameter switch
         {
@@ -306,10 +319,42 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         {
             ChargeProgress = progress,
             SAScheduleTupleID = _tupleId,
+            ChargingProfile = progress == ChargeProgressType.Start && options.SendChargingProfile ? ChargingProfile() : null,
             EVPowerDeliveryParameter = Dc
                 ? new DC_EVPowerDeliveryParameterType { DC_EVStatus = EvStatus(), ChargingComplete = progress == ChargeProgressType.Stop && _battery.Full }
                 : null,
         }, V2gMessageKind.PowerDelivery);
+
+    /// <summary>
+    /// The EV's charging profile for PowerDeliveryReq(Start): one entry per PMaxScheduleEntry of the chosen
+    /// SAScheduleTuple, at its start and at most its PMax ([V2G2-478]: the SECC checks the profile stays within the
+    /// schedule), capped by the EV's own maximum power; AC with the phases in use. Null without a schedule.
+    /// </summary>
+    private ChargingProfileType? ChargingProfile()
+    {
+        if (_tuple?.PMaxSchedule.PMaxScheduleEntry is not { Count: > 0 } entries)
+        {
+            return null;
+        }
+        double own = Dc ? options.MaxPowerW : options.Phases * 230 * options.MaxCurrentA;
+        var profile = new ChargingProfileType();
+        foreach (var entry in entries.Take(24))
+        {
+            uint start = entry.TimeInterval is RelativeTimeIntervalType relative ? relative.Start : 0;
+            var power = Pv(own, UnitSymbolType.W);
+            if (Si(power) > Si(entry.PMax))
+            {
+                power = new PhysicalValueType { Multiplier = entry.PMax.Multiplier, Unit = UnitSymbolType.W, Value = entry.PMax.Value };
+            }
+            profile.ProfileEntry.Add(new ProfileEntryType
+            {
+                ChargingProfileEntryStart = start,
+                ChargingProfileEntryMaxPower = power,
+                ChargingProfileEntryMaxNumberOfPhasesInUse = Dc ? null : (sbyte)(_mode == EnergyTransferModeType.AC_single_phase_core ? 1 : 3),
+            });
+        }
+        return profile;
+    }
 
     private ChargeParameterDiscoveryReqType ChargeParameters() => new()
     {

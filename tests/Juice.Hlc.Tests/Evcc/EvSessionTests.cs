@@ -133,6 +133,72 @@ public sealed class EvSessionTests
         Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_DC_EV_renegotiates_on_its_own_and_may_check_the_cable_again(bool recheckCable)
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var messages = new List<string>();
+        var options = new EvOptions
+        {
+            Energy = EnergyTransfer.Dc, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(5), Seed = 1, Duration = TimeSpan.FromMilliseconds(100),
+            RenegotiateAfter = 5, RecheckCableAfterRenegotiation = recheckCable, MessageTimeout = Patient,
+        };
+        var result = await new EvClient(options, trace: (dir, hex) => { if (dir == "ev->se") messages.Add(hex); }).RunAsync(connection, null, CancellationToken.None);
+        Assert.True(result.Completed, result.Reason);
+        var kinds = messages.Skip(1).Select(h => Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(Convert.FromHexString(h)).Body.BodyElement!.GetType().Name).ToList();
+        Assert.Equal(2, kinds.Count(k => k == "ChargeParameterDiscoveryReqType"));
+        Assert.Equal(recheckCable ? 2 : 1, kinds.Count(k => k == "CableCheckReqType"));
+        int renegotiation = kinds.IndexOf("ChargeParameterDiscoveryReqType", kinds.IndexOf("ChargeParameterDiscoveryReqType") + 1);
+        Assert.Equal(5, kinds.Take(renegotiation).Count(k => k == "CurrentDemandReqType"));
+        Assert.Equal(recheckCable ? "CableCheckReqType" : "PowerDeliveryReqType", kinds[renegotiation + 1]);
+        await WaitFor(() => evse.Ended is not null);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase, true)]
+    [InlineData(EnergyTransfer.Dc, true)]
+    [InlineData(EnergyTransfer.Dc, false)]
+    public async Task PowerDelivery_Start_carries_a_ChargingProfile_within_the_chosen_schedule_unless_told_not_to(EnergyTransfer energy, bool send)
+    {
+        var (server, evse) = await StartSecc();
+        await using var _ = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+        var sentHex = new List<string>();
+        var receivedHex = new List<string>();
+        var options = new EvOptions { Energy = energy, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(5), Seed = 1, Duration = TimeSpan.FromMilliseconds(20), SendChargingProfile = send, MessageTimeout = Patient };
+        var result = await new EvClient(options, trace: (dir, hex) => (dir == "ev->se" ? sentHex : receivedHex).Add(hex)).RunAsync(connection, null, CancellationToken.None);
+        // the first message each way is supportedAppProtocol
+        var sent = sentHex.Skip(1).Select(h => Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(Convert.FromHexString(h))).ToList();
+        var received = receivedHex.Skip(1).Select(h => Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(Convert.FromHexString(h))).ToList();
+        Assert.True(result.Completed, result.Reason);
+        var start = sent.Select(m => m.Body.BodyElement).OfType<Juice.Hlc.Exi.Iso2.PowerDeliveryReqType>().First();
+        Assert.Equal(Juice.Hlc.Exi.Iso2.ChargeProgressType.Start, start.ChargeProgress);
+        if (!send)
+        {
+            Assert.Null(start.ChargingProfile);
+            return;
+        }
+        var schedule = received.Select(m => m.Body.BodyElement).OfType<Juice.Hlc.Exi.Iso2.ChargeParameterDiscoveryResType>().First();
+        var tuple = ((Juice.Hlc.Exi.Iso2.SAScheduleListType)schedule.SASchedules!).SAScheduleTuple.Single(t => t.SAScheduleTupleID == start.SAScheduleTupleID);
+        var profile = Assert.IsType<Juice.Hlc.Exi.Iso2.ChargingProfileType>(start.ChargingProfile);
+        Assert.Equal(tuple.PMaxSchedule.PMaxScheduleEntry.Count, profile.ProfileEntry.Count);
+        for (int i = 0; i < profile.ProfileEntry.Count; i++)
+        {
+            var entry = profile.ProfileEntry[i];
+            var pmax = tuple.PMaxSchedule.PMaxScheduleEntry[i];
+            Assert.Equal(((Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType)pmax.TimeInterval).Start, entry.ChargingProfileEntryStart);
+            Assert.True(Juice.Hlc.Secc.Iso2.Iso2Values.Si(entry.ChargingProfileEntryMaxPower) <= Juice.Hlc.Secc.Iso2.Iso2Values.Si(pmax.PMax));
+            Assert.Equal(energy == EnergyTransfer.Dc ? null : (sbyte)3, entry.ChargingProfileEntryMaxNumberOfPhasesInUse);
+        }
+        var answer = received.Select(m => m.Body.BodyElement).OfType<Juice.Hlc.Exi.Iso2.PowerDeliveryResType>().First();
+        Assert.Equal(Juice.Hlc.Exi.Iso2.ResponseCodeType.OK, answer.ResponseCode);   // the SECC checks it against the schedule ([V2G2-478])
+    }
+
     [Fact]
     public async Task Cancelling_the_EV_ends_with_a_clean_SessionStop()
     {

@@ -36,6 +36,18 @@ internal static class Iso2Requests
         },
     };
 
+    public static ChargeParameterDiscoveryReqType AcChargeParameterDiscovery() => new()
+    {
+        RequestedEnergyTransferMode = EnergyTransferModeType.AC_three_phase_core,
+        EVChargeParameter = new AC_EVChargeParameterType
+        {
+            EAmount = Pv(10, UnitSymbolType.Wh, 3),
+            EVMaxVoltage = Pv(400, UnitSymbolType.V),
+            EVMaxCurrent = Pv(32, UnitSymbolType.A),
+            EVMinCurrent = Pv(6, UnitSymbolType.A),
+        },
+    };
+
     public static PreChargeReqType PreCharge() => new() { DC_EVStatus = EvStatus(), EVTargetVoltage = Pv(400, UnitSymbolType.V), EVTargetCurrent = Pv(2, UnitSymbolType.A) };
 
     public static CurrentDemandReqType CurrentDemand(sbyte soc) => new()

@@ -92,6 +92,50 @@ public sealed class Iso2SeccSessionTests
     }
 
     [Fact]
+    public async Task After_a_DC_renegotiation_the_EV_may_run_CableCheck_and_PreCharge_again_before_PowerDelivery()
+    {
+        var (secc, evse) = await ThroughAuthorization();
+        await secc.HandleAsync(Message(secc.SessionId, DcChargeParameterDiscovery()), default);
+        await secc.HandleAsync(Message(secc.SessionId, new CableCheckReqType { DC_EVStatus = EvStatus() }), default);
+        await secc.HandleAsync(Message(secc.SessionId, PreCharge()), default);
+        await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Start)), default);
+        for (sbyte soc = 50; soc < 53; soc++)
+        {
+            await secc.HandleAsync(Message(secc.SessionId, CurrentDemand(soc)), default);
+        }
+        Assert.Equal(ResponseCodeType.OK, Code((await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Renegotiate)), default)).Response));
+        Assert.Equal(ResponseCodeType.OK, Code((await secc.HandleAsync(Message(secc.SessionId, DcChargeParameterDiscovery()), default)).Response));
+        Assert.Equal(Iso2SeccState.WaitForPowerDeliveryReq, secc.State);
+
+        // the sequence of another stack's EV: CableCheck, PreCharge, PowerDelivery(Start) after the renegotiation
+        var check = (CableCheckResType)(await secc.HandleAsync(Message(secc.SessionId, new CableCheckReqType { DC_EVStatus = EvStatus() }), default)).Response.Body.BodyElement!;
+        Assert.Equal(ResponseCodeType.OK, check.ResponseCode);
+        Assert.Equal(EVSEProcessingType.Finished, check.EVSEProcessing);   // the isolation is still valid: no new wait
+        Assert.Equal(IsolationLevelType.Valid, check.DC_EVSEStatus.EVSEIsolationStatus);
+        Assert.Equal(ResponseCodeType.OK, Code((await secc.HandleAsync(Message(secc.SessionId, PreCharge()), default)).Response));
+        Assert.Equal(ResponseCodeType.OK, Code((await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Start)), default)).Response));
+        Assert.Equal(Iso2SeccState.WaitForCurrentDemandReq, secc.State);
+        Assert.True(evse.EnergyTransferOn);
+
+        // outside a renegotiation CableCheck is still out of sequence
+        var late = await secc.HandleAsync(Message(secc.SessionId, new CableCheckReqType { DC_EVStatus = EvStatus() }), default);
+        Assert.Equal(ResponseCodeType.FAILED_SequenceError, Code(late.Response));
+    }
+
+    [Fact]
+    public async Task An_AC_renegotiation_still_refuses_a_CableCheck()
+    {
+        var (secc, _) = await ThroughAuthorization();
+        await secc.HandleAsync(Message(secc.SessionId, AcChargeParameterDiscovery()), default);
+        await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Start)), default);
+        await secc.HandleAsync(Message(secc.SessionId, new ChargingStatusReqType()), default);
+        await secc.HandleAsync(Message(secc.SessionId, PowerDelivery(ChargeProgressType.Renegotiate)), default);
+        await secc.HandleAsync(Message(secc.SessionId, AcChargeParameterDiscovery()), default);
+        var reply = await secc.HandleAsync(Message(secc.SessionId, new CableCheckReqType { DC_EVStatus = EvStatus() }), default);
+        Assert.Equal(ResponseCodeType.FAILED_SequenceError, Code(reply.Response));
+    }
+
+    [Fact]
     public async Task A_request_out_of_sequence_is_answered_with_FAILED_SequenceError_and_ends_the_session()
     {
         var evse = new SimpleEvse();

@@ -50,6 +50,9 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
     private readonly IChargingPoint _cp;
     private EnergyTransfer _mode;
     private bool _charged;
+
+    /// <summary>DC: between a renegotiating ChargeParameterDiscoveryRes and the next PowerDelivery(Start).</summary>
+    private bool _renegotiating;
     private double _schedulePowerW;
     private readonly bool _secured;
     private IdentificationMode _payment = IdentificationMode.External;
@@ -127,6 +130,15 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         _ => false,
     };
 
+    /// <summary>
+    /// DC renegotiation: Figure 108 goes from ChargeParameterDiscoveryRes straight to PowerDeliveryReq(Start), but EVs
+    /// of other stacks run CableCheck and PreCharge again first, and other chargers accept it. The contactors are still
+    /// closed and the isolation monitor keeps watching, so the cable check answers with its present (still valid)
+    /// state; then PreCharge, then PowerDelivery(Start) as after the first cable check.
+    /// </summary>
+    private bool RecheckAfterRenegotiation(BodyBaseType request) =>
+        _renegotiating && State == Iso2SeccState.WaitForPowerDeliveryReq && request is CableCheckReqType or PreChargeReqType;
+
     public ValueTask<SeccReply<V2G_Message>> HandleAsync(V2G_Message request, CancellationToken cancellationToken) => HandleAsync(request, [], cancellationToken);
 
     public async ValueTask<SeccReply<V2G_Message>> HandleAsync(V2G_Message request, byte[] exi, CancellationToken cancellationToken)
@@ -135,7 +147,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         {
             return Close(new SessionStopResType { ResponseCode = ResponseCodeType.FAILED }, SessionEndReason.Error, "a message with an empty body");
         }
-        if (!Expected(State, body))
+        if (!Expected(State, body) && !RecheckAfterRenegotiation(body))
         {
             // [V2G2-538]: a request not expected in this state is answered with its response message and
             // FAILED_SequenceError ([V2G2-459]), then the session ends ([V2G2-539], [V2G2-034]).
@@ -485,6 +497,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         }
         var limits = _cp.Limits;
         _schedulePowerW = SchedulePower(limits, mode);
+        _renegotiating = renegotiation && dc;
         State = renegotiation || (dc && State is Iso2SeccState.WaitForSessionStopReq or Iso2SeccState.WaitForWeldingDetectionReq)
             ? (dc && !renegotiation ? Iso2SeccState.WaitForPreChargeReq : Iso2SeccState.WaitForPowerDeliveryReq)
             : dc ? Iso2SeccState.WaitForCableCheckReq : Iso2SeccState.WaitForPowerDeliveryReq;
@@ -682,6 +695,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
                     return Close(new PowerDeliveryResType { ResponseCode = ResponseCodeType.FAILED_ContactorError, EVSEStatus = Status() }, SessionEndReason.Error, "the contactors did not close");
                 }
                 _charged = true;
+                _renegotiating = false;
                 State = Dc ? Iso2SeccState.WaitForCurrentDemandReq : Iso2SeccState.WaitForChargingStatusReq;
                 break;
             case ChargeProgressType.Renegotiate:
