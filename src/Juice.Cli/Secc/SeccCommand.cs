@@ -33,8 +33,10 @@ internal static class SeccCommand
         var stats = new Option<double>("--stats") { Description = "print connections and memory every this many seconds (0: off)", DefaultValueFactory = _ => 0 };
         var verbose = new Option<bool>("--verbose") { Description = "log every connection and session" };
         var threads = new Option<bool>("--thread-per-connection") { Description = "run each EV connection on a thread of its own with blocking I/O (lowest round trip)" };
+        var maxConnections = new Option<int>("--max-connections") { Description = "open connections at most (beyond: the oldest one without a handshake is closed, else the new one)", DefaultValueFactory = _ => 4096 };
+        var maxPerPeer = new Option<int>("--max-connections-per-peer") { Description = "open connections from one address at most (same rule; load tests connect many EVs from one address)", DefaultValueFactory = _ => 4096 };
         var command = new Command("secc", "SECC simulator: answers DIN SPEC 70121 and ISO 15118-2 EVs over TCP (and SDP), each with its own simulated charging point") {
-            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads };
+            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads, maxConnections, maxPerPeer };
         command.SetAction(async (result, ct) =>
         {
             IReadOnlyList<AppProtocolVersion> protocols;
@@ -83,6 +85,8 @@ internal static class SeccCommand
             var options = new SeccOptions
             {
                 Protocols = protocols,
+                MaxConnections = Math.Max(1, result.GetValue(maxConnections)),
+                MaxConnectionsPerPeer = Math.Max(1, result.GetValue(maxPerPeer)),
                 Trace = xml is null ? null : (remote, direction, codec, exi) =>
                 {
                     lock (xml)

@@ -32,6 +32,15 @@ public sealed record SeccOptions
     /// supportedAppProtocolRes.
     /// </summary>
     public TimeSpan BusyWait { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Open connections at most. Beyond it a new connection closes the oldest one that has not sent a valid
+    /// supportedAppProtocolReq yet, or is refused when all have.
+    /// </summary>
+    public int MaxConnections { get; init; } = 64;
+
+    /// <summary>Open connections from one address at most (the same rule as <see cref="MaxConnections"/>).</summary>
+    public int MaxConnectionsPerPeer { get; init; } = 8;
 }
 
 /// <summary>
@@ -44,7 +53,9 @@ public delegate IChargingPoint? ChargingPointSelector(IPEndPoint remote);
 /// Runs EV connections on the SECC: the supportedAppProtocol handshake, then the negotiated protocol's session,
 /// each request read within the standard's timeout. Bad input ends the connection with a log line; a charging point
 /// whose session started always hears how it ended, with energy transfer off. One handler serves every connection
-/// of a server; sessions paused by one connection can be resumed by the next.
+/// of a server; sessions paused by one connection can be resumed by the next. A connection takes a charging point
+/// only with its first valid supportedAppProtocolReq, so an idle or silent connection blocks no EV
+/// (<see cref="SeccConnections"/>: caps, and the takeover by a new connection of the same EV).
 /// </summary>
 public sealed partial class SeccConnectionHandler
 {
@@ -53,6 +64,7 @@ public sealed partial class SeccConnectionHandler
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly PausedSessions _paused;
+    private readonly SeccConnections _connections;
 
     public SeccConnectionHandler(ChargingPointSelector select, SeccOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
     {
@@ -61,7 +73,11 @@ public sealed partial class SeccConnectionHandler
         _logger = logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         _paused = new PausedSessions(_time);
+        _connections = new SeccConnections(Math.Max(1, _options.MaxConnections), Math.Max(1, _options.MaxConnectionsPerPeer));
     }
+
+    /// <summary>Connections open now (bound to a charging point or still in their handshake).</summary>
+    public int OpenConnections => _connections.Count;
 
     /// <summary>One charging point, one EV at a time: a second EV that connects while a session runs is turned away.</summary>
     public SeccConnectionHandler(IChargingPoint chargingPoint, SeccOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
@@ -77,31 +93,33 @@ public sealed partial class SeccConnectionHandler
 
     public async Task RunAsync(V2gtpConnection connection, IPEndPoint remote, CancellationToken cancellationToken)
     {
-        var chargingPoint = _select(remote);
-        long since = _time.GetTimestamp();
-        while (chargingPoint is null && _time.GetElapsedTime(since) < _options.BusyWait)
+        using var entry = _connections.Open(remote, out var evicted);
+        foreach (var e in evicted)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
-            chargingPoint = _select(remote);
+            Log.Evicted(_logger, e.Remote.ToString(), remote.ToString());
         }
-        if (chargingPoint is null)
+        if (entry is null)
         {
-            Log.Busy(_logger, remote.ToString());
+            Log.TooMany(_logger, remote.ToString(), _options.MaxConnections, _options.MaxConnectionsPerPeer);
             return;
         }
+        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, entry.Closing);
         try
         {
-            await RunAsync(connection, remote, chargingPoint, cancellationToken).ConfigureAwait(false);
+            await RunAsync(connection, entry, closing.Token).ConfigureAwait(false);
         }
-        finally
+        catch (OperationCanceledException) when (entry.Closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // a charging point that holds a resource per connection (a connector, a lease) releases it here
-            (chargingPoint as IDisposable)?.Dispose();
+            if (entry.Reason == SeccConnections.CloseReason.TakenOver)
+            {
+                Log.TakenOver(_logger, remote.ToString());
+            }
         }
     }
 
-    private async Task RunAsync(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, CancellationToken cancellationToken)
+    private async Task RunAsync(V2gtpConnection connection, SeccConnections.Entry entry, CancellationToken cancellationToken)
     {
+        var remote = entry.Remote;
         // [V2G2-716]: the SECC has V2G_SECC_CommunicationSetup_Performance_Time from the connection to SessionSetupRes
         long connected = _time.GetTimestamp();
         using var timeout = new ReusableTimeout(_time, cancellationToken);
@@ -121,6 +139,54 @@ public sealed partial class SeccConnectionHandler
             Log.BadMessage(_logger, remote.ToString(), "supportedAppProtocolReq", e.Message);
             return;
         }
+        // only now, with a valid handshake, does the connection take a charging point
+        var chargingPoint = await AcquireAsync(entry, cancellationToken).ConfigureAwait(false);
+        if (chargingPoint is null)
+        {
+            Log.Busy(_logger, remote.ToString());
+            return;
+        }
+        try
+        {
+            await NegotiateAndRunAsync(connection, remote, chargingPoint, offer, timeout, connected, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // a charging point that holds a resource per connection (a connector, a lease) releases it here
+            (chargingPoint as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The charging point for a connection with a valid handshake. Busy: a bound connection of the same EV (address)
+    /// is closed and its point awaited; another EV's point is waited for up to <see cref="SeccOptions.BusyWait"/>.
+    /// </summary>
+    private async Task<IChargingPoint?> AcquireAsync(SeccConnections.Entry entry, CancellationToken cancellationToken)
+    {
+        var chargingPoint = _select(entry.Remote);
+        if (chargingPoint is null)
+        {
+            foreach (var old in _connections.TakeOver(entry))
+            {
+                Log.TakingOver(_logger, entry.Remote.ToString(), old.Remote.ToString());
+            }
+        }
+        long since = _time.GetTimestamp();
+        while (chargingPoint is null && _time.GetElapsedTime(since) < _options.BusyWait)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
+            chargingPoint = _select(entry.Remote);
+        }
+        if (chargingPoint is not null)
+        {
+            _connections.Bind(entry);
+        }
+        return chargingPoint;
+    }
+
+    private async Task NegotiateAndRunAsync(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, SupportedAppProtocolReq offer,
+        ReusableTimeout timeout, long connected, CancellationToken cancellationToken)
+    {
         var negotiation = AppProtocolNegotiation.Negotiate(offer, _options.Protocols);
         byte[] answer = AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response);
         _options.Trace?.Invoke(remote, "se->ev", ExiCodec.AppHandshake, answer);
@@ -278,6 +344,18 @@ public sealed partial class SeccConnectionHandler
 
         [LoggerMessage(10, LogLevel.Warning, "{Remote}: connection lost: {Reason}")]
         public static partial void Lost(ILogger logger, string remote, string reason);
+
+        [LoggerMessage(11, LogLevel.Warning, "{Remote}: connection closed to make room for {Newer}: it had not sent a supportedAppProtocolReq")]
+        public static partial void Evicted(ILogger logger, string remote, string newer);
+
+        [LoggerMessage(12, LogLevel.Warning, "{Remote}: connection refused: {Max} connections in total or {MaxPerPeer} per address are open and every one is in a session")]
+        public static partial void TooMany(ILogger logger, string remote, int max, int maxPerPeer);
+
+        [LoggerMessage(13, LogLevel.Warning, "{Remote}: a new connection of the same EV takes over from {Old}")]
+        public static partial void TakingOver(ILogger logger, string remote, string old);
+
+        [LoggerMessage(14, LogLevel.Information, "{Remote}: connection closed, a newer connection of the same EV took over")]
+        public static partial void TakenOver(ILogger logger, string remote);
     }
 }
 
