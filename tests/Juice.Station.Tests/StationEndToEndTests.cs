@@ -32,6 +32,24 @@ public sealed class StationEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task A_DC_EV_that_checks_the_cable_again_after_its_own_renegotiation_charges_on_at_the_station()
+    {
+        await using var station = await StationProcess.StartAsync(Database);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true })).StatusCode);
+
+        // the sequence of another stack's EV: 5 CurrentDemand, PowerDelivery(Renegotiate), ChargeParameterDiscovery,
+        // CableCheck, PreCharge, PowerDelivery(Start), and on
+        using var ev = station.StartEv("--energy", "dc", "--renegotiate-after", "5", "--recheck-cable", "--duration", "2", "--interval-ms", "50");
+        await ev.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, ev.ExitCode);
+
+        var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.NotEqual("Other", session.GetProperty("reason").GetString());
+        Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
+    }
+
+    [Fact]
     public async Task An_ISO_15118_EV_whose_MAC_is_whitelisted_charges_by_Autocharge_and_shows_in_Modbus_and_the_history()
     {
         await using var station = await StationProcess.StartAsync(Database);

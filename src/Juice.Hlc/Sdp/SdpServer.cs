@@ -47,10 +47,15 @@ public sealed partial class SdpServer : IAsyncDisposable
     private readonly int? _interfaceIndex;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private volatile TlsOffer _tls;
+
+    /// <summary>Whether a TLS server is offered and on which port: changed while running when Plug &amp; Charge is switched.</summary>
+    private sealed record TlsOffer(bool Offered, ushort? Port);
 
     public SdpServer(SdpServerOptions options, ILogger<SdpServer>? logger = null)
     {
         _options = options;
+        _tls = new TlsOffer(options.OffersTls, options.TlsPort);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
         _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -86,6 +91,12 @@ public sealed partial class SdpServer : IAsyncDisposable
     }
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>Announces a TLS server from now on (its port; null: the TCP port), or none.</summary>
+    public void OfferTls(bool offered, ushort? port = null) => _tls = new TlsOffer(offered, port);
+
+    /// <summary>Whether TLS is announced now.</summary>
+    public bool OffersTls => _tls.Offered;
 
     private async Task RunAsync(CancellationToken ct)
     {
@@ -124,6 +135,10 @@ public sealed partial class SdpServer : IAsyncDisposable
             {
                 Log.SendFailed(_logger, from.ToString(), e.SocketErrorCode.ToString());
             }
+            catch (OperationCanceledException)
+            {
+                return;   // disposed during the send
+            }
         }
     }
 
@@ -154,14 +169,20 @@ public sealed partial class SdpServer : IAsyncDisposable
             Log.Ignored(_logger, from.ToString(), "not an SDP request");
             return null;
         }
-        // The SECC answers with what it offers: the requested security where available, else the other one.
+        // The SECC answers with what it offers: the requested security where available, else the other one; a TLS
+        // request gets plain TCP only when no TLS server runs at all.
+        var tls = _tls;
         var security = r.Security switch
         {
-            SdpSecurity.Tls when _options.OffersTls => SdpSecurity.Tls,
+            SdpSecurity.Tls when tls.Offered => SdpSecurity.Tls,
             SdpSecurity.NoTls when _options.OffersTcp => SdpSecurity.NoTls,
-            _ => _options.OffersTls ? SdpSecurity.Tls : SdpSecurity.NoTls,
+            _ => tls.Offered ? SdpSecurity.Tls : SdpSecurity.NoTls,
         };
-        ushort port = security == SdpSecurity.Tls ? _options.TlsPort ?? _options.TcpPort : _options.TcpPort;
+        if (r.Security == SdpSecurity.Tls && security == SdpSecurity.NoTls)
+        {
+            Log.NoTls(_logger, from.ToString());
+        }
+        ushort port = security == SdpSecurity.Tls ? tls.Port ?? _options.TcpPort : _options.TcpPort;
         var response = new SdpResponse(_announced, port, security, SdpTransport.Tcp);
         Log.Answered(_logger, from.ToString(), r.Security.ToString(), _announced.ToString(), port, security.ToString());
         return V2gtpFrame.Build(V2gtpPayloadType.SdpResponse, response.ToBytes());
@@ -188,6 +209,9 @@ public sealed partial class SdpServer : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Warning, "SDP receive failed: {Error}")]
         public static partial void ReceiveFailed(ILogger logger, string error);
+
+        [LoggerMessage(5, LogLevel.Warning, "SDP request from {From} asks for TLS, but no TLS server runs (Plug & Charge off or no SECC certificate): answered with plain TCP")]
+        public static partial void NoTls(ILogger logger, string from);
 
         [LoggerMessage(4, LogLevel.Warning, "SDP response to {To} failed: {Error}")]
         public static partial void SendFailed(ILogger logger, string to, string error);

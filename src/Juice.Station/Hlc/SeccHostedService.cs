@@ -35,6 +35,15 @@ public sealed class SeccHostOptions
     /// <summary>The connector the SECC serves.</summary>
     public int Connector { get; set; } = 1;
 
+    /// <summary>
+    /// Open V2G connections at most (the TCP and TLS servers together). A connection takes a charging point only with its first
+    /// valid supportedAppProtocolReq; beyond the cap a new connection closes the oldest one that has not, or is refused.
+    /// </summary>
+    public int MaxConnections { get; set; } = 16;
+
+    /// <summary>Open V2G connections from one address at most (the same rule).</summary>
+    public int MaxConnectionsPerPeer { get; set; } = 4;
+
     public IEnumerable<string> Validate(int connectors)
     {
         if (!IPAddress.TryParse(Address, out _))
@@ -49,6 +58,10 @@ public sealed class SeccHostOptions
         {
             yield return "Secc:TlsPort must be 0 to 65535 and not Secc:Port";
         }
+        if (MaxConnections < 1 || MaxConnectionsPerPeer < 1)
+        {
+            yield return "Secc:MaxConnections and Secc:MaxConnectionsPerPeer must be at least 1";
+        }
         if (Connector < 1 || Connector > connectors)
         {
             yield return $"Secc:Connector must be between 1 and {connectors}";
@@ -59,8 +72,10 @@ public sealed class SeccHostOptions
 /// <summary>
 /// Runs the SECC in front of the charging core: the V2G TCP server, with Plug &amp; Charge also the TLS server
 /// (the SECC certificate and the contract roots are read from the certificate store for every connection), and,
-/// when an interface is configured, the SDP server. Off when the operator set "15118 Configuration" to Off. With
-/// "Extra logging" every message is logged decoded.
+/// when an interface is configured, the SDP server. Off when the operator set "15118 Configuration" to Off. The
+/// operator's "15118 Configuration" applies at once: switching Plug &amp; Charge starts or stops the TLS server and
+/// what SDP announces, switching 15118 off or on stops or starts the SECC. With "Extra logging" every message is
+/// logged decoded.
 /// </summary>
 internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> options, IOptions<PncOptions> pnc, IOptions<SlacOptions> slac, ChargingStation station, SettingsStore settings,
     CertificateStore certificates, ILoggerFactory loggers, TimeProvider time)
@@ -68,37 +83,105 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 {
     private V2gTcpServer? _server;
     private V2gTcpServer? _tls;
+    private SeccConnectionHandler? _handler;
     private readonly List<SdpServer> _sdp = [];
     private readonly ILogger _logger = loggers.CreateLogger<SeccHostedService>();
+    private readonly SemaphoreSlim _applying = new(1, 1);
+    private Iso15118Mode? _applied;
+    private Task _pending = Task.CompletedTask;
 
     public IPEndPoint? EndPoint => _server?.LocalEndPoint;
 
     /// <summary>The TLS server (Plug &amp; Charge), or null.</summary>
     public IPEndPoint? TlsEndPoint => _tls?.LocalEndPoint;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>The SDP servers running now (one per interface).</summary>
+    public IReadOnlyList<SdpServer> SdpServers => [.. _sdp];
+
+    /// <summary>Completes when the last change of "15118 Configuration" has been applied.</summary>
+    public Task Applied => Volatile.Read(ref _pending);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        settings.Changed += OnSettingsChanged;
+        await ApplyAsync(settings.Current.Iso15118).ConfigureAwait(false);
+    }
+
+    private void OnSettingsChanged(OperatorSettings changed)
+    {
+        if (changed.Iso15118 != _applied)
+        {
+            // the settings are saved from a request: the servers start and stop beside it, one change after the other
+            Volatile.Write(ref _pending, Task.Run(() => ApplyAsync(changed.Iso15118)));
+        }
+    }
+
+    /// <summary>Brings the servers in line with the mode: the TCP server and SDP while on, the TLS server with Plug &amp; Charge.</summary>
+    private async Task ApplyAsync(Iso15118Mode mode)
+    {
+        await _applying.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (mode == _applied)
+            {
+                return;
+            }
+            bool first = _applied is null;
+            _applied = mode;
+            if (mode == Iso15118Mode.Off)
+            {
+                await StopServersAsync().ConfigureAwait(false);
+                Log.Off(_logger);
+                return;
+            }
+            if (_server is null)
+            {
+                StartTcp();
+            }
+            bool plugAndCharge = mode == Iso15118Mode.OnWithPlugAndCharge;
+            if (plugAndCharge && _tls is null)
+            {
+                StartTls();
+            }
+            else if (!plugAndCharge && _tls is not null)
+            {
+                await _tls.DisposeAsync().ConfigureAwait(false);
+                _tls = null;
+                Log.TlsStopped(_logger);
+            }
+            foreach (var sdp in _sdp)
+            {
+                sdp.OfferTls(_tls is not null, _tls is { } t ? (ushort)t.LocalEndPoint.Port : null);
+            }
+            if (!first)
+            {
+                Log.Applied(_logger, mode.ToString(), _tls is null ? "no TLS server" : "TLS server on " + _tls.LocalEndPoint);
+            }
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    private void StartTcp()
     {
         var o = options.Value;
-        if (settings.Current.Iso15118 == Iso15118Mode.Off)
-        {
-            Log.Off(_logger);
-            return Task.CompletedTask;
-        }
         var messages = loggers.CreateLogger("Juice.Station.V2gMessages");
-        bool plugAndCharge = settings.Current.Iso15118 == Iso15118Mode.OnWithPlugAndCharge;
+        // the session offers Contract only on TLS connections, and the TLS server runs only with Plug & Charge on
         var secc = new SeccOptions
         {
+            MaxConnections = o.MaxConnections,
+            MaxConnectionsPerPeer = o.MaxConnectionsPerPeer,
             Session = new SeccSessionOptions
             {
-                IdentificationModes = plugAndCharge ? [IdentificationMode.Contract, IdentificationMode.External] : [IdentificationMode.External],
-                PlugAndCharge = plugAndCharge
-                    ? new PlugAndChargeOptions
-                    {
-                        ContractRoots = certificates.ContractRoots,
-                        ReceiptInterval = pnc.Value.ReceiptIntervalSeconds < 0 ? null : TimeSpan.FromSeconds(pnc.Value.ReceiptIntervalSeconds),
-                        AllowCentralValidation = pnc.Value.AllowCentralValidation,
-                    }
-                    : null,
+                IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
+                PlugAndCharge = new PlugAndChargeOptions
+                {
+                    ContractRoots = certificates.ContractRoots,
+                    ReceiptInterval = pnc.Value.ReceiptIntervalSeconds < 0 ? null : TimeSpan.FromSeconds(pnc.Value.ReceiptIntervalSeconds),
+                    AllowCentralValidation = pnc.Value.AllowCentralValidation,
+                },
             },
             Trace = (remote, direction, codec, exi) =>
             {
@@ -121,55 +204,15 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
         var links = slac.Value.EffectiveLinks(o.Connector);
         var byScope = links.Select(l => (Index: InterfaceIndex(l.Interface), l.Connector)).Where(l => l.Index is not null).ToDictionary(l => (long)l.Index!.Value, l => l.Connector);
         int ConnectorOf(IPEndPoint remote) => byScope.TryGetValue(remote.Address.ScopeId, out int c) ? c : o.Connector;
-        var handler = new SeccConnectionHandler(remote => station.AttachHlc(ConnectorOf(remote)), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
-        _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
+        _handler = new SeccConnectionHandler(remote => station.AttachHlc(ConnectorOf(remote)), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
+        _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, _handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
         _server.Start();
-        if (plugAndCharge)
-        {
-            if (certificates.SeccCredentials is null)
-            {
-                Log.NoCertificate(_logger);
-            }
-            else
-            {
-                var tlsLogger = loggers.CreateLogger("Juice.Station.Tls");
-                _tls = new V2gTcpServer(new V2gTcpServerOptions
-                {
-                    Address = IPAddress.Parse(o.Address),
-                    Port = o.TlsPort,
-                    StreamFactory = async (stream, ct) =>
-                    {
-                        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                        handshake.CancelAfter(TimeSpan.FromSeconds(o.TlsHandshakeSeconds));
-                        try
-                        {
-                            var tls = await V2gTls.AcceptAsync(stream, () => certificates.SeccCredentials ?? throw new V2gTlsException("no SECC certificate"), handshake.Token);
-                            Log.TlsUp(tlsLogger, tls.CipherSuite.ToString());
-                            return tls;
-                        }
-                        catch (Exception e) when (e is V2gTlsException or OperationCanceledException)
-                        {
-                            Log.TlsFailed(tlsLogger, e.Message);
-                            throw;
-                        }
-                    },
-                }, handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
-                _tls.Start();
-                Log.TlsStarted(_logger, _tls.LocalEndPoint.ToString());
-            }
-        }
         var sdpInterfaces = links.Select(l => l.Interface).Concat(o.Interface is { Length: > 0 } name ? [name] : []).Distinct().ToList();
         foreach (var sdpInterface in sdpInterfaces.ToList())
         {
             try
             {
-                var sdp = new SdpServer(new SdpServerOptions
-                {
-                    InterfaceName = sdpInterface,
-                    TcpPort = (ushort)_server.LocalEndPoint.Port,
-                    OffersTls = _tls is not null,
-                    TlsPort = _tls is { } t ? (ushort)t.LocalEndPoint.Port : null,
-                }, loggers.CreateLogger<SdpServer>());
+                var sdp = new SdpServer(new SdpServerOptions { InterfaceName = sdpInterface, TcpPort = (ushort)_server.LocalEndPoint.Port }, loggers.CreateLogger<SdpServer>());
                 sdp.Start();
                 _sdp.Add(sdp);
             }
@@ -181,12 +224,60 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             }
         }
         Log.Started(_logger, _server.LocalEndPoint.ToString(), sdpInterfaces.Count == 0 ? "off" : string.Join(", ", sdpInterfaces), o.Connector);
-        return Task.CompletedTask;
+    }
+
+    private void StartTls()
+    {
+        var o = options.Value;
+        if (certificates.SeccCredentials is null)
+        {
+            Log.NoCertificate(_logger);
+            return;
+        }
+        var tlsLogger = loggers.CreateLogger("Juice.Station.Tls");
+        _tls = new V2gTcpServer(new V2gTcpServerOptions
+        {
+            Address = IPAddress.Parse(o.Address),
+            Port = o.TlsPort,
+            StreamFactory = async (stream, ct) =>
+            {
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                handshake.CancelAfter(TimeSpan.FromSeconds(o.TlsHandshakeSeconds));
+                try
+                {
+                    var tls = await V2gTls.AcceptAsync(stream, () => certificates.SeccCredentials ?? throw new V2gTlsException("no SECC certificate"), handshake.Token);
+                    Log.TlsUp(tlsLogger, tls.CipherSuite.ToString());
+                    return tls;
+                }
+                catch (Exception e) when (e is V2gTlsException or OperationCanceledException)
+                {
+                    Log.TlsFailed(tlsLogger, e.Message);
+                    throw;
+                }
+            },
+        }, _handler!.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
+        _tls.Start();
+        Log.TlsStarted(_logger, _tls.LocalEndPoint.ToString());
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
     public async ValueTask DisposeAsync()
+    {
+        settings.Changed -= OnSettingsChanged;
+        await Applied.ConfigureAwait(false);
+        await _applying.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await StopServersAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _applying.Release();
+        }
+    }
+
+    private async Task StopServersAsync()
     {
         foreach (var sdp in _sdp)
         {
@@ -203,6 +294,7 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             await _tls.DisposeAsync();
             _tls = null;
         }
+        _handler = null;
     }
 
     private static int? InterfaceIndex(string name) =>
@@ -230,6 +322,12 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
         [LoggerMessage(8, LogLevel.Error, "SDP on interface {Interface} not started: {Reason}")]
         public static partial void NoSdp(ILogger logger, string @interface, string reason);
+
+        [LoggerMessage(9, LogLevel.Information, "SECC TLS server (Plug & Charge) stopped")]
+        public static partial void TlsStopped(ILogger logger);
+
+        [LoggerMessage(10, LogLevel.Information, "15118 Configuration is now {Mode}: {Tls}")]
+        public static partial void Applied(ILogger logger, string mode, string tls);
 
         [LoggerMessage(3, LogLevel.Information, "{Remote} {Direction} {Hex}\n{Xml}")]
         public static partial void Message(ILogger logger, string remote, string direction, string hex, string xml);

@@ -440,8 +440,8 @@ pages.authorization = {
       F('sendAuthorizeForRemoteStart', 'Send Authorize for RemoteStart', 'bool', 'Ask the backend with Authorize before starting a RemoteStartTransaction.'),
     ]));
     const hlc = h('div', { class: 'card' }, h('h2', { text: 'HLC 15118' }), settingsForm([
-      F('iso15118', '15118 Configuration', 'select', 'Off: basic charging only. On: ISO 15118 and DIN 70121 with external identification. On (With PlugNCharge): also contract certificates over TLS.',
-        { restart: true, options: [['Off', 'Off'], ['On', 'On'], ['OnWithPlugAndCharge', 'On (With PlugNCharge)']] }),
+      F('iso15118', '15118 Configuration', 'select', 'Off: basic charging only. On: ISO 15118 and DIN 70121 with external identification. On (With PlugNCharge): also contract certificates over TLS (needs an SECC certificate). Applies at once: the TLS server starts or stops and SDP announces it; a session on a server that stops ends.',
+        { options: [['Off', 'Off'], ['On', 'On'], ['OnWithPlugAndCharge', 'On (With PlugNCharge)']] }),
       F('certificateInstallationDialect', 'OCPP 1.6 extension for 15118 certificate installation', 'select', 'How certificate installation and contract authorization travel to the backend in DataTransfer.',
         { options: [['OCA', 'OCA (Open Charge Alliance)'], ['hastobe', 'has·to·be'], ['Ebee', 'Ebee']] }),
       F('extraLogging', 'Extra logging', 'bool', 'Log every ISO 15118 message, decoded, in the station log.'),

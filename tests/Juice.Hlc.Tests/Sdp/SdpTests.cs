@@ -47,6 +47,37 @@ public sealed class SdpTests
         Assert.Equal(answered, response.Security);
     }
 
+    [Fact]
+    public async Task A_TLS_server_started_or_stopped_while_running_is_announced_from_then_on()
+    {
+        await using var server = Server(tls: false);
+        SdpResponse Ask() => SdpResponse.TryParse(server.Answer(V2gtpFrame.Build(V2gtpPayloadType.SdpRequest, new SdpRequest(SdpSecurity.Tls, SdpTransport.Tcp).ToBytes()),
+            new IPEndPoint(IPAddress.IPv6Loopback, 1)).AsSpan(8))!.Value;
+        Assert.Equal((SdpSecurity.NoTls, (ushort)50123), (Ask().Security, Ask().Port));   // no TLS at all: plain TCP
+        server.OfferTls(true, 50125);
+        Assert.Equal((SdpSecurity.Tls, (ushort)50125), (Ask().Security, Ask().Port));
+        server.OfferTls(false);
+        Assert.Equal(SdpSecurity.NoTls, Ask().Security);
+    }
+
+    [Fact]
+    public async Task Disposing_while_the_server_answers_ends_its_loop_quietly()
+    {
+        // many requests in flight, then dispose: the loop must end without an exception (it used to throw from SendToAsync)
+        for (int round = 0; round < 20; round++)
+        {
+            var server = Server();
+            server.Start();
+            using var client = new System.Net.Sockets.UdpClient(System.Net.Sockets.AddressFamily.InterNetworkV6);
+            byte[] request = V2gtpFrame.Build(V2gtpPayloadType.SdpRequest, new SdpRequest(SdpSecurity.NoTls, SdpTransport.Tcp).ToBytes());
+            for (int i = 0; i < 50; i++)
+            {
+                await client.SendAsync(request, new IPEndPoint(IPAddress.IPv6Loopback, server.LocalEndPoint.Port));
+            }
+            await server.DisposeAsync();
+        }
+    }
+
     [Theory]
     [InlineData(SdpSecurity.Tls, (ushort)50124)]
     [InlineData(SdpSecurity.NoTls, (ushort)50123)]
