@@ -37,7 +37,9 @@ internal sealed partial class ComplexEmitter
     public static bool IsSubstitution(PElement leaf) => leaf.Members.Count > 1 || leaf.Decl.IsAbstract;
 
     public static IEnumerable<ElementDecl> Concrete(PElement leaf) =>
-        leaf.Members.Where(m => !m.IsAbstract).OrderByDescending(m => Depth((ComplexDef)m.Type));
+        // an element whose type is abstract cannot occur without xsi:type (not supported): the types derived from it
+        // select their own elements, and a derived type of another schema set is refused as not in the group
+        leaf.Members.Where(m => !m.IsAbstract && m.Type is not ComplexDef { IsAbstract: true }).OrderByDescending(m => Depth((ComplexDef)m.Type));
 
     private static int Depth(ComplexDef c) => c.Base is null ? 0 : 1 + Depth(c.Base);
 

@@ -14,10 +14,13 @@ internal sealed class EntryEmitter
     private const string Simple = "global::Juice.Hlc.Exi.ExiSimpleTypes";
     private const string Rt = "global::Juice.Hlc.Exi";
 
-    public EntryEmitter(Emitter e, SchemaSetConfig cfg, List<ElementDecl> globals, List<ElementDecl> all, List<AttrUse> attrs)
+    private readonly string _ownNamespace;
+
+    public EntryEmitter(Emitter e, SchemaSetConfig cfg, string targetNamespace, List<ElementDecl> globals, List<ElementDecl> all, List<AttrUse> attrs)
     {
         _e = e;
         _cfg = cfg;
+        _ownNamespace = targetNamespace;
         _globals = globals;
         _fragment = all.GroupBy(d => d.Name).Select(g => (g.Key, g.ToList())).ToList();
         _fragment.Sort((a, b) => Naming.CompareQName(a.Item1, b.Item1));
@@ -150,13 +153,16 @@ internal sealed class EntryEmitter
         w.Line($"private static readonly (string Prefix, string Namespace)[] s_prefixes = [{string.Join(", ", Generation.Prefixes.Where(p => Generation.Namespaces[p.Key] == _cfg.CsNamespace || (_cfg.Name != "XmlDsig" && _cfg.Name != "AppHandshake" && p.Key.Contains("xmldsig"))).Select(p => $"({Emitter.SymbolDisplay(p.Value)}, {Emitter.SymbolDisplay(p.Key)})"))}];");
 
         // ---- messages
-        foreach (var name in _cfg.MessageElements)
+        string[] messages = _cfg.MessageElements is [Generation.AllMessages]
+            ? [.. _globals.Where(g => !g.IsAbstract && g.Name.Namespace == _ownNamespace && (g.Name.Name.EndsWith("Req", StringComparison.Ordinal) || g.Name.Name.EndsWith("Res", StringComparison.Ordinal))).Select(g => g.Name.Name)]
+            : _cfg.MessageElements;
+        foreach (var name in messages)
         {
             var decl = _globals.Single(g => g.Name.Name == name);
             int index = _globals.IndexOf(decl);
             string type = TypeOf(decl.Type);
             string pascal = Naming.Pascal(name);
-            bool single = _cfg.MessageElements.Length == 1;
+            bool single = messages.Length == 1;
             string encodeName = single ? "Encode" : "Encode" + pascal;
             string decodeName = single ? "Decode" : "Decode" + pascal;
             w.Line();

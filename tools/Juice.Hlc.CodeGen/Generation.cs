@@ -21,6 +21,12 @@ internal sealed class Generation
         ["urn:iso:15118:2:2013:MsgHeader"] = "Juice.Hlc.Exi.Iso2",
         ["urn:iso:15118:2:2013:MsgBody"] = "Juice.Hlc.Exi.Iso2",
         ["urn:iso:15118:2:2013:MsgDataTypes"] = "Juice.Hlc.Exi.Iso2",
+        ["urn:iso:std:iso:15118:-20:CommonTypes"] = "Juice.Hlc.Exi.Iso20",
+        ["urn:iso:std:iso:15118:-20:CommonMessages"] = "Juice.Hlc.Exi.Iso20",
+        ["urn:iso:std:iso:15118:-20:AC"] = "Juice.Hlc.Exi.Iso20",
+        ["urn:iso:std:iso:15118:-20:DC"] = "Juice.Hlc.Exi.Iso20",
+        ["urn:iso:std:iso:15118:-20:WPT"] = "Juice.Hlc.Exi.Iso20",
+        ["urn:iso:std:iso:15118:-20:ACDP"] = "Juice.Hlc.Exi.Iso20",
     };
 
     public static readonly Dictionary<string, string> Prefixes = new()
@@ -35,6 +41,12 @@ internal sealed class Generation
         ["urn:iso:15118:2:2013:MsgHeader"] = "v2gci_h",
         ["urn:iso:15118:2:2013:MsgBody"] = "v2gci_b",
         ["urn:iso:15118:2:2013:MsgDataTypes"] = "v2gci_t",
+        ["urn:iso:std:iso:15118:-20:CommonTypes"] = "ct",
+        ["urn:iso:std:iso:15118:-20:CommonMessages"] = "cm",
+        ["urn:iso:std:iso:15118:-20:AC"] = "ac",
+        ["urn:iso:std:iso:15118:-20:DC"] = "dc",
+        ["urn:iso:std:iso:15118:-20:WPT"] = "wpt",
+        ["urn:iso:std:iso:15118:-20:ACDP"] = "acdp",
     };
 
     public static readonly SchemaSetConfig[] Sets =
@@ -43,7 +55,16 @@ internal sealed class Generation
         new("AppHandshake", "appHandshake/V2G_CI_AppProtocol.xsd", "Juice.Hlc.Exi.AppHandshake", ["supportedAppProtocolReq", "supportedAppProtocolRes"], "supportedAppProtocol handshake (urn:iso:15118:2:2010:AppProtocol)"),
         new("Din", "din/V2G_CI_MsgDef.xsd", "Juice.Hlc.Exi.Din", ["V2G_Message"], "DIN SPEC 70121:2014 (urn:din:70121:2012:MsgDef)"),
         new("Iso2", "iso2/V2G_CI_MsgDef.xsd", "Juice.Hlc.Exi.Iso2", ["V2G_Message"], "ISO 15118-2:2014 (urn:iso:15118:2:2013:MsgDef)"),
+        // ISO 15118-20: one grammar per message schema (with its imports only); the root is the message element itself
+        new("Iso20Common", "iso20/V2G_CI_CommonMessages.xsd", "Juice.Hlc.Exi.Iso20", [AllMessages], "ISO 15118-20:2022 common messages (urn:iso:std:iso:15118:-20:CommonMessages)"),
+        new("Iso20Ac", "iso20/V2G_CI_AC.xsd", "Juice.Hlc.Exi.Iso20", [AllMessages], "ISO 15118-20:2022 AC messages (urn:iso:std:iso:15118:-20:AC)"),
+        new("Iso20Dc", "iso20/V2G_CI_DC.xsd", "Juice.Hlc.Exi.Iso20", [AllMessages], "ISO 15118-20:2022 DC messages (urn:iso:std:iso:15118:-20:DC)"),
+        new("Iso20Wpt", "iso20/V2G_CI_WPT.xsd", "Juice.Hlc.Exi.Iso20", [AllMessages], "ISO 15118-20:2022 WPT messages (urn:iso:std:iso:15118:-20:WPT)"),
+        new("Iso20Acdp", "iso20/V2G_CI_ACDP.xsd", "Juice.Hlc.Exi.Iso20", [AllMessages], "ISO 15118-20:2022 ACDP messages (urn:iso:std:iso:15118:-20:ACDP)"),
     ];
+
+    /// <summary>In <see cref="SchemaSetConfig.MessageElements"/>: every global Req/Res element of the set's own namespace.</summary>
+    public const string AllMessages = "*";
 
     private readonly string _schemaDir;
     private readonly Registry _registry;
@@ -65,15 +86,16 @@ internal sealed class Generation
 
     public void Run()
     {
-        var perSet = new List<(SchemaSetConfig Config, XmlSchemaSet Set, List<ElementDecl> Globals, List<ElementDecl> AllDecls, List<AttrUse> AllAttrs)>();
+        var perSet = new List<(SchemaSetConfig Config, string TargetNamespace, List<ElementDecl> Globals, List<ElementDecl> AllDecls, List<AttrUse> AllAttrs)>();
         var home = new Dictionary<ComplexDef, List<ElementDecl>>();   // the global elements of the first set that reaches a type
         foreach (var cfg in Sets)
         {
             var set = new XmlSchemaSet { XmlResolver = new XmlUrlResolver() };
             set.ValidationEventHandler += (_, e) => throw new InvalidOperationException($"{cfg.RootXsd}: {e.Message}");
+            string targetNamespace;
             using (var reader = XmlReader.Create(Path.Combine(_schemaDir, cfg.RootXsd), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = new XmlUrlResolver() }))
             {
-                set.Add(null, reader);
+                targetNamespace = set.Add(null, reader)?.TargetNamespace ?? "";
             }
             set.Compile();
             XmlSchemaType? Lookup(XmlQualifiedName n) =>
@@ -114,7 +136,7 @@ internal sealed class Generation
             {
                 attrs.Add(new AttrUse { Name = a.QualifiedName, Type = (SimpleDef)_registry.Resolve(a.AttributeSchemaType!, a.QualifiedName, Lookup), Required = false });
             }
-            perSet.Add((cfg, set, globals, all, attrs));
+            perSet.Add((cfg, targetNamespace, globals, all, attrs));
             foreach (var c in reachable)
             {
                 home.TryAdd(c, globals);
@@ -156,9 +178,9 @@ internal sealed class Generation
             string source = e.Name is null ? "" : $"{{{e.Name.Namespace}}}{e.Name.Name}";
             _files[$"{Folder(e.CsNamespace)}/{e.EnumTypeName}.g.cs"] = Emitter.EmitEnum(e, source);
         }
-        foreach (var (cfg, set, globals, all, attrs) in perSet)
+        foreach (var (cfg, targetNamespace, globals, all, attrs) in perSet)
         {
-            _files[$"{Folder(cfg.CsNamespace)}/{cfg.Name}Exi.g.cs"] = new EntryEmitter(_emitter, cfg, globals, all, attrs).Emit();
+            _files[$"{Folder(cfg.CsNamespace)}/{cfg.Name}Exi.g.cs"] = new EntryEmitter(_emitter, cfg, targetNamespace, globals, all, attrs).Emit();
         }
         _files["ExiSimpleTypes.g.cs"] = _emitter.EmitSimpleTypes(GrammarBuilder.ForSimple());
     }

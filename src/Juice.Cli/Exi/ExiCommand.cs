@@ -6,7 +6,7 @@ using Juice.Hlc.Exi;
 namespace Juice.Cli.Exi;
 
 /// <summary>
-/// <c>juice exi encode|decode --schema appHandshake|din|iso2 [--fragment xmldsig|msgdef] [--out DIR] FILE...</c>:
+/// <c>juice exi encode|decode --schema appHandshake|din|iso2|iso20-common|iso20-ac|iso20-dc|iso20-wpt|iso20-acdp [--fragment xmldsig|msgdef] [--out DIR] FILE...</c>:
 /// XML files to lowercase-hex EXI, or hex EXI to XML, many files per process. Exit 0 only if every file succeeded.
 /// </summary>
 internal static class ExiCommand
@@ -23,13 +23,13 @@ internal static class ExiCommand
     {
         var schema = new Option<string>("--schema")
         {
-            Description = "appHandshake, din or iso2",
+            Description = "appHandshake, din, iso2, or an ISO 15118-20 message schema: iso20-common, iso20-ac, iso20-dc, iso20-wpt, iso20-acdp",
             Required = true,
         };
-        schema.AcceptOnlyFromAmong("appHandshake", "din", "iso2");
+        schema.AcceptOnlyFromAmong("appHandshake", "din", "iso2", "iso20-common", "iso20-ac", "iso20-dc", "iso20-wpt", "iso20-acdp");
         var fragment = new Option<string?>("--fragment")
         {
-            Description = "code one element as an EXI fragment: msgdef (the schema's MsgDef grammar, for signed elements) or xmldsig (SignedInfo)",
+            Description = "code one element as an EXI fragment: msgdef (the schema's fragment grammar, for signed elements; iso20-common for -20) or xmldsig (SignedInfo)",
         };
         fragment.AcceptOnlyFromAmong("msgdef", "xmldsig");
         var output = new Option<DirectoryInfo?>("--out")

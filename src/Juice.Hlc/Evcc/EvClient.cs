@@ -52,8 +52,9 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
         return protocol.Protocol switch
         {
             V2gProtocol.Iso15118_2 => await new Iso2EvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
-            _ when options.Energy != Juice.Hlc.Secc.EnergyTransfer.Dc => throw new EvSessionException("DIN SPEC 70121 charges DC only"),
-            _ => await new DinEvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
+            V2gProtocol.Din70121 when options.Energy != Juice.Hlc.Secc.EnergyTransfer.Dc => throw new EvSessionException("DIN SPEC 70121 charges DC only"),
+            V2gProtocol.Din70121 => await new DinEvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
+            _ => throw new EvSessionException($"the EV has no session for {protocol.Namespace}"),
         };
     }
 

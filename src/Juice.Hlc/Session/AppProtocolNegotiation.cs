@@ -7,6 +7,18 @@ public enum V2gProtocol
 {
     Din70121,
     Iso15118_2,
+
+    /// <summary>ISO 15118-20, AC (and AC_BPT) services: urn:iso:std:iso:15118:-20:AC.</summary>
+    Iso15118_20Ac,
+
+    /// <summary>ISO 15118-20, DC (and DC_BPT) services: urn:iso:std:iso:15118:-20:DC.</summary>
+    Iso15118_20Dc,
+
+    /// <summary>ISO 15118-20, wireless power transfer: urn:iso:std:iso:15118:-20:WPT.</summary>
+    Iso15118_20Wpt,
+
+    /// <summary>ISO 15118-20, automated connection device (pantograph): urn:iso:std:iso:15118:-20:ACDP.</summary>
+    Iso15118_20Acdp,
 }
 
 /// <summary>A protocol as announced in supportedAppProtocol: its namespace and version.</summary>
@@ -18,13 +30,28 @@ public sealed record AppProtocolVersion(V2gProtocol Protocol, string Namespace, 
     /// <summary>ISO 15118-2:2014, namespace of 2013, version 2.0.</summary>
     public static readonly AppProtocolVersion Iso2 = new(V2gProtocol.Iso15118_2, "urn:iso:15118:2:2013:MsgDef", 2, 0);
 
+    /// <summary>ISO 15118-20:2022, one namespace per energy transfer family (the SECC's choice selects the message set), version 1.0.</summary>
+    public static readonly AppProtocolVersion Iso20Ac = new(V2gProtocol.Iso15118_20Ac, "urn:iso:std:iso:15118:-20:AC", 1, 0);
+
+    public static readonly AppProtocolVersion Iso20Dc = new(V2gProtocol.Iso15118_20Dc, "urn:iso:std:iso:15118:-20:DC", 1, 0);
+
+    public static readonly AppProtocolVersion Iso20Wpt = new(V2gProtocol.Iso15118_20Wpt, "urn:iso:std:iso:15118:-20:WPT", 1, 0);
+
+    public static readonly AppProtocolVersion Iso20Acdp = new(V2gProtocol.Iso15118_20Acdp, "urn:iso:std:iso:15118:-20:ACDP", 1, 0);
+
+    /// <summary>The protocols whose sessions this stack runs.</summary>
     public static readonly IReadOnlyList<AppProtocolVersion> All = [Iso2, Din];
 
-    public static AppProtocolVersion Of(V2gProtocol protocol) => protocol switch
-    {
-        V2gProtocol.Din70121 => Din,
-        _ => Iso2,
-    };
+    /// <summary>Every protocol whose namespace this stack knows (and whose messages its codec reads).</summary>
+    public static readonly IReadOnlyList<AppProtocolVersion> Known = [Iso20Ac, Iso20Dc, Iso20Wpt, Iso20Acdp, Iso2, Din];
+
+    public static AppProtocolVersion Of(V2gProtocol protocol) => Known.First(p => p.Protocol == protocol);
+
+    /// <summary>The protocol of a supportedAppProtocol namespace, or null for one this stack does not know.</summary>
+    public static AppProtocolVersion? FromNamespace(string ns) => Known.FirstOrDefault(p => p.Namespace == ns);
+
+    /// <summary>ISO 15118-20 (any of its message sets).</summary>
+    public bool IsIso20 => Protocol is V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc or V2gProtocol.Iso15118_20Wpt or V2gProtocol.Iso15118_20Acdp;
 }
 
 /// <summary>The SECC's answer and, when negotiation succeeded, the protocol the session continues with.</summary>

@@ -10,7 +10,9 @@ namespace Juice.Hlc.Tests.Exi;
 /// puts on each member (lengths, ranges, occurrences), picking boundary values often. Optional members are
 /// present half of the time; abstract types (choices, substitution groups) get a random concrete subclass.
 /// </summary>
-internal sealed class RandomModel(Random random)
+/// <param name="allowed">Restricts the concrete types chosen for an abstract one (ISO 15118-20: a substitution group
+/// holds only the members that the message set's own schema declares; AC and DC extend the same heads).</param>
+internal sealed class RandomModel(Random random, Func<Type, bool>? allowed = null)
 {
     private static readonly string[] Characters = ["a", "Z", "0", " ", "é", "中", "\U0001F600", "*", "-"];
 
@@ -35,6 +37,10 @@ internal sealed class RandomModel(Random random)
         if (type.IsAbstract)
         {
             var concrete = Concrete(type);
+            if (allowed is not null && concrete.Where(allowed).ToArray() is { Length: > 0 } fitting)
+            {
+                concrete = fitting;
+            }
             return Create(concrete[random.Next(concrete.Length)], depth, facets);
         }
         var ctor = type.GetConstructors().FirstOrDefault(c => c.GetParameters().Length == 1);

@@ -4,12 +4,13 @@ using Juice.Hlc.Exi;
 namespace Juice.Hlc.Tests.Exi;
 
 /// <summary>
-/// Every pair in shared/vectors/exi (appHandshake, din, iso2, iso2-fragment, xmldsig-fragment): our encoding of
+/// Every pair in shared/vectors/exi (appHandshake, din, iso2, iso2-fragment, xmldsig-fragment, and the ISO 15118-20 sets): our encoding of
 /// NAME.xml is NAME.exi byte for byte; decoding NAME.exi gives the infoset of NAME.xml; re-encoding that gives NAME.exi.
 /// </summary>
 public sealed class ReferenceVectorTests
 {
-    public static readonly string[] Folders = ["appHandshake", "din", "iso2", "iso2-fragment", "xmldsig-fragment"];
+    public static readonly string[] Folders = ["appHandshake", "din", "iso2", "iso2-fragment", "xmldsig-fragment",
+        "iso20-CommonMessages", "iso20-AC", "iso20-DC", "iso20-WPT", "iso20-ACDP", "iso20-CommonMessages-fragment"];
 
     public static ExiCodec CodecFor(string folder) => folder switch
     {
@@ -18,6 +19,12 @@ public sealed class ReferenceVectorTests
         "iso2" => ExiCodec.Iso2,
         "iso2-fragment" => ExiCodec.Iso2Fragment,
         "xmldsig-fragment" => ExiCodec.XmlDsigFragment,
+        "iso20-CommonMessages" => ExiCodec.Iso20Common,
+        "iso20-AC" => ExiCodec.Iso20Ac,
+        "iso20-DC" => ExiCodec.Iso20Dc,
+        "iso20-WPT" => ExiCodec.Iso20Wpt,
+        "iso20-ACDP" => ExiCodec.Iso20Acdp,
+        "iso20-CommonMessages-fragment" => ExiCodec.Iso20CommonFragment,
         _ => throw new ArgumentOutOfRangeException(nameof(folder)),
     };
 

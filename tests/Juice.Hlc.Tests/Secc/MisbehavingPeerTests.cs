@@ -183,7 +183,9 @@ public sealed class MisbehavingPeerTests
         await using var _ = server;
         await using var first = await V2gTcpClient.ConnectAsync(endpoint);
         await UpToCharging(first);
-        await using (var second = await V2gTcpClient.ConnectAsync(endpoint))
+        // another EV has another address (IPv4 loopback on the dual-mode server): a connection from the same address
+        // is the same EV coming back, which takes over (SeccConnectionHoldingTests)
+        await using (var second = await V2gTcpClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, endpoint.Port)))
         {
             await second.WriteAsync(V2gtpPayloadType.Exi, AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso2])));
             await AssertClosed(second);

@@ -3426,4 +3426,2008 @@ internal static partial class ExiSimpleTypes
     {
         return global::System.Convert.ToBase64String(v);
     }
+
+    // identifierType, maxLength 255
+    internal static void W_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 255, "identifierType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 255);
+    }
+    internal static void WE_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_identifierType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "identifierType");
+        }
+        var v = R_Iso20_identifierType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_identifierType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_identifierType(string v)
+    {
+        return v;
+    }
+
+    // sessionIDType, length 8
+    internal static void W_Iso20_sessionIDType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 8, 8, "sessionIDType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_sessionIDType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(8, 8);
+    }
+    internal static void WE_Iso20_sessionIDType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_sessionIDType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_sessionIDType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 8, "sessionIDType");
+        }
+        var v = R_Iso20_sessionIDType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_sessionIDType(string text)
+    {
+        return global::System.Convert.FromHexString(global::Juice.Hlc.Exi.ExiXml.Collapse(text));
+    }
+    internal static string F_Iso20_sessionIDType(byte[] v)
+    {
+        return global::System.Convert.ToHexString(v);
+    }
+
+    // responseCodeType, 40 values
+    internal static void W_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ResponseCodeType v)
+    {
+        if ((uint)v >= 40u) throw new global::System.InvalidOperationException($"{v} is not a value of responseCodeType");
+        w.WriteBits((uint)v, 6);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType R_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(6);
+        if (i >= 40u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for responseCodeType (40 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ResponseCodeType)i;
+    }
+    internal static void WE_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ResponseCodeType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_responseCodeType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType RE_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of responseCodeType");
+        }
+        var v = R_Iso20_responseCodeType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType P_Iso20_responseCodeType(string text)
+    {
+        return text switch
+        {
+            "OK" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK,
+            "OK_CertificateExpiresSoon" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_CertificateExpiresSoon,
+            "OK_NewSessionEstablished" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_NewSessionEstablished,
+            "OK_OldSessionJoined" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_OldSessionJoined,
+            "OK_PowerToleranceConfirmed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_PowerToleranceConfirmed,
+            "WARNING_AuthorizationSelectionInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_AuthorizationSelectionInvalid,
+            "WARNING_CertificateExpired" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateExpired,
+            "WARNING_CertificateNotYetValid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateNotYetValid,
+            "WARNING_CertificateRevoked" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateRevoked,
+            "WARNING_CertificateValidationError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateValidationError,
+            "WARNING_ChallengeInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_ChallengeInvalid,
+            "WARNING_EIMAuthorizationFailure" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_EIMAuthorizationFailure,
+            "WARNING_eMSPUnknown" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_eMSPUnknown,
+            "WARNING_EVPowerProfileViolation" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_EVPowerProfileViolation,
+            "WARNING_GeneralPnCAuthorizationError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_GeneralPnCAuthorizationError,
+            "WARNING_NoCertificateAvailable" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_NoCertificateAvailable,
+            "WARNING_NoContractMatchingPCIDFound" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_NoContractMatchingPCIDFound,
+            "WARNING_PowerToleranceNotConfirmed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_PowerToleranceNotConfirmed,
+            "WARNING_ScheduleRenegotiationFailed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_ScheduleRenegotiationFailed,
+            "WARNING_StandbyNotAllowed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_StandbyNotAllowed,
+            "WARNING_WPT" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_WPT,
+            "FAILED" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED,
+            "FAILED_AssociationError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_AssociationError,
+            "FAILED_ContactorError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ContactorError,
+            "FAILED_EVPowerProfileInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_EVPowerProfileInvalid,
+            "FAILED_EVPowerProfileViolation" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_EVPowerProfileViolation,
+            "FAILED_MeteringSignatureNotValid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_MeteringSignatureNotValid,
+            "FAILED_NoEnergyTransferServiceSelected" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_NoEnergyTransferServiceSelected,
+            "FAILED_NoServiceRenegotiationSupported" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_NoServiceRenegotiationSupported,
+            "FAILED_PauseNotAllowed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PauseNotAllowed,
+            "FAILED_PowerDeliveryNotApplied" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PowerDeliveryNotApplied,
+            "FAILED_PowerToleranceNotConfirmed" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PowerToleranceNotConfirmed,
+            "FAILED_ScheduleRenegotiation" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ScheduleRenegotiation,
+            "FAILED_ScheduleSelectionInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ScheduleSelectionInvalid,
+            "FAILED_SequenceError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_SequenceError,
+            "FAILED_ServiceIDInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ServiceIDInvalid,
+            "FAILED_ServiceSelectionInvalid" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ServiceSelectionInvalid,
+            "FAILED_SignatureError" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_SignatureError,
+            "FAILED_UnknownSession" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_UnknownSession,
+            "FAILED_WrongChargeParameter" => global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_WrongChargeParameter,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ResponseCodeType"),
+        };
+    }
+    internal static string F_Iso20_responseCodeType(global::Juice.Hlc.Exi.Iso20.ResponseCodeType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK => "OK",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_CertificateExpiresSoon => "OK_CertificateExpiresSoon",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_NewSessionEstablished => "OK_NewSessionEstablished",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_OldSessionJoined => "OK_OldSessionJoined",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.OK_PowerToleranceConfirmed => "OK_PowerToleranceConfirmed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_AuthorizationSelectionInvalid => "WARNING_AuthorizationSelectionInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateExpired => "WARNING_CertificateExpired",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateNotYetValid => "WARNING_CertificateNotYetValid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateRevoked => "WARNING_CertificateRevoked",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_CertificateValidationError => "WARNING_CertificateValidationError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_ChallengeInvalid => "WARNING_ChallengeInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_EIMAuthorizationFailure => "WARNING_EIMAuthorizationFailure",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_eMSPUnknown => "WARNING_eMSPUnknown",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_EVPowerProfileViolation => "WARNING_EVPowerProfileViolation",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_GeneralPnCAuthorizationError => "WARNING_GeneralPnCAuthorizationError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_NoCertificateAvailable => "WARNING_NoCertificateAvailable",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_NoContractMatchingPCIDFound => "WARNING_NoContractMatchingPCIDFound",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_PowerToleranceNotConfirmed => "WARNING_PowerToleranceNotConfirmed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_ScheduleRenegotiationFailed => "WARNING_ScheduleRenegotiationFailed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_StandbyNotAllowed => "WARNING_StandbyNotAllowed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.WARNING_WPT => "WARNING_WPT",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED => "FAILED",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_AssociationError => "FAILED_AssociationError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ContactorError => "FAILED_ContactorError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_EVPowerProfileInvalid => "FAILED_EVPowerProfileInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_EVPowerProfileViolation => "FAILED_EVPowerProfileViolation",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_MeteringSignatureNotValid => "FAILED_MeteringSignatureNotValid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_NoEnergyTransferServiceSelected => "FAILED_NoEnergyTransferServiceSelected",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_NoServiceRenegotiationSupported => "FAILED_NoServiceRenegotiationSupported",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PauseNotAllowed => "FAILED_PauseNotAllowed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PowerDeliveryNotApplied => "FAILED_PowerDeliveryNotApplied",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_PowerToleranceNotConfirmed => "FAILED_PowerToleranceNotConfirmed",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ScheduleRenegotiation => "FAILED_ScheduleRenegotiation",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ScheduleSelectionInvalid => "FAILED_ScheduleSelectionInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_SequenceError => "FAILED_SequenceError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ServiceIDInvalid => "FAILED_ServiceIDInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_ServiceSelectionInvalid => "FAILED_ServiceSelectionInvalid",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_SignatureError => "FAILED_SignatureError",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_UnknownSession => "FAILED_UnknownSession",
+            global::Juice.Hlc.Exi.Iso20.ResponseCodeType.FAILED_WrongChargeParameter => "FAILED_WrongChargeParameter",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ResponseCodeType"),
+        };
+    }
+
+    // authorizationType, 2 values
+    internal static void W_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.AuthorizationType v)
+    {
+        if ((uint)v >= 2u) throw new global::System.InvalidOperationException($"{v} is not a value of authorizationType");
+        w.WriteBits((uint)v, 1);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType R_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(1);
+        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for authorizationType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.AuthorizationType)i;
+    }
+    internal static void WE_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.AuthorizationType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_authorizationType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType RE_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of authorizationType");
+        }
+        var v = R_Iso20_authorizationType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType P_Iso20_authorizationType(string text)
+    {
+        return text switch
+        {
+            "EIM" => global::Juice.Hlc.Exi.Iso20.AuthorizationType.EIM,
+            "PnC" => global::Juice.Hlc.Exi.Iso20.AuthorizationType.PnC,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of AuthorizationType"),
+        };
+    }
+    internal static string F_Iso20_authorizationType(global::Juice.Hlc.Exi.Iso20.AuthorizationType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.AuthorizationType.EIM => "EIM",
+            global::Juice.Hlc.Exi.Iso20.AuthorizationType.PnC => "PnC",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of AuthorizationType"),
+        };
+    }
+
+    // nameType, maxLength 80
+    internal static void W_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 80, "nameType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 80);
+    }
+    internal static void WE_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_nameType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "nameType");
+        }
+        var v = R_Iso20_nameType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_nameType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_nameType(string v)
+    {
+        return v;
+    }
+
+    // certificateType, maxLength 1600
+    internal static void W_Iso20_certificateType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 0, 1600, "certificateType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_certificateType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(0, 1600);
+    }
+    internal static void WE_Iso20_certificateType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_certificateType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_certificateType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "certificateType");
+        }
+        var v = R_Iso20_certificateType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_certificateType(string text)
+    {
+        return global::System.Convert.FromBase64String(text);
+    }
+    internal static string F_Iso20_certificateType(byte[] v)
+    {
+        return global::System.Convert.ToBase64String(v);
+    }
+
+    // processingType, 3 values
+    internal static void W_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ProcessingType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of processingType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ProcessingType R_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for processingType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ProcessingType)i;
+    }
+    internal static void WE_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ProcessingType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_processingType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ProcessingType RE_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of processingType");
+        }
+        var v = R_Iso20_processingType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ProcessingType P_Iso20_processingType(string text)
+    {
+        return text switch
+        {
+            "Finished" => global::Juice.Hlc.Exi.Iso20.ProcessingType.Finished,
+            "Ongoing" => global::Juice.Hlc.Exi.Iso20.ProcessingType.Ongoing,
+            "Ongoing_WaitingForCustomerInteraction" => global::Juice.Hlc.Exi.Iso20.ProcessingType.Ongoing_WaitingForCustomerInteraction,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ProcessingType"),
+        };
+    }
+    internal static string F_Iso20_processingType(global::Juice.Hlc.Exi.Iso20.ProcessingType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ProcessingType.Finished => "Finished",
+            global::Juice.Hlc.Exi.Iso20.ProcessingType.Ongoing => "Ongoing",
+            global::Juice.Hlc.Exi.Iso20.ProcessingType.Ongoing_WaitingForCustomerInteraction => "Ongoing_WaitingForCustomerInteraction",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ProcessingType"),
+        };
+    }
+
+    // maxSupportingPointsScheduleTupleType, min 12, max 1024, EXI 10-bit unsigned offset
+    internal static void W_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiWriter w, ushort v)
+    {
+        if (v < 12L || v > 1024L) throw new global::System.InvalidOperationException($"{v} is outside [12, 1024] of " + "maxSupportingPointsScheduleTupleType");
+        w.WriteBits((uint)((long)v - (12)), 10);
+    }
+    internal static ushort R_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        long x = (12L) + r.ReadBits(10);
+        if (x > 1024L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 1024 of maxSupportingPointsScheduleTupleType");
+        return (ushort)x;
+    }
+    internal static void WE_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiWriter w, ushort v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_maxSupportingPointsScheduleTupleType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static ushort RE_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of maxSupportingPointsScheduleTupleType");
+        }
+        var v = R_Iso20_maxSupportingPointsScheduleTupleType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static ushort P_Iso20_maxSupportingPointsScheduleTupleType(string text)
+    {
+        return ushort.Parse(global::Juice.Hlc.Exi.ExiXml.Collapse(text), global::System.Globalization.NumberStyles.AllowLeadingSign, global::System.Globalization.CultureInfo.InvariantCulture);
+    }
+    internal static string F_Iso20_maxSupportingPointsScheduleTupleType(ushort v)
+    {
+        return v.ToString(global::System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // currencyType, maxLength 3
+    internal static void W_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 3, "currencyType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 3);
+    }
+    internal static void WE_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_currencyType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "currencyType");
+        }
+        var v = R_Iso20_currencyType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_currencyType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_currencyType(string v)
+    {
+        return v;
+    }
+
+    // numericIDType, min 1, max 4294967295, EXI Unsigned Integer
+    internal static void W_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
+    {
+        if (v < 1L) throw new global::System.InvalidOperationException($"{v} is outside [1, 4294967295] of " + "numericIDType");
+        w.WriteUnsigned((ulong)v);
+    }
+    internal static uint R_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        ulong x = r.ReadUnsigned();
+        if (x < 1L || x > 4294967295L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [1, 4294967295] of numericIDType");
+        return (uint)x;
+    }
+    internal static void WE_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_numericIDType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static uint RE_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of numericIDType");
+        }
+        var v = R_Iso20_numericIDType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static uint P_Iso20_numericIDType(string text)
+    {
+        return uint.Parse(global::Juice.Hlc.Exi.ExiXml.Collapse(text), global::System.Globalization.NumberStyles.AllowLeadingSign, global::System.Globalization.CultureInfo.InvariantCulture);
+    }
+    internal static string F_Iso20_numericIDType(uint v)
+    {
+        return v.ToString(global::System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    // descriptionType, maxLength 160
+    internal static void W_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 160, "descriptionType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 160);
+    }
+    internal static void WE_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_descriptionType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "descriptionType");
+        }
+        var v = R_Iso20_descriptionType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_descriptionType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_descriptionType(string v)
+    {
+        return v;
+    }
+
+    // chargeProgressType, 4 values
+    internal static void W_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargeProgressType v)
+    {
+        if ((uint)v >= 4u) throw new global::System.InvalidOperationException($"{v} is not a value of chargeProgressType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType R_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargeProgressType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChargeProgressType)i;
+    }
+    internal static void WE_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargeProgressType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_chargeProgressType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType RE_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of chargeProgressType");
+        }
+        var v = R_Iso20_chargeProgressType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType P_Iso20_chargeProgressType(string text)
+    {
+        return text switch
+        {
+            "Start" => global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Start,
+            "Stop" => global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Stop,
+            "Standby" => global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Standby,
+            "ScheduleRenegotiation" => global::Juice.Hlc.Exi.Iso20.ChargeProgressType.ScheduleRenegotiation,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ChargeProgressType"),
+        };
+    }
+    internal static string F_Iso20_chargeProgressType(global::Juice.Hlc.Exi.Iso20.ChargeProgressType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Start => "Start",
+            global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Stop => "Stop",
+            global::Juice.Hlc.Exi.Iso20.ChargeProgressType.Standby => "Standby",
+            global::Juice.Hlc.Exi.Iso20.ChargeProgressType.ScheduleRenegotiation => "ScheduleRenegotiation",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ChargeProgressType"),
+        };
+    }
+
+    // channelSelectionType, 2 values
+    internal static void W_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChannelSelectionType v)
+    {
+        if ((uint)v >= 2u) throw new global::System.InvalidOperationException($"{v} is not a value of channelSelectionType");
+        w.WriteBits((uint)v, 1);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType R_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(1);
+        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for channelSelectionType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChannelSelectionType)i;
+    }
+    internal static void WE_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChannelSelectionType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_channelSelectionType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType RE_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of channelSelectionType");
+        }
+        var v = R_Iso20_channelSelectionType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType P_Iso20_channelSelectionType(string text)
+    {
+        return text switch
+        {
+            "Charge" => global::Juice.Hlc.Exi.Iso20.ChannelSelectionType.Charge,
+            "Discharge" => global::Juice.Hlc.Exi.Iso20.ChannelSelectionType.Discharge,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ChannelSelectionType"),
+        };
+    }
+    internal static string F_Iso20_channelSelectionType(global::Juice.Hlc.Exi.Iso20.ChannelSelectionType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ChannelSelectionType.Charge => "Charge",
+            global::Juice.Hlc.Exi.Iso20.ChannelSelectionType.Discharge => "Discharge",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ChannelSelectionType"),
+        };
+    }
+
+    // powerToleranceAcceptanceType, 2 values
+    internal static void W_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType v)
+    {
+        if ((uint)v >= 2u) throw new global::System.InvalidOperationException($"{v} is not a value of powerToleranceAcceptanceType");
+        w.WriteBits((uint)v, 1);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType R_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(1);
+        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for powerToleranceAcceptanceType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType)i;
+    }
+    internal static void WE_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_powerToleranceAcceptanceType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType RE_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of powerToleranceAcceptanceType");
+        }
+        var v = R_Iso20_powerToleranceAcceptanceType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType P_Iso20_powerToleranceAcceptanceType(string text)
+    {
+        return text switch
+        {
+            "PowerToleranceNotConfirmed" => global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType.PowerToleranceNotConfirmed,
+            "PowerToleranceConfirmed" => global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType.PowerToleranceConfirmed,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of PowerToleranceAcceptanceType"),
+        };
+    }
+    internal static string F_Iso20_powerToleranceAcceptanceType(global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType.PowerToleranceNotConfirmed => "PowerToleranceNotConfirmed",
+            global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType.PowerToleranceConfirmed => "PowerToleranceConfirmed",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of PowerToleranceAcceptanceType"),
+        };
+    }
+
+    // evseNotificationType, 6 values
+    internal static void W_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseNotificationType v)
+    {
+        if ((uint)v >= 6u) throw new global::System.InvalidOperationException($"{v} is not a value of evseNotificationType");
+        w.WriteBits((uint)v, 3);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType R_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(3);
+        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evseNotificationType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvseNotificationType)i;
+    }
+    internal static void WE_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseNotificationType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_evseNotificationType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType RE_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of evseNotificationType");
+        }
+        var v = R_Iso20_evseNotificationType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType P_Iso20_evseNotificationType(string text)
+    {
+        return text switch
+        {
+            "Pause" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.Pause,
+            "ExitStandby" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ExitStandby,
+            "Terminate" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.Terminate,
+            "ScheduleRenegotiation" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ScheduleRenegotiation,
+            "ServiceRenegotiation" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ServiceRenegotiation,
+            "MeteringConfirmation" => global::Juice.Hlc.Exi.Iso20.EvseNotificationType.MeteringConfirmation,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of EvseNotificationType"),
+        };
+    }
+    internal static string F_Iso20_evseNotificationType(global::Juice.Hlc.Exi.Iso20.EvseNotificationType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.Pause => "Pause",
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ExitStandby => "ExitStandby",
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.Terminate => "Terminate",
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ScheduleRenegotiation => "ScheduleRenegotiation",
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.ServiceRenegotiation => "ServiceRenegotiation",
+            global::Juice.Hlc.Exi.Iso20.EvseNotificationType.MeteringConfirmation => "MeteringConfirmation",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of EvseNotificationType"),
+        };
+    }
+
+    // chargingSessionType, 3 values
+    internal static void W_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargingSessionType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of chargingSessionType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType R_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargingSessionType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChargingSessionType)i;
+    }
+    internal static void WE_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargingSessionType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_chargingSessionType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType RE_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of chargingSessionType");
+        }
+        var v = R_Iso20_chargingSessionType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType P_Iso20_chargingSessionType(string text)
+    {
+        return text switch
+        {
+            "Pause" => global::Juice.Hlc.Exi.Iso20.ChargingSessionType.Pause,
+            "Terminate" => global::Juice.Hlc.Exi.Iso20.ChargingSessionType.Terminate,
+            "ServiceRenegotiation" => global::Juice.Hlc.Exi.Iso20.ChargingSessionType.ServiceRenegotiation,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ChargingSessionType"),
+        };
+    }
+    internal static string F_Iso20_chargingSessionType(global::Juice.Hlc.Exi.Iso20.ChargingSessionType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ChargingSessionType.Pause => "Pause",
+            global::Juice.Hlc.Exi.Iso20.ChargingSessionType.Terminate => "Terminate",
+            global::Juice.Hlc.Exi.Iso20.ChargingSessionType.ServiceRenegotiation => "ServiceRenegotiation",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ChargingSessionType"),
+        };
+    }
+
+    // ecdhCurveType, 2 values
+    internal static void W_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EcdhCurveType v)
+    {
+        if ((uint)v >= 2u) throw new global::System.InvalidOperationException($"{v} is not a value of ecdhCurveType");
+        w.WriteBits((uint)v, 1);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType R_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(1);
+        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for ecdhCurveType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EcdhCurveType)i;
+    }
+    internal static void WE_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EcdhCurveType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_ecdhCurveType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType RE_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of ecdhCurveType");
+        }
+        var v = R_Iso20_ecdhCurveType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType P_Iso20_ecdhCurveType(string text)
+    {
+        return text switch
+        {
+            "SECP521" => global::Juice.Hlc.Exi.Iso20.EcdhCurveType.SECP521,
+            "X448" => global::Juice.Hlc.Exi.Iso20.EcdhCurveType.X448,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of EcdhCurveType"),
+        };
+    }
+    internal static string F_Iso20_ecdhCurveType(global::Juice.Hlc.Exi.Iso20.EcdhCurveType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.EcdhCurveType.SECP521 => "SECP521",
+            global::Juice.Hlc.Exi.Iso20.EcdhCurveType.X448 => "X448",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of EcdhCurveType"),
+        };
+    }
+
+    // dhPublicKeyType, length 133
+    internal static void W_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 133, 133, "dhPublicKeyType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(133, 133);
+    }
+    internal static void WE_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_dhPublicKeyType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 133, "dhPublicKeyType");
+        }
+        var v = R_Iso20_dhPublicKeyType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_dhPublicKeyType(string text)
+    {
+        return global::System.Convert.FromBase64String(text);
+    }
+    internal static string F_Iso20_dhPublicKeyType(byte[] v)
+    {
+        return global::System.Convert.ToBase64String(v);
+    }
+
+    // secp521_EncryptedPrivateKeyType, length 94
+    internal static void W_Iso20_secp521_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 94, 94, "secp521_EncryptedPrivateKeyType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_secp521_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(94, 94);
+    }
+    internal static void WE_Iso20_secp521_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_secp521_EncryptedPrivateKeyType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_secp521_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 94, "secp521_EncryptedPrivateKeyType");
+        }
+        var v = R_Iso20_secp521_EncryptedPrivateKeyType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_secp521_EncryptedPrivateKeyType(string text)
+    {
+        return global::System.Convert.FromBase64String(text);
+    }
+    internal static string F_Iso20_secp521_EncryptedPrivateKeyType(byte[] v)
+    {
+        return global::System.Convert.ToBase64String(v);
+    }
+
+    // x448_EncryptedPrivateKeyType, length 84
+    internal static void W_Iso20_x448_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 84, 84, "x448_EncryptedPrivateKeyType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_x448_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(84, 84);
+    }
+    internal static void WE_Iso20_x448_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_x448_EncryptedPrivateKeyType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_x448_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 84, "x448_EncryptedPrivateKeyType");
+        }
+        var v = R_Iso20_x448_EncryptedPrivateKeyType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_x448_EncryptedPrivateKeyType(string text)
+    {
+        return global::System.Convert.FromBase64String(text);
+    }
+    internal static string F_Iso20_x448_EncryptedPrivateKeyType(byte[] v)
+    {
+        return global::System.Convert.ToBase64String(v);
+    }
+
+    // tpm_EncryptedPrivateKeyType, length 206
+    internal static void W_Iso20_tpm_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 206, 206, "tpm_EncryptedPrivateKeyType");
+        w.WriteBinary(v);
+    }
+    internal static byte[] R_Iso20_tpm_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadBinary(206, 206);
+    }
+    internal static void WE_Iso20_tpm_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_tpm_EncryptedPrivateKeyType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static byte[] RE_Iso20_tpm_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 206, "tpm_EncryptedPrivateKeyType");
+        }
+        var v = R_Iso20_tpm_EncryptedPrivateKeyType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static byte[] P_Iso20_tpm_EncryptedPrivateKeyType(string text)
+    {
+        return global::System.Convert.FromBase64String(text);
+    }
+    internal static string F_Iso20_tpm_EncryptedPrivateKeyType(byte[] v)
+    {
+        return global::System.Convert.ToBase64String(v);
+    }
+
+    // evCheckInStatusType, 3 values
+    internal static void W_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of evCheckInStatusType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType R_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evCheckInStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType)i;
+    }
+    internal static void WE_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_evCheckInStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType RE_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of evCheckInStatusType");
+        }
+        var v = R_Iso20_evCheckInStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType P_Iso20_evCheckInStatusType(string text)
+    {
+        return text switch
+        {
+            "CheckIn" => global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.CheckIn,
+            "Processing" => global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.Processing,
+            "Completed" => global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.Completed,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of EvCheckInStatusType"),
+        };
+    }
+    internal static string F_Iso20_evCheckInStatusType(global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.CheckIn => "CheckIn",
+            global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.Processing => "Processing",
+            global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType.Completed => "Completed",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of EvCheckInStatusType"),
+        };
+    }
+
+    // parkingMethodType, 3 values
+    internal static void W_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ParkingMethodType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of parkingMethodType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType R_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for parkingMethodType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ParkingMethodType)i;
+    }
+    internal static void WE_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ParkingMethodType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_parkingMethodType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType RE_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of parkingMethodType");
+        }
+        var v = R_Iso20_parkingMethodType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType P_Iso20_parkingMethodType(string text)
+    {
+        return text switch
+        {
+            "AutoParking" => global::Juice.Hlc.Exi.Iso20.ParkingMethodType.AutoParking,
+            "MVGuideManual" => global::Juice.Hlc.Exi.Iso20.ParkingMethodType.MVGuideManual,
+            "Manual" => global::Juice.Hlc.Exi.Iso20.ParkingMethodType.Manual,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ParkingMethodType"),
+        };
+    }
+    internal static string F_Iso20_parkingMethodType(global::Juice.Hlc.Exi.Iso20.ParkingMethodType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ParkingMethodType.AutoParking => "AutoParking",
+            global::Juice.Hlc.Exi.Iso20.ParkingMethodType.MVGuideManual => "MVGuideManual",
+            global::Juice.Hlc.Exi.Iso20.ParkingMethodType.Manual => "Manual",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ParkingMethodType"),
+        };
+    }
+
+    // evCheckOutStatusType, 3 values
+    internal static void W_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of evCheckOutStatusType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType R_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evCheckOutStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType)i;
+    }
+    internal static void WE_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_evCheckOutStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType RE_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of evCheckOutStatusType");
+        }
+        var v = R_Iso20_evCheckOutStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType P_Iso20_evCheckOutStatusType(string text)
+    {
+        return text switch
+        {
+            "CheckOut" => global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.CheckOut,
+            "Processing" => global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.Processing,
+            "Completed" => global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.Completed,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of EvCheckOutStatusType"),
+        };
+    }
+    internal static string F_Iso20_evCheckOutStatusType(global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.CheckOut => "CheckOut",
+            global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.Processing => "Processing",
+            global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType.Completed => "Completed",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of EvCheckOutStatusType"),
+        };
+    }
+
+    // evseCheckOutStatusType, 2 values
+    internal static void W_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType v)
+    {
+        if ((uint)v >= 2u) throw new global::System.InvalidOperationException($"{v} is not a value of evseCheckOutStatusType");
+        w.WriteBits((uint)v, 1);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType R_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(1);
+        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evseCheckOutStatusType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType)i;
+    }
+    internal static void WE_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_evseCheckOutStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType RE_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of evseCheckOutStatusType");
+        }
+        var v = R_Iso20_evseCheckOutStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType P_Iso20_evseCheckOutStatusType(string text)
+    {
+        return text switch
+        {
+            "Scheduled" => global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType.Scheduled,
+            "Completed" => global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType.Completed,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of EvseCheckOutStatusType"),
+        };
+    }
+    internal static string F_Iso20_evseCheckOutStatusType(global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType.Scheduled => "Scheduled",
+            global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType.Completed => "Completed",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of EvseCheckOutStatusType"),
+        };
+    }
+
+    // WPT_FinePositioningMethodType, 5 values
+    internal static void W_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType v)
+    {
+        if ((uint)v >= 5u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_FinePositioningMethodType");
+        w.WriteBits((uint)v, 3);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType R_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(3);
+        if (i >= 5u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_FinePositioningMethodType (5 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType)i;
+    }
+    internal static void WE_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_FinePositioningMethodType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType RE_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_FinePositioningMethodType");
+        }
+        var v = R_Iso20_WPT_FinePositioningMethodType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType P_Iso20_WPT_FinePositioningMethodType(string text)
+    {
+        return text switch
+        {
+            "Manual" => global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.Manual,
+            "LF_TxEV" => global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LF_TxEV,
+            "LF_TxPrimaryDevice" => global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LF_TxPrimaryDevice,
+            "LPE" => global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LPE,
+            "Proprietary" => global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.Proprietary,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_FinePositioningMethodType"),
+        };
+    }
+    internal static string F_Iso20_WPT_FinePositioningMethodType(global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.Manual => "Manual",
+            global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LF_TxEV => "LF_TxEV",
+            global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LF_TxPrimaryDevice => "LF_TxPrimaryDevice",
+            global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.LPE => "LPE",
+            global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType.Proprietary => "Proprietary",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_FinePositioningMethodType"),
+        };
+    }
+
+    // WPT_PairingMethodType, 6 values
+    internal static void W_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType v)
+    {
+        if ((uint)v >= 6u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_PairingMethodType");
+        w.WriteBits((uint)v, 3);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType R_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(3);
+        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_PairingMethodType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType)i;
+    }
+    internal static void WE_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_PairingMethodType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType RE_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_PairingMethodType");
+        }
+        var v = R_Iso20_WPT_PairingMethodType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType P_Iso20_WPT_PairingMethodType(string text)
+    {
+        return text switch
+        {
+            "External confirmation" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.External_confirmation,
+            "LPE" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LPE,
+            "LF_TxEV" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LF_TxEV,
+            "LF_TxPrimaryDevice" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LF_TxPrimaryDevice,
+            "Optical" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.Optical,
+            "Proprietary" => global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.Proprietary,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_PairingMethodType"),
+        };
+    }
+    internal static string F_Iso20_WPT_PairingMethodType(global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.External_confirmation => "External confirmation",
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LPE => "LPE",
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LF_TxEV => "LF_TxEV",
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.LF_TxPrimaryDevice => "LF_TxPrimaryDevice",
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.Optical => "Optical",
+            global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType.Proprietary => "Proprietary",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_PairingMethodType"),
+        };
+    }
+
+    // WPT_AlignmentCheckMethodType, 3 values
+    internal static void W_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_AlignmentCheckMethodType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType R_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_AlignmentCheckMethodType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType)i;
+    }
+    internal static void WE_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_AlignmentCheckMethodType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType RE_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_AlignmentCheckMethodType");
+        }
+        var v = R_Iso20_WPT_AlignmentCheckMethodType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType P_Iso20_WPT_AlignmentCheckMethodType(string text)
+    {
+        return text switch
+        {
+            "PowerCheck" => global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.PowerCheck,
+            "LPE" => global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.LPE,
+            "Proprietary" => global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.Proprietary,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_AlignmentCheckMethodType"),
+        };
+    }
+    internal static string F_Iso20_WPT_AlignmentCheckMethodType(global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.PowerCheck => "PowerCheck",
+            global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.LPE => "LPE",
+            global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType.Proprietary => "Proprietary",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_AlignmentCheckMethodType"),
+        };
+    }
+
+    // WPT_EVResultType, 3 values
+    internal static void W_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVResultType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_EVResultType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType R_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_EVResultType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_EVResultType)i;
+    }
+    internal static void WE_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVResultType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_EVResultType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType RE_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_EVResultType");
+        }
+        var v = R_Iso20_WPT_EVResultType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType P_Iso20_WPT_EVResultType(string text)
+    {
+        return text switch
+        {
+            "EVResultUnknown" => global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultUnknown,
+            "EVResultSuccess" => global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultSuccess,
+            "EVResultFailed" => global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultFailed,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_EVResultType"),
+        };
+    }
+    internal static string F_Iso20_WPT_EVResultType(global::Juice.Hlc.Exi.Iso20.WPT_EVResultType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultUnknown => "EVResultUnknown",
+            global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultSuccess => "EVResultSuccess",
+            global::Juice.Hlc.Exi.Iso20.WPT_EVResultType.EVResultFailed => "EVResultFailed",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_EVResultType"),
+        };
+    }
+
+    // bssidType, maxLength 12
+    internal static void W_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 12, "bssidType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 12);
+    }
+    internal static void WE_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_bssidType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "bssidType");
+        }
+        var v = R_Iso20_bssidType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_bssidType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_bssidType(string v)
+    {
+        return v;
+    }
+
+    // ipaddressType, maxLength 39
+    internal static void W_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 39, "ipaddressType");
+        w.WriteStringLiteral(v, n);
+    }
+    internal static string R_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        return r.ReadStringValue(0, 39);
+    }
+    internal static void WE_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
+    {
+        if (v.Length == 0)
+        {
+            w.EmptyContentEnd(G_Simple, 0);
+            return;
+        }
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_ipaddressType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static string RE_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "ipaddressType");
+        }
+        var v = R_Iso20_ipaddressType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static string P_Iso20_ipaddressType(string text)
+    {
+        return text;
+    }
+    internal static string F_Iso20_ipaddressType(string v)
+    {
+        return v;
+    }
+
+    // WPT_PowerClassType, 4 values
+    internal static void W_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType v)
+    {
+        if ((uint)v >= 4u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_PowerClassType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType R_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_PowerClassType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType)i;
+    }
+    internal static void WE_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_PowerClassType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType RE_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_PowerClassType");
+        }
+        var v = R_Iso20_WPT_PowerClassType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType P_Iso20_WPT_PowerClassType(string text)
+    {
+        return text switch
+        {
+            "MF-WPT1" => global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT1,
+            "MF-WPT2" => global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT2,
+            "MF-WPT3" => global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT3,
+            "MF-WPT4" => global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT4,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_PowerClassType"),
+        };
+    }
+    internal static string F_Iso20_WPT_PowerClassType(global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT1 => "MF-WPT1",
+            global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT2 => "MF-WPT2",
+            global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT3 => "MF-WPT3",
+            global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType.MF_WPT4 => "MF-WPT4",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_PowerClassType"),
+        };
+    }
+
+    // WPT_EVPCChargeDiagnosticsType, 4 values
+    internal static void W_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType v)
+    {
+        if ((uint)v >= 4u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_EVPCChargeDiagnosticsType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType R_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_EVPCChargeDiagnosticsType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType)i;
+    }
+    internal static void WE_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_EVPCChargeDiagnosticsType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType RE_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_EVPCChargeDiagnosticsType");
+        }
+        var v = R_Iso20_WPT_EVPCChargeDiagnosticsType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType P_Iso20_WPT_EVPCChargeDiagnosticsType(string text)
+    {
+        return text switch
+        {
+            "EVPCNoIssue" => global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCNoIssue,
+            "EVPCTempOverheatDetected" => global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCTempOverheatDetected,
+            "EVPCPowerTransferAnomalyDetected" => global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCPowerTransferAnomalyDetected,
+            "EVPCAnomalyDetected" => global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCAnomalyDetected,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_EVPCChargeDiagnosticsType"),
+        };
+    }
+    internal static string F_Iso20_WPT_EVPCChargeDiagnosticsType(global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCNoIssue => "EVPCNoIssue",
+            global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCTempOverheatDetected => "EVPCTempOverheatDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCPowerTransferAnomalyDetected => "EVPCPowerTransferAnomalyDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType.EVPCAnomalyDetected => "EVPCAnomalyDetected",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_EVPCChargeDiagnosticsType"),
+        };
+    }
+
+    // WPT_SPCChargeDiagnosticsType, 6 values
+    internal static void W_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType v)
+    {
+        if ((uint)v >= 6u) throw new global::System.InvalidOperationException($"{v} is not a value of WPT_SPCChargeDiagnosticsType");
+        w.WriteBits((uint)v, 3);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType R_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(3);
+        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_SPCChargeDiagnosticsType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType)i;
+    }
+    internal static void WE_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_WPT_SPCChargeDiagnosticsType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType RE_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of WPT_SPCChargeDiagnosticsType");
+        }
+        var v = R_Iso20_WPT_SPCChargeDiagnosticsType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType P_Iso20_WPT_SPCChargeDiagnosticsType(string text)
+    {
+        return text switch
+        {
+            "SPCNoIssue" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCNoIssue,
+            "SPCFODDetected" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCFODDetected,
+            "SPCLOPDetected" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCLOPDetected,
+            "SPCTempOverheatDetected" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCTempOverheatDetected,
+            "SPCPowerTransferAnomalyDetected" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCPowerTransferAnomalyDetected,
+            "SPCAnomalyDetected" => global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCAnomalyDetected,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of WPT_SPCChargeDiagnosticsType"),
+        };
+    }
+    internal static string F_Iso20_WPT_SPCChargeDiagnosticsType(global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCNoIssue => "SPCNoIssue",
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCFODDetected => "SPCFODDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCLOPDetected => "SPCLOPDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCTempOverheatDetected => "SPCTempOverheatDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCPowerTransferAnomalyDetected => "SPCPowerTransferAnomalyDetected",
+            global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType.SPCAnomalyDetected => "SPCAnomalyDetected",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of WPT_SPCChargeDiagnosticsType"),
+        };
+    }
+
+    // electricalChargingDeviceStatusType, 4 values
+    internal static void W_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType v)
+    {
+        if ((uint)v >= 4u) throw new global::System.InvalidOperationException($"{v} is not a value of electricalChargingDeviceStatusType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType R_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for electricalChargingDeviceStatusType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType)i;
+    }
+    internal static void WE_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_electricalChargingDeviceStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType RE_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of electricalChargingDeviceStatusType");
+        }
+        var v = R_Iso20_electricalChargingDeviceStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType P_Iso20_electricalChargingDeviceStatusType(string text)
+    {
+        return text switch
+        {
+            "State_A" => global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_A,
+            "State_B" => global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_B,
+            "State_C" => global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_C,
+            "State_D" => global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_D,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ElectricalChargingDeviceStatusType"),
+        };
+    }
+    internal static string F_Iso20_electricalChargingDeviceStatusType(global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_A => "State_A",
+            global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_B => "State_B",
+            global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_C => "State_C",
+            global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType.State_D => "State_D",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ElectricalChargingDeviceStatusType"),
+        };
+    }
+
+    // mechanicalChargingDeviceStatusType, 3 values
+    internal static void W_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType v)
+    {
+        if ((uint)v >= 3u) throw new global::System.InvalidOperationException($"{v} is not a value of mechanicalChargingDeviceStatusType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType R_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for mechanicalChargingDeviceStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType)i;
+    }
+    internal static void WE_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_mechanicalChargingDeviceStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType RE_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of mechanicalChargingDeviceStatusType");
+        }
+        var v = R_Iso20_mechanicalChargingDeviceStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType P_Iso20_mechanicalChargingDeviceStatusType(string text)
+    {
+        return text switch
+        {
+            "Home" => global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.Home,
+            "Moving" => global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.Moving,
+            "EndPosition" => global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.EndPosition,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of MechanicalChargingDeviceStatusType"),
+        };
+    }
+    internal static string F_Iso20_mechanicalChargingDeviceStatusType(global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.Home => "Home",
+            global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.Moving => "Moving",
+            global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType.EndPosition => "EndPosition",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of MechanicalChargingDeviceStatusType"),
+        };
+    }
+
+    // cpStatusType, 5 values
+    internal static void W_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.CpStatusType v)
+    {
+        if ((uint)v >= 5u) throw new global::System.InvalidOperationException($"{v} is not a value of cpStatusType");
+        w.WriteBits((uint)v, 3);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.CpStatusType R_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(3);
+        if (i >= 5u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for cpStatusType (5 values)");
+        return (global::Juice.Hlc.Exi.Iso20.CpStatusType)i;
+    }
+    internal static void WE_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.CpStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_cpStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.CpStatusType RE_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of cpStatusType");
+        }
+        var v = R_Iso20_cpStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.CpStatusType P_Iso20_cpStatusType(string text)
+    {
+        return text switch
+        {
+            "StateA" => global::Juice.Hlc.Exi.Iso20.CpStatusType.StateA,
+            "StateB" => global::Juice.Hlc.Exi.Iso20.CpStatusType.StateB,
+            "StateC" => global::Juice.Hlc.Exi.Iso20.CpStatusType.StateC,
+            "StateD" => global::Juice.Hlc.Exi.Iso20.CpStatusType.StateD,
+            "StateE" => global::Juice.Hlc.Exi.Iso20.CpStatusType.StateE,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of CpStatusType"),
+        };
+    }
+    internal static string F_Iso20_cpStatusType(global::Juice.Hlc.Exi.Iso20.CpStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.CpStatusType.StateA => "StateA",
+            global::Juice.Hlc.Exi.Iso20.CpStatusType.StateB => "StateB",
+            global::Juice.Hlc.Exi.Iso20.CpStatusType.StateC => "StateC",
+            global::Juice.Hlc.Exi.Iso20.CpStatusType.StateD => "StateD",
+            global::Juice.Hlc.Exi.Iso20.CpStatusType.StateE => "StateE",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of CpStatusType"),
+        };
+    }
+
+    // errorCodeType, 10 values
+    internal static void W_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ErrorCodeType v)
+    {
+        if ((uint)v >= 10u) throw new global::System.InvalidOperationException($"{v} is not a value of errorCodeType");
+        w.WriteBits((uint)v, 4);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType R_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(4);
+        if (i >= 10u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for errorCodeType (10 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ErrorCodeType)i;
+    }
+    internal static void WE_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ErrorCodeType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_errorCodeType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType RE_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of errorCodeType");
+        }
+        var v = R_Iso20_errorCodeType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType P_Iso20_errorCodeType(string text)
+    {
+        return text switch
+        {
+            "OK_NoEVError" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.OK_NoEVError,
+            "FAILED" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED,
+            "FAILED_EmergencyEvent" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_EmergencyEvent,
+            "FAILED_Breaker" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Breaker,
+            "FAILED_RESSTemperatureInhibit" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_RESSTemperatureInhibit,
+            "FAILED_RESS" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_RESS,
+            "FAILED_ChargingCurrentDifferential" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_ChargingCurrentDifferential,
+            "FAILED_ChargingVoltageOutOfRange" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_ChargingVoltageOutOfRange,
+            "FAILED_Reserved1" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Reserved1,
+            "FAILED_Reserved2" => global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Reserved2,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of ErrorCodeType"),
+        };
+    }
+    internal static string F_Iso20_errorCodeType(global::Juice.Hlc.Exi.Iso20.ErrorCodeType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.OK_NoEVError => "OK_NoEVError",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED => "FAILED",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_EmergencyEvent => "FAILED_EmergencyEvent",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Breaker => "FAILED_Breaker",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_RESSTemperatureInhibit => "FAILED_RESSTemperatureInhibit",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_RESS => "FAILED_RESS",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_ChargingCurrentDifferential => "FAILED_ChargingCurrentDifferential",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_ChargingVoltageOutOfRange => "FAILED_ChargingVoltageOutOfRange",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Reserved1 => "FAILED_Reserved1",
+            global::Juice.Hlc.Exi.Iso20.ErrorCodeType.FAILED_Reserved2 => "FAILED_Reserved2",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of ErrorCodeType"),
+        };
+    }
+
+    // isolationStatusType, 4 values
+    internal static void W_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.IsolationStatusType v)
+    {
+        if ((uint)v >= 4u) throw new global::System.InvalidOperationException($"{v} is not a value of isolationStatusType");
+        w.WriteBits((uint)v, 2);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType R_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at = r.BitPosition;
+        uint i = r.ReadBits(2);
+        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for isolationStatusType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.IsolationStatusType)i;
+    }
+    internal static void WE_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.IsolationStatusType v)
+    {
+        int s = 0;
+        w.Event(G_Simple, ref s, T_Simple_CH);
+        W_Iso20_isolationStatusType(ref w, v);
+        w.Event(G_Simple, ref s, T_Simple_EE);
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType RE_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        int s = 0;
+        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        {
+            throw r.Error("empty content is not a value of isolationStatusType");
+        }
+        var v = R_Iso20_isolationStatusType(ref r);
+        r.Event(G_Simple, ref s);
+        return v;
+    }
+    internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType P_Iso20_isolationStatusType(string text)
+    {
+        return text switch
+        {
+            "Invalid" => global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Invalid,
+            "Safe" => global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Safe,
+            "Warning" => global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Warning,
+            "Fault" => global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Fault,
+            var other => throw new global::System.FormatException($"'{other}' is not a value of IsolationStatusType"),
+        };
+    }
+    internal static string F_Iso20_isolationStatusType(global::Juice.Hlc.Exi.Iso20.IsolationStatusType v)
+    {
+        return v switch
+        {
+            global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Invalid => "Invalid",
+            global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Safe => "Safe",
+            global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Warning => "Warning",
+            global::Juice.Hlc.Exi.Iso20.IsolationStatusType.Fault => "Fault",
+            _ => throw new global::System.InvalidOperationException($"{v} is not a value of IsolationStatusType"),
+        };
+    }
 }

@@ -16,7 +16,7 @@ public sealed partial class BodyType
     internal BodyType(global::Juice.Hlc.Exi.ExiDecoding _) { }
     #pragma warning restore CS8618
 
-    /// <summary>Element <c>BodyElement</c> or a member of its substitution group: CableCheckReq, CableCheckRes, CertificateInstallationReq, CertificateInstallationRes, CertificateUpdateReq, CertificateUpdateRes, ChargeParameterDiscoveryReq, ChargeParameterDiscoveryRes, ChargingStatusReq, ChargingStatusRes, ContractAuthenticationReq, ContractAuthenticationRes, CurrentDemandReq, CurrentDemandRes, MeteringReceiptReq, MeteringReceiptRes, PaymentDetailsReq, PaymentDetailsRes, PowerDeliveryReq, PowerDeliveryRes, PreChargeReq, PreChargeRes, ServiceDetailReq, ServiceDetailRes, ServiceDiscoveryReq, ServiceDiscoveryRes, ServicePaymentSelectionReq, ServicePaymentSelectionRes, SessionSetupReq, SessionSetupRes, SessionStopReq, SessionStopRes, WeldingDetectionReq, WeldingDetectionRes, BodyElement (the runtime type selects the element); occurs 0..1.</summary>
+    /// <summary>Element <c>BodyElement</c> or a member of its substitution group: CableCheckReq, CableCheckRes, CertificateInstallationReq, CertificateInstallationRes, CertificateUpdateReq, CertificateUpdateRes, ChargeParameterDiscoveryReq, ChargeParameterDiscoveryRes, ChargingStatusReq, ChargingStatusRes, ContractAuthenticationReq, ContractAuthenticationRes, CurrentDemandReq, CurrentDemandRes, MeteringReceiptReq, MeteringReceiptRes, PaymentDetailsReq, PaymentDetailsRes, PowerDeliveryReq, PowerDeliveryRes, PreChargeReq, PreChargeRes, ServiceDetailReq, ServiceDetailRes, ServiceDiscoveryReq, ServiceDiscoveryRes, ServicePaymentSelectionReq, ServicePaymentSelectionRes, SessionSetupReq, SessionSetupRes, SessionStopReq, SessionStopRes, WeldingDetectionReq, WeldingDetectionRes (the runtime type selects the element); occurs 0..1.</summary>
     [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.BodyBaseType? BodyElement { get; set; }
 }
@@ -183,10 +183,6 @@ internal static partial class DinCodec
                     w.Event(g, ref s, 34);
                     Encode_WeldingDetectionResType(ref w, m35);
                     break;
-                case global::Juice.Hlc.Exi.Din.BodyBaseType m36:
-                    w.Event(g, ref s, 0);
-                    Encode_BodyBaseType(ref w, m36);
-                    break;
                 default:
                     throw new global::System.InvalidOperationException("BodyType: " + e1.GetType().Name + " is not in the substitution group of BodyElement");
             }
@@ -324,10 +320,10 @@ internal static partial class DinCodec
         var v = new BodyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
-        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ContractAuthenticationReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ContractAuthenticationRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServicePaymentSelectionReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServicePaymentSelectionRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("BodyElement", "urn:din:70121:2012:MsgDef")]))
+        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ContractAuthenticationReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ContractAuthenticationRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServicePaymentSelectionReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("ServicePaymentSelectionRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:din:70121:2012:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:din:70121:2012:MsgBody")]))
         {
-            var x37 = kids[i++];
-            v.BodyElement = (x37.Name == global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CableCheckReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CableCheckResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateInstallationReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateInstallationResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateUpdateReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateUpdateResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargeParameterDiscoveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargeParameterDiscoveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargingStatusReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargingStatusResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ContractAuthenticationReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ContractAuthenticationReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ContractAuthenticationRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ContractAuthenticationResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CurrentDemandReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CurrentDemandResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_MeteringReceiptReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_MeteringReceiptResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PaymentDetailsReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PaymentDetailsResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PowerDeliveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PowerDeliveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PreChargeReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PreChargeResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDetailReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDetailResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDiscoveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDiscoveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServicePaymentSelectionReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServicePaymentSelectionReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServicePaymentSelectionRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServicePaymentSelectionResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionSetupReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionSetupResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionStopType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionStopResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_WeldingDetectionReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_WeldingDetectionResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("BodyElement", "urn:din:70121:2012:MsgDef") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_BodyBaseType(x37) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x37));
+            var x36 = kids[i++];
+            v.BodyElement = (x36.Name == global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CableCheckReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CableCheckResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateInstallationReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateInstallationResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateUpdateReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CertificateUpdateResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargeParameterDiscoveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargeParameterDiscoveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargingStatusReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ChargingStatusResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ContractAuthenticationReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ContractAuthenticationReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ContractAuthenticationRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ContractAuthenticationResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CurrentDemandReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_CurrentDemandResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_MeteringReceiptReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_MeteringReceiptResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PaymentDetailsReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PaymentDetailsResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PowerDeliveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PowerDeliveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PreChargeReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_PreChargeResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDetailReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDetailResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDiscoveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServiceDiscoveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServicePaymentSelectionReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServicePaymentSelectionReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServicePaymentSelectionRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_ServicePaymentSelectionResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionSetupReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionSetupResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionStopType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_SessionStopResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_WeldingDetectionReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:din:70121:2012:MsgBody") ? (global::Juice.Hlc.Exi.Din.BodyBaseType)ReadXml_WeldingDetectionResType(x36) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x36));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -335,183 +331,178 @@ internal static partial class DinCodec
 
     internal static void WriteXml_BodyType(global::System.Xml.XmlWriter x, BodyType v)
     {
-        if (v.BodyElement is { } e38)
+        if (v.BodyElement is { } e37)
         {
-            switch (e38)
+            switch (e37)
             {
-                case global::Juice.Hlc.Exi.Din.CableCheckReqType m39:
+                case global::Juice.Hlc.Exi.Din.CableCheckReqType m38:
                 x.WriteStartElement("CableCheckReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_CableCheckReqType(x, m39);
+                WriteXml_CableCheckReqType(x, m38);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CableCheckResType m40:
+                case global::Juice.Hlc.Exi.Din.CableCheckResType m39:
                 x.WriteStartElement("CableCheckRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_CableCheckResType(x, m40);
+                WriteXml_CableCheckResType(x, m39);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CertificateInstallationReqType m41:
+                case global::Juice.Hlc.Exi.Din.CertificateInstallationReqType m40:
                 x.WriteStartElement("CertificateInstallationReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_CertificateInstallationReqType(x, m41);
+                WriteXml_CertificateInstallationReqType(x, m40);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CertificateInstallationResType m42:
+                case global::Juice.Hlc.Exi.Din.CertificateInstallationResType m41:
                 x.WriteStartElement("CertificateInstallationRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_CertificateInstallationResType(x, m42);
+                WriteXml_CertificateInstallationResType(x, m41);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CertificateUpdateReqType m43:
+                case global::Juice.Hlc.Exi.Din.CertificateUpdateReqType m42:
                 x.WriteStartElement("CertificateUpdateReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_CertificateUpdateReqType(x, m43);
+                WriteXml_CertificateUpdateReqType(x, m42);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CertificateUpdateResType m44:
+                case global::Juice.Hlc.Exi.Din.CertificateUpdateResType m43:
                 x.WriteStartElement("CertificateUpdateRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_CertificateUpdateResType(x, m44);
+                WriteXml_CertificateUpdateResType(x, m43);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ChargeParameterDiscoveryReqType m45:
+                case global::Juice.Hlc.Exi.Din.ChargeParameterDiscoveryReqType m44:
                 x.WriteStartElement("ChargeParameterDiscoveryReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ChargeParameterDiscoveryReqType(x, m45);
+                WriteXml_ChargeParameterDiscoveryReqType(x, m44);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ChargeParameterDiscoveryResType m46:
+                case global::Juice.Hlc.Exi.Din.ChargeParameterDiscoveryResType m45:
                 x.WriteStartElement("ChargeParameterDiscoveryRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ChargeParameterDiscoveryResType(x, m46);
+                WriteXml_ChargeParameterDiscoveryResType(x, m45);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ChargingStatusReqType m47:
+                case global::Juice.Hlc.Exi.Din.ChargingStatusReqType m46:
                 x.WriteStartElement("ChargingStatusReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ChargingStatusReqType(x, m47);
+                WriteXml_ChargingStatusReqType(x, m46);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ChargingStatusResType m48:
+                case global::Juice.Hlc.Exi.Din.ChargingStatusResType m47:
                 x.WriteStartElement("ChargingStatusRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ChargingStatusResType(x, m48);
+                WriteXml_ChargingStatusResType(x, m47);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ContractAuthenticationReqType m49:
+                case global::Juice.Hlc.Exi.Din.ContractAuthenticationReqType m48:
                 x.WriteStartElement("ContractAuthenticationReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ContractAuthenticationReqType(x, m49);
+                WriteXml_ContractAuthenticationReqType(x, m48);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ContractAuthenticationResType m50:
+                case global::Juice.Hlc.Exi.Din.ContractAuthenticationResType m49:
                 x.WriteStartElement("ContractAuthenticationRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ContractAuthenticationResType(x, m50);
+                WriteXml_ContractAuthenticationResType(x, m49);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CurrentDemandReqType m51:
+                case global::Juice.Hlc.Exi.Din.CurrentDemandReqType m50:
                 x.WriteStartElement("CurrentDemandReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_CurrentDemandReqType(x, m51);
+                WriteXml_CurrentDemandReqType(x, m50);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.CurrentDemandResType m52:
+                case global::Juice.Hlc.Exi.Din.CurrentDemandResType m51:
                 x.WriteStartElement("CurrentDemandRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_CurrentDemandResType(x, m52);
+                WriteXml_CurrentDemandResType(x, m51);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.MeteringReceiptReqType m53:
+                case global::Juice.Hlc.Exi.Din.MeteringReceiptReqType m52:
                 x.WriteStartElement("MeteringReceiptReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_MeteringReceiptReqType(x, m53);
+                WriteXml_MeteringReceiptReqType(x, m52);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.MeteringReceiptResType m54:
+                case global::Juice.Hlc.Exi.Din.MeteringReceiptResType m53:
                 x.WriteStartElement("MeteringReceiptRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_MeteringReceiptResType(x, m54);
+                WriteXml_MeteringReceiptResType(x, m53);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PaymentDetailsReqType m55:
+                case global::Juice.Hlc.Exi.Din.PaymentDetailsReqType m54:
                 x.WriteStartElement("PaymentDetailsReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_PaymentDetailsReqType(x, m55);
+                WriteXml_PaymentDetailsReqType(x, m54);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PaymentDetailsResType m56:
+                case global::Juice.Hlc.Exi.Din.PaymentDetailsResType m55:
                 x.WriteStartElement("PaymentDetailsRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_PaymentDetailsResType(x, m56);
+                WriteXml_PaymentDetailsResType(x, m55);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PowerDeliveryReqType m57:
+                case global::Juice.Hlc.Exi.Din.PowerDeliveryReqType m56:
                 x.WriteStartElement("PowerDeliveryReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_PowerDeliveryReqType(x, m57);
+                WriteXml_PowerDeliveryReqType(x, m56);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PowerDeliveryResType m58:
+                case global::Juice.Hlc.Exi.Din.PowerDeliveryResType m57:
                 x.WriteStartElement("PowerDeliveryRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_PowerDeliveryResType(x, m58);
+                WriteXml_PowerDeliveryResType(x, m57);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PreChargeReqType m59:
+                case global::Juice.Hlc.Exi.Din.PreChargeReqType m58:
                 x.WriteStartElement("PreChargeReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_PreChargeReqType(x, m59);
+                WriteXml_PreChargeReqType(x, m58);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.PreChargeResType m60:
+                case global::Juice.Hlc.Exi.Din.PreChargeResType m59:
                 x.WriteStartElement("PreChargeRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_PreChargeResType(x, m60);
+                WriteXml_PreChargeResType(x, m59);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServiceDetailReqType m61:
+                case global::Juice.Hlc.Exi.Din.ServiceDetailReqType m60:
                 x.WriteStartElement("ServiceDetailReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServiceDetailReqType(x, m61);
+                WriteXml_ServiceDetailReqType(x, m60);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServiceDetailResType m62:
+                case global::Juice.Hlc.Exi.Din.ServiceDetailResType m61:
                 x.WriteStartElement("ServiceDetailRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServiceDetailResType(x, m62);
+                WriteXml_ServiceDetailResType(x, m61);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServiceDiscoveryReqType m63:
+                case global::Juice.Hlc.Exi.Din.ServiceDiscoveryReqType m62:
                 x.WriteStartElement("ServiceDiscoveryReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServiceDiscoveryReqType(x, m63);
+                WriteXml_ServiceDiscoveryReqType(x, m62);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServiceDiscoveryResType m64:
+                case global::Juice.Hlc.Exi.Din.ServiceDiscoveryResType m63:
                 x.WriteStartElement("ServiceDiscoveryRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServiceDiscoveryResType(x, m64);
+                WriteXml_ServiceDiscoveryResType(x, m63);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServicePaymentSelectionReqType m65:
+                case global::Juice.Hlc.Exi.Din.ServicePaymentSelectionReqType m64:
                 x.WriteStartElement("ServicePaymentSelectionReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServicePaymentSelectionReqType(x, m65);
+                WriteXml_ServicePaymentSelectionReqType(x, m64);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.ServicePaymentSelectionResType m66:
+                case global::Juice.Hlc.Exi.Din.ServicePaymentSelectionResType m65:
                 x.WriteStartElement("ServicePaymentSelectionRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_ServicePaymentSelectionResType(x, m66);
+                WriteXml_ServicePaymentSelectionResType(x, m65);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.SessionSetupReqType m67:
+                case global::Juice.Hlc.Exi.Din.SessionSetupReqType m66:
                 x.WriteStartElement("SessionSetupReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_SessionSetupReqType(x, m67);
+                WriteXml_SessionSetupReqType(x, m66);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.SessionSetupResType m68:
+                case global::Juice.Hlc.Exi.Din.SessionSetupResType m67:
                 x.WriteStartElement("SessionSetupRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_SessionSetupResType(x, m68);
+                WriteXml_SessionSetupResType(x, m67);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.SessionStopType m69:
+                case global::Juice.Hlc.Exi.Din.SessionStopType m68:
                 x.WriteStartElement("SessionStopReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_SessionStopType(x, m69);
+                WriteXml_SessionStopType(x, m68);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.SessionStopResType m70:
+                case global::Juice.Hlc.Exi.Din.SessionStopResType m69:
                 x.WriteStartElement("SessionStopRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_SessionStopResType(x, m70);
+                WriteXml_SessionStopResType(x, m69);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.WeldingDetectionReqType m71:
+                case global::Juice.Hlc.Exi.Din.WeldingDetectionReqType m70:
                 x.WriteStartElement("WeldingDetectionReq", "urn:din:70121:2012:MsgBody");
-                WriteXml_WeldingDetectionReqType(x, m71);
+                WriteXml_WeldingDetectionReqType(x, m70);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Din.WeldingDetectionResType m72:
+                case global::Juice.Hlc.Exi.Din.WeldingDetectionResType m71:
                 x.WriteStartElement("WeldingDetectionRes", "urn:din:70121:2012:MsgBody");
-                WriteXml_WeldingDetectionResType(x, m72);
-                x.WriteEndElement();
-                    break;
-                case global::Juice.Hlc.Exi.Din.BodyBaseType m73:
-                x.WriteStartElement("BodyElement", "urn:din:70121:2012:MsgDef");
-                WriteXml_BodyBaseType(x, m73);
+                WriteXml_WeldingDetectionResType(x, m71);
                 x.WriteEndElement();
                     break;
             }

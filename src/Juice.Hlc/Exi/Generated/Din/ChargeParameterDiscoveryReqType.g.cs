@@ -19,7 +19,7 @@ public sealed partial class ChargeParameterDiscoveryReqType : global::Juice.Hlc.
     /// <summary>Element <c>EVRequestedEnergyTransferType</c> (urn:din:70121:2012:MsgDataTypes:EVRequestedEnergyTransferType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType EVRequestedEnergyTransferType { get; set; }
 
-    /// <summary>Element <c>EVChargeParameter</c> or a member of its substitution group: AC_EVChargeParameter, DC_EVChargeParameter, EVChargeParameter (the runtime type selects the element); occurs 1..1.</summary>
+    /// <summary>Element <c>EVChargeParameter</c> or a member of its substitution group: AC_EVChargeParameter, DC_EVChargeParameter (the runtime type selects the element); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.EVChargeParameterType EVChargeParameter { get; set; }
 }
 
@@ -58,10 +58,6 @@ internal static partial class DinCodec
             case global::Juice.Hlc.Exi.Din.DC_EVChargeParameterType m4:
                 w.Event(g, ref s, 2);
                 Encode_DC_EVChargeParameterType(ref w, m4);
-                break;
-            case global::Juice.Hlc.Exi.Din.EVChargeParameterType m5:
-                w.Event(g, ref s, 3);
-                Encode_EVChargeParameterType(ref w, m5);
                 break;
             default:
                 throw new global::System.InvalidOperationException("ChargeParameterDiscoveryReqType: " + e2.GetType().Name + " is not in the substitution group of EVChargeParameter");
@@ -107,12 +103,12 @@ internal static partial class DinCodec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("EVRequestedEnergyTransferType", "urn:din:70121:2012:MsgBody")]);
-            v.EVRequestedEnergyTransferType = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_EVRequestedEnergyTransferType(global::Juice.Hlc.Exi.ExiXml.Text(x6));
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("EVRequestedEnergyTransferType", "urn:din:70121:2012:MsgBody")]);
+            v.EVRequestedEnergyTransferType = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_EVRequestedEnergyTransferType(global::Juice.Hlc.Exi.ExiXml.Text(x5));
         }
         {
-            var x7 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("EVChargeParameter", "urn:din:70121:2012:MsgDataTypes")]);
-            v.EVChargeParameter = (x7.Name == global::System.Xml.Linq.XName.Get("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVChargeParameterType)ReadXml_AC_EVChargeParameterType(x7) : x7.Name == global::System.Xml.Linq.XName.Get("DC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVChargeParameterType)ReadXml_DC_EVChargeParameterType(x7) : x7.Name == global::System.Xml.Linq.XName.Get("EVChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVChargeParameterType)ReadXml_EVChargeParameterType(x7) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x7));
+            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes")]);
+            v.EVChargeParameter = (x6.Name == global::System.Xml.Linq.XName.Get("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVChargeParameterType)ReadXml_AC_EVChargeParameterType(x6) : x6.Name == global::System.Xml.Linq.XName.Get("DC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVChargeParameterType)ReadXml_DC_EVChargeParameterType(x6) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x6));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -123,22 +119,17 @@ internal static partial class DinCodec
         x.WriteStartElement("EVRequestedEnergyTransferType", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_EVRequestedEnergyTransferType(v.EVRequestedEnergyTransferType));
         x.WriteEndElement();
-        var e9 = v.EVChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryReqType.EVChargeParameter is required");
-        switch (e9)
+        var e8 = v.EVChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryReqType.EVChargeParameter is required");
+        switch (e8)
         {
-            case global::Juice.Hlc.Exi.Din.AC_EVChargeParameterType m10:
+            case global::Juice.Hlc.Exi.Din.AC_EVChargeParameterType m9:
             x.WriteStartElement("AC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_AC_EVChargeParameterType(x, m10);
+            WriteXml_AC_EVChargeParameterType(x, m9);
             x.WriteEndElement();
                 break;
-            case global::Juice.Hlc.Exi.Din.DC_EVChargeParameterType m11:
+            case global::Juice.Hlc.Exi.Din.DC_EVChargeParameterType m10:
             x.WriteStartElement("DC_EVChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_DC_EVChargeParameterType(x, m11);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Din.EVChargeParameterType m12:
-            x.WriteStartElement("EVChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_EVChargeParameterType(x, m12);
+            WriteXml_DC_EVChargeParameterType(x, m10);
             x.WriteEndElement();
                 break;
         }

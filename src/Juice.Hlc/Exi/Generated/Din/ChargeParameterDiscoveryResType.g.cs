@@ -22,10 +22,10 @@ public sealed partial class ChargeParameterDiscoveryResType : global::Juice.Hlc.
     /// <summary>Element <c>EVSEProcessing</c> (urn:din:70121:2012:MsgDataTypes:EVSEProcessingType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.EVSEProcessingType EVSEProcessing { get; set; }
 
-    /// <summary>Element <c>SASchedules</c> or a member of its substitution group: SAScheduleList, SASchedules (the runtime type selects the element); occurs 1..1.</summary>
+    /// <summary>Element <c>SASchedules</c> or a member of its substitution group: SAScheduleList (the runtime type selects the element); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.SASchedulesType SASchedules { get; set; }
 
-    /// <summary>Element <c>EVSEChargeParameter</c> or a member of its substitution group: AC_EVSEChargeParameter, DC_EVSEChargeParameter, EVSEChargeParameter (the runtime type selects the element); occurs 1..1.</summary>
+    /// <summary>Element <c>EVSEChargeParameter</c> or a member of its substitution group: AC_EVSEChargeParameter, DC_EVSEChargeParameter (the runtime type selects the element); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.EVSEChargeParameterType EVSEChargeParameter { get; set; }
 }
 
@@ -65,30 +65,22 @@ internal static partial class DinCodec
                 w.Event(g, ref s, 2);
                 Encode_SAScheduleListType(ref w, m4);
                 break;
-            case global::Juice.Hlc.Exi.Din.SASchedulesType m5:
-                w.Event(g, ref s, 3);
-                Encode_SASchedulesType(ref w, m5);
-                break;
             default:
                 throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType: " + e3.GetType().Name + " is not in the substitution group of SASchedules");
         }
-        var e6 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
-        switch (e6)
+        var e5 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
+        switch (e5)
         {
-            case global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType m7:
+            case global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType m6:
                 w.Event(g, ref s, 4);
-                Encode_AC_EVSEChargeParameterType(ref w, m7);
+                Encode_AC_EVSEChargeParameterType(ref w, m6);
                 break;
-            case global::Juice.Hlc.Exi.Din.DC_EVSEChargeParameterType m8:
+            case global::Juice.Hlc.Exi.Din.DC_EVSEChargeParameterType m7:
                 w.Event(g, ref s, 5);
-                Encode_DC_EVSEChargeParameterType(ref w, m8);
-                break;
-            case global::Juice.Hlc.Exi.Din.EVSEChargeParameterType m9:
-                w.Event(g, ref s, 6);
-                Encode_EVSEChargeParameterType(ref w, m9);
+                Encode_DC_EVSEChargeParameterType(ref w, m7);
                 break;
             default:
-                throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType: " + e6.GetType().Name + " is not in the substitution group of EVSEChargeParameter");
+                throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType: " + e5.GetType().Name + " is not in the substitution group of EVSEChargeParameter");
         }
         w.Event(g, ref s, 7);
     }
@@ -140,20 +132,20 @@ internal static partial class DinCodec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x10 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ResponseCode", "urn:din:70121:2012:MsgBody")]);
-            v.ResponseCode = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_responseCodeType(global::Juice.Hlc.Exi.ExiXml.Text(x10));
+            var x8 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ResponseCode", "urn:din:70121:2012:MsgBody")]);
+            v.ResponseCode = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_responseCodeType(global::Juice.Hlc.Exi.ExiXml.Text(x8));
         }
         {
-            var x11 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("EVSEProcessing", "urn:din:70121:2012:MsgBody")]);
-            v.EVSEProcessing = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_EVSEProcessingType(global::Juice.Hlc.Exi.ExiXml.Text(x11));
+            var x9 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("EVSEProcessing", "urn:din:70121:2012:MsgBody")]);
+            v.EVSEProcessing = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_EVSEProcessingType(global::Juice.Hlc.Exi.ExiXml.Text(x9));
         }
         {
-            var x12 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("SAScheduleList", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("SASchedules", "urn:din:70121:2012:MsgDataTypes")]);
-            v.SASchedules = (x12.Name == global::System.Xml.Linq.XName.Get("SAScheduleList", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.SASchedulesType)ReadXml_SAScheduleListType(x12) : x12.Name == global::System.Xml.Linq.XName.Get("SASchedules", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.SASchedulesType)ReadXml_SASchedulesType(x12) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x12));
+            var x10 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("SAScheduleList", "urn:din:70121:2012:MsgDataTypes")]);
+            v.SASchedules = (x10.Name == global::System.Xml.Linq.XName.Get("SAScheduleList", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.SASchedulesType)ReadXml_SAScheduleListType(x10) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x10));
         }
         {
-            var x13 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes")]);
-            v.EVSEChargeParameter = (x13.Name == global::System.Xml.Linq.XName.Get("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)ReadXml_AC_EVSEChargeParameterType(x13) : x13.Name == global::System.Xml.Linq.XName.Get("DC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)ReadXml_DC_EVSEChargeParameterType(x13) : x13.Name == global::System.Xml.Linq.XName.Get("EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)ReadXml_EVSEChargeParameterType(x13) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x13));
+            var x11 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes")]);
+            v.EVSEChargeParameter = (x11.Name == global::System.Xml.Linq.XName.Get("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)ReadXml_AC_EVSEChargeParameterType(x11) : x11.Name == global::System.Xml.Linq.XName.Get("DC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEChargeParameterType)ReadXml_DC_EVSEChargeParameterType(x11) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x11));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -167,36 +159,26 @@ internal static partial class DinCodec
         x.WriteStartElement("EVSEProcessing", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_EVSEProcessingType(v.EVSEProcessing));
         x.WriteEndElement();
-        var e16 = v.SASchedules ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.SASchedules is required");
-        switch (e16)
+        var e14 = v.SASchedules ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.SASchedules is required");
+        switch (e14)
         {
-            case global::Juice.Hlc.Exi.Din.SAScheduleListType m17:
+            case global::Juice.Hlc.Exi.Din.SAScheduleListType m15:
             x.WriteStartElement("SAScheduleList", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_SAScheduleListType(x, m17);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Din.SASchedulesType m18:
-            x.WriteStartElement("SASchedules", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_SASchedulesType(x, m18);
+            WriteXml_SAScheduleListType(x, m15);
             x.WriteEndElement();
                 break;
         }
-        var e19 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
-        switch (e19)
+        var e16 = v.EVSEChargeParameter ?? throw new global::System.InvalidOperationException("ChargeParameterDiscoveryResType.EVSEChargeParameter is required");
+        switch (e16)
         {
-            case global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType m20:
+            case global::Juice.Hlc.Exi.Din.AC_EVSEChargeParameterType m17:
             x.WriteStartElement("AC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_AC_EVSEChargeParameterType(x, m20);
+            WriteXml_AC_EVSEChargeParameterType(x, m17);
             x.WriteEndElement();
                 break;
-            case global::Juice.Hlc.Exi.Din.DC_EVSEChargeParameterType m21:
+            case global::Juice.Hlc.Exi.Din.DC_EVSEChargeParameterType m18:
             x.WriteStartElement("DC_EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_DC_EVSEChargeParameterType(x, m21);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Din.EVSEChargeParameterType m22:
-            x.WriteStartElement("EVSEChargeParameter", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_EVSEChargeParameterType(x, m22);
+            WriteXml_DC_EVSEChargeParameterType(x, m18);
             x.WriteEndElement();
                 break;
         }

@@ -51,10 +51,6 @@ internal static partial class DinCodec
                 w.Event(g, ref s, 0);
                 Encode_RelativeTimeIntervalType(ref w, m2);
                 break;
-            case global::Juice.Hlc.Exi.Din.IntervalType m3:
-                w.Event(g, ref s, 1);
-                Encode_IntervalType(ref w, m3);
-                break;
             default:
                 throw new global::System.InvalidOperationException("PMaxScheduleEntryType: " + e1.GetType().Name + " is not in the substitution group of TimeInterval");
         }
@@ -98,12 +94,12 @@ internal static partial class DinCodec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("TimeInterval", "urn:din:70121:2012:MsgDataTypes")]);
-            v.TimeInterval = (x5.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.IntervalType)ReadXml_RelativeTimeIntervalType(x5) : x5.Name == global::System.Xml.Linq.XName.Get("TimeInterval", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.IntervalType)ReadXml_IntervalType(x5) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x5));
+            var x4 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes")]);
+            v.TimeInterval = (x4.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.IntervalType)ReadXml_RelativeTimeIntervalType(x4) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x4));
         }
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("PMax", "urn:din:70121:2012:MsgDataTypes")]);
-            v.PMax = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_SAIDType(global::Juice.Hlc.Exi.ExiXml.Text(x6));
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("PMax", "urn:din:70121:2012:MsgDataTypes")]);
+            v.PMax = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_SAIDType(global::Juice.Hlc.Exi.ExiXml.Text(x5));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -111,17 +107,12 @@ internal static partial class DinCodec
 
     internal static void WriteXml_PMaxScheduleEntryType(global::System.Xml.XmlWriter x, PMaxScheduleEntryType v)
     {
-        var e7 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
-        switch (e7)
+        var e6 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
+        switch (e6)
         {
-            case global::Juice.Hlc.Exi.Din.RelativeTimeIntervalType m8:
+            case global::Juice.Hlc.Exi.Din.RelativeTimeIntervalType m7:
             x.WriteStartElement("RelativeTimeInterval", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_RelativeTimeIntervalType(x, m8);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Din.IntervalType m9:
-            x.WriteStartElement("TimeInterval", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_IntervalType(x, m9);
+            WriteXml_RelativeTimeIntervalType(x, m7);
             x.WriteEndElement();
                 break;
         }

@@ -23,7 +23,7 @@ public sealed partial class PowerDeliveryReqType : global::Juice.Hlc.Exi.Din.Bod
     [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.ChargingProfileType? ChargingProfile { get; set; }
 
-    /// <summary>Element <c>EVPowerDeliveryParameter</c> or a member of its substitution group: DC_EVPowerDeliveryParameter, EVPowerDeliveryParameter (the runtime type selects the element); occurs 0..1.</summary>
+    /// <summary>Element <c>EVPowerDeliveryParameter</c> or a member of its substitution group: DC_EVPowerDeliveryParameter (the runtime type selects the element); occurs 0..1.</summary>
     [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType? EVPowerDeliveryParameter { get; set; }
 }
@@ -66,10 +66,6 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.Din.DC_EVPowerDeliveryParameterType m4:
                     w.Event(g, ref s, 2);
                     Encode_DC_EVPowerDeliveryParameterType(ref w, m4);
-                    break;
-                case global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType m5:
-                    w.Event(g, ref s, 3);
-                    Encode_EVPowerDeliveryParameterType(ref w, m5);
                     break;
                 default:
                     throw new global::System.InvalidOperationException("PowerDeliveryReqType: " + e3.GetType().Name + " is not in the substitution group of EVPowerDeliveryParameter");
@@ -116,18 +112,18 @@ internal static partial class DinCodec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ReadyToChargeState", "urn:din:70121:2012:MsgBody")]);
-            v.ReadyToChargeState = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Xs_Boolean(global::Juice.Hlc.Exi.ExiXml.Text(x6));
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ReadyToChargeState", "urn:din:70121:2012:MsgBody")]);
+            v.ReadyToChargeState = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Xs_Boolean(global::Juice.Hlc.Exi.ExiXml.Text(x5));
         }
         if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("ChargingProfile", "urn:din:70121:2012:MsgBody")]))
         {
-            var x7 = kids[i++];
-            v.ChargingProfile = ReadXml_ChargingProfileType(x7);
+            var x6 = kids[i++];
+            v.ChargingProfile = ReadXml_ChargingProfileType(x6);
         }
-        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("DC_EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes")]))
+        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("DC_EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes")]))
         {
-            var x8 = kids[i++];
-            v.EVPowerDeliveryParameter = (x8.Name == global::System.Xml.Linq.XName.Get("DC_EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType)ReadXml_DC_EVPowerDeliveryParameterType(x8) : x8.Name == global::System.Xml.Linq.XName.Get("EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType)ReadXml_EVPowerDeliveryParameterType(x8) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x8));
+            var x7 = kids[i++];
+            v.EVPowerDeliveryParameter = (x7.Name == global::System.Xml.Linq.XName.Get("DC_EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType)ReadXml_DC_EVPowerDeliveryParameterType(x7) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x7));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -138,24 +134,19 @@ internal static partial class DinCodec
         x.WriteStartElement("ReadyToChargeState", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Xs_Boolean(v.ReadyToChargeState));
         x.WriteEndElement();
-        if (v.ChargingProfile is { } e10)
+        if (v.ChargingProfile is { } e9)
         {
             x.WriteStartElement("ChargingProfile", "urn:din:70121:2012:MsgBody");
-            WriteXml_ChargingProfileType(x, e10);
+            WriteXml_ChargingProfileType(x, e9);
             x.WriteEndElement();
         }
-        if (v.EVPowerDeliveryParameter is { } e11)
+        if (v.EVPowerDeliveryParameter is { } e10)
         {
-            switch (e11)
+            switch (e10)
             {
-                case global::Juice.Hlc.Exi.Din.DC_EVPowerDeliveryParameterType m12:
+                case global::Juice.Hlc.Exi.Din.DC_EVPowerDeliveryParameterType m11:
                 x.WriteStartElement("DC_EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes");
-                WriteXml_DC_EVPowerDeliveryParameterType(x, m12);
-                x.WriteEndElement();
-                    break;
-                case global::Juice.Hlc.Exi.Din.EVPowerDeliveryParameterType m13:
-                x.WriteStartElement("EVPowerDeliveryParameter", "urn:din:70121:2012:MsgDataTypes");
-                WriteXml_EVPowerDeliveryParameterType(x, m13);
+                WriteXml_DC_EVPowerDeliveryParameterType(x, m11);
                 x.WriteEndElement();
                     break;
             }

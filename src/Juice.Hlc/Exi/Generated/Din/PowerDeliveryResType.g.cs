@@ -19,7 +19,7 @@ public sealed partial class PowerDeliveryResType : global::Juice.Hlc.Exi.Din.Bod
     /// <summary>Element <c>ResponseCode</c> (urn:din:70121:2012:MsgDataTypes:responseCodeType); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.ResponseCodeType ResponseCode { get; set; }
 
-    /// <summary>Element <c>EVSEStatus</c> or a member of its substitution group: AC_EVSEStatus, DC_EVSEStatus, EVSEStatus (the runtime type selects the element); occurs 1..1.</summary>
+    /// <summary>Element <c>EVSEStatus</c> or a member of its substitution group: AC_EVSEStatus, DC_EVSEStatus (the runtime type selects the element); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Din.EVSEStatusType EVSEStatus { get; set; }
 }
 
@@ -58,10 +58,6 @@ internal static partial class DinCodec
             case global::Juice.Hlc.Exi.Din.DC_EVSEStatusType m4:
                 w.Event(g, ref s, 2);
                 Encode_DC_EVSEStatusType(ref w, m4);
-                break;
-            case global::Juice.Hlc.Exi.Din.EVSEStatusType m5:
-                w.Event(g, ref s, 3);
-                Encode_EVSEStatusType(ref w, m5);
                 break;
             default:
                 throw new global::System.InvalidOperationException("PowerDeliveryResType: " + e2.GetType().Name + " is not in the substitution group of EVSEStatus");
@@ -107,12 +103,12 @@ internal static partial class DinCodec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ResponseCode", "urn:din:70121:2012:MsgBody")]);
-            v.ResponseCode = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_responseCodeType(global::Juice.Hlc.Exi.ExiXml.Text(x6));
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("ResponseCode", "urn:din:70121:2012:MsgBody")]);
+            v.ResponseCode = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Din_responseCodeType(global::Juice.Hlc.Exi.ExiXml.Text(x5));
         }
         {
-            var x7 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("EVSEStatus", "urn:din:70121:2012:MsgDataTypes")]);
-            v.EVSEStatus = (x7.Name == global::System.Xml.Linq.XName.Get("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEStatusType)ReadXml_AC_EVSEStatusType(x7) : x7.Name == global::System.Xml.Linq.XName.Get("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEStatusType)ReadXml_DC_EVSEStatusType(x7) : x7.Name == global::System.Xml.Linq.XName.Get("EVSEStatus", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEStatusType)ReadXml_EVSEStatusType(x7) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x7));
+            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes"), global::System.Xml.Linq.XName.Get("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes")]);
+            v.EVSEStatus = (x6.Name == global::System.Xml.Linq.XName.Get("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEStatusType)ReadXml_AC_EVSEStatusType(x6) : x6.Name == global::System.Xml.Linq.XName.Get("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes") ? (global::Juice.Hlc.Exi.Din.EVSEStatusType)ReadXml_DC_EVSEStatusType(x6) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x6));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -123,22 +119,17 @@ internal static partial class DinCodec
         x.WriteStartElement("ResponseCode", "urn:din:70121:2012:MsgBody");
         x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_Din_responseCodeType(v.ResponseCode));
         x.WriteEndElement();
-        var e9 = v.EVSEStatus ?? throw new global::System.InvalidOperationException("PowerDeliveryResType.EVSEStatus is required");
-        switch (e9)
+        var e8 = v.EVSEStatus ?? throw new global::System.InvalidOperationException("PowerDeliveryResType.EVSEStatus is required");
+        switch (e8)
         {
-            case global::Juice.Hlc.Exi.Din.AC_EVSEStatusType m10:
+            case global::Juice.Hlc.Exi.Din.AC_EVSEStatusType m9:
             x.WriteStartElement("AC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_AC_EVSEStatusType(x, m10);
+            WriteXml_AC_EVSEStatusType(x, m9);
             x.WriteEndElement();
                 break;
-            case global::Juice.Hlc.Exi.Din.DC_EVSEStatusType m11:
+            case global::Juice.Hlc.Exi.Din.DC_EVSEStatusType m10:
             x.WriteStartElement("DC_EVSEStatus", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_DC_EVSEStatusType(x, m11);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Din.EVSEStatusType m12:
-            x.WriteStartElement("EVSEStatus", "urn:din:70121:2012:MsgDataTypes");
-            WriteXml_EVSEStatusType(x, m12);
+            WriteXml_DC_EVSEStatusType(x, m10);
             x.WriteEndElement();
                 break;
         }

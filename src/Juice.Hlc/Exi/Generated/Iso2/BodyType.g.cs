@@ -16,7 +16,7 @@ public sealed partial class BodyType
     internal BodyType(global::Juice.Hlc.Exi.ExiDecoding _) { }
     #pragma warning restore CS8618
 
-    /// <summary>Element <c>BodyElement</c> or a member of its substitution group: AuthorizationReq, AuthorizationRes, CableCheckReq, CableCheckRes, CertificateInstallationReq, CertificateInstallationRes, CertificateUpdateReq, CertificateUpdateRes, ChargeParameterDiscoveryReq, ChargeParameterDiscoveryRes, ChargingStatusReq, ChargingStatusRes, CurrentDemandReq, CurrentDemandRes, MeteringReceiptReq, MeteringReceiptRes, PaymentDetailsReq, PaymentDetailsRes, PaymentServiceSelectionReq, PaymentServiceSelectionRes, PowerDeliveryReq, PowerDeliveryRes, PreChargeReq, PreChargeRes, ServiceDetailReq, ServiceDetailRes, ServiceDiscoveryReq, ServiceDiscoveryRes, SessionSetupReq, SessionSetupRes, SessionStopReq, SessionStopRes, WeldingDetectionReq, WeldingDetectionRes, BodyElement (the runtime type selects the element); occurs 0..1.</summary>
+    /// <summary>Element <c>BodyElement</c> or a member of its substitution group: AuthorizationReq, AuthorizationRes, CableCheckReq, CableCheckRes, CertificateInstallationReq, CertificateInstallationRes, CertificateUpdateReq, CertificateUpdateRes, ChargeParameterDiscoveryReq, ChargeParameterDiscoveryRes, ChargingStatusReq, ChargingStatusRes, CurrentDemandReq, CurrentDemandRes, MeteringReceiptReq, MeteringReceiptRes, PaymentDetailsReq, PaymentDetailsRes, PaymentServiceSelectionReq, PaymentServiceSelectionRes, PowerDeliveryReq, PowerDeliveryRes, PreChargeReq, PreChargeRes, ServiceDetailReq, ServiceDetailRes, ServiceDiscoveryReq, ServiceDiscoveryRes, SessionSetupReq, SessionSetupRes, SessionStopReq, SessionStopRes, WeldingDetectionReq, WeldingDetectionRes (the runtime type selects the element); occurs 0..1.</summary>
     [global::Juice.Hlc.Exi.SchemaFacets(MinOccurs = 0)]
     public global::Juice.Hlc.Exi.Iso2.BodyBaseType? BodyElement { get; set; }
 }
@@ -183,10 +183,6 @@ internal static partial class Iso2Codec
                     w.Event(g, ref s, 34);
                     Encode_WeldingDetectionResType(ref w, m35);
                     break;
-                case global::Juice.Hlc.Exi.Iso2.BodyBaseType m36:
-                    w.Event(g, ref s, 2);
-                    Encode_BodyBaseType(ref w, m36);
-                    break;
                 default:
                     throw new global::System.InvalidOperationException("BodyType: " + e1.GetType().Name + " is not in the substitution group of BodyElement");
             }
@@ -324,10 +320,10 @@ internal static partial class Iso2Codec
         var v = new BodyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
-        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("AuthorizationReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("AuthorizationRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentServiceSelectionReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentServiceSelectionRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("BodyElement", "urn:iso:15118:2:2013:MsgBody")]))
+        if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("AuthorizationReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("AuthorizationRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentServiceSelectionReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PaymentServiceSelectionRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:iso:15118:2:2013:MsgBody"), global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:iso:15118:2:2013:MsgBody")]))
         {
-            var x37 = kids[i++];
-            v.BodyElement = (x37.Name == global::System.Xml.Linq.XName.Get("AuthorizationReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_AuthorizationReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("AuthorizationRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_AuthorizationResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CableCheckReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CableCheckResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateInstallationReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateInstallationResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateUpdateReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateUpdateResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargeParameterDiscoveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargeParameterDiscoveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargingStatusReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargingStatusResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CurrentDemandReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CurrentDemandResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_MeteringReceiptReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_MeteringReceiptResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentDetailsReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentDetailsResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentServiceSelectionReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentServiceSelectionReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PaymentServiceSelectionRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentServiceSelectionResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PowerDeliveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PowerDeliveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PreChargeReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PreChargeResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDetailReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDetailResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDiscoveryReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDiscoveryResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionSetupReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionSetupResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionStopReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionStopResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_WeldingDetectionReqType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_WeldingDetectionResType(x37) : x37.Name == global::System.Xml.Linq.XName.Get("BodyElement", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_BodyBaseType(x37) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x37));
+            var x36 = kids[i++];
+            v.BodyElement = (x36.Name == global::System.Xml.Linq.XName.Get("AuthorizationReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_AuthorizationReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("AuthorizationRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_AuthorizationResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CableCheckReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CableCheckReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CableCheckRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CableCheckResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateInstallationReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateInstallationRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateInstallationResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateUpdateReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CertificateUpdateRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CertificateUpdateResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargeParameterDiscoveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargeParameterDiscoveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargeParameterDiscoveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargingStatusReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargingStatusReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ChargingStatusRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ChargingStatusResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CurrentDemandReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CurrentDemandReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("CurrentDemandRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_CurrentDemandResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_MeteringReceiptReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("MeteringReceiptRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_MeteringReceiptResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentDetailsReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentDetailsRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentDetailsResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentServiceSelectionReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentServiceSelectionReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PaymentServiceSelectionRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PaymentServiceSelectionResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PowerDeliveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PowerDeliveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PowerDeliveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PreChargeReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PreChargeReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("PreChargeRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_PreChargeResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDetailReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDetailReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDetailRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDetailResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDiscoveryReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("ServiceDiscoveryRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_ServiceDiscoveryResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionSetupReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionSetupReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionSetupRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionSetupResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionStopReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionStopReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("SessionStopRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_SessionStopResType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionReq", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_WeldingDetectionReqType(x36) : x36.Name == global::System.Xml.Linq.XName.Get("WeldingDetectionRes", "urn:iso:15118:2:2013:MsgBody") ? (global::Juice.Hlc.Exi.Iso2.BodyBaseType)ReadXml_WeldingDetectionResType(x36) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x36));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -335,183 +331,178 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_BodyType(global::System.Xml.XmlWriter x, BodyType v)
     {
-        if (v.BodyElement is { } e38)
+        if (v.BodyElement is { } e37)
         {
-            switch (e38)
+            switch (e37)
             {
-                case global::Juice.Hlc.Exi.Iso2.AuthorizationReqType m39:
+                case global::Juice.Hlc.Exi.Iso2.AuthorizationReqType m38:
                 x.WriteStartElement("AuthorizationReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_AuthorizationReqType(x, m39);
+                WriteXml_AuthorizationReqType(x, m38);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.AuthorizationResType m40:
+                case global::Juice.Hlc.Exi.Iso2.AuthorizationResType m39:
                 x.WriteStartElement("AuthorizationRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_AuthorizationResType(x, m40);
+                WriteXml_AuthorizationResType(x, m39);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CableCheckReqType m41:
+                case global::Juice.Hlc.Exi.Iso2.CableCheckReqType m40:
                 x.WriteStartElement("CableCheckReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CableCheckReqType(x, m41);
+                WriteXml_CableCheckReqType(x, m40);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CableCheckResType m42:
+                case global::Juice.Hlc.Exi.Iso2.CableCheckResType m41:
                 x.WriteStartElement("CableCheckRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CableCheckResType(x, m42);
+                WriteXml_CableCheckResType(x, m41);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CertificateInstallationReqType m43:
+                case global::Juice.Hlc.Exi.Iso2.CertificateInstallationReqType m42:
                 x.WriteStartElement("CertificateInstallationReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CertificateInstallationReqType(x, m43);
+                WriteXml_CertificateInstallationReqType(x, m42);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CertificateInstallationResType m44:
+                case global::Juice.Hlc.Exi.Iso2.CertificateInstallationResType m43:
                 x.WriteStartElement("CertificateInstallationRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CertificateInstallationResType(x, m44);
+                WriteXml_CertificateInstallationResType(x, m43);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CertificateUpdateReqType m45:
+                case global::Juice.Hlc.Exi.Iso2.CertificateUpdateReqType m44:
                 x.WriteStartElement("CertificateUpdateReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CertificateUpdateReqType(x, m45);
+                WriteXml_CertificateUpdateReqType(x, m44);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CertificateUpdateResType m46:
+                case global::Juice.Hlc.Exi.Iso2.CertificateUpdateResType m45:
                 x.WriteStartElement("CertificateUpdateRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CertificateUpdateResType(x, m46);
+                WriteXml_CertificateUpdateResType(x, m45);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ChargeParameterDiscoveryReqType m47:
+                case global::Juice.Hlc.Exi.Iso2.ChargeParameterDiscoveryReqType m46:
                 x.WriteStartElement("ChargeParameterDiscoveryReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ChargeParameterDiscoveryReqType(x, m47);
+                WriteXml_ChargeParameterDiscoveryReqType(x, m46);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ChargeParameterDiscoveryResType m48:
+                case global::Juice.Hlc.Exi.Iso2.ChargeParameterDiscoveryResType m47:
                 x.WriteStartElement("ChargeParameterDiscoveryRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ChargeParameterDiscoveryResType(x, m48);
+                WriteXml_ChargeParameterDiscoveryResType(x, m47);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ChargingStatusReqType m49:
+                case global::Juice.Hlc.Exi.Iso2.ChargingStatusReqType m48:
                 x.WriteStartElement("ChargingStatusReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ChargingStatusReqType(x, m49);
+                WriteXml_ChargingStatusReqType(x, m48);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ChargingStatusResType m50:
+                case global::Juice.Hlc.Exi.Iso2.ChargingStatusResType m49:
                 x.WriteStartElement("ChargingStatusRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ChargingStatusResType(x, m50);
+                WriteXml_ChargingStatusResType(x, m49);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CurrentDemandReqType m51:
+                case global::Juice.Hlc.Exi.Iso2.CurrentDemandReqType m50:
                 x.WriteStartElement("CurrentDemandReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CurrentDemandReqType(x, m51);
+                WriteXml_CurrentDemandReqType(x, m50);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.CurrentDemandResType m52:
+                case global::Juice.Hlc.Exi.Iso2.CurrentDemandResType m51:
                 x.WriteStartElement("CurrentDemandRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_CurrentDemandResType(x, m52);
+                WriteXml_CurrentDemandResType(x, m51);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.MeteringReceiptReqType m53:
+                case global::Juice.Hlc.Exi.Iso2.MeteringReceiptReqType m52:
                 x.WriteStartElement("MeteringReceiptReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_MeteringReceiptReqType(x, m53);
+                WriteXml_MeteringReceiptReqType(x, m52);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.MeteringReceiptResType m54:
+                case global::Juice.Hlc.Exi.Iso2.MeteringReceiptResType m53:
                 x.WriteStartElement("MeteringReceiptRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_MeteringReceiptResType(x, m54);
+                WriteXml_MeteringReceiptResType(x, m53);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PaymentDetailsReqType m55:
+                case global::Juice.Hlc.Exi.Iso2.PaymentDetailsReqType m54:
                 x.WriteStartElement("PaymentDetailsReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PaymentDetailsReqType(x, m55);
+                WriteXml_PaymentDetailsReqType(x, m54);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PaymentDetailsResType m56:
+                case global::Juice.Hlc.Exi.Iso2.PaymentDetailsResType m55:
                 x.WriteStartElement("PaymentDetailsRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PaymentDetailsResType(x, m56);
+                WriteXml_PaymentDetailsResType(x, m55);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PaymentServiceSelectionReqType m57:
+                case global::Juice.Hlc.Exi.Iso2.PaymentServiceSelectionReqType m56:
                 x.WriteStartElement("PaymentServiceSelectionReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PaymentServiceSelectionReqType(x, m57);
+                WriteXml_PaymentServiceSelectionReqType(x, m56);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PaymentServiceSelectionResType m58:
+                case global::Juice.Hlc.Exi.Iso2.PaymentServiceSelectionResType m57:
                 x.WriteStartElement("PaymentServiceSelectionRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PaymentServiceSelectionResType(x, m58);
+                WriteXml_PaymentServiceSelectionResType(x, m57);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PowerDeliveryReqType m59:
+                case global::Juice.Hlc.Exi.Iso2.PowerDeliveryReqType m58:
                 x.WriteStartElement("PowerDeliveryReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PowerDeliveryReqType(x, m59);
+                WriteXml_PowerDeliveryReqType(x, m58);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PowerDeliveryResType m60:
+                case global::Juice.Hlc.Exi.Iso2.PowerDeliveryResType m59:
                 x.WriteStartElement("PowerDeliveryRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PowerDeliveryResType(x, m60);
+                WriteXml_PowerDeliveryResType(x, m59);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PreChargeReqType m61:
+                case global::Juice.Hlc.Exi.Iso2.PreChargeReqType m60:
                 x.WriteStartElement("PreChargeReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PreChargeReqType(x, m61);
+                WriteXml_PreChargeReqType(x, m60);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.PreChargeResType m62:
+                case global::Juice.Hlc.Exi.Iso2.PreChargeResType m61:
                 x.WriteStartElement("PreChargeRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_PreChargeResType(x, m62);
+                WriteXml_PreChargeResType(x, m61);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ServiceDetailReqType m63:
+                case global::Juice.Hlc.Exi.Iso2.ServiceDetailReqType m62:
                 x.WriteStartElement("ServiceDetailReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ServiceDetailReqType(x, m63);
+                WriteXml_ServiceDetailReqType(x, m62);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ServiceDetailResType m64:
+                case global::Juice.Hlc.Exi.Iso2.ServiceDetailResType m63:
                 x.WriteStartElement("ServiceDetailRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ServiceDetailResType(x, m64);
+                WriteXml_ServiceDetailResType(x, m63);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ServiceDiscoveryReqType m65:
+                case global::Juice.Hlc.Exi.Iso2.ServiceDiscoveryReqType m64:
                 x.WriteStartElement("ServiceDiscoveryReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ServiceDiscoveryReqType(x, m65);
+                WriteXml_ServiceDiscoveryReqType(x, m64);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.ServiceDiscoveryResType m66:
+                case global::Juice.Hlc.Exi.Iso2.ServiceDiscoveryResType m65:
                 x.WriteStartElement("ServiceDiscoveryRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_ServiceDiscoveryResType(x, m66);
+                WriteXml_ServiceDiscoveryResType(x, m65);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.SessionSetupReqType m67:
+                case global::Juice.Hlc.Exi.Iso2.SessionSetupReqType m66:
                 x.WriteStartElement("SessionSetupReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_SessionSetupReqType(x, m67);
+                WriteXml_SessionSetupReqType(x, m66);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.SessionSetupResType m68:
+                case global::Juice.Hlc.Exi.Iso2.SessionSetupResType m67:
                 x.WriteStartElement("SessionSetupRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_SessionSetupResType(x, m68);
+                WriteXml_SessionSetupResType(x, m67);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.SessionStopReqType m69:
+                case global::Juice.Hlc.Exi.Iso2.SessionStopReqType m68:
                 x.WriteStartElement("SessionStopReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_SessionStopReqType(x, m69);
+                WriteXml_SessionStopReqType(x, m68);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.SessionStopResType m70:
+                case global::Juice.Hlc.Exi.Iso2.SessionStopResType m69:
                 x.WriteStartElement("SessionStopRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_SessionStopResType(x, m70);
+                WriteXml_SessionStopResType(x, m69);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.WeldingDetectionReqType m71:
+                case global::Juice.Hlc.Exi.Iso2.WeldingDetectionReqType m70:
                 x.WriteStartElement("WeldingDetectionReq", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_WeldingDetectionReqType(x, m71);
+                WriteXml_WeldingDetectionReqType(x, m70);
                 x.WriteEndElement();
                     break;
-                case global::Juice.Hlc.Exi.Iso2.WeldingDetectionResType m72:
+                case global::Juice.Hlc.Exi.Iso2.WeldingDetectionResType m71:
                 x.WriteStartElement("WeldingDetectionRes", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_WeldingDetectionResType(x, m72);
-                x.WriteEndElement();
-                    break;
-                case global::Juice.Hlc.Exi.Iso2.BodyBaseType m73:
-                x.WriteStartElement("BodyElement", "urn:iso:15118:2:2013:MsgBody");
-                WriteXml_BodyBaseType(x, m73);
+                WriteXml_WeldingDetectionResType(x, m71);
                 x.WriteEndElement();
                     break;
             }

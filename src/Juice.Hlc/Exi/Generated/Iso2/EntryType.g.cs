@@ -16,7 +16,7 @@ public abstract partial class EntryType
     internal EntryType(global::Juice.Hlc.Exi.ExiDecoding _) { }
     #pragma warning restore CS8618
 
-    /// <summary>Element <c>TimeInterval</c> or a member of its substitution group: RelativeTimeInterval, TimeInterval (the runtime type selects the element); occurs 1..1.</summary>
+    /// <summary>Element <c>TimeInterval</c> or a member of its substitution group: RelativeTimeInterval (the runtime type selects the element); occurs 1..1.</summary>
     public required global::Juice.Hlc.Exi.Iso2.IntervalType TimeInterval { get; set; }
 }
 

@@ -50,16 +50,12 @@ internal static partial class Iso2Codec
                 w.Event(g, ref s, 0);
                 Encode_RelativeTimeIntervalType(ref w, m2);
                 break;
-            case global::Juice.Hlc.Exi.Iso2.IntervalType m3:
-                w.Event(g, ref s, 1);
-                Encode_IntervalType(ref w, m3);
-                break;
             default:
                 throw new global::System.InvalidOperationException("PMaxScheduleEntryType: " + e1.GetType().Name + " is not in the substitution group of TimeInterval");
         }
-        var e4 = v.PMax ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.PMax is required");
+        var e3 = v.PMax ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.PMax is required");
         w.Event(g, ref s, 2);
-        Encode_PhysicalValueType(ref w, e4);
+        Encode_PhysicalValueType(ref w, e3);
         w.Event(g, ref s, 3);
     }
 
@@ -98,12 +94,12 @@ internal static partial class Iso2Codec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes"), global::System.Xml.Linq.XName.Get("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes")]);
-            v.TimeInterval = (x5.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_RelativeTimeIntervalType(x5) : x5.Name == global::System.Xml.Linq.XName.Get("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_IntervalType(x5) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x5));
+            var x4 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes")]);
+            v.TimeInterval = (x4.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_RelativeTimeIntervalType(x4) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x4));
         }
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("PMax", "urn:iso:15118:2:2013:MsgDataTypes")]);
-            v.PMax = ReadXml_PhysicalValueType(x6);
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("PMax", "urn:iso:15118:2:2013:MsgDataTypes")]);
+            v.PMax = ReadXml_PhysicalValueType(x5);
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -111,23 +107,18 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_PMaxScheduleEntryType(global::System.Xml.XmlWriter x, PMaxScheduleEntryType v)
     {
-        var e7 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
-        switch (e7)
+        var e6 = v.TimeInterval ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.TimeInterval is required");
+        switch (e6)
         {
-            case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m8:
+            case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m7:
             x.WriteStartElement("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");
-            WriteXml_RelativeTimeIntervalType(x, m8);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Iso2.IntervalType m9:
-            x.WriteStartElement("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");
-            WriteXml_IntervalType(x, m9);
+            WriteXml_RelativeTimeIntervalType(x, m7);
             x.WriteEndElement();
                 break;
         }
-        var e10 = v.PMax ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.PMax is required");
+        var e8 = v.PMax ?? throw new global::System.InvalidOperationException("PMaxScheduleEntryType.PMax is required");
         x.WriteStartElement("PMax", "urn:iso:15118:2:2013:MsgDataTypes");
-        WriteXml_PhysicalValueType(x, e10);
+        WriteXml_PhysicalValueType(x, e8);
         x.WriteEndElement();
     }
 }

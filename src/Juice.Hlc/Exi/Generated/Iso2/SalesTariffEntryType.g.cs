@@ -58,22 +58,18 @@ internal static partial class Iso2Codec
                 w.Event(g, ref s, 0);
                 Encode_RelativeTimeIntervalType(ref w, m2);
                 break;
-            case global::Juice.Hlc.Exi.Iso2.IntervalType m3:
-                w.Event(g, ref s, 1);
-                Encode_IntervalType(ref w, m3);
-                break;
             default:
                 throw new global::System.InvalidOperationException("SalesTariffEntryType: " + e1.GetType().Name + " is not in the substitution group of TimeInterval");
         }
-        if (v.EPriceLevel is { } e4)
+        if (v.EPriceLevel is { } e3)
         {
             w.Event(g, ref s, 2);
-            global::Juice.Hlc.Exi.ExiSimpleTypes.WE_AppHandshake_idType(ref w, e4);
+            global::Juice.Hlc.Exi.ExiSimpleTypes.WE_AppHandshake_idType(ref w, e3);
         }
-        foreach (var e5 in v.ConsumptionCost)
+        foreach (var e4 in v.ConsumptionCost)
         {
             w.Event(g, ref s, 3);
-            Encode_ConsumptionCostType(ref w, e5);
+            Encode_ConsumptionCostType(ref w, e4);
         }
         w.Event(g, ref s, 4);
     }
@@ -116,18 +112,18 @@ internal static partial class Iso2Codec
         var kids = global::Juice.Hlc.Exi.ExiXml.Children(e);
         int i = 0;
         {
-            var x6 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes"), global::System.Xml.Linq.XName.Get("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes")]);
-            v.TimeInterval = (x6.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_RelativeTimeIntervalType(x6) : x6.Name == global::System.Xml.Linq.XName.Get("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_IntervalType(x6) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x6));
+            var x5 = global::Juice.Hlc.Exi.ExiXml.Take(e, kids, ref i, [global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes")]);
+            v.TimeInterval = (x5.Name == global::System.Xml.Linq.XName.Get("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes") ? (global::Juice.Hlc.Exi.Iso2.IntervalType)ReadXml_RelativeTimeIntervalType(x5) : throw global::Juice.Hlc.Exi.ExiXml.Unexpected(x5));
         }
         if (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("EPriceLevel", "urn:iso:15118:2:2013:MsgDataTypes")]))
         {
-            var x7 = kids[i++];
-            v.EPriceLevel = global::Juice.Hlc.Exi.ExiSimpleTypes.P_AppHandshake_idType(global::Juice.Hlc.Exi.ExiXml.Text(x7));
+            var x6 = kids[i++];
+            v.EPriceLevel = global::Juice.Hlc.Exi.ExiSimpleTypes.P_AppHandshake_idType(global::Juice.Hlc.Exi.ExiXml.Text(x6));
         }
         while (global::Juice.Hlc.Exi.ExiXml.At(kids, i, [global::System.Xml.Linq.XName.Get("ConsumptionCost", "urn:iso:15118:2:2013:MsgDataTypes")]))
         {
-            var x8 = kids[i++];
-            v.ConsumptionCost.Add(ReadXml_ConsumptionCostType(x8));
+            var x7 = kids[i++];
+            v.ConsumptionCost.Add(ReadXml_ConsumptionCostType(x7));
         }
         global::Juice.Hlc.Exi.ExiXml.End(e, kids, i);
         return v;
@@ -135,30 +131,25 @@ internal static partial class Iso2Codec
 
     internal static void WriteXml_SalesTariffEntryType(global::System.Xml.XmlWriter x, SalesTariffEntryType v)
     {
-        var e9 = v.TimeInterval ?? throw new global::System.InvalidOperationException("SalesTariffEntryType.TimeInterval is required");
-        switch (e9)
+        var e8 = v.TimeInterval ?? throw new global::System.InvalidOperationException("SalesTariffEntryType.TimeInterval is required");
+        switch (e8)
         {
-            case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m10:
+            case global::Juice.Hlc.Exi.Iso2.RelativeTimeIntervalType m9:
             x.WriteStartElement("RelativeTimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");
-            WriteXml_RelativeTimeIntervalType(x, m10);
-            x.WriteEndElement();
-                break;
-            case global::Juice.Hlc.Exi.Iso2.IntervalType m11:
-            x.WriteStartElement("TimeInterval", "urn:iso:15118:2:2013:MsgDataTypes");
-            WriteXml_IntervalType(x, m11);
+            WriteXml_RelativeTimeIntervalType(x, m9);
             x.WriteEndElement();
                 break;
         }
-        if (v.EPriceLevel is { } e12)
+        if (v.EPriceLevel is { } e10)
         {
             x.WriteStartElement("EPriceLevel", "urn:iso:15118:2:2013:MsgDataTypes");
-            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_AppHandshake_idType(e12));
+            x.WriteString(global::Juice.Hlc.Exi.ExiSimpleTypes.F_AppHandshake_idType(e10));
             x.WriteEndElement();
         }
-        foreach (var e13 in v.ConsumptionCost)
+        foreach (var e11 in v.ConsumptionCost)
         {
             x.WriteStartElement("ConsumptionCost", "urn:iso:15118:2:2013:MsgDataTypes");
-            WriteXml_ConsumptionCostType(x, e13);
+            WriteXml_ConsumptionCostType(x, e11);
             x.WriteEndElement();
         }
     }
