@@ -238,7 +238,7 @@ internal sealed partial class ComplexEmitter
         {
             w.Line($"    if ({NotCharacterState()}) throw new global::Juice.Hlc.Exi.ExiContentException(at, \"{T}: element ended before its required content\");");
             w.Line(sc0.Kind == SimpleKind.String
-                ? $"    v.Value = global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, {sc0.MinLength ?? 0}, \"{T}\");"
+                ? "    v.Value = string.Empty;"
                 : $"    v.Value = global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, {sc0.MinLength ?? 0}, \"{T}\");");
             w.Line("    return v;");
         }

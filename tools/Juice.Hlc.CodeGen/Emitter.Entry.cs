@@ -405,10 +405,10 @@ internal sealed class EntryEmitter
             var at = _attributes[ai].Type;
             string read = at is not null
                 ? $"{Simple}.R_{_e.SimpleId(at)}(ref r)"
-                : $"{Simple}.P_{_e.SimpleId(a.Type)}(r.ReadStringValue(0, int.MaxValue))";
+                : $"{Simple}.P_{_e.SimpleId(a.Type)}(r.ReadStringValue(int.MaxValue))";
             w.Line($"case {ai}: v.{a.PropName} = {read}; break;");
         }
-        w.Line($"case {ch}: v.Value = {Simple}.P_{_e.SimpleId(type.SimpleContent!)}(r.ReadStringValue(0, int.MaxValue)); break;");
+        w.Line($"case {ch}: v.Value = {Simple}.P_{_e.SimpleId(type.SimpleContent!)}(r.ReadStringValue(int.MaxValue)); break;");
         w.Line($"default: throw new {Rt}.ExiContentException(at, $\"{name.Name}: {{g.Terminals[action - 1]}} is not supported in the element fragment grammar\");");
         w.Close();
         w.Close();

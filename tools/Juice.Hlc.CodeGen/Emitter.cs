@@ -129,9 +129,11 @@ internal sealed class Emitter
         {
             case SimpleKind.String:
                 w.Line("int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);");
-                if (s.MinLength is not null || s.MaxLength is not null)
+                // only maxLength, in code points (the unit of EXI's string length): minLength is for the application
+                // to judge, as the reference encoder does not check it (it would count UTF-16 units anyway)
+                if (s.MaxLength is not null)
                 {
-                    w.Line($"global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, {s.MinLength ?? 0}, {s.MaxLength ?? int.MaxValue}, {name});");
+                    w.Line($"global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, {s.MaxLength}, {name});");
                 }
                 w.Line("w.WriteStringLiteral(v, n);");
                 break;
@@ -171,7 +173,8 @@ internal sealed class Emitter
         switch (s.Kind)
         {
             case SimpleKind.String:
-                w.Line($"return r.ReadStringValue({s.MinLength ?? 0}, {s.MaxLength ?? int.MaxValue});");
+                // what the bits say: maxLength bounds the allocation, minLength is not part of the EXI encoding
+                w.Line($"return r.ReadStringValue({s.MaxLength ?? int.MaxValue});");
                 break;
             case SimpleKind.HexBinary or SimpleKind.Base64Binary:
                 w.Line($"return r.ReadBinary({s.MinLength ?? 0}, {s.MaxLength ?? int.MaxValue});");
@@ -240,7 +243,7 @@ internal sealed class Emitter
         w.Line("int s = 0;");
         w.Open("if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)");
         w.Line(s.CanBeEmpty
-            ? (s.Kind == SimpleKind.String ? "return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, " : "return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, ") + $"{s.MinLength ?? 0}, {name});"
+            ? (s.Kind == SimpleKind.String ? "return string.Empty;" : $"return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, {s.MinLength ?? 0}, {name});")
             : $"throw r.Error(\"empty content is not a value of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
         w.Close();
         w.Line($"var v = R_{id}(ref r);");

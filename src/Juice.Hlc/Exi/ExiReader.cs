@@ -185,9 +185,10 @@ public ref struct ExiReader
 
     /// <summary>
     /// A string value (§7.3.3): with valuePartitionCapacity = 0 there are no table hits, so the prefix must be a
-    /// literal (length + 2); the length counts code points.
+    /// literal (length + 2); the length counts code points. Only <paramref name="maxLength"/> is checked, before
+    /// anything is allocated: the schema's minLength is no part of the EXI encoding (the application judges it).
     /// </summary>
-    public string ReadStringValue(int minLength, int maxLength)
+    public string ReadStringValue(int maxLength)
     {
         long start = _bitPosition;
         ulong indicator = ReadUnsigned();
@@ -199,10 +200,6 @@ public ref struct ExiReader
         if (length > (ulong)maxLength)
         {
             throw new ExiContentException(start, $"string length {length} exceeds maxLength {maxLength}");
-        }
-        if ((long)length < minLength)
-        {
-            throw new ExiContentException(start, $"string length {length} is below minLength {minLength}");
         }
         return ReadCodePoints((long)length, start);
     }

@@ -47,9 +47,6 @@ public static class ExiFacets
         }
     }
 
-    public static string EmptyString(ref ExiReader reader, int minLength, string type) =>
-        minLength > 0 ? throw reader.Error($"{type}: empty value is below minLength {minLength}") : string.Empty;
-
     public static byte[] EmptyBinary(ref ExiReader reader, int minLength, string type) =>
         minLength > 0 ? throw reader.Error($"{type}: empty value is below minLength {minLength}") : [];
 }

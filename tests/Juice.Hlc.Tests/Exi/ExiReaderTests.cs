@@ -50,7 +50,7 @@ public sealed class ExiReaderTests
     [Fact]
     public void Strings_with_non_BMP_code_points()
     {
-        Assert.Equal("a\U0001F600", Read("046180ec07", (ref ExiReader r) => r.ReadStringValue(0, 10)));
+        Assert.Equal("a\U0001F600", Read("046180ec07", (ref ExiReader r) => r.ReadStringValue(10)));
     }
 
     [Theory]
@@ -63,7 +63,7 @@ public sealed class ExiReaderTests
     [InlineData("03ffb703", "invalid Unicode code point")]    // a surrogate (U+DBFF)
     public void Bad_strings_are_refused_with_a_reason(string hex, string reason)
     {
-        var ex = Fails(hex, (ref ExiReader r) => r.ReadStringValue(0, 10));
+        var ex = Fails(hex, (ref ExiReader r) => r.ReadStringValue(10));
         Assert.Contains(reason, ex.Reason);
     }
 

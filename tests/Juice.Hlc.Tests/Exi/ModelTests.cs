@@ -161,3 +161,55 @@ public sealed class ModelTests
         Assert.Equal(DinExi.Encode(msg).Length, written);
     }
 }
+
+/// <summary>
+/// String length facets are no part of the EXI encoding of a string (its length counts code points; the reference
+/// validates in UTF-16 units): the decoder decodes what the bits say and the encoder takes what the reference takes.
+/// Only maxLength bounds what the decoder allocates.
+/// </summary>
+public sealed class StringFacetTests
+{
+    // 13 code points, one of them outside the BMP: 14 UTF-16 units, which the reference counts against minLength 14
+    private const string Emaid = "DE8AA1A2B3C4\U0001F600";
+
+    private static Juice.Hlc.Exi.Iso2.V2G_Message PaymentDetails(string emaid) => new()
+    {
+        Header = new Juice.Hlc.Exi.Iso2.MessageHeaderType { SessionID = [1, 2, 3, 4, 5, 6, 7, 8] },
+        Body = new Juice.Hlc.Exi.Iso2.BodyType
+        {
+            BodyElement = new Juice.Hlc.Exi.Iso2.PaymentDetailsReqType
+            {
+                EMAID = emaid,
+                ContractSignatureCertChain = new Juice.Hlc.Exi.Iso2.CertificateChainType { Certificate = [0x30, 0x03] },
+            },
+        },
+    };
+
+    [Fact]
+    public void An_eMAID_of_13_code_points_with_one_outside_the_BMP_encodes_and_decodes()
+    {
+        Assert.Equal(13, System.Globalization.StringInfo.ParseCombiningCharacters(Emaid).Length);
+        Assert.Equal(14, Emaid.Length);
+        byte[] exi = Juice.Hlc.Exi.Iso2.Iso2Exi.Encode(PaymentDetails(Emaid));
+        var decoded = (Juice.Hlc.Exi.Iso2.PaymentDetailsReqType)Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(exi).Body.BodyElement!;
+        Assert.Equal(Emaid, decoded.EMAID);
+        // and the same as a signed fragment (the relaxed element fragment grammar of eMAID)
+        var fragment = new Juice.Hlc.Exi.ExiRoot(System.Xml.Linq.XName.Get("eMAID", "urn:iso:15118:2:2013:MsgBody"), new Juice.Hlc.Exi.Iso2.EMAIDType { Id = "id1", Value = Emaid });
+        var back = (Juice.Hlc.Exi.Iso2.EMAIDType)Juice.Hlc.Exi.Iso2.Iso2Exi.DecodeFragment(Juice.Hlc.Exi.Iso2.Iso2Exi.EncodeFragment(fragment)).Value;
+        Assert.Equal(Emaid, back.Value);
+    }
+
+    [Fact]
+    public void A_string_below_minLength_is_decoded_for_the_application_to_judge()
+    {
+        byte[] exi = Juice.Hlc.Exi.Iso2.Iso2Exi.Encode(PaymentDetails("DE8AA"));
+        Assert.Equal("DE8AA", ((Juice.Hlc.Exi.Iso2.PaymentDetailsReqType)Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(exi).Body.BodyElement!).EMAID);
+        Assert.False(Juice.Hlc.Security.Emaid.IsValid("DE8AA"));   // the SECC's own check (FAILED in PaymentDetailsRes)
+    }
+
+    [Fact]
+    public void MaxLength_still_bounds_both_ways()
+    {
+        Assert.Throws<InvalidOperationException>(() => Juice.Hlc.Exi.Iso2.Iso2Exi.Encode(PaymentDetails("DE8AA1A2B3C4D5E6")));   // 16 > 15
+    }
+}

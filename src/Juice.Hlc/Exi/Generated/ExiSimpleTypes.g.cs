@@ -35,7 +35,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Xs_Id(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 2147483647);
+        return r.ReadStringValue(2147483647);
     }
     internal static void WE_Xs_Id(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -54,7 +54,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "ID");
+            return string.Empty;
         }
         var v = R_Xs_Id(ref r);
         r.Event(G_Simple, ref s);
@@ -77,7 +77,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Xs_AnyUri(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 2147483647);
+        return r.ReadStringValue(2147483647);
     }
     internal static void WE_Xs_AnyUri(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -96,7 +96,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "anyURI");
+            return string.Empty;
         }
         var v = R_Xs_AnyUri(ref r);
         r.Event(G_Simple, ref s);
@@ -198,7 +198,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Xs_String(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 2147483647);
+        return r.ReadStringValue(2147483647);
     }
     internal static void WE_Xs_String(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -217,7 +217,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "string");
+            return string.Empty;
         }
         var v = R_Xs_String(ref r);
         r.Event(G_Simple, ref s);
@@ -241,7 +241,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_AppHandshake_protocolNamespaceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 100);
+        return r.ReadStringValue(100);
     }
     internal static void WE_AppHandshake_protocolNamespaceType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -260,7 +260,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "protocolNamespaceType");
+            return string.Empty;
         }
         var v = R_AppHandshake_protocolNamespaceType(ref r);
         r.Event(G_Simple, ref s);
@@ -548,7 +548,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Din_faultMsgType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 64);
+        return r.ReadStringValue(64);
     }
     internal static void WE_Din_faultMsgType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -567,7 +567,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "faultMsgType");
+            return string.Empty;
         }
         var v = R_Din_faultMsgType(ref r);
         r.Event(G_Simple, ref s);
@@ -732,7 +732,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Din_serviceNameType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 32);
+        return r.ReadStringValue(32);
     }
     internal static void WE_Din_serviceNameType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -751,7 +751,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "serviceNameType");
+            return string.Empty;
         }
         var v = R_Din_serviceNameType(ref r);
         r.Event(G_Simple, ref s);
@@ -867,7 +867,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Xs_Idref(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 2147483647);
+        return r.ReadStringValue(2147483647);
     }
     internal static void WE_Xs_Idref(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -886,7 +886,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "IDREF");
+            return string.Empty;
         }
         var v = R_Xs_Idref(ref r);
         r.Event(G_Simple, ref s);
@@ -1712,7 +1712,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Din_contractIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 24);
+        return r.ReadStringValue(24);
     }
     internal static void WE_Din_contractIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -1731,7 +1731,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "contractIDType");
+            return string.Empty;
         }
         var v = R_Din_contractIDType(ref r);
         r.Event(G_Simple, ref s);
@@ -1989,7 +1989,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Din_rootCertificateIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 40);
+        return r.ReadStringValue(40);
     }
     internal static void WE_Din_rootCertificateIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -2008,7 +2008,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "rootCertificateIDType");
+            return string.Empty;
         }
         var v = R_Din_rootCertificateIDType(ref r);
         r.Event(G_Simple, ref s);
@@ -2741,12 +2741,12 @@ internal static partial class ExiSimpleTypes
     internal static void W_Iso2_evseIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
         int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
-        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 7, 37, "evseIDType");
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 37, "evseIDType");
         w.WriteStringLiteral(v, n);
     }
     internal static string R_Iso2_evseIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(7, 37);
+        return r.ReadStringValue(37);
     }
     internal static void WE_Iso2_evseIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -2765,7 +2765,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 7, "evseIDType");
+            return string.Empty;
         }
         var v = R_Iso2_evseIDType(ref r);
         r.Event(G_Simple, ref s);
@@ -2946,12 +2946,12 @@ internal static partial class ExiSimpleTypes
     internal static void W_Iso2_eMAIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
         int n = global::Juice.Hlc.Exi.ExiWriter.CountCodePoints(v);
-        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 14, 15, "eMAIDType");
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(n, 0, 15, "eMAIDType");
         w.WriteStringLiteral(v, n);
     }
     internal static string R_Iso2_eMAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(14, 15);
+        return r.ReadStringValue(15);
     }
     internal static void WE_Iso2_eMAIDType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -2970,7 +2970,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 14, "eMAIDType");
+            return string.Empty;
         }
         var v = R_Iso2_eMAIDType(ref r);
         r.Event(G_Simple, ref s);
@@ -3436,7 +3436,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 255);
+        return r.ReadStringValue(255);
     }
     internal static void WE_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -3455,7 +3455,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "identifierType");
+            return string.Empty;
         }
         var v = R_Iso20_identifierType(ref r);
         r.Event(G_Simple, ref s);
@@ -3697,7 +3697,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 80);
+        return r.ReadStringValue(80);
     }
     internal static void WE_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -3716,7 +3716,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "nameType");
+            return string.Empty;
         }
         var v = R_Iso20_nameType(ref r);
         r.Event(G_Simple, ref s);
@@ -3874,7 +3874,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 3);
+        return r.ReadStringValue(3);
     }
     internal static void WE_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -3893,7 +3893,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "currencyType");
+            return string.Empty;
         }
         var v = R_Iso20_currencyType(ref r);
         r.Event(G_Simple, ref s);
@@ -3957,7 +3957,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 160);
+        return r.ReadStringValue(160);
     }
     internal static void WE_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -3976,7 +3976,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "descriptionType");
+            return string.Empty;
         }
         var v = R_Iso20_descriptionType(ref r);
         r.Event(G_Simple, ref s);
@@ -4906,7 +4906,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 12);
+        return r.ReadStringValue(12);
     }
     internal static void WE_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -4925,7 +4925,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "bssidType");
+            return string.Empty;
         }
         var v = R_Iso20_bssidType(ref r);
         r.Event(G_Simple, ref s);
@@ -4949,7 +4949,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string R_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadStringValue(0, 39);
+        return r.ReadStringValue(39);
     }
     internal static void WE_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiWriter w, string v)
     {
@@ -4968,7 +4968,7 @@ internal static partial class ExiSimpleTypes
         int s = 0;
         if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 0, "ipaddressType");
+            return string.Empty;
         }
         var v = R_Iso20_ipaddressType(ref r);
         r.Event(G_Simple, ref s);

@@ -72,7 +72,7 @@ internal static partial class Iso2Codec
                     return v;
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     if (s != 1) throw new global::Juice.Hlc.Exi.ExiContentException(at, "EMAIDType: element ended before its required content");
-                    v.Value = global::Juice.Hlc.Exi.ExiFacets.EmptyString(ref r, 14, "EMAIDType");
+                    v.Value = string.Empty;
                     return v;
                 case 1: // AT(Id)
                     v.Id = global::Juice.Hlc.Exi.ExiSimpleTypes.R_Xs_Id(ref r);

@@ -810,7 +810,7 @@ public static partial class Iso2Exi
             switch (action - 1)
             {
                 case 4: v.Id = global::Juice.Hlc.Exi.ExiSimpleTypes.R_Xs_Id(ref r); break;
-                case 256: v.Value = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Iso2_eMAIDType(r.ReadStringValue(0, int.MaxValue)); break;
+                case 256: v.Value = global::Juice.Hlc.Exi.ExiSimpleTypes.P_Iso2_eMAIDType(r.ReadStringValue(int.MaxValue)); break;
                 default: throw new global::Juice.Hlc.Exi.ExiContentException(at, $"eMAID: {g.Terminals[action - 1]} is not supported in the element fragment grammar");
             }
         }
