@@ -214,6 +214,7 @@ internal sealed partial class ComplexEmitter
 
     private void EmitDecoder(SourceWriter w)
     {
+        EmitEventReader(w);
         w.Open($"internal static {T} Decode_{T}(ref global::Juice.Hlc.Exi.ExiReader r)");
         if (_def.IsAbstract)
         {
@@ -230,7 +231,7 @@ internal sealed partial class ComplexEmitter
         }
         w.Open("while (true)");
         w.Line("long at = r.BitPosition;");
-        w.Open("switch (r.Event(g, ref s))");
+        w.Open(_g.States.Count <= MaxSpecializedStates ? $"switch (Event_{T}(ref r, ref s))" : "switch (r.Event(g, ref s))");
         w.Line("case global::Juice.Hlc.Exi.ExiGrammar.EndElement:");
         w.Line("    return v;");
         w.Line("case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:");
@@ -324,6 +325,55 @@ internal sealed partial class ComplexEmitter
         w.Close();
         w.Close();
         w.Close();
+    }
+
+    /// <summary>Grammars up to this many states get an event reader of their own with the codes as constants.</summary>
+    private const int MaxSpecializedStates = 64;
+
+    /// <summary>
+    /// The grammar's first level compiled into code (the same productions as the table <c>G_T</c>, which still
+    /// serves the second level and the encoder): per state a read of its constant width and the production's next
+    /// state and action. Saves the table loads and the variable-width shifts of the generic reader.
+    /// </summary>
+    private void EmitEventReader(SourceWriter w)
+    {
+        if (_def.IsAbstract || _g.States.Count > MaxSpecializedStates)
+        {
+            return;
+        }
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+        w.Open($"private static int Event_{T}(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)");
+        w.Line("uint c;");
+        w.Open("switch (s)");
+        for (int i = 0; i < _g.States.Count; i++)
+        {
+            var st = _g.States[i];
+            w.Line($"case {i}:");
+            w.Line($"    c = r.ReadBits({st.Width1});");
+            if (st.Productions.Count == 1)
+            {
+                var (_, next, action) = st.Productions[0];
+                w.Line($"    if (c == 0) {{ s = {next}; return {action}; }}");
+            }
+            else
+            {
+                w.Line("    switch (c)");
+                w.Line("    {");
+                for (int code = 0; code < st.Productions.Count; code++)
+                {
+                    var (_, next, action) = st.Productions[code];
+                    w.Line($"        case {code}: s = {next}; return {action};");
+                }
+                w.Line("    }");
+            }
+            w.Line("    break;");
+        }
+        w.Line("default:");
+        w.Line($"    throw new global::System.InvalidOperationException(\"{T}: no grammar state \" + s);");
+        w.Close();
+        w.Line($"return r.Escape(G_{T}, s, c);");
+        w.Close();
+        w.Line();
     }
 
     /// <summary>True when the current state is not one that expects the CH of simple content.</summary>

@@ -104,6 +104,12 @@ internal sealed class Emitter
         EmitGrammar(w, "G_Simple", simpleGrammar);
         int ch = simpleGrammar.Terminals.FindIndex(t => t.Kind == TermKind.CH);
         int ee = simpleGrammar.Terminals.FindIndex(t => t.Kind == TermKind.EE);
+        // ExiReader.SimpleContentStart/End read this grammar's codes directly: CH then EE, one production of 1 bit each
+        if (simpleGrammar.States.Count != 2 || simpleGrammar.States.Any(st => st.Count1 != 1 || st.Width1 != 1)
+            || simpleGrammar.States[0].Productions[0].Terminal != ch || simpleGrammar.States[1].Productions[0].Terminal != ee)
+        {
+            throw new InvalidOperationException("the simple type grammar is not CH, EE with one 1-bit production each: ExiReader.SimpleContentStart/End must change");
+        }
         w.Line($"internal const int T_Simple_CH = {ch};");
         w.Line($"internal const int T_Simple_EE = {ee};");
         var chAction = simpleGrammar.Actions.FindIndex(a => a.Terminal == ch);
@@ -185,7 +191,7 @@ internal sealed class Emitter
             case SimpleKind.Enum:
                 w.Line("long at = r.BitPosition;");
                 w.Line($"uint i = r.ReadBits({s.NBits});");
-                w.Line($"if (i >= {s.Enumeration.Count}u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $\"enumeration index {{i}} out of range for {s.Name?.Name} ({s.Enumeration.Count} values)\");");
+                w.Line($"if (i >= {s.Enumeration.Count}u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, \"{s.Name?.Name} ({s.Enumeration.Count} values)\");");
                 w.Line($"return ({t})i;");
                 break;
             case SimpleKind.Integer:
@@ -194,7 +200,7 @@ internal sealed class Emitter
                 {
                     case IntRep.NBit:
                         w.Line($"long x = ({s.MinValue}L) + r.ReadBits({s.NBits});");
-                        w.Line($"if (x > {s.MaxValue}L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $\"value {{x}} above maxInclusive {s.MaxValue} of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
+                        w.Line($"if (x > {s.MaxValue}L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, \"maxInclusive {s.MaxValue} of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
                         w.Line($"return ({t})x;");
                         break;
                     case IntRep.Unsigned when s.IsBig:
@@ -240,14 +246,13 @@ internal sealed class Emitter
         w.Line("w.Event(G_Simple, ref s, T_Simple_EE);");
         w.Close();
         w.Open($"internal static {t} RE_{id}(ref global::Juice.Hlc.Exi.ExiReader r)");
-        w.Line("int s = 0;");
-        w.Open("if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)");
+        w.Open("if (!r.SimpleContentStart(G_Simple))");
         w.Line(s.CanBeEmpty
             ? (s.Kind == SimpleKind.String ? "return string.Empty;" : $"return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, {s.MinLength ?? 0}, {name});")
             : $"throw r.Error(\"empty content is not a value of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
         w.Close();
         w.Line($"var v = R_{id}(ref r);");
-        w.Line("r.Event(G_Simple, ref s);");
+        w.Line("r.SimpleContentEnd(G_Simple);");
         w.Line("return v;");
         w.Close();
         // lexical forms
@@ -334,7 +339,7 @@ internal sealed class Emitter
         if (s.MaxValue is { } hi && !(s.TypeCode == XmlTypeCode.UnsignedLong && hi == ulong.MaxValue) && !(s.TypeCode == XmlTypeCode.Long && hi == long.MaxValue)) conds.Add($"{v} > {Num(s, hi)}");
         if (conds.Count > 0)
         {
-            w.Line($"if ({string.Join(" || ", conds)}) throw new global::Juice.Hlc.Exi.ExiContentException(at, $\"value {{{v}}} outside [{s.MinValue}, {s.MaxValue}] of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
+            w.Line($"if ({string.Join(" || ", conds)}) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, {v}, \"[{s.MinValue}, {s.MaxValue}] of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
         }
     }
 

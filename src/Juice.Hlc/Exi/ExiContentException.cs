@@ -26,3 +26,19 @@ public sealed class ExiBufferTooSmallException : Exception
 {
     public ExiBufferTooSmallException() : base("the destination buffer is too small for the EXI stream") { }
 }
+
+/// <summary>
+/// Throw helpers for the generated value readers: the message is built here, on the cold path, so that the readers
+/// stay small enough for the JIT to inline them into the element decoders.
+/// </summary>
+public static class ExiThrow
+{
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ValueOutside(long at, object value, string range) => throw new ExiContentException(at, $"value {value} outside {range}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ValueAbove(long at, long value, string limit) => throw new ExiContentException(at, $"value {value} above {limit}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void EnumerationIndex(long at, uint index, string type) => throw new ExiContentException(at, $"enumeration index {index} out of range for {type}");
+}

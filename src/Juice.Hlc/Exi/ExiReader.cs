@@ -29,7 +29,24 @@ public ref struct ExiReader
     public ExiContentException Error(string reason) => new(_bitPosition, reason);
 
     /// <summary>Reads <paramref name="count"/> bits (0..32), MSB first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint ReadBits(int count)
+    {
+        long byteIndex = _bitPosition >> 3;
+        if (byteIndex + 8 > _buffer.Length)
+        {
+            return ReadBitsNearEnd(count);
+        }
+        // bounds checked just above: read 8 bytes at once (count 0 gives 0: the word is shifted out entirely)
+        ulong word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_buffer), (nint)byteIndex)));
+        int offset = (int)(_bitPosition & 7);
+        _bitPosition += count;
+        return (uint)((word << offset) >> 1 >> (63 - count));
+    }
+
+    /// <summary>ReadBits within the last 8 bytes of the stream.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private uint ReadBitsNearEnd(int count)
     {
         if (count == 0)
         {
@@ -38,10 +55,11 @@ public ref struct ExiReader
         long byteIndex = _bitPosition >> 3;
         int offset = (int)(_bitPosition & 7);
         ulong word;
-        if (byteIndex + 8 <= _buffer.Length)
+        if (_buffer.Length >= 8 && _bitPosition + count <= (long)_buffer.Length * 8)
         {
-            // bounds checked just above: read 8 bytes at once
-            word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_buffer), (nint)byteIndex)));
+            // the stream's last word, shifted so that byteIndex comes first (zeros behind)
+            word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_buffer), _buffer.Length - 8)))
+                << (int)((byteIndex - (_buffer.Length - 8)) * 8);
         }
         else
         {
@@ -58,19 +76,43 @@ public ref struct ExiReader
         {
             throw new ExiContentException(_bitPosition, $"stream truncated: {count} more bit(s) needed, {RemainingBits} left");
         }
+        // fewer than 8 bytes are left: one copy into a zeroed word instead of a loop over single bytes
         ulong word = 0;
-        for (int i = 0; i < 8; i++)
-        {
-            long at = byteIndex + i;
-            word = (word << 8) | (at < _buffer.Length ? _buffer[(int)at] : 0u);
-        }
-        return word;
+        _buffer.Slice((int)byteIndex).CopyTo(MemoryMarshal.AsBytes(new Span<ulong>(ref word)));
+        return BinaryPrimitives.ReverseEndianness(word);
     }
 
     public bool ReadBoolean() => ReadBits(1) != 0;
 
     /// <summary>EXI Unsigned Integer (§7.1.6) that must fit in 64 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong ReadUnsigned()
+    {
+        long byteIndex = _bitPosition >> 3;
+        if (byteIndex + 8 <= _buffer.Length)
+        {
+            // the next 57+ bits in one word: up to 7 octets of 7-bit groups without a read per octet
+            ulong word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetReference(_buffer), (nint)byteIndex)))
+                << (int)(_bitPosition & 7);
+            ulong value = 0;
+            for (int i = 0; i < 7; i++)
+            {
+                ulong octet = word >> 56;
+                value |= (octet & 0x7F) << (7 * i);
+                if ((octet & 0x80) == 0)
+                {
+                    _bitPosition += 8 * (i + 1);
+                    return value;
+                }
+                word <<= 8;
+            }
+        }
+        return ReadUnsignedOctets();
+    }
+
+    /// <summary>ReadUnsigned an octet at a time: near the end of the stream, or more than 7 octets.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadUnsignedOctets()
     {
         long start = _bitPosition;
         ulong value = 0;
@@ -259,19 +301,29 @@ public ref struct ExiReader
     /// second level (an element ended early, e.g. empty simple content). Any other undeclared (schema-deviation)
     /// production is rejected.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Event(ExiGrammar grammar, ref int state)
     {
-        ref readonly ExiGrammar.StateInfo info = ref grammar.States[state];
+        // the tables are the generator's and consistent (a state's productions lie within Productions): no bounds checks
+        ref readonly ExiGrammar.StateInfo info = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(grammar.States), state);
         uint code = ReadBits(info.Width1);
         if (code < info.Count1)
         {
-            int production = grammar.Productions[info.Offset + (int)code];
+            int production = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(grammar.Productions), info.Offset + (int)code);
             state = production >>> 16;
             return (short)production;
         }
         return SecondLevel(grammar, state, (int)code);
     }
 
+    /// <summary>
+    /// For the generated event readers: a first-level code <paramref name="code"/> that is no production of
+    /// <paramref name="state"/> (the escape to the second level, or an undefined code).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public int Escape(ExiGrammar grammar, int state, uint code) => SecondLevel(grammar, state, (int)code);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int SecondLevel(ExiGrammar grammar, int state, int code)
     {
         int count = grammar.Count1[state];
@@ -286,6 +338,33 @@ public ref struct ExiReader
             return ExiGrammar.EmptyContentEnd;
         }
         throw new ExiContentException(start, $"{grammar.Name}: second-level event {count}.{second} ({grammar.DescribeSecondLevel(state, (int)second)}) is a schema deviation this codec does not accept");
+    }
+
+    /// <summary>
+    /// The start of a simple type's element content (EXI §8.5.4.1.3.2, the grammar all simple types share): one
+    /// first-level production, CH, coded in 1 bit; the escape leads to the second level, where only EE (empty
+    /// content) is accepted. Returns false for the empty content. The shared grammar's tables are not consulted
+    /// on the common path: the codes are fixed by its shape.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool SimpleContentStart(ExiGrammar simple)
+    {
+        if (ReadBits(1) == 0)
+        {
+            return true;
+        }
+        SecondLevel(simple, 0, 1);   // EE (empty content), or an exception
+        return false;
+    }
+
+    /// <summary>The end of a simple type's element content: EE, the only first-level production after CH (1 bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SimpleContentEnd(ExiGrammar simple)
+    {
+        if (ReadBits(1) != 0)
+        {
+            SecondLevel(simple, 1, 1);   // no second-level production is accepted here: throws
+        }
     }
 
     /// <summary>After ED: the rest of the last byte is padding; no further bytes may follow.</summary>

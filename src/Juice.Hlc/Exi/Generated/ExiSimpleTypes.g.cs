@@ -51,13 +51,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Xs_Id(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Xs_Id(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Xs_Id(string text)
@@ -93,13 +92,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Xs_AnyUri(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Xs_AnyUri(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Xs_AnyUri(string text)
@@ -131,13 +129,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::System.Numerics.BigInteger RE_XmlDsig_HMACOutputLengthType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of HMACOutputLengthType");
         }
         var v = R_XmlDsig_HMACOutputLengthType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::System.Numerics.BigInteger P_XmlDsig_HMACOutputLengthType(string text)
@@ -172,13 +169,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_XmlDsig_DigestValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "DigestValueType");
         }
         var v = R_XmlDsig_DigestValueType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_XmlDsig_DigestValueType(string text)
@@ -214,13 +210,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Xs_String(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Xs_String(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Xs_String(string text)
@@ -257,13 +252,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_AppHandshake_protocolNamespaceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_AppHandshake_protocolNamespaceType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_AppHandshake_protocolNamespaceType(string text)
@@ -284,7 +278,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         ulong x = r.ReadUnsigned();
-        if (x > 4294967295L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [0, 4294967295] of unsignedInt");
+        if (x > 4294967295L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[0, 4294967295] of unsignedInt");
         return (uint)x;
     }
     internal static void WE_Xs_UnsignedInt(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
@@ -296,13 +290,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static uint RE_Xs_UnsignedInt(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of unsignedInt");
         }
         var v = R_Xs_UnsignedInt(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static uint P_Xs_UnsignedInt(string text)
@@ -323,7 +316,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (0L) + r.ReadBits(8);
-        if (x > 255L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 255 of idType");
+        if (x > 255L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 255 of idType");
         return (byte)x;
     }
     internal static void WE_AppHandshake_idType(ref global::Juice.Hlc.Exi.ExiWriter w, byte v)
@@ -335,13 +328,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte RE_AppHandshake_idType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of idType");
         }
         var v = R_AppHandshake_idType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte P_AppHandshake_idType(string text)
@@ -363,7 +355,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (1L) + r.ReadBits(5);
-        if (x > 20L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 20 of priorityType");
+        if (x > 20L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 20 of priorityType");
         return (byte)x;
     }
     internal static void WE_AppHandshake_priorityType(ref global::Juice.Hlc.Exi.ExiWriter w, byte v)
@@ -375,13 +367,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte RE_AppHandshake_priorityType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of priorityType");
         }
         var v = R_AppHandshake_priorityType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte P_AppHandshake_priorityType(string text)
@@ -403,7 +394,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for responseCodeType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "responseCodeType (3 values)");
         return (global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType)i;
     }
     internal static void WE_AppHandshake_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType v)
@@ -415,13 +406,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType RE_AppHandshake_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of responseCodeType");
         }
         var v = R_AppHandshake_responseCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType P_AppHandshake_responseCodeType(string text)
@@ -469,13 +459,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_sessionIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "sessionIDType");
         }
         var v = R_Din_sessionIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_sessionIDType(string text)
@@ -497,7 +486,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for faultCodeType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "faultCodeType (3 values)");
         return (global::Juice.Hlc.Exi.Din.FaultCodeType)i;
     }
     internal static void WE_Din_faultCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.FaultCodeType v)
@@ -509,13 +498,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.FaultCodeType RE_Din_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of faultCodeType");
         }
         var v = R_Din_faultCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.FaultCodeType P_Din_faultCodeType(string text)
@@ -564,13 +552,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Din_faultMsgType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Din_faultMsgType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Din_faultMsgType(string text)
@@ -600,13 +587,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static bool RE_Xs_Boolean(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of boolean");
         }
         var v = R_Xs_Boolean(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static bool P_Xs_Boolean(string text)
@@ -628,7 +614,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 10u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVSESupportedEnergyTransferType (10 values)");
+        if (i >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVSESupportedEnergyTransferType (10 values)");
         return (global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType)i;
     }
     internal static void WE_Din_EVSESupportedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType v)
@@ -640,13 +626,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType RE_Din_EVSESupportedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVSESupportedEnergyTransferType");
         }
         var v = R_Din_EVSESupportedEnergyTransferType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType P_Din_EVSESupportedEnergyTransferType(string text)
@@ -693,7 +678,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         ulong x = r.ReadUnsigned();
-        if (x > 65535L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [0, 65535] of serviceIDType");
+        if (x > 65535L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[0, 65535] of serviceIDType");
         return (ushort)x;
     }
     internal static void WE_Din_serviceIDType(ref global::Juice.Hlc.Exi.ExiWriter w, ushort v)
@@ -705,13 +690,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static ushort RE_Din_serviceIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of serviceIDType");
         }
         var v = R_Din_serviceIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static ushort P_Din_serviceIDType(string text)
@@ -748,13 +732,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Din_serviceNameType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Din_serviceNameType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Din_serviceNameType(string text)
@@ -776,7 +759,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for serviceCategoryType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "serviceCategoryType (4 values)");
         return (global::Juice.Hlc.Exi.Din.ServiceCategoryType)i;
     }
     internal static void WE_Din_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.ServiceCategoryType v)
@@ -788,13 +771,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.ServiceCategoryType RE_Din_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of serviceCategoryType");
         }
         var v = R_Din_serviceCategoryType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.ServiceCategoryType P_Din_serviceCategoryType(string text)
@@ -829,7 +811,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = r.ReadInteger();
-        if (x < -32768L || x > 32767L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [-32768, 32767] of SAIDType");
+        if (x < -32768L || x > 32767L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[-32768, 32767] of SAIDType");
         return (short)x;
     }
     internal static void WE_Din_SAIDType(ref global::Juice.Hlc.Exi.ExiWriter w, short v)
@@ -841,13 +823,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static short RE_Din_SAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of SAIDType");
         }
         var v = R_Din_SAIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static short P_Din_SAIDType(string text)
@@ -883,13 +864,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Xs_Idref(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Xs_Idref(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Xs_Idref(string text)
@@ -911,7 +891,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for costKindType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "costKindType (3 values)");
         return (global::Juice.Hlc.Exi.Din.CostKindType)i;
     }
     internal static void WE_Din_costKindType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.CostKindType v)
@@ -923,13 +903,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.CostKindType RE_Din_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of costKindType");
         }
         var v = R_Din_costKindType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.CostKindType P_Din_costKindType(string text)
@@ -963,7 +942,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (-3L) + r.ReadBits(3);
-        if (x > 3L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 3 of unitMultiplierType");
+        if (x > 3L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 3 of unitMultiplierType");
         return (sbyte)x;
     }
     internal static void WE_Din_unitMultiplierType(ref global::Juice.Hlc.Exi.ExiWriter w, sbyte v)
@@ -975,13 +954,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static sbyte RE_Din_unitMultiplierType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of unitMultiplierType");
         }
         var v = R_Din_unitMultiplierType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static sbyte P_Din_unitMultiplierType(string text)
@@ -1003,7 +981,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVSENotificationType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVSENotificationType (3 values)");
         return (global::Juice.Hlc.Exi.Din.EVSENotificationType)i;
     }
     internal static void WE_Din_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.EVSENotificationType v)
@@ -1015,13 +993,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.EVSENotificationType RE_Din_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVSENotificationType");
         }
         var v = R_Din_EVSENotificationType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.EVSENotificationType P_Din_EVSENotificationType(string text)
@@ -1055,7 +1032,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for isolationLevelType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "isolationLevelType (4 values)");
         return (global::Juice.Hlc.Exi.Din.IsolationLevelType)i;
     }
     internal static void WE_Din_isolationLevelType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.IsolationLevelType v)
@@ -1067,13 +1044,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.IsolationLevelType RE_Din_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of isolationLevelType");
         }
         var v = R_Din_isolationLevelType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.IsolationLevelType P_Din_isolationLevelType(string text)
@@ -1109,7 +1085,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 12u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for DC_EVSEStatusCodeType (12 values)");
+        if (i >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "DC_EVSEStatusCodeType (12 values)");
         return (global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType)i;
     }
     internal static void WE_Din_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType v)
@@ -1121,13 +1097,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType RE_Din_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of DC_EVSEStatusCodeType");
         }
         var v = R_Din_DC_EVSEStatusCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType P_Din_DC_EVSEStatusCodeType(string text)
@@ -1179,7 +1154,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 12u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for DC_EVErrorCodeType (12 values)");
+        if (i >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "DC_EVErrorCodeType (12 values)");
         return (global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType)i;
     }
     internal static void WE_Din_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType v)
@@ -1191,13 +1166,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType RE_Din_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of DC_EVErrorCodeType");
         }
         var v = R_Din_DC_EVErrorCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType P_Din_DC_EVErrorCodeType(string text)
@@ -1249,7 +1223,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (0L) + r.ReadBits(7);
-        if (x > 100L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 100 of percentValueType");
+        if (x > 100L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 100 of percentValueType");
         return (sbyte)x;
     }
     internal static void WE_Din_percentValueType(ref global::Juice.Hlc.Exi.ExiWriter w, sbyte v)
@@ -1261,13 +1235,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static sbyte RE_Din_percentValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of percentValueType");
         }
         var v = R_Din_percentValueType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static sbyte P_Din_percentValueType(string text)
@@ -1289,7 +1262,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 10u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for unitSymbolType (10 values)");
+        if (i >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "unitSymbolType (10 values)");
         return (global::Juice.Hlc.Exi.Din.UnitSymbolType)i;
     }
     internal static void WE_Din_unitSymbolType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.UnitSymbolType v)
@@ -1301,13 +1274,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.UnitSymbolType RE_Din_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of unitSymbolType");
         }
         var v = R_Din_unitSymbolType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.UnitSymbolType P_Din_unitSymbolType(string text)
@@ -1355,7 +1327,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(5);
-        if (i >= 23u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for responseCodeType (23 values)");
+        if (i >= 23u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "responseCodeType (23 values)");
         return (global::Juice.Hlc.Exi.Din.ResponseCodeType)i;
     }
     internal static void WE_Din_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.ResponseCodeType v)
@@ -1367,13 +1339,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.ResponseCodeType RE_Din_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of responseCodeType");
         }
         var v = R_Din_responseCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.ResponseCodeType P_Din_responseCodeType(string text)
@@ -1461,13 +1432,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_evseIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "evseIDType");
         }
         var v = R_Din_evseIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_evseIDType(string text)
@@ -1499,13 +1469,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static long RE_Xs_Long(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of long");
         }
         var v = R_Xs_Long(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static long P_Xs_Long(string text)
@@ -1527,7 +1496,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for paymentOptionType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "paymentOptionType (2 values)");
         return (global::Juice.Hlc.Exi.Din.PaymentOptionType)i;
     }
     internal static void WE_Din_paymentOptionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.PaymentOptionType v)
@@ -1539,13 +1508,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.PaymentOptionType RE_Din_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of paymentOptionType");
         }
         var v = R_Din_paymentOptionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.PaymentOptionType P_Din_paymentOptionType(string text)
@@ -1577,7 +1545,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for valueType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "valueType (6 values)");
         return (global::Juice.Hlc.Exi.Din.ValueType)i;
     }
     internal static void WE_Din_valueType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.ValueType v)
@@ -1589,13 +1557,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.ValueType RE_Din_valueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of valueType");
         }
         var v = R_Din_valueType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.ValueType P_Din_valueType(string text)
@@ -1634,7 +1601,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (-128L) + r.ReadBits(8);
-        if (x > 127L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 127 of byte");
+        if (x > 127L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 127 of byte");
         return (sbyte)x;
     }
     internal static void WE_Xs_Byte(ref global::Juice.Hlc.Exi.ExiWriter w, sbyte v)
@@ -1646,13 +1613,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static sbyte RE_Xs_Byte(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of byte");
         }
         var v = R_Xs_Byte(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static sbyte P_Xs_Byte(string text)
@@ -1673,7 +1639,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = r.ReadInteger();
-        if (x < -2147483648L || x > 2147483647L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [-2147483648, 2147483647] of int");
+        if (x < -2147483648L || x > 2147483647L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[-2147483648, 2147483647] of int");
         return (int)x;
     }
     internal static void WE_Xs_Int(ref global::Juice.Hlc.Exi.ExiWriter w, int v)
@@ -1685,13 +1651,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static int RE_Xs_Int(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of int");
         }
         var v = R_Xs_Int(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static int P_Xs_Int(string text)
@@ -1728,13 +1693,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Din_contractIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Din_contractIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Din_contractIDType(string text)
@@ -1770,13 +1734,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_certificateType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "certificateType");
         }
         var v = R_Din_certificateType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_certificateType(string text)
@@ -1798,7 +1761,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVSEProcessingType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVSEProcessingType (2 values)");
         return (global::Juice.Hlc.Exi.Din.EVSEProcessingType)i;
     }
     internal static void WE_Din_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.EVSEProcessingType v)
@@ -1810,13 +1773,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.EVSEProcessingType RE_Din_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVSEProcessingType");
         }
         var v = R_Din_EVSEProcessingType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.EVSEProcessingType P_Din_EVSEProcessingType(string text)
@@ -1848,7 +1810,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVRequestedEnergyTransferType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVRequestedEnergyTransferType (6 values)");
         return (global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType)i;
     }
     internal static void WE_Din_EVRequestedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType v)
@@ -1860,13 +1822,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType RE_Din_EVRequestedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVRequestedEnergyTransferType");
         }
         var v = R_Din_EVRequestedEnergyTransferType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType P_Din_EVRequestedEnergyTransferType(string text)
@@ -1920,13 +1881,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_sigMeterReadingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "sigMeterReadingType");
         }
         var v = R_Din_sigMeterReadingType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_sigMeterReadingType(string text)
@@ -1962,13 +1922,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_dHParamsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "dHParamsType");
         }
         var v = R_Din_dHParamsType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_dHParamsType(string text)
@@ -2005,13 +1964,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Din_rootCertificateIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Din_rootCertificateIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Din_rootCertificateIDType(string text)
@@ -2047,13 +2005,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Din_privateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "privateKeyType");
         }
         var v = R_Din_privateKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Din_privateKeyType(string text)
@@ -2075,7 +2032,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for faultCodeType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "faultCodeType (3 values)");
         return (global::Juice.Hlc.Exi.Iso2.FaultCodeType)i;
     }
     internal static void WE_Iso2_faultCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.FaultCodeType v)
@@ -2087,13 +2044,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.FaultCodeType RE_Iso2_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of faultCodeType");
         }
         var v = R_Iso2_faultCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.FaultCodeType P_Iso2_faultCodeType(string text)
@@ -2127,7 +2083,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (1L) + r.ReadBits(8);
-        if (x > 255L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 255 of SAIDType");
+        if (x > 255L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 255 of SAIDType");
         return (byte)x;
     }
     internal static void WE_Iso2_SAIDType(ref global::Juice.Hlc.Exi.ExiWriter w, byte v)
@@ -2139,13 +2095,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte RE_Iso2_SAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of SAIDType");
         }
         var v = R_Iso2_SAIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte P_Iso2_SAIDType(string text)
@@ -2167,7 +2122,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 7u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for unitSymbolType (7 values)");
+        if (i >= 7u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "unitSymbolType (7 values)");
         return (global::Juice.Hlc.Exi.Iso2.UnitSymbolType)i;
     }
     internal static void WE_Iso2_unitSymbolType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.UnitSymbolType v)
@@ -2179,13 +2134,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.UnitSymbolType RE_Iso2_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of unitSymbolType");
         }
         var v = R_Iso2_unitSymbolType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.UnitSymbolType P_Iso2_unitSymbolType(string text)
@@ -2227,7 +2181,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for costKindType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "costKindType (3 values)");
         return (global::Juice.Hlc.Exi.Iso2.CostKindType)i;
     }
     internal static void WE_Iso2_costKindType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.CostKindType v)
@@ -2239,13 +2193,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.CostKindType RE_Iso2_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of costKindType");
         }
         var v = R_Iso2_costKindType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.CostKindType P_Iso2_costKindType(string text)
@@ -2279,7 +2232,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         ulong x = r.ReadUnsigned();
-        if (x > 16777214L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [0, 16777214] of UnsignedInt");
+        if (x > 16777214L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[0, 16777214] of UnsignedInt");
         return (uint)x;
     }
     internal static void WE_Xs_UnsignedInt_2(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
@@ -2291,13 +2244,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static uint RE_Xs_UnsignedInt_2(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of UnsignedInt");
         }
         var v = R_Xs_UnsignedInt_2(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static uint P_Xs_UnsignedInt_2(string text)
@@ -2319,7 +2271,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         ulong x = r.ReadUnsigned();
-        if (x > 86400L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [0, 86400] of UnsignedInt");
+        if (x > 86400L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[0, 86400] of UnsignedInt");
         return (uint)x;
     }
     internal static void WE_Xs_UnsignedInt_3(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
@@ -2331,13 +2283,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static uint RE_Xs_UnsignedInt_3(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of UnsignedInt");
         }
         var v = R_Xs_UnsignedInt_3(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static uint P_Xs_UnsignedInt_3(string text)
@@ -2359,7 +2310,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVSENotificationType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVSENotificationType (3 values)");
         return (global::Juice.Hlc.Exi.Iso2.EVSENotificationType)i;
     }
     internal static void WE_Iso2_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.EVSENotificationType v)
@@ -2371,13 +2322,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.EVSENotificationType RE_Iso2_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVSENotificationType");
         }
         var v = R_Iso2_EVSENotificationType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.EVSENotificationType P_Iso2_EVSENotificationType(string text)
@@ -2411,7 +2361,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 5u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for isolationLevelType (5 values)");
+        if (i >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "isolationLevelType (5 values)");
         return (global::Juice.Hlc.Exi.Iso2.IsolationLevelType)i;
     }
     internal static void WE_Iso2_isolationLevelType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.IsolationLevelType v)
@@ -2423,13 +2373,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.IsolationLevelType RE_Iso2_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of isolationLevelType");
         }
         var v = R_Iso2_isolationLevelType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.IsolationLevelType P_Iso2_isolationLevelType(string text)
@@ -2467,7 +2416,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 12u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for DC_EVSEStatusCodeType (12 values)");
+        if (i >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "DC_EVSEStatusCodeType (12 values)");
         return (global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType)i;
     }
     internal static void WE_Iso2_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType v)
@@ -2479,13 +2428,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType RE_Iso2_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of DC_EVSEStatusCodeType");
         }
         var v = R_Iso2_DC_EVSEStatusCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType P_Iso2_DC_EVSEStatusCodeType(string text)
@@ -2537,7 +2485,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 12u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for DC_EVErrorCodeType (12 values)");
+        if (i >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "DC_EVErrorCodeType (12 values)");
         return (global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType)i;
     }
     internal static void WE_Iso2_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType v)
@@ -2549,13 +2497,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType RE_Iso2_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of DC_EVErrorCodeType");
         }
         var v = R_Iso2_DC_EVErrorCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType P_Iso2_DC_EVErrorCodeType(string text)
@@ -2621,13 +2568,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_evccIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "evccIDType");
         }
         var v = R_Iso2_evccIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_evccIDType(string text)
@@ -2649,7 +2595,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(5);
-        if (i >= 26u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for responseCodeType (26 values)");
+        if (i >= 26u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "responseCodeType (26 values)");
         return (global::Juice.Hlc.Exi.Iso2.ResponseCodeType)i;
     }
     internal static void WE_Iso2_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.ResponseCodeType v)
@@ -2661,13 +2607,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.ResponseCodeType RE_Iso2_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of responseCodeType");
         }
         var v = R_Iso2_responseCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.ResponseCodeType P_Iso2_responseCodeType(string text)
@@ -2762,13 +2707,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso2_evseIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso2_evseIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso2_evseIDType(string text)
@@ -2790,7 +2734,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for serviceCategoryType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "serviceCategoryType (4 values)");
         return (global::Juice.Hlc.Exi.Iso2.ServiceCategoryType)i;
     }
     internal static void WE_Iso2_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.ServiceCategoryType v)
@@ -2802,13 +2746,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.ServiceCategoryType RE_Iso2_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of serviceCategoryType");
         }
         var v = R_Iso2_serviceCategoryType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.ServiceCategoryType P_Iso2_serviceCategoryType(string text)
@@ -2844,7 +2787,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for paymentOptionType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "paymentOptionType (2 values)");
         return (global::Juice.Hlc.Exi.Iso2.PaymentOptionType)i;
     }
     internal static void WE_Iso2_paymentOptionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.PaymentOptionType v)
@@ -2856,13 +2799,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.PaymentOptionType RE_Iso2_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of paymentOptionType");
         }
         var v = R_Iso2_paymentOptionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.PaymentOptionType P_Iso2_paymentOptionType(string text)
@@ -2894,7 +2836,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EnergyTransferModeType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EnergyTransferModeType (6 values)");
         return (global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType)i;
     }
     internal static void WE_Iso2_EnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType v)
@@ -2906,13 +2848,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType RE_Iso2_EnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EnergyTransferModeType");
         }
         var v = R_Iso2_EnergyTransferModeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType P_Iso2_EnergyTransferModeType(string text)
@@ -2967,13 +2908,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso2_eMAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso2_eMAIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso2_eMAIDType(string text)
@@ -3009,13 +2949,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_certificateType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "certificateType");
         }
         var v = R_Iso2_certificateType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_certificateType(string text)
@@ -3051,13 +2990,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_genChallengeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 16, "genChallengeType");
         }
         var v = R_Iso2_genChallengeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_genChallengeType(string text)
@@ -3079,7 +3017,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for EVSEProcessingType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "EVSEProcessingType (3 values)");
         return (global::Juice.Hlc.Exi.Iso2.EVSEProcessingType)i;
     }
     internal static void WE_Iso2_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.EVSEProcessingType v)
@@ -3091,13 +3029,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.EVSEProcessingType RE_Iso2_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of EVSEProcessingType");
         }
         var v = R_Iso2_EVSEProcessingType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.EVSEProcessingType P_Iso2_EVSEProcessingType(string text)
@@ -3131,7 +3068,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargeProgressType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "chargeProgressType (3 values)");
         return (global::Juice.Hlc.Exi.Iso2.ChargeProgressType)i;
     }
     internal static void WE_Iso2_chargeProgressType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.ChargeProgressType v)
@@ -3143,13 +3080,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.ChargeProgressType RE_Iso2_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of chargeProgressType");
         }
         var v = R_Iso2_chargeProgressType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.ChargeProgressType P_Iso2_chargeProgressType(string text)
@@ -3183,7 +3119,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (1L) + r.ReadBits(2);
-        if (x > 3L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 3 of maxNumPhasesType");
+        if (x > 3L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 3 of maxNumPhasesType");
         return (sbyte)x;
     }
     internal static void WE_Iso2_maxNumPhasesType(ref global::Juice.Hlc.Exi.ExiWriter w, sbyte v)
@@ -3195,13 +3131,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static sbyte RE_Iso2_maxNumPhasesType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of maxNumPhasesType");
         }
         var v = R_Iso2_maxNumPhasesType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static sbyte P_Iso2_maxNumPhasesType(string text)
@@ -3233,13 +3168,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static ulong RE_Xs_UnsignedLong(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of unsignedLong");
         }
         var v = R_Xs_UnsignedLong(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static ulong P_Xs_UnsignedLong(string text)
@@ -3275,13 +3209,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_sigMeterReadingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "sigMeterReadingType");
         }
         var v = R_Iso2_sigMeterReadingType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_sigMeterReadingType(string text)
@@ -3303,7 +3236,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargingSessionType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "chargingSessionType (2 values)");
         return (global::Juice.Hlc.Exi.Iso2.ChargingSessionType)i;
     }
     internal static void WE_Iso2_chargingSessionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso2.ChargingSessionType v)
@@ -3315,13 +3248,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso2.ChargingSessionType RE_Iso2_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of chargingSessionType");
         }
         var v = R_Iso2_chargingSessionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso2.ChargingSessionType P_Iso2_chargingSessionType(string text)
@@ -3367,13 +3299,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_privateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "privateKeyType");
         }
         var v = R_Iso2_privateKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_privateKeyType(string text)
@@ -3409,13 +3340,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso2_dHpublickeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "dHpublickeyType");
         }
         var v = R_Iso2_dHpublickeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso2_dHpublickeyType(string text)
@@ -3452,13 +3382,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_identifierType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_identifierType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_identifierType(string text)
@@ -3494,13 +3423,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_sessionIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 8, "sessionIDType");
         }
         var v = R_Iso20_sessionIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_sessionIDType(string text)
@@ -3522,7 +3450,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(6);
-        if (i >= 40u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for responseCodeType (40 values)");
+        if (i >= 40u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "responseCodeType (40 values)");
         return (global::Juice.Hlc.Exi.Iso20.ResponseCodeType)i;
     }
     internal static void WE_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ResponseCodeType v)
@@ -3534,13 +3462,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType RE_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of responseCodeType");
         }
         var v = R_Iso20_responseCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType P_Iso20_responseCodeType(string text)
@@ -3648,7 +3575,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for authorizationType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "authorizationType (2 values)");
         return (global::Juice.Hlc.Exi.Iso20.AuthorizationType)i;
     }
     internal static void WE_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.AuthorizationType v)
@@ -3660,13 +3587,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType RE_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of authorizationType");
         }
         var v = R_Iso20_authorizationType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType P_Iso20_authorizationType(string text)
@@ -3713,13 +3639,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_nameType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_nameType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_nameType(string text)
@@ -3755,13 +3680,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_certificateType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 0, "certificateType");
         }
         var v = R_Iso20_certificateType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_certificateType(string text)
@@ -3783,7 +3707,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for processingType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "processingType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.ProcessingType)i;
     }
     internal static void WE_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ProcessingType v)
@@ -3795,13 +3719,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ProcessingType RE_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of processingType");
         }
         var v = R_Iso20_processingType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ProcessingType P_Iso20_processingType(string text)
@@ -3835,7 +3758,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         long x = (12L) + r.ReadBits(10);
-        if (x > 1024L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} above maxInclusive 1024 of maxSupportingPointsScheduleTupleType");
+        if (x > 1024L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at, x, "maxInclusive 1024 of maxSupportingPointsScheduleTupleType");
         return (ushort)x;
     }
     internal static void WE_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiWriter w, ushort v)
@@ -3847,13 +3770,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static ushort RE_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of maxSupportingPointsScheduleTupleType");
         }
         var v = R_Iso20_maxSupportingPointsScheduleTupleType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static ushort P_Iso20_maxSupportingPointsScheduleTupleType(string text)
@@ -3890,13 +3812,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_currencyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_currencyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_currencyType(string text)
@@ -3918,7 +3839,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         ulong x = r.ReadUnsigned();
-        if (x < 1L || x > 4294967295L) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"value {x} outside [1, 4294967295] of numericIDType");
+        if (x < 1L || x > 4294967295L) global::Juice.Hlc.Exi.ExiThrow.ValueOutside(at, x, "[1, 4294967295] of numericIDType");
         return (uint)x;
     }
     internal static void WE_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiWriter w, uint v)
@@ -3930,13 +3851,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static uint RE_Iso20_numericIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of numericIDType");
         }
         var v = R_Iso20_numericIDType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static uint P_Iso20_numericIDType(string text)
@@ -3973,13 +3893,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_descriptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_descriptionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_descriptionType(string text)
@@ -4001,7 +3920,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargeProgressType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "chargeProgressType (4 values)");
         return (global::Juice.Hlc.Exi.Iso20.ChargeProgressType)i;
     }
     internal static void WE_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargeProgressType v)
@@ -4013,13 +3932,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType RE_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of chargeProgressType");
         }
         var v = R_Iso20_chargeProgressType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType P_Iso20_chargeProgressType(string text)
@@ -4055,7 +3973,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for channelSelectionType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "channelSelectionType (2 values)");
         return (global::Juice.Hlc.Exi.Iso20.ChannelSelectionType)i;
     }
     internal static void WE_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChannelSelectionType v)
@@ -4067,13 +3985,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType RE_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of channelSelectionType");
         }
         var v = R_Iso20_channelSelectionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType P_Iso20_channelSelectionType(string text)
@@ -4105,7 +4022,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for powerToleranceAcceptanceType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "powerToleranceAcceptanceType (2 values)");
         return (global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType)i;
     }
     internal static void WE_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType v)
@@ -4117,13 +4034,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType RE_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of powerToleranceAcceptanceType");
         }
         var v = R_Iso20_powerToleranceAcceptanceType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType P_Iso20_powerToleranceAcceptanceType(string text)
@@ -4155,7 +4071,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evseNotificationType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "evseNotificationType (6 values)");
         return (global::Juice.Hlc.Exi.Iso20.EvseNotificationType)i;
     }
     internal static void WE_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseNotificationType v)
@@ -4167,13 +4083,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType RE_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of evseNotificationType");
         }
         var v = R_Iso20_evseNotificationType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType P_Iso20_evseNotificationType(string text)
@@ -4213,7 +4128,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for chargingSessionType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "chargingSessionType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.ChargingSessionType)i;
     }
     internal static void WE_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ChargingSessionType v)
@@ -4225,13 +4140,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType RE_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of chargingSessionType");
         }
         var v = R_Iso20_chargingSessionType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType P_Iso20_chargingSessionType(string text)
@@ -4265,7 +4179,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for ecdhCurveType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "ecdhCurveType (2 values)");
         return (global::Juice.Hlc.Exi.Iso20.EcdhCurveType)i;
     }
     internal static void WE_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EcdhCurveType v)
@@ -4277,13 +4191,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType RE_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of ecdhCurveType");
         }
         var v = R_Iso20_ecdhCurveType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType P_Iso20_ecdhCurveType(string text)
@@ -4329,13 +4242,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 133, "dhPublicKeyType");
         }
         var v = R_Iso20_dhPublicKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_dhPublicKeyType(string text)
@@ -4371,13 +4283,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_secp521_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 94, "secp521_EncryptedPrivateKeyType");
         }
         var v = R_Iso20_secp521_EncryptedPrivateKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_secp521_EncryptedPrivateKeyType(string text)
@@ -4413,13 +4324,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_x448_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 84, "x448_EncryptedPrivateKeyType");
         }
         var v = R_Iso20_x448_EncryptedPrivateKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_x448_EncryptedPrivateKeyType(string text)
@@ -4455,13 +4365,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static byte[] RE_Iso20_tpm_EncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 206, "tpm_EncryptedPrivateKeyType");
         }
         var v = R_Iso20_tpm_EncryptedPrivateKeyType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static byte[] P_Iso20_tpm_EncryptedPrivateKeyType(string text)
@@ -4483,7 +4392,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evCheckInStatusType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "evCheckInStatusType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType)i;
     }
     internal static void WE_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType v)
@@ -4495,13 +4404,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType RE_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of evCheckInStatusType");
         }
         var v = R_Iso20_evCheckInStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType P_Iso20_evCheckInStatusType(string text)
@@ -4535,7 +4443,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for parkingMethodType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "parkingMethodType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.ParkingMethodType)i;
     }
     internal static void WE_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ParkingMethodType v)
@@ -4547,13 +4455,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType RE_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of parkingMethodType");
         }
         var v = R_Iso20_parkingMethodType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType P_Iso20_parkingMethodType(string text)
@@ -4587,7 +4494,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evCheckOutStatusType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "evCheckOutStatusType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType)i;
     }
     internal static void WE_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType v)
@@ -4599,13 +4506,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType RE_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of evCheckOutStatusType");
         }
         var v = R_Iso20_evCheckOutStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType P_Iso20_evCheckOutStatusType(string text)
@@ -4639,7 +4545,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(1);
-        if (i >= 2u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for evseCheckOutStatusType (2 values)");
+        if (i >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "evseCheckOutStatusType (2 values)");
         return (global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType)i;
     }
     internal static void WE_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType v)
@@ -4651,13 +4557,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType RE_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of evseCheckOutStatusType");
         }
         var v = R_Iso20_evseCheckOutStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType P_Iso20_evseCheckOutStatusType(string text)
@@ -4689,7 +4594,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 5u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_FinePositioningMethodType (5 values)");
+        if (i >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_FinePositioningMethodType (5 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType)i;
     }
     internal static void WE_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType v)
@@ -4701,13 +4606,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType RE_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_FinePositioningMethodType");
         }
         var v = R_Iso20_WPT_FinePositioningMethodType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType P_Iso20_WPT_FinePositioningMethodType(string text)
@@ -4745,7 +4649,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_PairingMethodType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_PairingMethodType (6 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType)i;
     }
     internal static void WE_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType v)
@@ -4757,13 +4661,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType RE_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_PairingMethodType");
         }
         var v = R_Iso20_WPT_PairingMethodType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType P_Iso20_WPT_PairingMethodType(string text)
@@ -4803,7 +4706,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_AlignmentCheckMethodType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_AlignmentCheckMethodType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType)i;
     }
     internal static void WE_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType v)
@@ -4815,13 +4718,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType RE_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_AlignmentCheckMethodType");
         }
         var v = R_Iso20_WPT_AlignmentCheckMethodType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType P_Iso20_WPT_AlignmentCheckMethodType(string text)
@@ -4855,7 +4757,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_EVResultType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_EVResultType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_EVResultType)i;
     }
     internal static void WE_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVResultType v)
@@ -4867,13 +4769,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType RE_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_EVResultType");
         }
         var v = R_Iso20_WPT_EVResultType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType P_Iso20_WPT_EVResultType(string text)
@@ -4922,13 +4823,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_bssidType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_bssidType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_bssidType(string text)
@@ -4965,13 +4865,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static string RE_Iso20_ipaddressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             return string.Empty;
         }
         var v = R_Iso20_ipaddressType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static string P_Iso20_ipaddressType(string text)
@@ -4993,7 +4892,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_PowerClassType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_PowerClassType (4 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType)i;
     }
     internal static void WE_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType v)
@@ -5005,13 +4904,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType RE_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_PowerClassType");
         }
         var v = R_Iso20_WPT_PowerClassType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType P_Iso20_WPT_PowerClassType(string text)
@@ -5047,7 +4945,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_EVPCChargeDiagnosticsType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_EVPCChargeDiagnosticsType (4 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType)i;
     }
     internal static void WE_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType v)
@@ -5059,13 +4957,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType RE_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_EVPCChargeDiagnosticsType");
         }
         var v = R_Iso20_WPT_EVPCChargeDiagnosticsType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType P_Iso20_WPT_EVPCChargeDiagnosticsType(string text)
@@ -5101,7 +4998,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 6u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for WPT_SPCChargeDiagnosticsType (6 values)");
+        if (i >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "WPT_SPCChargeDiagnosticsType (6 values)");
         return (global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType)i;
     }
     internal static void WE_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType v)
@@ -5113,13 +5010,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType RE_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of WPT_SPCChargeDiagnosticsType");
         }
         var v = R_Iso20_WPT_SPCChargeDiagnosticsType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType P_Iso20_WPT_SPCChargeDiagnosticsType(string text)
@@ -5159,7 +5055,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for electricalChargingDeviceStatusType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "electricalChargingDeviceStatusType (4 values)");
         return (global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType)i;
     }
     internal static void WE_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType v)
@@ -5171,13 +5067,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType RE_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of electricalChargingDeviceStatusType");
         }
         var v = R_Iso20_electricalChargingDeviceStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType P_Iso20_electricalChargingDeviceStatusType(string text)
@@ -5213,7 +5108,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 3u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for mechanicalChargingDeviceStatusType (3 values)");
+        if (i >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "mechanicalChargingDeviceStatusType (3 values)");
         return (global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType)i;
     }
     internal static void WE_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType v)
@@ -5225,13 +5120,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType RE_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of mechanicalChargingDeviceStatusType");
         }
         var v = R_Iso20_mechanicalChargingDeviceStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType P_Iso20_mechanicalChargingDeviceStatusType(string text)
@@ -5265,7 +5159,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(3);
-        if (i >= 5u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for cpStatusType (5 values)");
+        if (i >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "cpStatusType (5 values)");
         return (global::Juice.Hlc.Exi.Iso20.CpStatusType)i;
     }
     internal static void WE_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.CpStatusType v)
@@ -5277,13 +5171,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.CpStatusType RE_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of cpStatusType");
         }
         var v = R_Iso20_cpStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.CpStatusType P_Iso20_cpStatusType(string text)
@@ -5321,7 +5214,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(4);
-        if (i >= 10u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for errorCodeType (10 values)");
+        if (i >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "errorCodeType (10 values)");
         return (global::Juice.Hlc.Exi.Iso20.ErrorCodeType)i;
     }
     internal static void WE_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.ErrorCodeType v)
@@ -5333,13 +5226,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType RE_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of errorCodeType");
         }
         var v = R_Iso20_errorCodeType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType P_Iso20_errorCodeType(string text)
@@ -5387,7 +5279,7 @@ internal static partial class ExiSimpleTypes
     {
         long at = r.BitPosition;
         uint i = r.ReadBits(2);
-        if (i >= 4u) throw new global::Juice.Hlc.Exi.ExiContentException(at, $"enumeration index {i} out of range for isolationStatusType (4 values)");
+        if (i >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at, i, "isolationStatusType (4 values)");
         return (global::Juice.Hlc.Exi.Iso20.IsolationStatusType)i;
     }
     internal static void WE_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiWriter w, global::Juice.Hlc.Exi.Iso20.IsolationStatusType v)
@@ -5399,13 +5291,12 @@ internal static partial class ExiSimpleTypes
     }
     internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType RE_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        int s = 0;
-        if (r.Event(G_Simple, ref s) == global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd)
+        if (!r.SimpleContentStart(G_Simple))
         {
             throw r.Error("empty content is not a value of isolationStatusType");
         }
         var v = R_Iso20_isolationStatusType(ref r);
-        r.Event(G_Simple, ref s);
+        r.SimpleContentEnd(G_Simple);
         return v;
     }
     internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType P_Iso20_isolationStatusType(string text)

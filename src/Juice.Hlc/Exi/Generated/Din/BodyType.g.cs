@@ -190,6 +190,64 @@ internal static partial class DinCodec
         w.Event(g, ref s, 35);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_BodyType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(6);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 1; return 2;
+                    case 2: s = 1; return 3;
+                    case 3: s = 1; return 4;
+                    case 4: s = 1; return 5;
+                    case 5: s = 1; return 6;
+                    case 6: s = 1; return 7;
+                    case 7: s = 1; return 8;
+                    case 8: s = 1; return 9;
+                    case 9: s = 1; return 10;
+                    case 10: s = 1; return 11;
+                    case 11: s = 1; return 12;
+                    case 12: s = 1; return 13;
+                    case 13: s = 1; return 14;
+                    case 14: s = 1; return 15;
+                    case 15: s = 1; return 16;
+                    case 16: s = 1; return 17;
+                    case 17: s = 1; return 18;
+                    case 18: s = 1; return 19;
+                    case 19: s = 1; return 20;
+                    case 20: s = 1; return 21;
+                    case 21: s = 1; return 22;
+                    case 22: s = 1; return 23;
+                    case 23: s = 1; return 24;
+                    case 24: s = 1; return 25;
+                    case 25: s = 1; return 26;
+                    case 26: s = 1; return 27;
+                    case 27: s = 1; return 28;
+                    case 28: s = 1; return 29;
+                    case 29: s = 1; return 30;
+                    case 30: s = 1; return 31;
+                    case 31: s = 1; return 32;
+                    case 32: s = 1; return 33;
+                    case 33: s = 1; return 34;
+                    case 34: s = 1; return 35;
+                    case 35: s = 0; return 0;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("BodyType: no grammar state " + s);
+        }
+        return r.Escape(G_BodyType, s, c);
+    }
+
     internal static BodyType Decode_BodyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_BodyType;
@@ -198,7 +256,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_BodyType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -112,6 +112,80 @@ internal static partial class DinCodec
         w.Event(g, ref s, 8);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_DC_EVChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 4; return 4; }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 7; return 7;
+                    case 3: s = 8; return 8;
+                    case 4: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 7; return 7;
+                    case 2: s = 8; return 8;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 8; return 8;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 8;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("DC_EVChargeParameterType: no grammar state " + s);
+        }
+        return r.Escape(G_DC_EVChargeParameterType, s, c);
+    }
+
     internal static DC_EVChargeParameterType Decode_DC_EVChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_DC_EVChargeParameterType;
@@ -120,7 +194,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_DC_EVChargeParameterType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

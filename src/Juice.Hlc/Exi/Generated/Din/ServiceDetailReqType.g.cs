@@ -48,6 +48,26 @@ internal static partial class DinCodec
         w.Event(g, ref s, 1);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_ServiceDetailReqType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("ServiceDetailReqType: no grammar state " + s);
+        }
+        return r.Escape(G_ServiceDetailReqType, s, c);
+    }
+
     internal static ServiceDetailReqType Decode_ServiceDetailReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_ServiceDetailReqType;
@@ -56,7 +76,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_ServiceDetailReqType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -49,6 +49,26 @@ internal static partial class DinCodec
         w.Event(g, ref s, 1);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SessionSetupReqType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SessionSetupReqType: no grammar state " + s);
+        }
+        return r.Escape(G_SessionSetupReqType, s, c);
+    }
+
     internal static SessionSetupReqType Decode_SessionSetupReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SessionSetupReqType;
@@ -57,7 +77,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SessionSetupReqType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -41,6 +41,22 @@ internal static partial class DinCodec
         w.Event(g, ref s, 0);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SessionStopType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SessionStopType: no grammar state " + s);
+        }
+        return r.Escape(G_SessionStopType, s, c);
+    }
+
     internal static SessionStopType Decode_SessionStopType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SessionStopType;
@@ -49,7 +65,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SessionStopType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -61,6 +61,34 @@ internal static partial class DinCodec
         w.Event(g, ref s, 3);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_WeldingDetectionResType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 3; return 3; }
+                break;
+            case 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("WeldingDetectionResType: no grammar state " + s);
+        }
+        return r.Escape(G_WeldingDetectionResType, s, c);
+    }
+
     internal static WeldingDetectionResType Decode_WeldingDetectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_WeldingDetectionResType;
@@ -69,7 +97,7 @@ internal static partial class DinCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_WeldingDetectionResType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -73,6 +73,150 @@ internal static partial class Iso2Codec
         w.Event(g, ref s, 2);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_ParameterSetType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 6; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 9; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 10; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 12; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 13; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 14; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 15; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 16; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 17; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("ParameterSetType: no grammar state " + s);
+        }
+        return r.Escape(G_ParameterSetType, s, c);
+    }
+
     internal static ParameterSetType Decode_ParameterSetType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_ParameterSetType;
@@ -81,7 +225,7 @@ internal static partial class Iso2Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_ParameterSetType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -74,6 +74,63 @@ internal static partial class Iso2Codec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SalesTariffEntryType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 1; return 2;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 3;
+                    case 1: s = 3; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SalesTariffEntryType: no grammar state " + s);
+        }
+        return r.Escape(G_SalesTariffEntryType, s, c);
+    }
+
     internal static SalesTariffEntryType Decode_SalesTariffEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SalesTariffEntryType;
@@ -82,7 +139,7 @@ internal static partial class Iso2Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SalesTariffEntryType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -80,6 +80,50 @@ internal static partial class Iso2Codec
         w.Event(g, ref s, 5);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_ServiceType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 3; return 3; }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 5; return 5; }
+                break;
+            case 5:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("ServiceType: no grammar state " + s);
+        }
+        return r.Escape(G_ServiceType, s, c);
+    }
+
     internal static ServiceType Decode_ServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_ServiceType;
@@ -88,7 +132,7 @@ internal static partial class Iso2Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_ServiceType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -94,6 +94,58 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 9);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_ACDP_VehiclePositioningResType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 3; return 3; }
+                break;
+            case 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 4; return 4; }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 5; return 5; }
+                break;
+            case 5:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 6; return 6; }
+                break;
+            case 6:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 7; return 7; }
+                break;
+            case 7:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 8; return 8; }
+                break;
+            case 8:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 9; return 9; }
+                break;
+            case 9:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("ACDP_VehiclePositioningResType: no grammar state " + s);
+        }
+        return r.Escape(G_ACDP_VehiclePositioningResType, s, c);
+    }
+
     internal static ACDP_VehiclePositioningResType Decode_ACDP_VehiclePositioningResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_ACDP_VehiclePositioningResType;
@@ -102,7 +154,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_ACDP_VehiclePositioningResType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -95,6 +95,64 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 6);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_AC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 4; return 4; }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("AC_CPDReqEnergyTransferModeType: no grammar state " + s);
+        }
+        return r.Escape(G_AC_CPDReqEnergyTransferModeType, s, c);
+    }
+
     internal static AC_CPDReqEnergyTransferModeType Decode_AC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_AC_CPDReqEnergyTransferModeType;
@@ -103,7 +161,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_AC_CPDReqEnergyTransferModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -102,6 +102,95 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 11);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_AC_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                    case 3: s = 6; return 6;
+                    case 4: s = 7; return 7;
+                    case 5: s = 7; return 8;
+                    case 6: s = 7; return 9;
+                    case 7: s = 7; return 10;
+                    case 8: s = 7; return 11;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                    case 2: s = 6; return 6;
+                    case 3: s = 7; return 7;
+                    case 4: s = 7; return 8;
+                    case 5: s = 7; return 9;
+                    case 6: s = 7; return 10;
+                    case 7: s = 7; return 11;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 7; return 7;
+                    case 3: s = 7; return 8;
+                    case 4: s = 7; return 9;
+                    case 5: s = 7; return 10;
+                    case 6: s = 7; return 11;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 7; return 7;
+                    case 2: s = 7; return 8;
+                    case 3: s = 7; return 9;
+                    case 4: s = 7; return 10;
+                    case 5: s = 7; return 11;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 7; return 8;
+                    case 2: s = 7; return 9;
+                    case 3: s = 7; return 10;
+                    case 4: s = 7; return 11;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("AC_ChargeLoopResType: no grammar state " + s);
+        }
+        return r.Escape(G_AC_ChargeLoopResType, s, c);
+    }
+
     internal static AC_ChargeLoopResType Decode_AC_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_AC_ChargeLoopResType;
@@ -110,7 +199,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_AC_ChargeLoopResType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -56,6 +56,30 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 2);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_AdditionalServiceType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("AdditionalServiceType: no grammar state " + s);
+        }
+        return r.Escape(G_AdditionalServiceType, s, c);
+    }
+
     internal static AdditionalServiceType Decode_AdditionalServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_AdditionalServiceType;
@@ -64,7 +88,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_AdditionalServiceType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -117,6 +117,156 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 13);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_BPT_Dynamic_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                    case 2: s = 3; return 3;
+                    case 3: s = 4; return 4;
+                    case 4: s = 5; return 5;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                    case 3: s = 5; return 5;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 5; return 5; }
+                break;
+            case 5:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 7; return 7;
+                    case 2: s = 8; return 8;
+                    case 3: s = 9; return 9;
+                    case 4: s = 10; return 10;
+                    case 5: s = 11; return 11;
+                    case 6: s = 12; return 12;
+                    case 7: s = 13; return 13;
+                    case 8: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 8; return 8;
+                    case 2: s = 9; return 9;
+                    case 3: s = 10; return 10;
+                    case 4: s = 11; return 11;
+                    case 5: s = 12; return 12;
+                    case 6: s = 13; return 13;
+                    case 7: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 8; return 8;
+                    case 1: s = 9; return 9;
+                    case 2: s = 10; return 10;
+                    case 3: s = 11; return 11;
+                    case 4: s = 12; return 12;
+                    case 5: s = 13; return 13;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 9; return 9;
+                    case 1: s = 10; return 10;
+                    case 2: s = 11; return 11;
+                    case 3: s = 12; return 12;
+                    case 4: s = 13; return 13;
+                    case 5: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 10; return 10;
+                    case 1: s = 11; return 11;
+                    case 2: s = 12; return 12;
+                    case 3: s = 13; return 13;
+                    case 4: s = 0; return 0;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 11; return 11;
+                    case 1: s = 12; return 12;
+                    case 2: s = 13; return 13;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 12; return 12;
+                    case 1: s = 13; return 13;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 13; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("BPT_Dynamic_AC_CLResControlModeType: no grammar state " + s);
+        }
+        return r.Escape(G_BPT_Dynamic_AC_CLResControlModeType, s, c);
+    }
+
     internal static BPT_Dynamic_AC_CLResControlModeType Decode_BPT_Dynamic_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_BPT_Dynamic_AC_CLResControlModeType;
@@ -125,7 +275,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_BPT_Dynamic_AC_CLResControlModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

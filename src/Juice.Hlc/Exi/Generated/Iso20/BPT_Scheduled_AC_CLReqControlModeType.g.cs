@@ -189,6 +189,277 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 21);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_BPT_Scheduled_AC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                    case 2: s = 3; return 3;
+                    case 3: s = 4; return 4;
+                    case 4: s = 5; return 5;
+                    case 5: s = 6; return 6;
+                    case 6: s = 7; return 7;
+                    case 7: s = 8; return 8;
+                    case 8: s = 9; return 9;
+                    case 9: s = 10; return 10;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                    case 3: s = 5; return 5;
+                    case 4: s = 6; return 6;
+                    case 5: s = 7; return 7;
+                    case 6: s = 8; return 8;
+                    case 7: s = 9; return 9;
+                    case 8: s = 10; return 10;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                    case 3: s = 6; return 6;
+                    case 4: s = 7; return 7;
+                    case 5: s = 8; return 8;
+                    case 6: s = 9; return 9;
+                    case 7: s = 10; return 10;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                    case 2: s = 6; return 6;
+                    case 3: s = 7; return 7;
+                    case 4: s = 8; return 8;
+                    case 5: s = 9; return 9;
+                    case 6: s = 10; return 10;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 7; return 7;
+                    case 3: s = 8; return 8;
+                    case 4: s = 9; return 9;
+                    case 5: s = 10; return 10;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 7; return 7;
+                    case 2: s = 8; return 8;
+                    case 3: s = 9; return 9;
+                    case 4: s = 10; return 10;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 8; return 8;
+                    case 2: s = 9; return 9;
+                    case 3: s = 10; return 10;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 8;
+                    case 1: s = 9; return 9;
+                    case 2: s = 10; return 10;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 9; return 9;
+                    case 1: s = 10; return 10;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 10; return 10; }
+                break;
+            case 10:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 11;
+                    case 1: s = 12; return 12;
+                    case 2: s = 13; return 13;
+                    case 3: s = 14; return 14;
+                    case 4: s = 15; return 15;
+                    case 5: s = 16; return 16;
+                    case 6: s = 17; return 17;
+                    case 7: s = 18; return 18;
+                    case 8: s = 19; return 19;
+                    case 9: s = 20; return 20;
+                    case 10: s = 21; return 21;
+                    case 11: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 12; return 12;
+                    case 1: s = 13; return 13;
+                    case 2: s = 14; return 14;
+                    case 3: s = 15; return 15;
+                    case 4: s = 16; return 16;
+                    case 5: s = 17; return 17;
+                    case 6: s = 18; return 18;
+                    case 7: s = 19; return 19;
+                    case 8: s = 20; return 20;
+                    case 9: s = 21; return 21;
+                    case 10: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 13; return 13;
+                    case 1: s = 14; return 14;
+                    case 2: s = 15; return 15;
+                    case 3: s = 16; return 16;
+                    case 4: s = 17; return 17;
+                    case 5: s = 18; return 18;
+                    case 6: s = 19; return 19;
+                    case 7: s = 20; return 20;
+                    case 8: s = 21; return 21;
+                    case 9: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 14; return 14;
+                    case 1: s = 15; return 15;
+                    case 2: s = 16; return 16;
+                    case 3: s = 17; return 17;
+                    case 4: s = 18; return 18;
+                    case 5: s = 19; return 19;
+                    case 6: s = 20; return 20;
+                    case 7: s = 21; return 21;
+                    case 8: s = 0; return 0;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 15; return 15;
+                    case 1: s = 16; return 16;
+                    case 2: s = 17; return 17;
+                    case 3: s = 18; return 18;
+                    case 4: s = 19; return 19;
+                    case 5: s = 20; return 20;
+                    case 6: s = 21; return 21;
+                    case 7: s = 0; return 0;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 16; return 16;
+                    case 1: s = 17; return 17;
+                    case 2: s = 18; return 18;
+                    case 3: s = 19; return 19;
+                    case 4: s = 20; return 20;
+                    case 5: s = 21; return 21;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 17; return 17;
+                    case 1: s = 18; return 18;
+                    case 2: s = 19; return 19;
+                    case 3: s = 20; return 20;
+                    case 4: s = 21; return 21;
+                    case 5: s = 0; return 0;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 18; return 18;
+                    case 1: s = 19; return 19;
+                    case 2: s = 20; return 20;
+                    case 3: s = 21; return 21;
+                    case 4: s = 0; return 0;
+                }
+                break;
+            case 18:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 19; return 19;
+                    case 1: s = 20; return 20;
+                    case 2: s = 21; return 21;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 19:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 20; return 20;
+                    case 1: s = 21; return 21;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 20:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 21; return 21;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 21:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("BPT_Scheduled_AC_CLReqControlModeType: no grammar state " + s);
+        }
+        return r.Escape(G_BPT_Scheduled_AC_CLReqControlModeType, s, c);
+    }
+
     internal static BPT_Scheduled_AC_CLReqControlModeType Decode_BPT_Scheduled_AC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_BPT_Scheduled_AC_CLReqControlModeType;
@@ -197,7 +468,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_BPT_Scheduled_AC_CLReqControlModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -95,6 +95,130 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 9);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_BPT_Scheduled_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                    case 2: s = 3; return 3;
+                    case 3: s = 4; return 4;
+                    case 4: s = 5; return 5;
+                    case 5: s = 6; return 6;
+                    case 6: s = 7; return 7;
+                    case 7: s = 8; return 8;
+                    case 8: s = 9; return 9;
+                    case 9: s = 0; return 0;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                    case 3: s = 5; return 5;
+                    case 4: s = 6; return 6;
+                    case 5: s = 7; return 7;
+                    case 6: s = 8; return 8;
+                    case 7: s = 9; return 9;
+                    case 8: s = 0; return 0;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                    case 3: s = 6; return 6;
+                    case 4: s = 7; return 7;
+                    case 5: s = 8; return 8;
+                    case 6: s = 9; return 9;
+                    case 7: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                    case 2: s = 6; return 6;
+                    case 3: s = 7; return 7;
+                    case 4: s = 8; return 8;
+                    case 5: s = 9; return 9;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 7; return 7;
+                    case 3: s = 8; return 8;
+                    case 4: s = 9; return 9;
+                    case 5: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 7; return 7;
+                    case 2: s = 8; return 8;
+                    case 3: s = 9; return 9;
+                    case 4: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 8; return 8;
+                    case 2: s = 9; return 9;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 8;
+                    case 1: s = 9; return 9;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 9; return 9;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("BPT_Scheduled_AC_CLResControlModeType: no grammar state " + s);
+        }
+        return r.Escape(G_BPT_Scheduled_AC_CLResControlModeType, s, c);
+    }
+
     internal static BPT_Scheduled_AC_CLResControlModeType Decode_BPT_Scheduled_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_BPT_Scheduled_AC_CLResControlModeType;
@@ -103,7 +227,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_BPT_Scheduled_AC_CLResControlModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -93,6 +93,54 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 7);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_DC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 3; return 3; }
+                break;
+            case 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 4; return 4; }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 5; return 5; }
+                break;
+            case 5:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 6; return 6; }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("DC_CPDReqEnergyTransferModeType: no grammar state " + s);
+        }
+        return r.Escape(G_DC_CPDReqEnergyTransferModeType, s, c);
+    }
+
     internal static DC_CPDReqEnergyTransferModeType Decode_DC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_DC_CPDReqEnergyTransferModeType;
@@ -101,7 +149,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_DC_CPDReqEnergyTransferModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -41,6 +41,22 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 0);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_Dynamic_SMDTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("Dynamic_SMDTControlModeType: no grammar state " + s);
+        }
+        return r.Escape(G_Dynamic_SMDTControlModeType, s, c);
+    }
+
     internal static Dynamic_SMDTControlModeType Decode_Dynamic_SMDTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_Dynamic_SMDTControlModeType;
@@ -49,7 +65,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_Dynamic_SMDTControlModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -41,6 +41,22 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 0);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_EIM_AReqAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("EIM_AReqAuthorizationModeType: no grammar state " + s);
+        }
+        return r.Escape(G_EIM_AReqAuthorizationModeType, s, c);
+    }
+
     internal static EIM_AReqAuthorizationModeType Decode_EIM_AReqAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_EIM_AReqAuthorizationModeType;
@@ -49,7 +65,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_EIM_AReqAuthorizationModeType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

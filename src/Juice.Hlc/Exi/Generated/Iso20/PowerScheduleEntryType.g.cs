@@ -75,6 +75,47 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_PowerScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("PowerScheduleEntryType: no grammar state " + s);
+        }
+        return r.Escape(G_PowerScheduleEntryType, s, c);
+    }
+
     internal static PowerScheduleEntryType Decode_PowerScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_PowerScheduleEntryType;
@@ -83,7 +124,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_PowerScheduleEntryType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -99,6 +99,181 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 6);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_WPT_AlignmentCheckResType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 3; return 3; }
+                break;
+            case 3:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                    case 2: s = 6; return 6;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 6; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 9; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 10; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 11; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 12; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 13; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 14; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 15; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 16; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 17; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 18; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 18:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 19; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 19:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 20; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 20:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 21; return 6;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 21:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("WPT_AlignmentCheckResType: no grammar state " + s);
+        }
+        return r.Escape(G_WPT_AlignmentCheckResType, s, c);
+    }
+
     internal static WPT_AlignmentCheckResType Decode_WPT_AlignmentCheckResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_WPT_AlignmentCheckResType;
@@ -107,7 +282,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_WPT_AlignmentCheckResType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -148,6 +148,228 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 13);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_WPT_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                    case 3: s = 6; return 6;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                    case 2: s = 6; return 6;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 6; return 6;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 6; return 6; }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 7;
+                    case 1: s = 8; return 8;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 8; return 8; }
+                break;
+            case 8:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 9; return 9; }
+                break;
+            case 9:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 10; return 10; }
+                break;
+            case 10:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 11; return 11;
+                    case 1: s = 12; return 12;
+                    case 2: s = 13; return 13;
+                    case 3: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 12; return 12;
+                    case 1: s = 13; return 13;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 13; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 14; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 15; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 16; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 17; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 18; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 18:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 19; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 19:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 20; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 20:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 21; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 21:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 22; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 22:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 23; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 23:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 24; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 24:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 25; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 25:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 26; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 26:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 27; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 27:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 28; return 13;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 28:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("WPT_ChargeLoopResType: no grammar state " + s);
+        }
+        return r.Escape(G_WPT_ChargeLoopResType, s, c);
+    }
+
     internal static WPT_ChargeLoopResType Decode_WPT_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_WPT_ChargeLoopResType;
@@ -156,7 +378,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_WPT_ChargeLoopResType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -51,6 +51,58 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 3);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_DigestMethodType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 0; return 0;
+                    case 2: s = 3; return 3;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 0; return 0;
+                    case 2: s = 4; return 3;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 0; return 0;
+                    case 2: s = 3; return 3;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 0; return 0;
+                    case 2: s = 4; return 3;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("DigestMethodType: no grammar state " + s);
+        }
+        return r.Escape(G_DigestMethodType, s, c);
+    }
+
     internal static DigestMethodType Decode_DigestMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_DigestMethodType;
@@ -59,7 +111,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_DigestMethodType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -177,6 +177,576 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 10);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_KeyInfoType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                    case 2: s = 3; return 3;
+                    case 3: s = 4; return 4;
+                    case 4: s = 5; return 5;
+                    case 5: s = 6; return 6;
+                    case 6: s = 7; return 7;
+                    case 7: s = 8; return 8;
+                    case 8: s = 9; return 9;
+                    case 9: s = 10; return 10;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                    case 3: s = 5; return 5;
+                    case 4: s = 6; return 6;
+                    case 5: s = 7; return 7;
+                    case 6: s = 8; return 8;
+                    case 7: s = 9; return 9;
+                    case 8: s = 10; return 10;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 19; return 10;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 20; return 10;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 21; return 10;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 22; return 10;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 23; return 10;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 24; return 10;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 25; return 10;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 26; return 10;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 4; return 4;
+                    case 3: s = 5; return 5;
+                    case 4: s = 6; return 6;
+                    case 5: s = 7; return 7;
+                    case 6: s = 8; return 8;
+                    case 7: s = 9; return 9;
+                    case 8: s = 10; return 10;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 27; return 10;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 28; return 10;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 29; return 10;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 30; return 10;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 31; return 10;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 32; return 10;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 33; return 10;
+                }
+                break;
+            case 18:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 34; return 10;
+                }
+                break;
+            case 19:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 19; return 10;
+                }
+                break;
+            case 20:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 20; return 10;
+                }
+                break;
+            case 21:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 21; return 10;
+                }
+                break;
+            case 22:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 22; return 10;
+                }
+                break;
+            case 23:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 23; return 10;
+                }
+                break;
+            case 24:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 24; return 10;
+                }
+                break;
+            case 25:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 25; return 10;
+                }
+                break;
+            case 26:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 26; return 10;
+                }
+                break;
+            case 27:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 27; return 10;
+                }
+                break;
+            case 28:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 28; return 10;
+                }
+                break;
+            case 29:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 29; return 10;
+                }
+                break;
+            case 30:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 30; return 10;
+                }
+                break;
+            case 31:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 31; return 10;
+                }
+                break;
+            case 32:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 32; return 10;
+                }
+                break;
+            case 33:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 33; return 10;
+                }
+                break;
+            case 34:
+                c = r.ReadBits(4);
+                switch (c)
+                {
+                    case 0: s = 11; return 2;
+                    case 1: s = 12; return 3;
+                    case 2: s = 13; return 4;
+                    case 3: s = 14; return 5;
+                    case 4: s = 15; return 6;
+                    case 5: s = 16; return 7;
+                    case 6: s = 17; return 8;
+                    case 7: s = 18; return 9;
+                    case 8: s = 0; return 0;
+                    case 9: s = 34; return 10;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("KeyInfoType: no grammar state " + s);
+        }
+        return r.Escape(G_KeyInfoType, s, c);
+    }
+
     internal static KeyInfoType Decode_KeyInfoType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_KeyInfoType;
@@ -185,7 +755,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_KeyInfoType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

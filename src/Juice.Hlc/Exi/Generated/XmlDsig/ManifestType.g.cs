@@ -57,6 +57,46 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 2);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_ManifestType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("ManifestType: no grammar state " + s);
+        }
+        return r.Escape(G_ManifestType, s, c);
+    }
+
     internal static ManifestType Decode_ManifestType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_ManifestType;
@@ -65,7 +105,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_ManifestType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -116,6 +116,67 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 5);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_PGPDataType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 5;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("PGPDataType: no grammar state " + s);
+        }
+        return r.Escape(G_PGPDataType, s, c);
+    }
+
     internal static PGPDataType Decode_PGPDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_PGPDataType;
@@ -126,7 +187,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_PGPDataType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

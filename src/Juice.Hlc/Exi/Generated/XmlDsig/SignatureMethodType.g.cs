@@ -62,6 +62,78 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SignatureMethodType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 4; return 4;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 5; return 4;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 6; return 4;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 4; return 4;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 5; return 4;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 6; return 4;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SignatureMethodType: no grammar state " + s);
+        }
+        return r.Escape(G_SignatureMethodType, s, c);
+    }
+
     internal static SignatureMethodType Decode_SignatureMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SignatureMethodType;
@@ -70,7 +142,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SignatureMethodType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -72,6 +72,82 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SignaturePropertyType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 6; return 4;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 7; return 4;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 6; return 4;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 3;
+                    case 1: s = 0; return 0;
+                    case 2: s = 7; return 4;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SignaturePropertyType: no grammar state " + s);
+        }
+        return r.Escape(G_SignaturePropertyType, s, c);
+    }
+
     internal static SignaturePropertyType Decode_SignaturePropertyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SignaturePropertyType;
@@ -80,7 +156,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SignaturePropertyType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

@@ -83,6 +83,82 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_TransformType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 4; return 4;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 5; return 4;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 6; return 4;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 4; return 4;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 5; return 4;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 2; return 2;
+                    case 1: s = 3; return 3;
+                    case 2: s = 0; return 0;
+                    case 3: s = 6; return 4;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("TransformType: no grammar state " + s);
+        }
+        return r.Escape(G_TransformType, s, c);
+    }
+
     internal static TransformType Decode_TransformType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_TransformType;
@@ -91,7 +167,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_TransformType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;

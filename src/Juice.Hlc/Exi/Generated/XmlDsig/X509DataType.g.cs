@@ -129,6 +129,186 @@ internal static partial class XmlDsigCodec
         w.Event(g, ref s, 6);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_X509DataType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                    case 2: s = 3; return 3;
+                    case 3: s = 4; return 4;
+                    case 4: s = 5; return 5;
+                    case 5: s = 6; return 6;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 2:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 7:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(3);
+                switch (c)
+                {
+                    case 0: s = 7; return 1;
+                    case 1: s = 8; return 2;
+                    case 2: s = 9; return 3;
+                    case 3: s = 10; return 4;
+                    case 4: s = 11; return 5;
+                    case 5: s = 12; return 6;
+                    case 6: s = 0; return 0;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("X509DataType: no grammar state " + s);
+        }
+        return r.Escape(G_X509DataType, s, c);
+    }
+
     internal static X509DataType Decode_X509DataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_X509DataType;
@@ -137,7 +317,7 @@ internal static partial class XmlDsigCodec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_X509DataType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
