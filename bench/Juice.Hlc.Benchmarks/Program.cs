@@ -1,12 +1,13 @@
 using BenchmarkDotNet.Running;
 
-// Locates ../shared/vectors/bench for the benchmark processes (they run from a generated folder).
+// Locates ../shared/vectors/bench and bench/vectors (-20) for the benchmark processes (they run from a generated folder).
 for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
 {
     string candidate = Path.Combine(dir.FullName, "..", "shared", "vectors", "bench");
     if (File.Exists(Path.Combine(dir.FullName, "Juice.Hlc.sln")) && Directory.Exists(candidate))
     {
         Environment.SetEnvironmentVariable("JUICE_BENCH_VECTORS", Path.GetFullPath(candidate));
+        Environment.SetEnvironmentVariable("JUICE_BENCH_VECTORS20", Path.Combine(dir.FullName, "bench", "vectors"));
         break;
     }
 }

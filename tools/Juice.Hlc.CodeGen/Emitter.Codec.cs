@@ -231,7 +231,7 @@ internal sealed partial class ComplexEmitter
         }
         w.Open("while (true)");
         w.Line("long at = r.BitPosition;");
-        w.Open(_g.States.Count <= MaxSpecializedStates ? $"switch (Event_{T}(ref r, ref s))" : "switch (r.Event(g, ref s))");
+        w.Open($"switch (Event_{T}(ref r, ref s))");
         w.Line("case global::Juice.Hlc.Exi.ExiGrammar.EndElement:");
         w.Line("    return v;");
         w.Line("case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:");
@@ -303,6 +303,11 @@ internal sealed partial class ComplexEmitter
                     switch (slot)
                     {
                         case MElement e when e.Card == Card.List:
+                            if (e.Leaf.Max is -1 or > 4)
+                            {
+                                // long lists (schedules: up to 1024) start with room for 16, not 4, 8, 16 and three copies
+                                w.Line($"    if ({target}.{e.Prop}.Capacity == 0) {target}.{e.Prop}.Capacity = {(e.Leaf.Max == -1 ? 16 : Math.Min(e.Leaf.Max, 16))};");
+                            }
                             w.Line($"    {target}.{e.Prop}.Add({value});");
                             break;
                         case MElement e:
@@ -327,17 +332,16 @@ internal sealed partial class ComplexEmitter
         w.Close();
     }
 
-    /// <summary>Grammars up to this many states get an event reader of their own with the codes as constants.</summary>
-    private const int MaxSpecializedStates = 64;
-
     /// <summary>
     /// The grammar's first level compiled into code (the same productions as the table <c>G_T</c>, which still
     /// serves the second level and the encoder): per state a read of its constant width and the production's next
-    /// state and action. Saves the table loads and the variable-width shifts of the generic reader.
+    /// state and action. Saves the table loads and the variable-width shifts of the generic reader. The states that
+    /// an unrolled list (maxOccurs up to 1024) makes are alike: a run of them shares one case, with the next state
+    /// relative to the current one.
     /// </summary>
     private void EmitEventReader(SourceWriter w)
     {
-        if (_def.IsAbstract || _g.States.Count > MaxSpecializedStates)
+        if (_def.IsAbstract)
         {
             return;
         }
@@ -345,15 +349,22 @@ internal sealed partial class ComplexEmitter
         w.Open($"private static int Event_{T}(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)");
         w.Line("uint c;");
         w.Open("switch (s)");
-        for (int i = 0; i < _g.States.Count; i++)
+        for (int i = 0; i < _g.States.Count;)
         {
+            int j = i;
+            while (j + 1 < _g.States.Count && Alike(i, j + 1, j + 1 - i))
+            {
+                j++;
+            }
             var st = _g.States[i];
-            w.Line($"case {i}:");
+            bool run = j > i;
+            w.Line(run ? $"case >= {i} and <= {j}:" : $"case {i}:");
             w.Line($"    c = r.ReadBits({st.Width1});");
+            string Next(int next) => run && next != 0 ? $"s + {next - i}" : next.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (st.Productions.Count == 1)
             {
                 var (_, next, action) = st.Productions[0];
-                w.Line($"    if (c == 0) {{ s = {next}; return {action}; }}");
+                w.Line($"    if (c == 0) {{ s = {Next(next)}; return {action}; }}");
             }
             else
             {
@@ -362,11 +373,12 @@ internal sealed partial class ComplexEmitter
                 for (int code = 0; code < st.Productions.Count; code++)
                 {
                     var (_, next, action) = st.Productions[code];
-                    w.Line($"        case {code}: s = {next}; return {action};");
+                    w.Line($"        case {code}: s = {Next(next)}; return {action};");
                 }
                 w.Line("    }");
             }
             w.Line("    break;");
+            i = j + 1;
         }
         w.Line("default:");
         w.Line($"    throw new global::System.InvalidOperationException(\"{T}: no grammar state \" + s);");
@@ -374,6 +386,30 @@ internal sealed partial class ComplexEmitter
         w.Line($"return r.Escape(G_{T}, s, c);");
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// State <paramref name="b"/> reads like state <paramref name="a"/> shifted by <paramref name="d"/>: the same
+    /// width and, code by code, the same action, with a next state <paramref name="d"/> further (or both 0, after EE).
+    /// </summary>
+    private bool Alike(int a, int b, int d)
+    {
+        var x = _g.States[a];
+        var y = _g.States[b];
+        if (x.Width1 != y.Width1 || x.Productions.Count != y.Productions.Count)
+        {
+            return false;
+        }
+        for (int code = 0; code < x.Productions.Count; code++)
+        {
+            var (_, nx, ax) = x.Productions[code];
+            var (_, ny, ay) = y.Productions[code];
+            if (ax != ay || !(nx == 0 && ny == 0 || nx != 0 && ny == nx + d))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>True when the current state is not one that expects the CH of simple content.</summary>

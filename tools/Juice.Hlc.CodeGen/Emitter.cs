@@ -245,7 +245,44 @@ internal sealed class Emitter
         w.Line($"W_{id}(ref w, v);");
         w.Line("w.Event(G_Simple, ref s, T_Simple_EE);");
         w.Close();
-        w.Open($"internal static {t} RE_{id}(ref global::Juice.Hlc.Exi.ExiReader r)");
+        // a value of constant width (boolean, enumeration, n-bit integer): CH, the value and EE in one read, in a
+        // reader small enough to inline; anything else (empty content, an escape) goes the production-by-production way
+        int fixedWidth = s.Kind switch
+        {
+            SimpleKind.Boolean => 1,
+            SimpleKind.Enum => s.NBits,
+            SimpleKind.Integer when s.IntRepresentation == IntRep.NBit => s.NBits,
+            _ => -1,
+        };
+        string general = $"RE_{id}";
+        if (fixedWidth is > 0 and <= 29)
+        {
+            general = $"RES_{id}";
+            w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
+            w.Open($"internal static {t} RE_{id}(ref global::Juice.Hlc.Exi.ExiReader r)");
+            w.Line("long at0 = r.BitPosition;");
+            w.Open($"if (!r.TrySimpleFixed({fixedWidth}, out uint b))");
+            w.Line($"return {general}(ref r);");
+            w.Close();
+            switch (s.Kind)
+            {
+                case SimpleKind.Boolean:
+                    w.Line("return b != 0;");
+                    break;
+                case SimpleKind.Enum:
+                    w.Line($"if (b >= {s.Enumeration.Count}u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, \"{s.Name?.Name} ({s.Enumeration.Count} values)\");");
+                    w.Line($"return ({t})b;");
+                    break;
+                default:
+                    w.Line($"long x = ({s.MinValue}L) + b;");
+                    w.Line($"if (x > {s.MaxValue}L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, \"maxInclusive {s.MaxValue} of {s.Name?.Name ?? s.TypeCode.ToString()}\");");
+                    w.Line($"return ({t})x;");
+                    break;
+            }
+            w.Close();
+            w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+        }
+        w.Open($"internal static {t} {general}(ref global::Juice.Hlc.Exi.ExiReader r)");
         w.Open("if (!r.SimpleContentStart(G_Simple))");
         w.Line(s.CanBeEmpty
             ? (s.Kind == SimpleKind.String ? "return string.Empty;" : $"return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, {s.MinLength ?? 0}, {name});")

@@ -278,7 +278,12 @@ public ref struct ExiReader
             {
                 long at = _bitPosition;
                 ulong cp = ReadUnsigned();
-                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                if (cp < 0xD800)
+                {
+                    chars[n++] = (char)cp;   // the BMP below the surrogates: one UTF-16 unit (ASCII most of all)
+                    continue;
+                }
+                if (cp > 0x10FFFF || cp <= 0xDFFF)
                 {
                     throw new ExiContentException(at, $"invalid Unicode code point 0x{cp:X}");
                 }
@@ -354,6 +359,29 @@ public ref struct ExiReader
             return true;
         }
         SecondLevel(simple, 0, 1);   // EE (empty content), or an exception
+        return false;
+    }
+
+    /// <summary>
+    /// A simple element's whole content when its value has the constant width <paramref name="width"/> (0 for CH,
+    /// the value, 0 for EE) in one read; false, with nothing consumed, for anything else (empty content, an escape,
+    /// the end of the stream), which the caller then reads production by production.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TrySimpleFixed(int width, out uint value)
+    {
+        long start = _bitPosition;
+        if (RemainingBits >= width + 2)
+        {
+            uint bits = ReadBits(width + 2);
+            if ((bits & ((1u << (width + 1)) | 1u)) == 0)
+            {
+                value = bits >> 1;
+                return true;
+            }
+            _bitPosition = start;
+        }
+        value = 0;
         return false;
     }
 

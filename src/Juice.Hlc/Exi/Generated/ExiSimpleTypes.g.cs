@@ -326,7 +326,20 @@ internal static partial class ExiSimpleTypes
         W_AppHandshake_idType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static byte RE_AppHandshake_idType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(8, out uint b))
+        {
+            return RES_AppHandshake_idType(ref r);
+        }
+        long x = (0L) + b;
+        if (x > 255L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 255 of idType");
+        return (byte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static byte RES_AppHandshake_idType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -365,7 +378,20 @@ internal static partial class ExiSimpleTypes
         W_AppHandshake_priorityType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static byte RE_AppHandshake_priorityType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(5, out uint b))
+        {
+            return RES_AppHandshake_priorityType(ref r);
+        }
+        long x = (1L) + b;
+        if (x > 20L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 20 of priorityType");
+        return (byte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static byte RES_AppHandshake_priorityType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -404,7 +430,19 @@ internal static partial class ExiSimpleTypes
         W_AppHandshake_responseCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType RE_AppHandshake_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_AppHandshake_responseCodeType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "responseCodeType (3 values)");
+        return (global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.AppHandshake.ResponseCodeType RES_AppHandshake_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -496,7 +534,19 @@ internal static partial class ExiSimpleTypes
         W_Din_faultCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.FaultCodeType RE_Din_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Din_faultCodeType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "faultCodeType (3 values)");
+        return (global::Juice.Hlc.Exi.Din.FaultCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.FaultCodeType RES_Din_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -585,7 +635,18 @@ internal static partial class ExiSimpleTypes
         W_Xs_Boolean(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static bool RE_Xs_Boolean(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Xs_Boolean(ref r);
+        }
+        return b != 0;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static bool RES_Xs_Boolean(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -624,7 +685,19 @@ internal static partial class ExiSimpleTypes
         W_Din_EVSESupportedEnergyTransferType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType RE_Din_EVSESupportedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Din_EVSESupportedEnergyTransferType(ref r);
+        }
+        if (b >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVSESupportedEnergyTransferType (10 values)");
+        return (global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.EVSESupportedEnergyTransferType RES_Din_EVSESupportedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -769,7 +842,19 @@ internal static partial class ExiSimpleTypes
         W_Din_serviceCategoryType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.ServiceCategoryType RE_Din_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Din_serviceCategoryType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "serviceCategoryType (4 values)");
+        return (global::Juice.Hlc.Exi.Din.ServiceCategoryType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.ServiceCategoryType RES_Din_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -901,7 +986,19 @@ internal static partial class ExiSimpleTypes
         W_Din_costKindType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.CostKindType RE_Din_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Din_costKindType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "costKindType (3 values)");
+        return (global::Juice.Hlc.Exi.Din.CostKindType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.CostKindType RES_Din_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -952,7 +1049,20 @@ internal static partial class ExiSimpleTypes
         W_Din_unitMultiplierType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static sbyte RE_Din_unitMultiplierType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Din_unitMultiplierType(ref r);
+        }
+        long x = (-3L) + b;
+        if (x > 3L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 3 of unitMultiplierType");
+        return (sbyte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static sbyte RES_Din_unitMultiplierType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -991,7 +1101,19 @@ internal static partial class ExiSimpleTypes
         W_Din_EVSENotificationType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.EVSENotificationType RE_Din_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Din_EVSENotificationType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVSENotificationType (3 values)");
+        return (global::Juice.Hlc.Exi.Din.EVSENotificationType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.EVSENotificationType RES_Din_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1042,7 +1164,19 @@ internal static partial class ExiSimpleTypes
         W_Din_isolationLevelType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.IsolationLevelType RE_Din_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Din_isolationLevelType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "isolationLevelType (4 values)");
+        return (global::Juice.Hlc.Exi.Din.IsolationLevelType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.IsolationLevelType RES_Din_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1095,7 +1229,19 @@ internal static partial class ExiSimpleTypes
         W_Din_DC_EVSEStatusCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType RE_Din_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Din_DC_EVSEStatusCodeType(ref r);
+        }
+        if (b >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "DC_EVSEStatusCodeType (12 values)");
+        return (global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.DC_EVSEStatusCodeType RES_Din_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1164,7 +1310,19 @@ internal static partial class ExiSimpleTypes
         W_Din_DC_EVErrorCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType RE_Din_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Din_DC_EVErrorCodeType(ref r);
+        }
+        if (b >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "DC_EVErrorCodeType (12 values)");
+        return (global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.DC_EVErrorCodeType RES_Din_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1233,7 +1391,20 @@ internal static partial class ExiSimpleTypes
         W_Din_percentValueType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static sbyte RE_Din_percentValueType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(7, out uint b))
+        {
+            return RES_Din_percentValueType(ref r);
+        }
+        long x = (0L) + b;
+        if (x > 100L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 100 of percentValueType");
+        return (sbyte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static sbyte RES_Din_percentValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1272,7 +1443,19 @@ internal static partial class ExiSimpleTypes
         W_Din_unitSymbolType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.UnitSymbolType RE_Din_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Din_unitSymbolType(ref r);
+        }
+        if (b >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "unitSymbolType (10 values)");
+        return (global::Juice.Hlc.Exi.Din.UnitSymbolType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.UnitSymbolType RES_Din_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1337,7 +1520,19 @@ internal static partial class ExiSimpleTypes
         W_Din_responseCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.ResponseCodeType RE_Din_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(5, out uint b))
+        {
+            return RES_Din_responseCodeType(ref r);
+        }
+        if (b >= 23u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "responseCodeType (23 values)");
+        return (global::Juice.Hlc.Exi.Din.ResponseCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.ResponseCodeType RES_Din_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1506,7 +1701,19 @@ internal static partial class ExiSimpleTypes
         W_Din_paymentOptionType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.PaymentOptionType RE_Din_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Din_paymentOptionType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "paymentOptionType (2 values)");
+        return (global::Juice.Hlc.Exi.Din.PaymentOptionType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.PaymentOptionType RES_Din_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1555,7 +1762,19 @@ internal static partial class ExiSimpleTypes
         W_Din_valueType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.ValueType RE_Din_valueType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Din_valueType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "valueType (6 values)");
+        return (global::Juice.Hlc.Exi.Din.ValueType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.ValueType RES_Din_valueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1611,7 +1830,20 @@ internal static partial class ExiSimpleTypes
         W_Xs_Byte(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static sbyte RE_Xs_Byte(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(8, out uint b))
+        {
+            return RES_Xs_Byte(ref r);
+        }
+        long x = (-128L) + b;
+        if (x > 127L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 127 of byte");
+        return (sbyte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static sbyte RES_Xs_Byte(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1771,7 +2003,19 @@ internal static partial class ExiSimpleTypes
         W_Din_EVSEProcessingType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.EVSEProcessingType RE_Din_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Din_EVSEProcessingType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVSEProcessingType (2 values)");
+        return (global::Juice.Hlc.Exi.Din.EVSEProcessingType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.EVSEProcessingType RES_Din_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -1820,7 +2064,19 @@ internal static partial class ExiSimpleTypes
         W_Din_EVRequestedEnergyTransferType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType RE_Din_EVRequestedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Din_EVRequestedEnergyTransferType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVRequestedEnergyTransferType (6 values)");
+        return (global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Din.EVRequestedEnergyTransferType RES_Din_EVRequestedEnergyTransferType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2042,7 +2298,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_faultCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.FaultCodeType RE_Iso2_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_faultCodeType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "faultCodeType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso2.FaultCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.FaultCodeType RES_Iso2_faultCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2093,7 +2361,20 @@ internal static partial class ExiSimpleTypes
         W_Iso2_SAIDType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static byte RE_Iso2_SAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(8, out uint b))
+        {
+            return RES_Iso2_SAIDType(ref r);
+        }
+        long x = (1L) + b;
+        if (x > 255L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 255 of SAIDType");
+        return (byte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static byte RES_Iso2_SAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2132,7 +2413,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_unitSymbolType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.UnitSymbolType RE_Iso2_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso2_unitSymbolType(ref r);
+        }
+        if (b >= 7u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "unitSymbolType (7 values)");
+        return (global::Juice.Hlc.Exi.Iso2.UnitSymbolType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.UnitSymbolType RES_Iso2_unitSymbolType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2191,7 +2484,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_costKindType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.CostKindType RE_Iso2_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_costKindType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "costKindType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso2.CostKindType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.CostKindType RES_Iso2_costKindType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2320,7 +2625,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_EVSENotificationType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.EVSENotificationType RE_Iso2_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_EVSENotificationType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVSENotificationType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso2.EVSENotificationType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.EVSENotificationType RES_Iso2_EVSENotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2371,7 +2688,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_isolationLevelType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.IsolationLevelType RE_Iso2_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso2_isolationLevelType(ref r);
+        }
+        if (b >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "isolationLevelType (5 values)");
+        return (global::Juice.Hlc.Exi.Iso2.IsolationLevelType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.IsolationLevelType RES_Iso2_isolationLevelType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2426,7 +2755,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_DC_EVSEStatusCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType RE_Iso2_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Iso2_DC_EVSEStatusCodeType(ref r);
+        }
+        if (b >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "DC_EVSEStatusCodeType (12 values)");
+        return (global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.DC_EVSEStatusCodeType RES_Iso2_DC_EVSEStatusCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2495,7 +2836,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_DC_EVErrorCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType RE_Iso2_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Iso2_DC_EVErrorCodeType(ref r);
+        }
+        if (b >= 12u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "DC_EVErrorCodeType (12 values)");
+        return (global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.DC_EVErrorCodeType RES_Iso2_DC_EVErrorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2605,7 +2958,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_responseCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.ResponseCodeType RE_Iso2_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(5, out uint b))
+        {
+            return RES_Iso2_responseCodeType(ref r);
+        }
+        if (b >= 26u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "responseCodeType (26 values)");
+        return (global::Juice.Hlc.Exi.Iso2.ResponseCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.ResponseCodeType RES_Iso2_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2744,7 +3109,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_serviceCategoryType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.ServiceCategoryType RE_Iso2_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_serviceCategoryType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "serviceCategoryType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso2.ServiceCategoryType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.ServiceCategoryType RES_Iso2_serviceCategoryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2797,7 +3174,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_paymentOptionType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.PaymentOptionType RE_Iso2_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso2_paymentOptionType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "paymentOptionType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso2.PaymentOptionType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.PaymentOptionType RES_Iso2_paymentOptionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -2846,7 +3235,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_EnergyTransferModeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType RE_Iso2_EnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso2_EnergyTransferModeType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EnergyTransferModeType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.EnergyTransferModeType RES_Iso2_EnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3027,7 +3428,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_EVSEProcessingType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.EVSEProcessingType RE_Iso2_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_EVSEProcessingType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "EVSEProcessingType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso2.EVSEProcessingType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.EVSEProcessingType RES_Iso2_EVSEProcessingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3078,7 +3491,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_chargeProgressType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.ChargeProgressType RE_Iso2_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_chargeProgressType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "chargeProgressType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso2.ChargeProgressType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.ChargeProgressType RES_Iso2_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3129,7 +3554,20 @@ internal static partial class ExiSimpleTypes
         W_Iso2_maxNumPhasesType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static sbyte RE_Iso2_maxNumPhasesType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso2_maxNumPhasesType(ref r);
+        }
+        long x = (1L) + b;
+        if (x > 3L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 3 of maxNumPhasesType");
+        return (sbyte)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static sbyte RES_Iso2_maxNumPhasesType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3246,7 +3684,19 @@ internal static partial class ExiSimpleTypes
         W_Iso2_chargingSessionType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso2.ChargingSessionType RE_Iso2_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso2_chargingSessionType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "chargingSessionType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso2.ChargingSessionType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso2.ChargingSessionType RES_Iso2_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3460,7 +3910,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_responseCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType RE_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(6, out uint b))
+        {
+            return RES_Iso20_responseCodeType(ref r);
+        }
+        if (b >= 40u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "responseCodeType (40 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ResponseCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ResponseCodeType RES_Iso20_responseCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3585,7 +4047,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_authorizationType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType RE_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso20_authorizationType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "authorizationType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.AuthorizationType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.AuthorizationType RES_Iso20_authorizationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3717,7 +4191,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_processingType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ProcessingType RE_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_processingType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "processingType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ProcessingType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ProcessingType RES_Iso20_processingType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3768,7 +4254,20 @@ internal static partial class ExiSimpleTypes
         W_Iso20_maxSupportingPointsScheduleTupleType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static ushort RE_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(10, out uint b))
+        {
+            return RES_Iso20_maxSupportingPointsScheduleTupleType(ref r);
+        }
+        long x = (12L) + b;
+        if (x > 1024L) global::Juice.Hlc.Exi.ExiThrow.ValueAbove(at0 + 1, x, "maxInclusive 1024 of maxSupportingPointsScheduleTupleType");
+        return (ushort)x;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static ushort RES_Iso20_maxSupportingPointsScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3930,7 +4429,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_chargeProgressType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType RE_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_chargeProgressType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "chargeProgressType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChargeProgressType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ChargeProgressType RES_Iso20_chargeProgressType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -3983,7 +4494,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_channelSelectionType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType RE_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso20_channelSelectionType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "channelSelectionType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChannelSelectionType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ChannelSelectionType RES_Iso20_channelSelectionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4032,7 +4555,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_powerToleranceAcceptanceType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType RE_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso20_powerToleranceAcceptanceType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "powerToleranceAcceptanceType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.PowerToleranceAcceptanceType RES_Iso20_powerToleranceAcceptanceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4081,7 +4616,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_evseNotificationType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType RE_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso20_evseNotificationType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "evseNotificationType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvseNotificationType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.EvseNotificationType RES_Iso20_evseNotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4138,7 +4685,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_chargingSessionType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType RE_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_chargingSessionType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "chargingSessionType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ChargingSessionType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ChargingSessionType RES_Iso20_chargingSessionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4189,7 +4748,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_ecdhCurveType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType RE_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso20_ecdhCurveType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "ecdhCurveType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EcdhCurveType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.EcdhCurveType RES_Iso20_ecdhCurveType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4402,7 +4973,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_evCheckInStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType RE_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_evCheckInStatusType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "evCheckInStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckInStatusType RES_Iso20_evCheckInStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4453,7 +5036,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_parkingMethodType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType RE_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_parkingMethodType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "parkingMethodType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ParkingMethodType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ParkingMethodType RES_Iso20_parkingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4504,7 +5099,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_evCheckOutStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType RE_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_evCheckOutStatusType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "evCheckOutStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.EvCheckOutStatusType RES_Iso20_evCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4555,7 +5162,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_evseCheckOutStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType RE_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(1, out uint b))
+        {
+            return RES_Iso20_evseCheckOutStatusType(ref r);
+        }
+        if (b >= 2u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "evseCheckOutStatusType (2 values)");
+        return (global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.EvseCheckOutStatusType RES_Iso20_evseCheckOutStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4604,7 +5223,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_FinePositioningMethodType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType RE_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso20_WPT_FinePositioningMethodType(ref r);
+        }
+        if (b >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_FinePositioningMethodType (5 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_FinePositioningMethodType RES_Iso20_WPT_FinePositioningMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4659,7 +5290,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_PairingMethodType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType RE_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso20_WPT_PairingMethodType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_PairingMethodType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PairingMethodType RES_Iso20_WPT_PairingMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4716,7 +5359,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_AlignmentCheckMethodType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType RE_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_WPT_AlignmentCheckMethodType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_AlignmentCheckMethodType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_AlignmentCheckMethodType RES_Iso20_WPT_AlignmentCheckMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4767,7 +5422,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_EVResultType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType RE_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_WPT_EVResultType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_EVResultType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_EVResultType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVResultType RES_Iso20_WPT_EVResultType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4902,7 +5569,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_PowerClassType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType RE_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_WPT_PowerClassType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_PowerClassType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_PowerClassType RES_Iso20_WPT_PowerClassType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -4955,7 +5634,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_EVPCChargeDiagnosticsType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType RE_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_WPT_EVPCChargeDiagnosticsType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_EVPCChargeDiagnosticsType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_EVPCChargeDiagnosticsType RES_Iso20_WPT_EVPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5008,7 +5699,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_WPT_SPCChargeDiagnosticsType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType RE_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso20_WPT_SPCChargeDiagnosticsType(ref r);
+        }
+        if (b >= 6u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "WPT_SPCChargeDiagnosticsType (6 values)");
+        return (global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.WPT_SPCChargeDiagnosticsType RES_Iso20_WPT_SPCChargeDiagnosticsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5065,7 +5768,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_electricalChargingDeviceStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType RE_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_electricalChargingDeviceStatusType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "electricalChargingDeviceStatusType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ElectricalChargingDeviceStatusType RES_Iso20_electricalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5118,7 +5833,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_mechanicalChargingDeviceStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType RE_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_mechanicalChargingDeviceStatusType(ref r);
+        }
+        if (b >= 3u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "mechanicalChargingDeviceStatusType (3 values)");
+        return (global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.MechanicalChargingDeviceStatusType RES_Iso20_mechanicalChargingDeviceStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5169,7 +5896,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_cpStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.CpStatusType RE_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(3, out uint b))
+        {
+            return RES_Iso20_cpStatusType(ref r);
+        }
+        if (b >= 5u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "cpStatusType (5 values)");
+        return (global::Juice.Hlc.Exi.Iso20.CpStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.CpStatusType RES_Iso20_cpStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5224,7 +5963,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_errorCodeType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType RE_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(4, out uint b))
+        {
+            return RES_Iso20_errorCodeType(ref r);
+        }
+        if (b >= 10u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "errorCodeType (10 values)");
+        return (global::Juice.Hlc.Exi.Iso20.ErrorCodeType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.ErrorCodeType RES_Iso20_errorCodeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {
@@ -5289,7 +6040,19 @@ internal static partial class ExiSimpleTypes
         W_Iso20_isolationStatusType(ref w, v);
         w.Event(G_Simple, ref s, T_Simple_EE);
     }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType RE_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
+    {
+        long at0 = r.BitPosition;
+        if (!r.TrySimpleFixed(2, out uint b))
+        {
+            return RES_Iso20_isolationStatusType(ref r);
+        }
+        if (b >= 4u) global::Juice.Hlc.Exi.ExiThrow.EnumerationIndex(at0 + 1, b, "isolationStatusType (4 values)");
+        return (global::Juice.Hlc.Exi.Iso20.IsolationStatusType)b;
+    }
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static global::Juice.Hlc.Exi.Iso20.IsolationStatusType RES_Iso20_isolationStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         if (!r.SimpleContentStart(G_Simple))
         {

@@ -80,155 +80,11 @@ internal static partial class AppHandshakeCodec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 1; return 1; }
                 break;
-            case 1:
+            case >= 1 and <= 19:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 2; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 3; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 17:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 18; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 18:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 19; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 19:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 20; return 1;
+                    case 0: s = s + 1; return 1;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -257,6 +113,7 @@ internal static partial class AppHandshakeCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "SupportedAppProtocolReq: element ended before its required content");
                 case 1: // SE(AppProtocol)
+                    if (v.AppProtocol.Capacity == 0) v.AppProtocol.Capacity = 16;
                     v.AppProtocol.Add(Decode_AppProtocolType(ref r));
                     break;
                 default:

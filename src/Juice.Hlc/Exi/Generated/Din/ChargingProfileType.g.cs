@@ -113,6 +113,7 @@ internal static partial class DinCodec
                     v.SAScheduleTupleID = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_SAIDType(ref r);
                     break;
                 case 2: // SE(ProfileEntry)
+                    if (v.ProfileEntry.Capacity == 0) v.ProfileEntry.Capacity = 16;
                     v.ProfileEntry.Add(Decode_ProfileEntryType(ref r));
                     break;
                 default:

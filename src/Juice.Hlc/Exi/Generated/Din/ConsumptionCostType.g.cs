@@ -108,6 +108,7 @@ internal static partial class DinCodec
                     v.StartValue = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Xs_UnsignedInt(ref r);
                     break;
                 case 2: // SE(Cost)
+                    if (v.Cost.Capacity == 0) v.Cost.Capacity = 16;
                     v.Cost.Add(Decode_CostType(ref r));
                     break;
                 default:

@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "ListOfRootCertificateIDsType: element ended before its required content");
                 case 1: // SE(RootCertificateID)
+                    if (v.RootCertificateID.Capacity == 0) v.RootCertificateID.Capacity = 16;
                     v.RootCertificateID.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_rootCertificateIDType(ref r));
                     break;
                 default:

@@ -113,6 +113,7 @@ internal static partial class DinCodec
                     v.PMaxScheduleID = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_SAIDType(ref r);
                     break;
                 case 2: // SE(PMaxScheduleEntry)
+                    if (v.PMaxScheduleEntry.Capacity == 0) v.PMaxScheduleEntry.Capacity = 16;
                     v.PMaxScheduleEntry.Add(Decode_PMaxScheduleEntryType(ref r));
                     break;
                 default:

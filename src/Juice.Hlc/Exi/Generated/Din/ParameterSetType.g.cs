@@ -113,6 +113,7 @@ internal static partial class DinCodec
                     v.ParameterSetID = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_SAIDType(ref r);
                     break;
                 case 2: // SE(Parameter)
+                    if (v.Parameter.Capacity == 0) v.Parameter.Capacity = 16;
                     v.Parameter.Add(Decode_ParameterType(ref r));
                     break;
                 default:

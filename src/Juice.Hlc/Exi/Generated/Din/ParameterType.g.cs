@@ -167,27 +167,7 @@ internal static partial class DinCodec
                     case 5: s = 8; return 8;
                 }
                 break;
-            case 3:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 4:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 5:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 6:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 7:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 8:
+            case >= 3 and <= 8:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "PaymentOptionsType: element ended before its required content");
                 case 1: // SE(PaymentOption)
+                    if (v.PaymentOption.Capacity == 0) v.PaymentOption.Capacity = 16;
                     v.PaymentOption.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_paymentOptionType(ref r));
                     break;
                 default:

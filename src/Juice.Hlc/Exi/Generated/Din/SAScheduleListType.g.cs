@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "SAScheduleListType: element ended before its required content");
                 case 1: // SE(SAScheduleTuple)
+                    if (v.SAScheduleTuple.Capacity == 0) v.SAScheduleTuple.Capacity = 16;
                     v.SAScheduleTuple.Add(Decode_SAScheduleTupleType(ref r));
                     break;
                 default:

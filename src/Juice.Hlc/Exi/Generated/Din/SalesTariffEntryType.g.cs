@@ -133,6 +133,7 @@ internal static partial class DinCodec
                     v.EPriceLevel = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_AppHandshake_idType(ref r);
                     break;
                 case 4: // SE(ConsumptionCost)
+                    if (v.ConsumptionCost.Capacity == 0) v.ConsumptionCost.Capacity = 16;
                     v.ConsumptionCost.Add(Decode_ConsumptionCostType(ref r));
                     break;
                 default:

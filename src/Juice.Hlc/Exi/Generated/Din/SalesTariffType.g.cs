@@ -160,6 +160,7 @@ internal static partial class DinCodec
                     v.NumEPriceLevels = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_AppHandshake_idType(ref r);
                     break;
                 case 5: // SE(SalesTariffEntry)
+                    if (v.SalesTariffEntry.Capacity == 0) v.SalesTariffEntry.Capacity = 16;
                     v.SalesTariffEntry.Add(Decode_SalesTariffEntryType(ref r));
                     break;
                 default:

@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "SelectedServiceListType: element ended before its required content");
                 case 1: // SE(SelectedService)
+                    if (v.SelectedService.Capacity == 0) v.SelectedService.Capacity = 16;
                     v.SelectedService.Add(Decode_SelectedServiceType(ref r));
                     break;
                 default:

@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "ServiceParameterListType: element ended before its required content");
                 case 1: // SE(ParameterSet)
+                    if (v.ParameterSet.Capacity == 0) v.ParameterSet.Capacity = 16;
                     v.ParameterSet.Add(Decode_ParameterSetType(ref r));
                     break;
                 default:

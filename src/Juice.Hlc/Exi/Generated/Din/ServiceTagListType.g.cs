@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "ServiceTagListType: element ended before its required content");
                 case 1: // SE(Service)
+                    if (v.Service.Capacity == 0) v.Service.Capacity = 16;
                     v.Service.Add(Decode_ServiceType(ref r));
                     break;
                 default:

@@ -99,6 +99,7 @@ internal static partial class DinCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "SubCertificatesType: element ended before its required content");
                 case 1: // SE(Certificate)
+                    if (v.Certificate.Capacity == 0) v.Certificate.Capacity = 16;
                     v.Certificate.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_certificateType(ref r));
                     break;
                 default:

@@ -74,19 +74,11 @@ internal static partial class Iso2Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 2; return 2; }
                 break;
-            case 2:
+            case >= 2 and <= 3:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 3; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 2;
+                    case 0: s = s + 1; return 2;
                     case 1: s = 0; return 0;
                 }
                 break;

@@ -90,6 +90,34 @@ internal static partial class Iso2Codec
         w.Event(g, ref s, 1);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_PMaxScheduleType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case >= 1 and <= 1023:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = s + 1; return 1;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 1024:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("PMaxScheduleType: no grammar state " + s);
+        }
+        return r.Escape(G_PMaxScheduleType, s, c);
+    }
+
     internal static PMaxScheduleType Decode_PMaxScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_PMaxScheduleType;
@@ -98,13 +126,14 @@ internal static partial class Iso2Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_PMaxScheduleType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "PMaxScheduleType: element ended before its required content");
                 case 1: // SE(PMaxScheduleEntry)
+                    if (v.PMaxScheduleEntry.Capacity == 0) v.PMaxScheduleEntry.Capacity = 16;
                     v.PMaxScheduleEntry.Add(Decode_PMaxScheduleEntryType(ref r));
                     break;
                 default:

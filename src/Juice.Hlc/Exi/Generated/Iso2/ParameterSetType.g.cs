@@ -87,123 +87,11 @@ internal static partial class Iso2Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 2; return 2; }
                 break;
-            case 2:
+            case >= 2 and <= 16:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 3; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 2;
+                    case 0: s = s + 1; return 2;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -235,6 +123,7 @@ internal static partial class Iso2Codec
                     v.ParameterSetID = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_SAIDType(ref r);
                     break;
                 case 2: // SE(Parameter)
+                    if (v.Parameter.Capacity == 0) v.Parameter.Capacity = 16;
                     v.Parameter.Add(Decode_ParameterType(ref r));
                     break;
                 default:

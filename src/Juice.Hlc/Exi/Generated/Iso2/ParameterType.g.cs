@@ -158,27 +158,7 @@ internal static partial class Iso2Codec
                     case 5: s = 7; return 7;
                 }
                 break;
-            case 2:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 3:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 4:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 5:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 6:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 7:
+            case >= 2 and <= 7:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

@@ -97,27 +97,11 @@ internal static partial class Iso2Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 2:
+            case >= 2 and <= 4:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 3; return 4;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 4;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 4;
+                    case 0: s = s + 1; return 4;
                     case 1: s = 0; return 0;
                 }
                 break;

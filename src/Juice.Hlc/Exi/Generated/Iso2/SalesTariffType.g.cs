@@ -118,6 +118,63 @@ internal static partial class Iso2Codec
         w.Event(g, ref s, 5);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_SalesTariffType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 1; return 1;
+                    case 1: s = 2; return 2;
+                }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case 2:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 3; return 3;
+                    case 1: s = 4; return 4;
+                    case 2: s = 5; return 5;
+                }
+                break;
+            case 3:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 4; return 4;
+                    case 1: s = 5; return 5;
+                }
+                break;
+            case 4:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 5; return 5; }
+                break;
+            case >= 5 and <= 1027:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = s + 1; return 5;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 1028:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("SalesTariffType: no grammar state " + s);
+        }
+        return r.Escape(G_SalesTariffType, s, c);
+    }
+
     internal static SalesTariffType Decode_SalesTariffType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_SalesTariffType;
@@ -126,7 +183,7 @@ internal static partial class Iso2Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_SalesTariffType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
@@ -145,6 +202,7 @@ internal static partial class Iso2Codec
                     v.NumEPriceLevels = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_AppHandshake_idType(ref r);
                     break;
                 case 5: // SE(SalesTariffEntry)
+                    if (v.SalesTariffEntry.Capacity == 0) v.SalesTariffEntry.Capacity = 16;
                     v.SalesTariffEntry.Add(Decode_SalesTariffEntryType(ref r));
                     break;
                 default:

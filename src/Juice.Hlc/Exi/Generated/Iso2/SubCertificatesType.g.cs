@@ -64,27 +64,11 @@ internal static partial class Iso2Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 1; return 1; }
                 break;
-            case 1:
+            case >= 1 and <= 3:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 2; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 3; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 1;
+                    case 0: s = s + 1; return 1;
                     case 1: s = 0; return 0;
                 }
                 break;

@@ -66,43 +66,11 @@ internal static partial class Iso2Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 1; return 1; }
                 break;
-            case 1:
+            case >= 1 and <= 5:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 2; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 3; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 1;
+                    case 0: s = s + 1; return 1;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -131,6 +99,7 @@ internal static partial class Iso2Codec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "SupportedEnergyTransferModeType: element ended before its required content");
                 case 1: // SE(EnergyTransferMode)
+                    if (v.EnergyTransferMode.Capacity == 0) v.EnergyTransferMode.Capacity = 6;
                     v.EnergyTransferMode.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Iso2_EnergyTransferModeType(ref r));
                     break;
                 default:

@@ -65,35 +65,11 @@ internal static partial class Iso20Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 1; return 1; }
                 break;
-            case 1:
+            case >= 1 and <= 4:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 2; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 3; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 1;
+                    case 0: s = s + 1; return 1;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -122,6 +98,7 @@ internal static partial class Iso20Codec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "AdditionalServiceListType: element ended before its required content");
                 case 1: // SE(AdditionalService)
+                    if (v.AdditionalService.Capacity == 0) v.AdditionalService.Capacity = 5;
                     v.AdditionalService.Add(Decode_AdditionalServiceType(ref r));
                     break;
                 default:

@@ -142,11 +142,7 @@ internal static partial class Iso20Codec
                     case 1: s = 7; return 6;
                 }
                 break;
-            case 6:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 7:
+            case >= 6 and <= 7:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

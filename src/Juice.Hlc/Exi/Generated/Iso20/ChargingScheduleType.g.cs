@@ -109,11 +109,7 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 2:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 3:
+            case >= 2 and <= 3:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

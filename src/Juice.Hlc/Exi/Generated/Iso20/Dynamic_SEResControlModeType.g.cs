@@ -161,11 +161,7 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 4:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 5:
+            case >= 4 and <= 5:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

@@ -90,6 +90,34 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 1);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_EVPowerProfileEntryListType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case >= 1 and <= 2047:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = s + 1; return 1;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 2048:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("EVPowerProfileEntryListType: no grammar state " + s);
+        }
+        return r.Escape(G_EVPowerProfileEntryListType, s, c);
+    }
+
     internal static EVPowerProfileEntryListType Decode_EVPowerProfileEntryListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_EVPowerProfileEntryListType;
@@ -98,13 +126,14 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_EVPowerProfileEntryListType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "EVPowerProfileEntryListType: element ended before its required content");
                 case 1: // SE(EVPowerProfileEntry)
+                    if (v.EVPowerProfileEntry.Capacity == 0) v.EVPowerProfileEntry.Capacity = 16;
                     v.EVPowerProfileEntry.Add(Decode_PowerScheduleEntryType(ref r));
                     break;
                 default:

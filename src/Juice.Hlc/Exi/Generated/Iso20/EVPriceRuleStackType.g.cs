@@ -79,59 +79,11 @@ internal static partial class Iso20Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 2; return 2; }
                 break;
-            case 2:
+            case >= 2 and <= 8:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 3; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 2;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 2;
+                    case 0: s = s + 1; return 2;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -163,6 +115,7 @@ internal static partial class Iso20Codec
                     v.Duration = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Xs_UnsignedInt(ref r);
                     break;
                 case 2: // SE(EVPriceRule)
+                    if (v.EVPriceRule.Capacity == 0) v.EVPriceRule.Capacity = 8;
                     v.EVPriceRule.Add(Decode_EVPriceRuleType(ref r));
                     break;
                 default:

@@ -102,35 +102,11 @@ internal static partial class Iso20Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 3; return 3; }
                 break;
-            case 3:
+            case >= 3 and <= 6:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 4; return 3;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 3;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 3;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 3;
+                    case 0: s = s + 1; return 3;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -165,6 +141,7 @@ internal static partial class Iso20Codec
                     v.OverstayPowerThreshold = Decode_RationalNumberType(ref r);
                     break;
                 case 3: // SE(OverstayRule)
+                    if (v.OverstayRule.Capacity == 0) v.OverstayRule.Capacity = 5;
                     v.OverstayRule.Add(Decode_OverstayRuleType(ref r));
                     break;
                 default:

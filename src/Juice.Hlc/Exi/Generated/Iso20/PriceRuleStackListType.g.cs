@@ -90,6 +90,34 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 1);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_PriceRuleStackListType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case >= 1 and <= 1023:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = s + 1; return 1;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 1024:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("PriceRuleStackListType: no grammar state " + s);
+        }
+        return r.Escape(G_PriceRuleStackListType, s, c);
+    }
+
     internal static PriceRuleStackListType Decode_PriceRuleStackListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_PriceRuleStackListType;
@@ -98,13 +126,14 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_PriceRuleStackListType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "PriceRuleStackListType: element ended before its required content");
                 case 1: // SE(PriceRuleStack)
+                    if (v.PriceRuleStack.Capacity == 0) v.PriceRuleStack.Capacity = 16;
                     v.PriceRuleStack.Add(Decode_PriceRuleStackType(ref r));
                     break;
                 default:

@@ -159,83 +159,11 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 5:
+            case >= 5 and <= 14:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 6; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 6;
+                    case 0: s = s + 1; return 6;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -279,6 +207,7 @@ internal static partial class Iso20Codec
                     v.OverstayCosts = Decode_DetailedCostType(ref r);
                     break;
                 case 6: // SE(TaxCosts)
+                    if (v.TaxCosts.Capacity == 0) v.TaxCosts.Capacity = 10;
                     v.TaxCosts.Add(Decode_DetailedTaxType(ref r));
                     break;
                 default:

@@ -113,11 +113,7 @@ internal static partial class Iso20Codec
                     case 1: s = 4; return 4;
                 }
                 break;
-            case 3:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 4:
+            case >= 3 and <= 4:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

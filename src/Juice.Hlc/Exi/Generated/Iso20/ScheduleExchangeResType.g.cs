@@ -138,11 +138,7 @@ internal static partial class Iso20Codec
                     case 1: s = 6; return 6;
                 }
                 break;
-            case 5:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 6:
+            case >= 5 and <= 6:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

@@ -152,15 +152,7 @@ internal static partial class Iso20Codec
                     case 2: s = 7; return 7;
                 }
                 break;
-            case 5:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 6:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 7:
+            case >= 5 and <= 7:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

@@ -68,59 +68,11 @@ internal static partial class Iso20Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 1; return 1; }
                 break;
-            case 1:
+            case >= 1 and <= 7:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 2; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 3; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 4; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 4:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 5; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 5:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 6; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 1;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 1;
+                    case 0: s = s + 1; return 1;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -149,6 +101,7 @@ internal static partial class Iso20Codec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "WPT_AlignmentCheckMethodListType: element ended before its required content");
                 case 1: // SE(WPT_AlignmentCheckMethod)
+                    if (v.WPT_AlignmentCheckMethod.Capacity == 0) v.WPT_AlignmentCheckMethod.Capacity = 8;
                     v.WPT_AlignmentCheckMethod.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Iso20_WPT_AlignmentCheckMethodType(ref r));
                     break;
                 default:

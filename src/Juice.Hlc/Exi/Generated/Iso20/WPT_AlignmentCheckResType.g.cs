@@ -136,131 +136,11 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 5:
+            case >= 5 and <= 20:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 6; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 6:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 7; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 17:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 18; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 18:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 19; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 19:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 20; return 6;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 20:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 21; return 6;
+                    case 0: s = s + 1; return 6;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -304,6 +184,7 @@ internal static partial class Iso20Codec
                     v.SupplyDeviceCurrent = Decode_RationalNumberType(ref r);
                     break;
                 case 6: // SE(VendorSpecificDataContainer)
+                    if (v.VendorSpecificDataContainer.Capacity == 0) v.VendorSpecificDataContainer.Capacity = 16;
                     v.VendorSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 default:

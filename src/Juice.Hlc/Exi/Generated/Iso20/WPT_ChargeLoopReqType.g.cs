@@ -172,131 +172,11 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 8:
+            case >= 8 and <= 23:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 9; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 17:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 18; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 18:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 19; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 19:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 20; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 20:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 21; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 21:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 22; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 22:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 23; return 9;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 23:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 24; return 9;
+                    case 0: s = s + 1; return 9;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -349,6 +229,7 @@ internal static partial class Iso20Codec
                     v.EVPCPowerControlParameter = Decode_WPT_EVPCPowerControlParameterType(ref r);
                     break;
                 case 9: // SE(ManufacturerSpecificDataContainer)
+                    if (v.ManufacturerSpecificDataContainer.Capacity == 0) v.ManufacturerSpecificDataContainer.Capacity = 16;
                     v.ManufacturerSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 default:

@@ -232,131 +232,11 @@ internal static partial class Iso20Codec
                     case 2: s = 0; return 0;
                 }
                 break;
-            case 12:
+            case >= 12 and <= 27:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 13; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 17:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 18; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 18:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 19; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 19:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 20; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 20:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 21; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 21:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 22; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 22:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 23; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 23:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 24; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 24:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 25; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 25:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 26; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 26:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 27; return 13;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 27:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 28; return 13;
+                    case 0: s = s + 1; return 13;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -421,6 +301,7 @@ internal static partial class Iso20Codec
                     v.SPCPowerControlParameter = Decode_WPT_SPCPowerControlParameterType(ref r);
                     break;
                 case 13: // SE(ManufacturerSpecificDataContainer)
+                    if (v.ManufacturerSpecificDataContainer.Capacity == 0) v.ManufacturerSpecificDataContainer.Capacity = 16;
                     v.ManufacturerSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 default:

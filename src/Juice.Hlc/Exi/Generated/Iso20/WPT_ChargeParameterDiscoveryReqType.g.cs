@@ -134,131 +134,11 @@ internal static partial class Iso20Codec
                 c = r.ReadBits(1);
                 if (c == 0) { s = 6; return 6; }
                 break;
-            case 6:
+            case >= 6 and <= 21:
                 c = r.ReadBits(2);
                 switch (c)
                 {
-                    case 0: s = 7; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 7:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 8; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 8:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 9; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 9:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 10; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 10:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 11; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 11:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 12; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 12:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 13; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 13:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 14; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 14:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 15; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 15:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 16; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 16:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 17; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 17:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 18; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 18:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 19; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 19:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 20; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 20:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 21; return 7;
-                    case 1: s = 0; return 0;
-                }
-                break;
-            case 21:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 22; return 7;
+                    case 0: s = s + 1; return 7;
                     case 1: s = 0; return 0;
                 }
                 break;
@@ -305,6 +185,7 @@ internal static partial class Iso20Codec
                     v.EVPCDeviceLocalControl = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Xs_Boolean(ref r);
                     break;
                 case 7: // SE(VendorSpecificDataContainer)
+                    if (v.VendorSpecificDataContainer.Capacity == 0) v.VendorSpecificDataContainer.Capacity = 16;
                     v.VendorSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 default:

@@ -296,6 +296,7 @@ internal static partial class Iso20Codec
                     v.EVResultCode = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Iso20_WPT_EVResultType(ref r);
                     break;
                 case 4: // SE(VendorSpecificDataContainer)
+                    if (v.VendorSpecificDataContainer.Capacity == 0) v.VendorSpecificDataContainer.Capacity = 16;
                     v.VendorSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 case 5: // SE(WPT_LF_DataPackageList)

@@ -339,6 +339,7 @@ internal static partial class Iso20Codec
                     v.NaturalOffset = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_serviceIDType(ref r);
                     break;
                 case 7: // SE(VendorSpecificDataContainer)
+                    if (v.VendorSpecificDataContainer.Capacity == 0) v.VendorSpecificDataContainer.Capacity = 16;
                     v.VendorSpecificDataContainer.Add(global::Juice.Hlc.Exi.ExiSimpleTypes.RE_Din_dHParamsType(ref r));
                     break;
                 case 8: // SE(LF_SystemSetupData)

@@ -105,11 +105,7 @@ internal static partial class Iso20Codec
                     case 1: s = 3; return 3;
                 }
                 break;
-            case 2:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 3:
+            case >= 2 and <= 3:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

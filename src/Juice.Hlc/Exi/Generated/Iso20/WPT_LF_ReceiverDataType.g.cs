@@ -96,6 +96,38 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 2);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_WPT_LF_ReceiverDataType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case >= 1 and <= 2:
+                c = r.ReadBits(1);
+                if (c == 0) { s = s + 1; return 2; }
+                break;
+            case >= 3 and <= 255:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = s + 1; return 2;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            case 256:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("WPT_LF_ReceiverDataType: no grammar state " + s);
+        }
+        return r.Escape(G_WPT_LF_ReceiverDataType, s, c);
+    }
+
     internal static WPT_LF_ReceiverDataType Decode_WPT_LF_ReceiverDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_WPT_LF_ReceiverDataType;
@@ -104,7 +136,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_WPT_LF_ReceiverDataType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
@@ -114,6 +146,7 @@ internal static partial class Iso20Codec
                     v.NumberOfReceivers = global::Juice.Hlc.Exi.ExiSimpleTypes.RE_AppHandshake_idType(ref r);
                     break;
                 case 2: // SE(RxSpecData)
+                    if (v.RxSpecData.Capacity == 0) v.RxSpecData.Capacity = 16;
                     v.RxSpecData.Add(Decode_WPT_TxRxSpecDataType(ref r));
                     break;
                 default:

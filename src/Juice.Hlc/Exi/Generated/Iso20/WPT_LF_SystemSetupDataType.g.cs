@@ -94,11 +94,7 @@ internal static partial class Iso20Codec
                     case 1: s = 2; return 2;
                 }
                 break;
-            case 1:
-                c = r.ReadBits(1);
-                if (c == 0) { s = 0; return 0; }
-                break;
-            case 2:
+            case >= 1 and <= 2:
                 c = r.ReadBits(1);
                 if (c == 0) { s = 0; return 0; }
                 break;

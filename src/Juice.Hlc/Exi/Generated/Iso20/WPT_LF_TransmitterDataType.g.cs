@@ -111,6 +111,2319 @@ internal static partial class Iso20Codec
         w.Event(g, ref s, 4);
     }
 
+    [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Event_WPT_LF_TransmitterDataType(ref global::Juice.Hlc.Exi.ExiReader r, ref int s)
+    {
+        uint c;
+        switch (s)
+        {
+            case 0:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 1; return 1; }
+                break;
+            case 1:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 2; return 2; }
+                break;
+            case >= 2 and <= 3:
+                c = r.ReadBits(1);
+                if (c == 0) { s = s + 1; return 3; }
+                break;
+            case 4:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 5; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 5:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 7; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 6:
+                c = r.ReadBits(1);
+                if (c == 0) { s = 0; return 0; }
+                break;
+            case 7:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 8; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 8:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 9; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 9:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 10; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 10:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 11; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 11:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 12; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 12:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 13; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 13:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 14; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 14:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 15; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 15:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 16; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 16:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 17; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 17:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 18; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 18:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 19; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 19:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 20; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 20:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 21; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 21:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 22; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 22:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 23; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 23:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 24; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 24:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 25; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 25:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 26; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 26:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 27; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 27:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 28; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 28:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 29; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 29:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 30; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 30:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 31; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 31:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 32; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 32:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 33; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 33:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 34; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 34:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 35; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 35:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 36; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 36:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 37; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 37:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 38; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 38:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 39; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 39:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 40; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 40:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 41; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 41:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 42; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 42:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 43; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 43:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 44; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 44:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 45; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 45:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 46; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 46:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 47; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 47:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 48; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 48:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 49; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 49:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 50; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 50:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 51; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 51:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 52; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 52:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 53; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 53:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 54; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 54:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 55; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 55:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 56; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 56:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 57; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 57:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 58; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 58:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 59; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 59:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 60; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 60:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 61; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 61:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 62; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 62:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 63; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 63:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 64; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 64:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 65; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 65:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 66; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 66:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 67; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 67:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 68; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 68:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 69; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 69:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 70; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 70:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 71; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 71:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 72; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 72:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 73; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 73:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 74; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 74:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 75; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 75:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 76; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 76:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 77; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 77:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 78; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 78:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 79; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 79:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 80; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 80:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 81; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 81:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 82; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 82:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 83; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 83:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 84; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 84:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 85; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 85:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 86; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 86:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 87; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 87:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 88; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 88:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 89; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 89:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 90; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 90:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 91; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 91:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 92; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 92:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 93; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 93:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 94; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 94:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 95; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 95:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 96; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 96:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 97; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 97:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 98; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 98:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 99; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 99:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 100; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 100:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 101; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 101:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 102; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 102:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 103; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 103:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 104; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 104:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 105; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 105:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 106; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 106:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 107; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 107:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 108; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 108:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 109; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 109:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 110; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 110:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 111; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 111:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 112; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 112:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 113; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 113:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 114; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 114:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 115; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 115:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 116; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 116:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 117; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 117:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 118; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 118:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 119; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 119:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 120; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 120:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 121; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 121:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 122; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 122:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 123; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 123:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 124; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 124:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 125; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 125:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 126; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 126:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 127; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 127:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 128; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 128:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 129; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 129:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 130; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 130:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 131; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 131:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 132; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 132:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 133; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 133:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 134; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 134:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 135; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 135:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 136; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 136:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 137; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 137:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 138; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 138:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 139; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 139:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 140; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 140:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 141; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 141:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 142; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 142:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 143; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 143:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 144; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 144:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 145; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 145:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 146; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 146:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 147; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 147:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 148; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 148:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 149; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 149:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 150; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 150:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 151; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 151:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 152; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 152:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 153; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 153:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 154; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 154:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 155; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 155:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 156; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 156:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 157; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 157:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 158; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 158:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 159; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 159:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 160; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 160:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 161; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 161:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 162; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 162:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 163; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 163:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 164; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 164:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 165; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 165:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 166; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 166:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 167; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 167:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 168; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 168:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 169; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 169:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 170; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 170:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 171; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 171:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 172; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 172:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 173; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 173:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 174; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 174:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 175; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 175:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 176; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 176:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 177; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 177:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 178; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 178:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 179; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 179:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 180; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 180:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 181; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 181:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 182; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 182:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 183; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 183:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 184; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 184:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 185; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 185:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 186; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 186:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 187; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 187:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 188; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 188:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 189; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 189:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 190; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 190:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 191; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 191:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 192; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 192:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 193; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 193:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 194; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 194:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 195; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 195:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 196; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 196:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 197; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 197:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 198; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 198:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 199; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 199:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 200; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 200:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 201; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 201:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 202; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 202:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 203; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 203:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 204; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 204:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 205; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 205:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 206; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 206:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 207; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 207:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 208; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 208:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 209; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 209:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 210; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 210:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 211; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 211:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 212; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 212:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 213; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 213:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 214; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 214:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 215; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 215:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 216; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 216:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 217; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 217:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 218; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 218:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 219; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 219:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 220; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 220:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 221; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 221:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 222; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 222:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 223; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 223:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 224; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 224:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 225; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 225:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 226; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 226:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 227; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 227:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 228; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 228:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 229; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 229:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 230; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 230:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 231; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 231:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 232; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 232:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 233; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 233:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 234; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 234:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 235; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 235:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 236; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 236:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 237; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 237:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 238; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 238:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 239; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 239:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 240; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 240:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 241; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 241:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 242; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 242:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 243; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 243:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 244; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 244:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 245; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 245:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 246; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 246:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 247; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 247:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 248; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 248:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 249; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 249:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 250; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 250:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 251; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 251:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 252; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 252:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 253; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 253:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 254; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 254:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 255; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 255:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 256; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 256:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 257; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 257:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 258; return 3;
+                    case 1: s = 6; return 4;
+                    case 2: s = 0; return 0;
+                }
+                break;
+            case 258:
+                c = r.ReadBits(2);
+                switch (c)
+                {
+                    case 0: s = 6; return 4;
+                    case 1: s = 0; return 0;
+                }
+                break;
+            default:
+                throw new global::System.InvalidOperationException("WPT_LF_TransmitterDataType: no grammar state " + s);
+        }
+        return r.Escape(G_WPT_LF_TransmitterDataType, s, c);
+    }
+
     internal static WPT_LF_TransmitterDataType Decode_WPT_LF_TransmitterDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
         var g = G_WPT_LF_TransmitterDataType;
@@ -119,7 +2432,7 @@ internal static partial class Iso20Codec
         while (true)
         {
             long at = r.BitPosition;
-            switch (r.Event(g, ref s))
+            switch (Event_WPT_LF_TransmitterDataType(ref r, ref s))
             {
                 case global::Juice.Hlc.Exi.ExiGrammar.EndElement:
                     return v;
@@ -132,6 +2445,7 @@ internal static partial class Iso20Codec
                     v.SignalFrequency = Decode_RationalNumberType(ref r);
                     break;
                 case 3: // SE(TxSpecData)
+                    if (v.TxSpecData.Capacity == 0) v.TxSpecData.Capacity = 16;
                     v.TxSpecData.Add(Decode_WPT_TxRxSpecDataType(ref r));
                     break;
                 case 4: // SE(TxPackageSpecData)

@@ -100,28 +100,12 @@ internal static partial class XmlDsigCodec
                     case 3: s = 4; return 4;
                 }
                 break;
-            case 1:
+            case >= 1 and <= 3:
                 c = r.ReadBits(2);
                 switch (c)
                 {
                     case 0: s = 0; return 0;
-                    case 1: s = 1; return 4;
-                }
-                break;
-            case 2:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 0; return 0;
-                    case 1: s = 2; return 4;
-                }
-                break;
-            case 3:
-                c = r.ReadBits(2);
-                switch (c)
-                {
-                    case 0: s = 0; return 0;
-                    case 1: s = 3; return 4;
+                    case 1: s = s + 0; return 4;
                 }
                 break;
             case 4:

@@ -115,6 +115,7 @@ internal static partial class XmlDsigCodec
                     v.Id = global::Juice.Hlc.Exi.ExiSimpleTypes.R_Xs_Id(ref r);
                     break;
                 case 2: // SE(Reference)
+                    if (v.Reference.Capacity == 0) v.Reference.Capacity = 16;
                     v.Reference.Add(Decode_ReferenceType(ref r));
                     break;
                 default:

@@ -115,6 +115,7 @@ internal static partial class XmlDsigCodec
                     v.Id = global::Juice.Hlc.Exi.ExiSimpleTypes.R_Xs_Id(ref r);
                     break;
                 case 2: // SE(SignatureProperty)
+                    if (v.SignatureProperty.Capacity == 0) v.SignatureProperty.Capacity = 16;
                     v.SignatureProperty.Add(Decode_SignaturePropertyType(ref r));
                     break;
                 default:

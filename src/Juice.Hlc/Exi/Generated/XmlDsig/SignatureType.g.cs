@@ -160,6 +160,7 @@ internal static partial class XmlDsigCodec
                     v.KeyInfo = Decode_KeyInfoType(ref r);
                     break;
                 case 5: // SE(Object)
+                    if (v.Object.Capacity == 0) v.Object.Capacity = 16;
                     v.Object.Add(Decode_ObjectType(ref r));
                     break;
                 default:

@@ -143,6 +143,7 @@ internal static partial class XmlDsigCodec
                     v.SignatureMethod = Decode_SignatureMethodType(ref r);
                     break;
                 case 4: // SE(Reference)
+                    if (v.Reference.Capacity == 0) v.Reference.Capacity = 16;
                     v.Reference.Add(Decode_ReferenceType(ref r));
                     break;
                 default:

@@ -99,6 +99,7 @@ internal static partial class XmlDsigCodec
                 case global::Juice.Hlc.Exi.ExiGrammar.EmptyContentEnd:
                     throw new global::Juice.Hlc.Exi.ExiContentException(at, "TransformsType: element ended before its required content");
                 case 1: // SE(Transform)
+                    if (v.Transform.Capacity == 0) v.Transform.Capacity = 16;
                     v.Transform.Add(Decode_TransformType(ref r));
                     break;
                 default:
