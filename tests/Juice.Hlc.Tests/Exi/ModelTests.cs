@@ -213,3 +213,35 @@ public sealed class StringFacetTests
         Assert.Throws<InvalidOperationException>(() => Juice.Hlc.Exi.Iso2.Iso2Exi.Encode(PaymentDetails("DE8AA1A2B3C4D5E6")));   // 16 > 15
     }
 }
+
+/// <summary>Encoding into the caller's buffer allocates nothing, -20 messages as the others (the benchmark messages).</summary>
+public sealed class EncodeAllocationTests
+{
+    [Theory]
+    [InlineData("iso20-DC", "DC_ChargeLoopReq.min")]
+    [InlineData("iso20-CommonMessages", "ScheduleExchangeRes.full")]
+    [InlineData("iso20-CommonMessages", "CertificateInstallationRes.c6")]
+    [InlineData("iso2", "CurrentDemandReq.full")]
+    public void Encoding_into_a_buffer_allocates_nothing(string folder, string name)
+    {
+        var codec = ReferenceVectorTests.CodecFor(folder);
+        var root = codec.Decode(Vectors.ReadHex(Path.Combine(Vectors.ExiFolder(folder), name + ".exi")));
+        var buffer = new byte[16 * 1024];
+        Func<ExiRoot, byte[], int> encode = folder switch
+        {
+            "iso20-DC" => (r, b) => Juice.Hlc.Exi.Iso20.Iso20DcExi.EncodeDocument(r, b),
+            "iso20-CommonMessages" => (r, b) => Juice.Hlc.Exi.Iso20.Iso20CommonExi.EncodeDocument(r, b),
+            _ => (r, b) => Juice.Hlc.Exi.Iso2.Iso2Exi.EncodeDocument(r, b),
+        };
+        for (int i = 0; i < 100; i++)
+        {
+            encode(root, buffer);   // warm: the JIT's own work is done before counting
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            encode(root, buffer);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
