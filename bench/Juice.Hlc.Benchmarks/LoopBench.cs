@@ -6,7 +6,8 @@ namespace Juice.Hlc.Benchmarks;
 /// The method of the C reference's harness (shared/peers/libcbv2g/bench.c), so that ours and C's can be timed in one
 /// run on one machine: per message and operation a batch of N calls sized to about 25 ms, the messages round-robin,
 /// one line per sample (<c>message encode|decode ns-per-call</c>); take medians. Half a second of warm-up per
-/// message and operation first (tiered compilation). Decode makes a new model object;
+/// message and operation first (tiered compilation). Also one line per message with the bytes allocated by one
+/// encode and one decode (<c>message allocated ENCODE DECODE</c>). Decode makes a new model object;
 /// encode writes into a reused 16 KiB buffer. <c>--loop ROUNDS [MESSAGE...]</c>.
 /// </summary>
 internal static class LoopBench
@@ -57,6 +58,14 @@ internal static class LoopBench
         }
         for (int m = 0; m < benches.Length; m++)
         {
+            // bytes allocated per call, on this thread (the model a decode returns; nothing for an encode)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            benches[m].Encode();
+            long encoded = GC.GetAllocatedBytesForCurrentThread() - before;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            benches[m].Decode();
+            long decoded = GC.GetAllocatedBytesForCurrentThread() - before;
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{names[m]} allocated {encoded} {decoded}"));
             for (int op = 0; op < 2; op++)
             {
                 for (int r = 0; r < rounds; r++)
