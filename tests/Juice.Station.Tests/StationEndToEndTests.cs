@@ -133,7 +133,7 @@ public sealed class StationEndToEndTests : IDisposable
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + Database, "--Station:Connectors=3",
-            "--Station:MaxCurrent=2", "--Secc:Address=nowhere", "--Modbus:Port=0", "--Secc:Port=0", "--Api:Urls=http://127.0.0.1:0" })
+            "--Station:MaxCurrent=2", "--Secc:Address=nowhere", "--Modbus:Port=0", "--Secc:Port=15118", "--Secc:TlsPort=15119", "--Api:Urls=http://127.0.0.1:0" })
         {
             psi.ArgumentList.Add(a);
         }
@@ -146,5 +146,18 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.Contains("Station:Connectors must be 1 or 2", output);
         Assert.Contains("Station:MaxCurrent must be between 6 and 80 A", output);
         Assert.Contains("Secc:Address 'nowhere' is not an IP address", output);
+        // 15118 is SDP's UDP port: the SECC's TCP server needs a dynamic port
+        Assert.Contains("Secc:Port 15118 is not allowed: the SECC's TCP port is a dynamic port, 49152-65535 (ISO 15118-2:2014 §7.3 Table 15", output);
+        Assert.Contains("Secc:TlsPort 15119 is not allowed", output);
+    }
+
+    [Fact]
+    public void The_default_SECC_ports_are_dynamic_ports()
+    {
+        var o = new Juice.Station.Hlc.SeccHostOptions();
+        Assert.True(Juice.Hlc.Transport.V2gPorts.IsDynamic(o.Port));
+        Assert.True(Juice.Hlc.Transport.V2gPorts.IsDynamic(o.TlsPort));
+        Assert.Empty(o.Validate(1));
+        Assert.Contains(new Juice.Station.Hlc.SeccHostOptions { Port = 61000, TlsPort = 61000 }.Validate(1), p => p.Contains("need ports of their own"));
     }
 }

@@ -302,6 +302,11 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface, IRea
             var sdp = await new SdpClient { Trace = pcap is null ? null : (from, to, datagram) => pcap.WriteUdp(from, to, datagram) }
                 .DiscoverAsync(Interface, TlsRoots is null ? SdpSecurity.NoTls : SdpSecurity.Tls, stop);
             status.WriteLine($"SDP: SECC at [{sdp.Address}]:{sdp.Port} ({sdp.Security})");
+            if (!V2gPorts.IsDynamic(sdp.Port))
+            {
+                // what the standard allows is accepted without a word; this still works, but a stricter EV would refuse it
+                status.WriteLine($"warning: the SECC announced TCP port {sdp.Port}: {V2gPorts.Rule}");
+            }
             return new IPEndPoint(sdp.Address, sdp.Port);
         }
         status.WriteLine("give --host and --port, or --interface for SDP");

@@ -20,7 +20,7 @@ internal static class SeccCommand
     public static Command Create()
     {
         var address = new Option<string>("--address") { Description = "address to listen on (:: for every interface)", DefaultValueFactory = _ => "::1" };
-        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one, announced by SDP)", DefaultValueFactory = _ => 15118 };
+        var port = new Option<int>("--port") { Description = "TCP port, a dynamic port 49152-65535 as the standards give it (0 picks a free one; announced by SDP)", DefaultValueFactory = _ => 61118 };
         var iface = new Option<string?>("--interface") { Description = "answer SDP on this interface (multicast ff02::1)" };
         var protocol = new Option<string>("--protocol") { Description = "protocols in the SECC's preference order: iso2, din", DefaultValueFactory = _ => "iso2,din" };
         var energy = new Option<string>("--energy") { Description = "energy transfer offered: ac, dc or ac,dc", DefaultValueFactory = _ => "ac,dc" };
@@ -49,6 +49,10 @@ internal static class SeccCommand
                     "din" => AppProtocolVersion.Din,
                     _ => throw new FormatException($"unknown protocol '{p}' (iso2, din)"),
                 })];
+                if (result.GetValue(port) is var p0 && p0 != 0 && !V2gPorts.IsDynamic(p0))
+                {
+                    throw new FormatException($"--port {p0} is not allowed: {V2gPorts.Rule}; 0 picks a free one");
+                }
                 foreach (var e in result.GetValue(energy)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
                     supported |= e.ToLowerInvariant() switch

@@ -12,7 +12,7 @@ public sealed record V2gTcpServerOptions
     /// <summary>Address to bind; the default <c>::</c> takes IPv6 and (dual mode) IPv4.</summary>
     public IPAddress Address { get; init; } = IPAddress.IPv6Any;
 
-    /// <summary>TCP port; 0 picks a free one (announced through SDP).</summary>
+    /// <summary>TCP port; 0 picks a free one in the dynamic range (announced through SDP), see <see cref="V2gPorts"/>.</summary>
     public int Port { get; init; }
 
     public V2gtpOptions V2gtp { get; init; } = V2gtpOptions.Default;
@@ -62,7 +62,14 @@ public sealed partial class V2gTcpServer : IAsyncDisposable
         {
             _listener.DualMode = true;
         }
-        _listener.Bind(new IPEndPoint(options.Address, options.Port));
+        if (options.Port == 0)
+        {
+            V2gPorts.BindDynamic(_listener, options.Address);
+        }
+        else
+        {
+            _listener.Bind(new IPEndPoint(options.Address, options.Port));
+        }
         _listener.Listen(options.Backlog);
     }
 
@@ -191,6 +198,41 @@ public sealed partial class V2gTcpServer : IAsyncDisposable
 
         [LoggerMessage(5, LogLevel.Warning, "accepting a V2G connection failed: {Error}")]
         public static partial void AcceptFailed(ILogger logger, string error);
+    }
+}
+
+/// <summary>
+/// The SECC's TCP port (the destination port of the V2G data, V2G_DST_TCP_DATA) is a dynamic port, 49152–65535:
+/// ISO 15118-2:2014 §7.3 Table 15 and DIN SPEC 70121 §8.3 Table 7 (ISO 15118-20 the same); 15118 is the UDP port of
+/// SDP. EVs check it: Josev's EVCC refuses an SDP answer with another port.
+/// </summary>
+public static class V2gPorts
+{
+    public const int DynamicMin = 49152;
+    public const int DynamicMax = 65535;
+
+    public const string Rule = "the SECC's TCP port is a dynamic port, 49152-65535 (ISO 15118-2:2014 §7.3 Table 15, DIN SPEC 70121 §8.3 Table 7: V2G_DST_TCP_DATA)";
+
+    public static bool IsDynamic(int port) => port is >= DynamicMin and <= DynamicMax;
+
+    /// <summary>
+    /// Binds to a free port of the dynamic range, chosen at random (the kernel's own ephemeral range on Linux starts
+    /// at 32768, so port 0 alone could give a port the standard does not allow).
+    /// </summary>
+    public static void BindDynamic(Socket socket, IPAddress address)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            int port = Random.Shared.Next(DynamicMin, DynamicMax + 1);
+            try
+            {
+                socket.Bind(new IPEndPoint(address, port));
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && attempt < 200)
+            {
+            }
+        }
     }
 }
 

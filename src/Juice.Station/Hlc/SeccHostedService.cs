@@ -20,11 +20,11 @@ public sealed class SeccHostOptions
     /// <summary>Address of the V2G TCP server: <c>::1</c> (loopback, the embedded default) or <c>::</c> for every interface.</summary>
     public string Address { get; set; } = "::1";
 
-    /// <summary>TCP port of the V2G server; 0 picks a free one (announced by SDP).</summary>
-    public int Port { get; set; } = 15118;
+    /// <summary>TCP port of the V2G server, a dynamic port (49152–65535, <see cref="V2gPorts"/>); 0 picks a free one of them (announced by SDP).</summary>
+    public int Port { get; set; } = 61118;
 
-    /// <summary>TCP port of the TLS server (Plug &amp; Charge: "15118 Configuration: On (With PlugNCharge)"); 0 picks a free one.</summary>
-    public int TlsPort { get; set; } = 15119;
+    /// <summary>TCP port of the TLS server (Plug &amp; Charge: "15118 Configuration: On (With PlugNCharge)"), dynamic as <see cref="Port"/>; 0 picks a free one.</summary>
+    public int TlsPort { get; set; } = 61119;
 
     /// <summary>Seconds a TLS handshake may take before the connection is closed.</summary>
     public int TlsHandshakeSeconds { get; set; } = 10;
@@ -50,13 +50,17 @@ public sealed class SeccHostOptions
         {
             yield return $"Secc:Address '{Address}' is not an IP address";
         }
-        if (Port is < 0 or > 65535)
+        if (Port != 0 && !V2gPorts.IsDynamic(Port))
         {
-            yield return "Secc:Port must be 0 to 65535";
+            yield return $"Secc:Port {Port} is not allowed: {V2gPorts.Rule}; 0 picks a free one";
         }
-        if (TlsPort is < 0 or > 65535 || (TlsPort == Port && Port != 0))
+        if (TlsPort != 0 && !V2gPorts.IsDynamic(TlsPort))
         {
-            yield return "Secc:TlsPort must be 0 to 65535 and not Secc:Port";
+            yield return $"Secc:TlsPort {TlsPort} is not allowed: {V2gPorts.Rule}; 0 picks a free one";
+        }
+        if (TlsPort == Port && Port != 0)
+        {
+            yield return $"Secc:TlsPort {TlsPort} is Secc:Port too: the TCP and the TLS server need ports of their own";
         }
         if (MaxConnections < 1 || MaxConnectionsPerPeer < 1)
         {

@@ -71,6 +71,16 @@ public sealed partial class SimulatorProcessTests : IDisposable
     private static Task<(int Code, string Output)> Ev(int port, params string[] args) =>
         Run("dotnet", [Juice, "ev", "--host", "::1", "--port", port.ToString(CultureInfo.InvariantCulture), "--message-timeout", "15", .. args]);
 
+    [Fact]
+    public async Task The_SECC_simulator_refuses_a_port_outside_the_dynamic_range_and_picks_one_inside_for_0()
+    {
+        var (code, output) = await Run("dotnet", Juice, "secc", "--port", "15118");
+        Assert.Equal(2, code);
+        Assert.Contains("--port 15118 is not allowed: the SECC's TCP port is a dynamic port, 49152-65535", output);
+        var (port, _) = await StartSecc();
+        Assert.InRange(port, 49152, 65535);
+    }
+
     [Theory]
     [InlineData("iso2", "ac")]
     [InlineData("iso2", "dc")]
