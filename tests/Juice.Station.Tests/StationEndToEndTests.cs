@@ -122,7 +122,7 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.Equal(["02000000AB03", "04A1B2C3", "04A1B2C3D4E5F6_1"], whitelist.EnumerateArray().Select(e => e.GetProperty("id").GetString()).Order());
         var sessions = (await restarted.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray().OrderBy(s => s.GetProperty("id").GetInt64()).ToList();
         Assert.Equal(2, sessions.Count);
-        Assert.Equal("EVDisconnected", sessions[0].GetProperty("reason").GetString());
+        Assert.Equal("EVStopped", sessions[0].GetProperty("reason").GetString());   // the EV ended its session itself
         Assert.Equal("PowerLoss", sessions[1].GetProperty("reason").GetString());
         Assert.True(sessions[1].GetProperty("energyWh").GetDouble() > 0);
         Assert.Contains("was open when the station stopped: closed as PowerLoss", restarted.Log);

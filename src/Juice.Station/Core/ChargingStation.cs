@@ -133,9 +133,9 @@ public sealed partial class ChargingStation
         });
     }
 
-    private void Unplugged(Connector c)
+    private void Unplugged(Connector c, StopReason reason = StopReason.EVDisconnected)
     {
-        StopTransaction(c, StopReason.EVDisconnected);
+        StopTransaction(c, reason);
         c.Authorized = null;
         c.AuthorizedAt = null;
         c.HlcEv = null;
@@ -290,7 +290,7 @@ public sealed partial class ChargingStation
                 {
                     Log.PausedExpired(_logger, x.Id);
                     x.CpState = CpState.A;
-                    Unplugged(x);
+                    Unplugged(x, StopReason.EVPaused);
                 }
                 if (x.Transaction is { } tx && (x.LastProgressWrite is not { } w || now - w >= TimeSpan.FromSeconds(1)))
                 {
@@ -539,10 +539,14 @@ public sealed partial class ChargingStation
             Log.HlcPaused(_logger, c.Id);
             return;
         }
+        // what the SECC saw, as it saw it (OCPP gets the nearest 1.6 value, StopReasons.Ocpp16)
         StopTransaction(c, reason switch
         {
-            SessionEndReason.EvStopped => c.VirtualPlug ? StopReason.EVDisconnected : StopReason.Local,
-            _ => StopReason.Other,
+            SessionEndReason.EvStopped => StopReason.EVStopped,
+            SessionEndReason.Timeout => StopReason.Timeout,
+            SessionEndReason.ConnectionLost => StopReason.ConnectionLost,
+            SessionEndReason.EvPaused => StopReason.EVPaused,
+            _ => StopReason.Error,
         });
         c.Authorized = null;
         if (c.VirtualPlug)

@@ -46,6 +46,38 @@ public enum StopReason
     UnlockCommand,
     Reboot,
     Other,
+
+    /// <summary>ISO 15118 / DIN: the EV ended the session itself (PowerDelivery Stop, SessionStop Terminate).</summary>
+    EVStopped,
+
+    /// <summary>ISO 15118: the EV paused the session (SessionStop Pause) and did not come back to resume it in time.</summary>
+    EVPaused,
+
+    /// <summary>ISO 15118 / DIN: the session ended on a protocol error (a FAILED response, an undecodable message).</summary>
+    Error,
+
+    /// <summary>ISO 15118 / DIN: the EV sent no request within the standard's timer.</summary>
+    Timeout,
+
+    /// <summary>ISO 15118 / DIN: the EV's connection broke off without a SessionStop.</summary>
+    ConnectionLost,
+}
+
+/// <summary>The history's stop reasons as OCPP 1.6 carries them (StopTransaction.req reason).</summary>
+public static class StopReasons
+{
+    /// <summary>
+    /// OCPP 1.6 knows the first eleven values; the ISO 15118 ends map to the nearest: the EV's own normal end is a
+    /// regular termination at the charge point (Local), a broken connection the car gone (EVDisconnected), the rest
+    /// Other. The history keeps the precise reason.
+    /// </summary>
+    public static string Ocpp16(this StopReason reason) => reason switch
+    {
+        StopReason.EVStopped => nameof(StopReason.Local),
+        StopReason.ConnectionLost => nameof(StopReason.EVDisconnected),
+        StopReason.EVPaused or StopReason.Error or StopReason.Timeout => nameof(StopReason.Other),
+        _ => reason.ToString(),
+    };
 }
 
 /// <summary>How an identity reached the station.</summary>

@@ -41,7 +41,7 @@ internal sealed class OcppTransactionJournal(IOptions<OcppOptions> options, Tran
             ["idTag"] = session.IdTag,
             ["meterStop"] = (long)Math.Round(session.MeterStopWh),
             ["timestamp"] = OcppTime.Format(session.Stop),
-            ["reason"] = session.Reason.ToString(),
+            ["reason"] = session.Reason.Ocpp16(),
         };
         // StopTxnSampledData: the registers at the start and the end of the transaction
         var measurands = configuration.List("StopTxnSampledData");

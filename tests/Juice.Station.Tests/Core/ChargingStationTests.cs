@@ -432,6 +432,57 @@ public sealed class ChargingStationTests : IDisposable
         Assert.Equal(ConnectorStatus.Available, station.Snapshot(1).Status);   // the session over TCP was its plug
     }
 
+    [Theory]
+    [InlineData(SessionEndReason.EvStopped, StopReason.EVStopped, "Local")]
+    [InlineData(SessionEndReason.Error, StopReason.Error, "Other")]
+    [InlineData(SessionEndReason.Timeout, StopReason.Timeout, "Other")]
+    [InlineData(SessionEndReason.ConnectionLost, StopReason.ConnectionLost, "EVDisconnected")]
+    public async Task An_ISO_15118_session_end_is_booked_as_what_the_SECC_saw(SessionEndReason end, StopReason booked, string ocpp)
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        Assert.Equal(AuthorizationStatus.Accepted, await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default));
+        point.SessionEnded(end);
+        ((IDisposable)point).Dispose();
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal(booked, session.Reason);
+        Assert.Equal(ocpp, session.Reason.Ocpp16());
+    }
+
+    [Fact]
+    public async Task A_paused_ISO_15118_session_stays_open_and_is_booked_as_EVPaused_when_the_EV_does_not_come_back()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        point.SessionEnded(SessionEndReason.EvPaused);
+        ((IDisposable)point).Dispose();
+        Assert.NotNull(station.Snapshot(1).Transaction);   // paused: the transaction waits for the EV
+        _time.Advance(TimeSpan.FromMinutes(29));
+        station.Tick();
+        Assert.NotNull(station.Snapshot(1).Transaction);   // within StationOptions.PausedSessionMinutes (30)
+        _time.Advance(TimeSpan.FromMinutes(2));
+        station.Tick();
+        Assert.Null(station.Snapshot(1).Transaction);
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal(StopReason.EVPaused, session.Reason);
+        Assert.Equal("Other", session.Reason.Ocpp16());
+    }
+
+    [Theory]
+    [InlineData(StopReason.Local, "Local")]
+    [InlineData(StopReason.Remote, "Remote")]
+    [InlineData(StopReason.EVDisconnected, "EVDisconnected")]
+    [InlineData(StopReason.PowerLoss, "PowerLoss")]
+    [InlineData(StopReason.DeAuthorized, "DeAuthorized")]
+    public void The_OCPP_1_6_reasons_go_to_OCPP_as_they_are(StopReason reason, string ocpp) => Assert.Equal(ocpp, reason.Ocpp16());
+
     [Fact]
     public async Task An_EV_whose_MAC_is_not_whitelisted_waits_for_a_card_and_is_refused_after_the_vehicle_connection_timeout()
     {

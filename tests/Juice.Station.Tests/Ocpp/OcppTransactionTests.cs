@@ -50,7 +50,7 @@ public sealed class OcppTransactionTests
         Assert.Equal(0, ev.ExitCode);
         var stop = (await csms.WaitForCall("StopTransaction")).GetProperty("params");
         Assert.Equal(tx, stop.GetProperty("transactionId").GetInt32());
-        Assert.Equal("EVDisconnected", stop.GetProperty("reason").GetString());   // a car over TCP: the end of its session is its unplugging
+        Assert.Equal("Local", stop.GetProperty("reason").GetString());   // the EV ended its session (history: EVStopped): a regular termination in OCPP 1.6
         Assert.True(stop.GetProperty("meterStop").GetInt64() > start.GetProperty("params").GetProperty("meterStart").GetInt64());
         var data = stop.GetProperty("transactionData");
         Assert.Equal("Transaction.Begin", data[0].GetProperty("sampledValue")[0].GetProperty("context").GetString());
