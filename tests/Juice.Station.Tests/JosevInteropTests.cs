@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Juice.Tests;
+
+namespace Juice.Station.Tests;
+
+/// <summary>
+/// Live interoperability with Josev (SwitchEV/iso15118 0.28.3, ../shared/peers/josev), an independent ISO 15118
+/// stack, in network namespaces the test creates (Josev needs a link-local address on a real interface): Josev's EV
+/// against the station (a process, SECC with SDP on the veth end), and our EV (<c>juice ev</c>, SDP) against Josev's
+/// SECC. .ci/run installs the peer (its install.sh: Debian packages only). Each test asserts SessionStop reached,
+/// no FAILED response code and, at the station, the history row.
+/// </summary>
+/// <remarks>
+/// Where Josev deviates, our side stays right and the deviation is named next to the test: its simulated charger
+/// presents 1 V in PreChargeRes whatever the target, so our DC EV needs --skip-precharge-check there.
+/// </remarks>
+public sealed class JosevInteropTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+    private static readonly string Peer = Path.Combine(Juice.Hlc.Tests.Vectors.Shared, "peers", "josev");
+    private static int _links;
+    private readonly NetworkLab _lab = new();
+    private readonly string _dir = Directory.CreateTempSubdirectory("juice-josev-").FullName;
+    private readonly string _seccNs;
+    private readonly string _evNs;
+
+    // the interfaces have these names inside their namespaces; the MACs are those of the captured Josev sessions
+    private const string SeccIf = "tsecc";
+    private const string EvIf = "tevcc";
+
+    public JosevInteropTests()
+    {
+        _seccNs = _lab.Namespace("secc");
+        _evNs = _lab.Namespace("evcc");
+        // created in the root namespace under unique names, moved, renamed, then up (the order Josev's README gives)
+        string id = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId % 10000}{Interlocked.Increment(ref _links) % 100}");
+        string a = "jxa" + id, b = "jxb" + id;
+        NetworkLab.Ip("link", "add", a, "type", "veth", "peer", "name", b);
+        NetworkLab.Ip("link", "set", a, "netns", _seccNs);
+        NetworkLab.Ip("link", "set", b, "netns", _evNs);
+        NetworkLab.Ip("-n", _seccNs, "link", "set", a, "name", SeccIf);
+        NetworkLab.Ip("-n", _evNs, "link", "set", b, "name", EvIf);
+        foreach (var (ns, iface, mac) in new[] { (_seccNs, SeccIf, "02:00:00:00:5e:cc"), (_evNs, EvIf, "02:00:00:00:e7:cc") })
+        {
+            NetworkLab.Run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", $"net.ipv6.conf.{iface}.accept_dad=0");
+            NetworkLab.Ip("-n", ns, "link", "set", iface, "address", mac);
+            NetworkLab.Ip("-n", ns, "link", "set", iface, "up");
+        }
+    }
+
+    public void Dispose()
+    {
+        _lab.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>A command line that runs Josev's module with its environment (env.sh) in a working directory of its own.</summary>
+    private string Josev(string workDir, string module, string args, params (string Name, string Value)[] env)
+    {
+        Directory.CreateDirectory(workDir);
+        string vars = string.Join(' ', env.Select(e => $"{e.Name}={e.Value}"));
+        return $"source '{Peer}/env.sh' && cd '{workDir}' && exec env {vars} /usr/bin/python3 -m {module} {args}";
+    }
+
+    private async Task<(int Code, string Output)> JosevEvAsync(string exampleConfig)
+    {
+        string work = Path.Combine(_dir, "josev-ev");
+        Directory.CreateDirectory(work);
+        File.Copy(Path.Combine(Peer, "josev", "iso15118", "shared", "examples", "evcc", exampleConfig), Path.Combine(work, "ev.json"), overwrite: true);
+        return await _lab.RunAsync(_evNs, Patience, "bash", "-c", Josev(work, "iso15118.evcc.main", "ev.json", ("NETWORK_INTERFACE", EvIf)));
+    }
+
+    private Task<StationProcess> StartStationAsync() =>
+        StationProcess.StartInNamespaceAsync(_seccNs, Path.Combine(_dir, "juice.db"), Path.Combine(_dir, "api.sock"),
+            ["--Secc:Address=::", "--Secc:Interface=" + SeccIf]);
+
+    private static void AssertCompleted(int code, string output, string who)
+    {
+        Assert.True(code == 0, $"{who} exited with {code}:\n{Tail(output)}");
+        Assert.DoesNotContain("\"ResponseCode\": \"FAILED", output);
+        Assert.DoesNotContain("\"ResponseCode\":\"FAILED", output);
+    }
+
+    private static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
+
+    [Theory]
+    [InlineData("DIN/evcc_config.json", "DIN SPEC 70121 DC")]
+    [InlineData("iso15118_2/evcc_config_eim_ac.json", "ISO 15118-2 AC")]
+    [InlineData("iso15118_2/evcc_config_eim_dc.json", "ISO 15118-2 DC")]
+    public async Task Josevs_EV_charges_at_the_station_with_external_identification(string config, string what)
+    {
+        await using var station = await StartStationAsync();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true })).StatusCode);
+
+        var (code, output) = await JosevEvAsync(config);
+
+        AssertCompleted(code, output, "Josev's EV (" + what + ")");
+        Assert.Contains("SessionStopRes received", output);
+        // Josev announces the SECC it found: our SDP answer names a dynamic port, which Josev requires
+        var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("FREECHARGING", session.GetProperty("idTag").GetString());
+        Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("ac")]
+    [InlineData("dc")]
+    public async Task Our_EV_charges_at_Josevs_charger_with_external_identification(string energy)
+    {
+        string work = Path.Combine(_dir, "josev-secc");
+        var secc = _lab.Start(_seccNs, "bash", "-c", Josev(work, "iso15118.secc.main", "",
+            ("NETWORK_INTERFACE", SeccIf), ("PROTOCOLS", "ISO_15118_2,DIN_SPEC_70121"), ("AUTH_MODES", "EIM")));
+        await secc.WaitForLineAsync("UDP server started", Patience);
+
+        // Josev's simulated charger presents 1 V in PreChargeRes whatever the EV asks: DC needs --skip-precharge-check
+        string[] dc = energy == "dc" ? ["--skip-precharge-check"] : [];
+        var (code, output) = await _lab.RunJuiceAsync(_evNs, Patience, ["ev", "--interface", EvIf, "--protocol", "iso2", "--energy", energy,
+            "--duration", "2", "--interval-ms", "100", "--message-timeout", "15", .. dc]);
+
+        Assert.True(code == 0, $"juice ev exited with {code}:\n{output}\nJosev:\n{Tail(secc.Output)}");
+        Assert.Contains("session ended normally", output);
+        Assert.Contains("SessionStopReq received", secc.Output);
+        Assert.DoesNotContain("FAILED", secc.Output);
+    }
+}
