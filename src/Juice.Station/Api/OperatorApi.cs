@@ -353,7 +353,7 @@ public static class OperatorApi
             Results.Ok(history.Since(time.GetUtcNow().AddDays(-Math.Clamp(days ?? 30, 1, 3650))).Select(s => new
             {
                 s.Id, s.Connector, s.IdTag, s.Source, s.Start, s.Stop, durationSeconds = Math.Round(s.Duration.TotalSeconds), energyWh = Math.Round(s.EnergyWh),
-                s.MeterStartWh, s.MeterStopWh, s.Reason, s.OcppTransactionId,
+                s.MeterStartWh, s.MeterStopWh, s.Reason, s.OcppTransactionId, s.Contract,
             })));
         api.MapGet("/history/export", (int? days, HistoryStore history, ChargingStation station, TimeProvider time) =>
         {

@@ -139,6 +139,7 @@ public sealed partial class ChargingStation
         c.Authorized = null;
         c.AuthorizedAt = null;
         c.HlcEv = null;
+        c.Contract = null;
         c.SlacMac = null;
         c.EvNeeds = null;
         c.HlcEnergyOn = false;
@@ -342,6 +343,10 @@ public sealed partial class ChargingStation
             StopTransaction(c, StopReason.Other);   // a paused session of another EV
             c.Authorized = null;
         }
+        if (!resumed)
+        {
+            c.Contract = null;
+        }
         c.PausedSince = null;
         c.HlcEv = ev;
         c.HlcRequest = EvseRequest.None;
@@ -364,7 +369,13 @@ public sealed partial class ChargingStation
         {
             if (c.Transaction is not null || c.Authorized is not null)
             {
-                return AuthorizationStatus.Accepted;   // a card before the EV asked, or a resumed session
+                // a card before the EV asked, free charging at plug-in, or a resumed session: a verified contract
+                // (the SECC checked its chain to our roots and its signature) is still kept with the transaction
+                if (request.Mode == IdentificationMode.Contract && request.Contract is { LocallyValidated: true } verified)
+                {
+                    KeepContract(c, verified);
+                }
+                return AuthorizationStatus.Accepted;
             }
             if (c.HlcRejected)
             {
@@ -430,6 +441,7 @@ public sealed partial class ChargingStation
             {
                 x.Authorized = decision.IdTag;
                 x.AuthorizedAt = _time.GetUtcNow();
+                KeepContract(x, contract);   // free charging may have decided: the verified contract stays with the session
                 status = AuthorizationStatus.Accepted;
                 return;
             }
@@ -442,6 +454,16 @@ public sealed partial class ChargingStation
             };
         });
         return status;
+    }
+
+    /// <summary>The eMAID of a verified contract, kept with the connector's transaction (now, or when it starts).</summary>
+    private void KeepContract(Connector c, ContractIdentity contract)
+    {
+        c.Contract = contract.Emaid;
+        if (c.Transaction is { } tx)
+        {
+            _history.SetContract(tx.Id, contract.Emaid);
+        }
     }
 
     /// <summary>Plug &amp; Charge: a certificate installation or update goes to the backend's provisioning service.</summary>
@@ -789,6 +811,10 @@ public sealed partial class ChargingStation
         var now = _time.GetUtcNow();
         double meter = c.Meter.Read().TotalEnergyWh;
         long id = _history.Open(c.Id, tag, now, meter);
+        if (c.Contract is { } emaid)
+        {
+            _history.SetContract(id, emaid);
+        }
         var tx = new OpenTransaction(id, c.Id, tag, now, meter);
         c.Transaction = tx;
         c.LastProgressWrite = now;
@@ -804,7 +830,7 @@ public sealed partial class ChargingStation
         }
         var now = _time.GetUtcNow();
         double meter = c.Meter.Read().TotalEnergyWh;
-        var session = new ChargingSession(tx.Id, c.Id, tx.IdTag.Value, tx.IdTag.Source, tx.Start, now, tx.MeterStartWh, meter, reason);
+        var session = new ChargingSession(tx.Id, c.Id, tx.IdTag.Value, tx.IdTag.Source, tx.Start, now, tx.MeterStartWh, meter, reason, Contract: c.Contract);
         _history.Close(session);
         c.Transaction = null;
         c.LastSession = session;

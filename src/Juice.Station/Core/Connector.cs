@@ -81,6 +81,9 @@ public sealed class Connector
 
     internal DateTimeOffset? PausedSince { get; set; }
 
+    /// <summary>Plug &amp; Charge: the eMAID of the contract the EV presented and the SECC verified (kept with the transaction).</summary>
+    internal string? Contract { get; set; }
+
     internal DateTimeOffset? LastProgressWrite { get; set; }
 
     internal bool HlcAttached { get; set; }

@@ -121,7 +121,7 @@ public sealed record OpenTransaction(long Id, int Connector, IdToken IdTag, Date
 
 /// <summary>A finished charging session, as the history keeps it.</summary>
 public sealed record ChargingSession(long Id, int Connector, string IdTag, IdSource Source, DateTimeOffset Start, DateTimeOffset Stop,
-    double MeterStartWh, double MeterStopWh, StopReason Reason, int? OcppTransactionId = null)
+    double MeterStartWh, double MeterStopWh, StopReason Reason, int? OcppTransactionId = null, string? Contract = null)
 {
     public double EnergyWh => Math.Max(0, MeterStopWh - MeterStartWh);
 

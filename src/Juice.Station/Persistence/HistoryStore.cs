@@ -39,6 +39,13 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
         return id;
     });
 
+    /// <summary>
+    /// Plug &amp; Charge: the eMAID of the contract the EV presented and the SECC verified, kept with the transaction
+    /// whatever decided the authorization (free charging too).
+    /// </summary>
+    public void SetContract(long id, string emaid) => database.Write(cmd =>
+        cmd.With("UPDATE open_transaction SET contract = $e WHERE id = $id", ("$e", emaid), ("$id", id)).ExecuteNonQuery());
+
     /// <summary>Refreshes the last meter reading of an open transaction (what a restart would close it with).</summary>
     public void Progress(long id, double meterWh, DateTimeOffset at) => database.Write(cmd =>
         cmd.With("UPDATE open_transaction SET meter_last_wh = $m, updated_utc = $at WHERE id = $id", ("$m", meterWh), ("$at", Sql.Utc(at)), ("$id", id)).ExecuteNonQuery());
@@ -52,22 +59,23 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
     });
 
     private static void Insert(Microsoft.Data.Sqlite.SqliteCommand cmd, ChargingSession s) =>
-        cmd.With("INSERT OR REPLACE INTO history (id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id) "
-            + "VALUES ($id, $c, $tag, $src, $start, $stop, $m0, $m1, $reason, COALESCE($ocpp, (SELECT remote_id FROM ocpp_transaction WHERE local_id = $id)))",
+        cmd.With("INSERT OR REPLACE INTO history (id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract) "
+            + "VALUES ($id, $c, $tag, $src, $start, $stop, $m0, $m1, $reason, COALESCE($ocpp, (SELECT remote_id FROM ocpp_transaction WHERE local_id = $id)), "
+            + "COALESCE($contract, (SELECT contract FROM open_transaction WHERE id = $id)))",
             ("$id", s.Id), ("$c", s.Connector), ("$tag", s.IdTag), ("$src", s.Source.ToString()), ("$start", Sql.Utc(s.Start)), ("$stop", Sql.Utc(s.Stop)),
-            ("$m0", s.MeterStartWh), ("$m1", s.MeterStopWh), ("$reason", s.Reason.ToString()), ("$ocpp", s.OcppTransactionId)).ExecuteNonQuery();
+            ("$m0", s.MeterStartWh), ("$m1", s.MeterStopWh), ("$reason", s.Reason.ToString()), ("$ocpp", s.OcppTransactionId), ("$contract", s.Contract)).ExecuteNonQuery();
 
     /// <summary>Closes every transaction left open by a previous run (reason PowerLoss); returns them.</summary>
     public IReadOnlyList<ChargingSession> CloseInterrupted() => database.Write(cmd =>
     {
         var open = new List<ChargingSession>();
-        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc FROM open_transaction");
+        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract FROM open_transaction");
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
             {
                 open.Add(new ChargingSession(r.GetInt64(0), r.GetInt32(1), r.GetString(2), Enum.Parse<IdSource>(r.GetString(3)), Sql.ParseUtc(r.GetString(4)),
-                    Sql.ParseUtc(r.GetString(7)), r.GetDouble(5), r.GetDouble(6), StopReason.PowerLoss));
+                    Sql.ParseUtc(r.GetString(7)), r.GetDouble(5), r.GetDouble(6), StopReason.PowerLoss, null, r.IsDBNull(8) ? null : r.GetString(8)));
             }
         }
         foreach (var s in open)
@@ -82,14 +90,15 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
     /// <summary>Sessions that started at or after <paramref name="since"/>, newest first.</summary>
     public IReadOnlyList<ChargingSession> Since(DateTimeOffset since, int limit = 10_000) => database.Read(cmd =>
     {
-        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id FROM history "
+        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract FROM history "
             + "WHERE start_utc >= $since ORDER BY start_utc DESC LIMIT $limit", ("$since", Sql.Utc(since)), ("$limit", limit));
         var list = new List<ChargingSession>();
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
             list.Add(new ChargingSession(r.GetInt64(0), r.GetInt32(1), r.GetString(2), Enum.Parse<IdSource>(r.GetString(3)), Sql.ParseUtc(r.GetString(4)),
-                Sql.ParseUtc(r.GetString(5)), r.GetDouble(6), r.GetDouble(7), Enum.Parse<StopReason>(r.GetString(8)), r.IsDBNull(9) ? null : r.GetInt32(9)));
+                Sql.ParseUtc(r.GetString(5)), r.GetDouble(6), r.GetDouble(7), Enum.Parse<StopReason>(r.GetString(8)), r.IsDBNull(9) ? null : r.GetInt32(9),
+                r.IsDBNull(10) ? null : r.GetString(10)));
         }
         return (IReadOnlyList<ChargingSession>)list;
     });
@@ -138,11 +147,12 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
 
     /// <summary>
     /// The history as CSV (RFC 4180, UTF-8; times in the station's time zone as the manual's columns have them):
-    /// start date, start time, duration (h:mm:ss), energy Wh, id tag, plus connector, source and stop reason.
+    /// start date, start time, duration (h:mm:ss), energy Wh, id tag, plus connector, source, stop reason, the
+    /// transaction id and the Plug &amp; Charge contract (eMAID) when the EV presented one.
     /// </summary>
     public static string ToCsv(IEnumerable<ChargingSession> sessions, TimeZoneInfo zone)
     {
-        var sb = new StringBuilder("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id\r\n");
+        var sb = new StringBuilder("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id,contract\r\n");
         foreach (var s in sessions.OrderBy(s => s.Start))
         {
             var local = TimeZoneInfo.ConvertTime(s.Start, zone);
@@ -154,7 +164,8 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
               .Append(Authorization.Csv.Field(s.IdTag)).Append(',')
               .Append(s.Connector.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(s.Source).Append(',').Append(s.Reason).Append(',')
-              .Append(s.Id.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
+              .Append(s.Id.ToString(CultureInfo.InvariantCulture)).Append(',')
+              .Append(s.Contract is { } contract ? Authorization.Csv.Field(contract) : "").Append("\r\n");
         }
         return sb.ToString();
     }

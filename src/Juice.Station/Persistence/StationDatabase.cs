@@ -61,6 +61,10 @@ public sealed class StationDatabase : IDisposable
         CREATE TABLE certificate (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, pem TEXT NOT NULL, key_pem TEXT, fingerprint TEXT NOT NULL,
             added_utc TEXT NOT NULL, UNIQUE (kind, fingerprint));
         """,
+        """
+        ALTER TABLE history ADD COLUMN contract TEXT;
+        ALTER TABLE open_transaction ADD COLUMN contract TEXT;
+        """,
     ];
 
     /// <summary>Opens (creating) the file, switches to WAL and migrates; returns the schema version.</summary>

@@ -476,6 +476,26 @@ public sealed class ChargingStationTests : IDisposable
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_verified_Plug_and_Charge_contract_is_kept_with_the_session_also_when_free_charging_decides(bool freeCharging)
+    {
+        _settings.Update(s => s with { FreeCharging = freeCharging });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var contract = new ContractIdentity("DEJUIC000000001", [new byte[] { 0x30, 0x00 }], LocallyValidated: true);
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);   // over TCP the session is the plug: free charging starts a transaction at once
+        Assert.Equal(AuthorizationStatus.Accepted, await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.Contract, contract), default));
+        point.SessionEnded(SessionEndReason.EvStopped);
+        ((IDisposable)point).Dispose();
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal(freeCharging ? "FREECHARGING" : "DEJUIC000000001", session.IdTag);   // who decided
+        Assert.Equal("DEJUIC000000001", session.Contract);                                 // the contract, in both cases
+        Assert.EndsWith(",DEJUIC000000001", HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1]);
+    }
+
+    [Theory]
     [InlineData(StopReason.Local, "Local")]
     [InlineData(StopReason.Remote, "Remote")]
     [InlineData(StopReason.EVDisconnected, "EVDisconnected")]
