@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Juice.Tests;
 
 namespace Juice.Station.Tests;
@@ -16,7 +17,7 @@ namespace Juice.Station.Tests;
 /// Where Josev deviates, our side stays right and the deviation is named next to the test: its simulated charger
 /// presents 1 V in PreChargeRes whatever the target, so our DC EV needs --skip-precharge-check there.
 /// </remarks>
-public sealed class JosevInteropTests : IDisposable
+public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
     private static readonly string Peer = Path.Combine(Juice.Hlc.Tests.Vectors.Shared, "peers", "josev");
@@ -25,13 +26,15 @@ public sealed class JosevInteropTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("juice-josev-").FullName;
     private readonly string _seccNs;
     private readonly string _evNs;
+    private readonly JosevPki _pki;
 
     // the interfaces have these names inside their namespaces; the MACs are those of the captured Josev sessions
     private const string SeccIf = "tsecc";
     private const string EvIf = "tevcc";
 
-    public JosevInteropTests()
+    public JosevInteropTests(JosevPki pki)
     {
+        _pki = pki;
         _seccNs = _lab.Namespace("secc");
         _evNs = _lab.Namespace("evcc");
         // created in the root namespace under unique names, moved, renamed, then up (the order Josev's README gives)
@@ -64,17 +67,27 @@ public sealed class JosevInteropTests : IDisposable
         return $"source '{Peer}/env.sh' && cd '{workDir}' && exec env {vars} /usr/bin/python3 -m {module} {args}";
     }
 
-    private async Task<(int Code, string Output)> JosevEvAsync(string exampleConfig)
+    /// <summary>Josev's EV with one of its example configurations (<paramref name="useTls"/>: set its useTls), PKI_PATH its test PKI.</summary>
+    private async Task<(int Code, string Output)> JosevEvAsync(string exampleConfig, bool? useTls = null)
     {
         string work = Path.Combine(_dir, "josev-ev");
         Directory.CreateDirectory(work);
-        File.Copy(Path.Combine(Peer, "josev", "iso15118", "shared", "examples", "evcc", exampleConfig), Path.Combine(work, "ev.json"), overwrite: true);
-        return await _lab.RunAsync(_evNs, Patience, "bash", "-c", Josev(work, "iso15118.evcc.main", "ev.json", ("NETWORK_INTERFACE", EvIf)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Peer, "josev", "iso15118", "shared", "examples", "evcc", exampleConfig)))!;
+        if (useTls is { } tls)
+        {
+            config["useTls"] = tls;
+        }
+        File.WriteAllText(Path.Combine(work, "ev.json"), config.ToJsonString());
+        return await _lab.RunAsync(_evNs, Patience, "bash", "-c", Josev(work, "iso15118.evcc.main", "ev.json", ("NETWORK_INTERFACE", EvIf), ("PKI_PATH", _pki.Directory + "/")));
     }
 
-    private Task<StationProcess> StartStationAsync() =>
+    private Task<StationProcess> StartStationAsync(params string[] args) =>
         StationProcess.StartInNamespaceAsync(_seccNs, Path.Combine(_dir, "juice.db"), Path.Combine(_dir, "api.sock"),
-            ["--Secc:Address=::", "--Secc:Interface=" + SeccIf]);
+            ["--Secc:Address=::", "--Secc:Interface=" + SeccIf, .. args]);
+
+    private LabProcess StartJosevSecc(string authModes) =>
+        _lab.Start(_seccNs, "bash", "-c", Josev(Path.Combine(_dir, "josev-secc"), "iso15118.secc.main", "",
+            ("NETWORK_INTERFACE", SeccIf), ("PROTOCOLS", "ISO_15118_2,DIN_SPEC_70121"), ("AUTH_MODES", authModes), ("PKI_PATH", _pki.Directory + "/")));
 
     private static void AssertCompleted(int code, string output, string who)
     {
@@ -110,9 +123,7 @@ public sealed class JosevInteropTests : IDisposable
     [InlineData("dc")]
     public async Task Our_EV_charges_at_Josevs_charger_with_external_identification(string energy)
     {
-        string work = Path.Combine(_dir, "josev-secc");
-        var secc = _lab.Start(_seccNs, "bash", "-c", Josev(work, "iso15118.secc.main", "",
-            ("NETWORK_INTERFACE", SeccIf), ("PROTOCOLS", "ISO_15118_2,DIN_SPEC_70121"), ("AUTH_MODES", "EIM")));
+        var secc = StartJosevSecc("EIM");
         await secc.WaitForLineAsync("UDP server started", Patience);
 
         // Josev's simulated charger presents 1 V in PreChargeRes whatever the EV asks: DC needs --skip-precharge-check
@@ -125,4 +136,85 @@ public sealed class JosevInteropTests : IDisposable
         Assert.Contains("SessionStopReq received", secc.Output);
         Assert.DoesNotContain("FAILED", secc.Output);
     }
+
+    [Theory]
+    [InlineData("iso15118_2/evcc_config_pnc_ac.json")]
+    [InlineData("iso15118_2/evcc_config_pnc_dc.json")]
+    public async Task Josevs_EV_charges_at_the_station_with_its_contract_over_TLS(string config)
+    {
+        // the station holds Josev's SECC chain and roots; Plug & Charge is switched on while it runs
+        string plain = Path.Combine(_pki.Directory, "plain");
+        await using var station = await StartStationAsync("--Secc:TlsPort=0",
+            "--Pnc:SeccCertificateChain=" + Path.Combine(plain, "cpoCertChain.pem"), "--Pnc:SeccPrivateKey=" + Path.Combine(plain, "seccLeaf.key"),
+            "--Pnc:V2gRoots=" + Path.Combine(plain, "v2gRootCACert.pem"), "--Pnc:MoRoots=" + Path.Combine(plain, "moRootCACert.pem"),
+            "--Pnc:OemRoots=" + Path.Combine(plain, "oemRootCACert.pem"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { iso15118 = "OnWithPlugAndCharge" })).StatusCode);
+        for (int i = 0; i < 200 && !station.Log.Contains("TLS server (Plug & Charge) listening", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        // Josev's DC example has useTls false (it would ask SDP for plain TCP and get external identification only)
+        var (code, output) = await JosevEvAsync(config, useTls: true);
+
+        AssertCompleted(code, output, "Josev's EV (Plug & Charge)");
+        Assert.Contains("SessionStopRes received", output);
+        var session = Assert.Single((await station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+        Assert.Equal("Contract", session.GetProperty("source").GetString());
+        Assert.Equal(_pki.Emaid, session.GetProperty("idTag").GetString());
+        Assert.Equal(_pki.Emaid, session.GetProperty("contract").GetString());
+        Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("ac", false)]
+    [InlineData("dc", false)]
+    [InlineData("ac", true)]
+    public async Task Our_EV_charges_at_Josevs_charger_with_a_contract_over_TLS_or_has_one_installed_first(string energy, bool install)
+    {
+        var secc = StartJosevSecc("EIM,PNC");
+        await secc.WaitForLineAsync("UDP server started", Patience);
+        string plain = Path.Combine(_pki.Directory, "plain");
+        string[] credentials = install
+            ? ["--oem-chain", Path.Combine(plain, "oemCertChain.pem"), "--oem-key", Path.Combine(plain, "oemLeaf.key"), "--contract-store", Path.Combine(_dir, "contract")]
+            : ["--contract-chain", Path.Combine(plain, "contractChain.pem"), "--contract-key", Path.Combine(plain, "contractLeaf.key")];
+        string[] dc = energy == "dc" ? ["--skip-precharge-check"] : [];
+
+        var (code, output) = await _lab.RunJuiceAsync(_evNs, Patience, ["ev", "--interface", EvIf, "--protocol", "iso2", "--energy", energy,
+            "--duration", "2", "--interval-ms", "100", "--message-timeout", "15", "--pnc", .. credentials,
+            "--v2g-root", Path.Combine(plain, "v2gRootCACert.pem"), "--mo-root", Path.Combine(plain, "moRootCACert.pem"), .. dc]);
+
+        Assert.True(code == 0, $"juice ev exited with {code}:\n{output}\nJosev:\n{Tail(secc.Output)}");
+        Assert.Contains($"Plug & Charge: contract {_pki.Emaid}{(install ? " (installed in this session)" : "")}", output);
+        Assert.Contains("SessionStopReq received", secc.Output);
+        Assert.DoesNotContain("FAILED", secc.Output);
+        if (install)
+        {
+            Assert.Contains("CertificateInstallationReq received", secc.Output);
+            Assert.True(File.Exists(Path.Combine(_dir, "contract", "contract-chain.pem")));
+        }
+    }
+}
+
+/// <summary>Josev's own test PKI (its pki.sh: ISO 15118-2 and -20, plain/ with PEM files for our side), made once for the interop tests.</summary>
+public sealed class JosevPki : IDisposable
+{
+    public JosevPki()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("juice-josev-pki-").FullName;
+        var (code, output) = NetworkLab.Run("bash", Path.Combine(Juice.Hlc.Tests.Vectors.Shared, "peers", "josev", "pki.sh"), Directory);
+        if (code != 0 || !File.Exists(Path.Combine(Directory, "plain", "contractChain.pem")))
+        {
+            throw new InvalidOperationException("Josev's pki.sh failed: " + output);
+        }
+        var contract = Juice.Hlc.Security.V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(Directory, "plain", "contractChain.pem")))[0];
+        Emaid = Juice.Hlc.Security.Emaid.Normalize(Juice.Hlc.Security.V2gCertificates.CommonName(contract)!);
+    }
+
+    public string Directory { get; }
+
+    /// <summary>The eMAID of Josev's test contract (its certificate's common name).</summary>
+    public string Emaid { get; }
+
+    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 }
