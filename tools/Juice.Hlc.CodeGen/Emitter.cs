@@ -298,7 +298,9 @@ internal sealed class Emitter
         switch (s.Kind)
         {
             case SimpleKind.String:
-                w.Line($"return {trimmed};");
+                // the text is the value, whitespace included, as the decoder gives it and the reference encoder takes it
+                // (a whiteSpace="collapse" type such as anyURI is not collapsed: decode → XML → encode keeps the bytes)
+                w.Line("return text;");
                 break;
             case SimpleKind.HexBinary:
                 w.Line($"return global::System.Convert.FromHexString({trimmed});");

@@ -84,7 +84,8 @@ internal static class ExiCommand
                     File.WriteAllText(Path.Combine(output.FullName, stem + (encode ? ".exi" : ".xml")), result);
                 }
             }
-            catch (Exception e) when (e is ExiContentException or FormatException or XmlException or InvalidOperationException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ExiContentException or FormatException or XmlException or InvalidOperationException or IOException or UnauthorizedAccessException
+                or ArgumentException or OverflowException or NotSupportedException)
             {
                 failed++;
                 stderr.WriteLine($"{file}: {OneLine(e)}");
@@ -95,7 +96,7 @@ internal static class ExiCommand
 
     private static string Encode(ExiCodec codec, string xml)
     {
-        var element = XElement.Parse(xml, LoadOptions.SetLineInfo);
+        var element = ExiXml.Parse(xml);
         var root = codec.ReadXml(element);
         return Convert.ToHexStringLower(codec.Encode(root)) + "\n";
     }

@@ -118,16 +118,43 @@ public static class ExiXml
         }
     }
 
+    /// <summary>
+    /// The XML form of a decoded stream. A string holds whatever code points the stream carried, also those XML 1.0
+    /// cannot hold (C0 controls such as U+0011 or U+0000, U+FFFE, U+FFFF): they are written as numeric character
+    /// references (<c>&amp;#x11;</c>, as XML 1.1 allows), and CR as <c>&amp;#xD;</c> (a reader would turn a literal CR
+    /// into LF). <see cref="Parse"/> and <see cref="Load"/> read them back to the same value, so decode → XML → encode
+    /// gives the same bytes.
+    /// </summary>
     public static string ToText(Action<XmlWriter> write)
     {
         var sb = new StringBuilder();
-        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false, Encoding = new UTF8Encoding(false), NewLineChars = "\n" };
+        var settings = new XmlWriterSettings
+        {
+            Indent = true, OmitXmlDeclaration = false, Encoding = new UTF8Encoding(false), NewLineChars = "\n",
+            CheckCharacters = false, NewLineHandling = NewLineHandling.Entitize,
+        };
         using (var sw = new Utf8StringWriter(sb))
         using (var x = XmlWriter.Create(sw, settings))
         {
             write(x);
         }
         return sb.ToString();
+    }
+
+    private static readonly XmlReaderSettings ReaderSettings = new() { CheckCharacters = false, DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
+
+    /// <summary>Reads the XML form (<see cref="ToText"/>), character references of code points outside XML 1.0 included; with line numbers.</summary>
+    public static XElement Parse(string xml)
+    {
+        using var reader = XmlReader.Create(new StringReader(xml), ReaderSettings);
+        return XElement.Load(reader, LoadOptions.SetLineInfo);
+    }
+
+    /// <summary>Reads the XML form from a file, as <see cref="Parse"/>.</summary>
+    public static XElement Load(string path)
+    {
+        using var reader = XmlReader.Create(path, ReaderSettings);
+        return XElement.Load(reader, LoadOptions.SetLineInfo);
     }
 
     private sealed class Utf8StringWriter(StringBuilder sb) : StringWriter(sb, System.Globalization.CultureInfo.InvariantCulture)

@@ -72,6 +72,28 @@ public sealed partial class SimulatorProcessTests : IDisposable
         Run("dotnet", [Juice, "ev", "--host", "::1", "--port", port.ToString(CultureInfo.InvariantCulture), "--message-timeout", "15", .. args]);
 
     [Fact]
+    public async Task Exi_decode_of_a_stream_with_control_characters_writes_XML_that_encodes_back_and_a_bad_file_gets_one_line()
+    {
+        const string hex = "800113ab9371d29b71cb5263b24b99ab124283134d8309b243c18a22220b8352188a88d8ddd4011841c02c1040";
+        string exi = Path.Combine(_dir.FullName, "control.exi");
+        File.WriteAllText(exi, hex);
+        var (code, xml) = await Run("dotnet", Juice, "exi", "decode", "--schema", "appHandshake", exi);
+        Assert.True(code == 0, xml);
+        string xmlFile = Path.Combine(_dir.FullName, "control.xml");
+        File.WriteAllText(xmlFile, xml);
+        var (code2, back) = await Run("dotnet", Juice, "exi", "encode", "--schema", "appHandshake", xmlFile);
+        Assert.Equal(0, code2);
+        Assert.Equal(hex, back.Trim());
+
+        string bad = Path.Combine(_dir.FullName, "bad.exi");
+        File.WriteAllText(bad, "80ff");
+        var (code3, output) = await Run("dotnet", Juice, "exi", "decode", "--schema", "iso2", bad);
+        Assert.Equal(1, code3);
+        Assert.StartsWith(bad + ": bit ", output.Trim());
+        Assert.DoesNotContain("   at ", output);   // no stack trace
+    }
+
+    [Fact]
     public async Task The_SECC_simulator_refuses_a_port_outside_the_dynamic_range_and_picks_one_inside_for_0()
     {
         var (code, output) = await Run("dotnet", Juice, "secc", "--port", "15118");

@@ -245,3 +245,38 @@ public sealed class EncodeAllocationTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+/// <summary>Strings that XML 1.0 cannot hold (a stream the decoder rightly accepts) have an XML form that reads back.</summary>
+public sealed class XmlFormTests
+{
+    // supportedAppProtocolReq whose namespace holds U+0011 and U+001B (found by mutating a vector)
+    private const string Hex = "800113ab9371d29b71cb5263b24b99ab124283134d8309b243c18a22220b8352188a88d8ddd4011841c02c1040";
+
+    [Fact]
+    public void Control_characters_are_written_as_character_references_and_read_back_to_the_same_bytes()
+    {
+        var codec = ExiCodec.AppHandshake;
+        var root = codec.Decode(Convert.FromHexString(Hex));
+        string xml = codec.WriteXml(root);
+        Assert.Contains("&#x11;", xml);
+        Assert.Equal(Hex, Convert.ToHexStringLower(codec.Encode(codec.ReadXml(ExiXml.Parse(xml)))));
+    }
+
+    [Theory]
+    [InlineData("a\rb")]
+    [InlineData("a\r\nb")]
+    [InlineData("nul\u0000, del\u007f, \ufffe")]
+    public void Any_string_survives_the_XML_form(string escaped)
+    {
+        string value = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var message = new Juice.Hlc.Exi.Iso2.V2G_Message
+        {
+            Header = new Juice.Hlc.Exi.Iso2.MessageHeaderType { SessionID = [1, 2, 3, 4, 5, 6, 7, 8] },
+            Body = new Juice.Hlc.Exi.Iso2.BodyType { BodyElement = new Juice.Hlc.Exi.Iso2.SessionSetupResType { ResponseCode = Juice.Hlc.Exi.Iso2.ResponseCodeType.OK, EVSEID = value } },
+        };
+        byte[] exi = Juice.Hlc.Exi.Iso2.Iso2Exi.Encode(message);
+        var codec = ExiCodec.Iso2;
+        var back = codec.ReadXml(ExiXml.Parse(codec.WriteXml(codec.Decode(exi))));
+        Assert.Equal(exi, codec.Encode(back));
+    }
+}

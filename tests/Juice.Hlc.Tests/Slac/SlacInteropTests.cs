@@ -15,9 +15,10 @@ public sealed class SlacInteropTests : IDisposable
 
     /// <summary>
     /// open-plc-utils' wait for each answer (default 1 s): longer, as the emulator is a .NET process that may answer
-    /// its first frame late on a loaded machine (open-plc-utils gives up at once: "Can't set key").
+    /// its first frame late on a loaded machine (open-plc-utils gives up at once: "Can't set key"). 3 s was seen too
+    /// short once more in a CI run with the whole suite in parallel on two cores; 10 s costs nothing when it answers.
     /// </summary>
-    private const string ReadTimeout = "3000";
+    private const string ReadTimeout = "10000";
     private const string EvseMac = "02:00:00:00:e5:01";
     private readonly NetworkLab _lab = new();
     private readonly string _ns;

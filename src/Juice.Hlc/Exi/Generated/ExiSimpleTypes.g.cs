@@ -61,7 +61,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string P_Xs_Id(string text)
     {
-        return global::Juice.Hlc.Exi.ExiXml.Collapse(text);
+        return text;
     }
     internal static string F_Xs_Id(string v)
     {
@@ -102,7 +102,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string P_Xs_AnyUri(string text)
     {
-        return global::Juice.Hlc.Exi.ExiXml.Collapse(text);
+        return text;
     }
     internal static string F_Xs_AnyUri(string v)
     {
@@ -262,7 +262,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string P_AppHandshake_protocolNamespaceType(string text)
     {
-        return global::Juice.Hlc.Exi.ExiXml.Collapse(text);
+        return text;
     }
     internal static string F_AppHandshake_protocolNamespaceType(string v)
     {
@@ -959,7 +959,7 @@ internal static partial class ExiSimpleTypes
     }
     internal static string P_Xs_Idref(string text)
     {
-        return global::Juice.Hlc.Exi.ExiXml.Collapse(text);
+        return text;
     }
     internal static string F_Xs_Idref(string v)
     {
