@@ -194,6 +194,7 @@ internal static class EvCommand
         StreamWriter? log = logFile is null ? null : new StreamWriter(logFile.FullName);
         using var pcap = pcapFile is null ? null : PcapWriter.Create(pcapFile.FullName);
         EvSlac? slac = null;
+        LiveLine? live = null;
         try
         {
             if (target.Slac)
@@ -224,11 +225,10 @@ internal static class EvCommand
                 }
             }
             await using var connection = await V2gTcpClient.ConnectAsync(endpoint, streamFactory: target.StreamFactory(pcap, status), ct: stop);
-            var progress = new Progress<EvProgress>(p => status.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r{p.Step}: SoC {p.Soc,5:0.0} %  {p.EnergyWh / 1000,7:0.000} kWh  {p.PowerW / 1000,6:0.0} kW  limit {p.CurrentLimitA,5:0} A   ")));
+            live = new LiveLine(status, terminal: status == Console.Out && !Console.IsOutputRedirected);
             client = new EvClient(options, trace: Trace);
-            var result = await client.RunAsync(connection, progress, stop);
-            status.WriteLine();
+            var result = await client.RunAsync(connection, live, stop);
+            live.End();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
             if (result.Emaid is { } emaid)
@@ -249,7 +249,7 @@ internal static class EvCommand
         catch (Exception e) when (e is EvSessionException or System.Net.Sockets.SocketException or TimeoutException or Juice.Hlc.V2gtp.V2gtpException or IOException
             or System.Security.Cryptography.CryptographicException)
         {
-            status.WriteLine();
+            live?.End();
             status.WriteLine($"session failed: {e.Message}");
             return 1;
         }

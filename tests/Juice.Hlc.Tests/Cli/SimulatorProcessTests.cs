@@ -113,6 +113,10 @@ public sealed partial class SimulatorProcessTests : IDisposable
         var (code, output) = await Ev(port, "--protocol", protocol, "--energy", energy, "--duration", "0.5", "--interval-ms", "50");
         Assert.True(code == 0, output);
         Assert.Contains("session ended normally: duration", output);
+        // redirected output (a file, a pipe, a CI log): plain lines, no carriage returns of a live terminal line
+        Assert.DoesNotContain('\r', output);
+        var status = output.Split('\n').Where(l => l.Contains("SoC", StringComparison.Ordinal) && l.Contains(" kWh ", StringComparison.Ordinal)).ToList();
+        Assert.InRange(status.Count, 1, 3);   // the first one; then only on a change of step or limit, or every 5 s
     }
 
     [Fact]
