@@ -83,6 +83,12 @@ public static class StationApp
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
         builder.WebHost.UseUrls(api.Urls);
         builder.Logging.AddProvider(MemoryLog.Shared);
+        // the operator API described for integrators (GET /api/openapi.json), from the routes themselves
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "Juice station operator API", Version = "1", Description = "The routes of README.md's operator API: HTTP Basic (operator) or the web interface's session; every route but login, health and this document needs the operator." };
+            return Task.CompletedTask;
+        }));
         ApplyStoredBackendSettings(builder.Configuration);
         var s = builder.Services;
         s.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);

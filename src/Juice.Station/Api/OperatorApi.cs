@@ -118,7 +118,7 @@ public sealed record CardInput(string IdTag);
 public sealed record ConfigurationInput(string? Value);
 public sealed record AvailabilityInput(Availability Availability);
 
-/// <summary>The routes of the operator API (documented in README.md). Every route but login and health needs the operator.</summary>
+/// <summary>The routes of the operator API (documented in README.md and served as OpenAPI at /api/openapi.json). Every route but login, health and the OpenAPI document needs the operator.</summary>
 public static class OperatorApi
 {
     public static WebApplication MapOperatorApi(this WebApplication app)
@@ -126,7 +126,7 @@ public static class OperatorApi
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            bool open = path.StartsWithSegments("/api/login") || path.StartsWithSegments("/api/health")
+            bool open = path.StartsWithSegments("/api/login") || path.StartsWithSegments("/api/health") || path.StartsWithSegments("/api/openapi.json")
                 || (path.StartsWithSegments("/api/session") && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsGet(context.Request.Method)));
             if (path.StartsWithSegments("/api") && !open)
             {
@@ -149,6 +149,7 @@ public static class OperatorApi
             await next();
         });
 
+        app.MapOpenApi("/api/openapi.json");
         var api = app.MapGroup("/api");
         WebUi.MapWebRoutes(api);
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));

@@ -156,4 +156,21 @@ public sealed class OperatorApiTests : IAsyncLifetime
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:new-password-1")));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/status")).StatusCode);
     }
+
+    [Fact]
+    public async Task The_API_is_described_as_OpenAPI_without_credentials_and_every_route_is_named_in_the_README()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _station.Http.BaseAddress };
+        var response = await anonymous.GetAsync("/api/openapi.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString());
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/api/history", paths);
+        Assert.Contains("/api/status", paths);
+        string readme = File.ReadAllText(Path.Combine(Juice.Hlc.Tests.Vectors.RepositoryRoot, "README.md"));
+        var missing = paths.Where(p => !System.Text.RegularExpressions.Regex.IsMatch(readme,
+            System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Escape(p), @"\\\{[^}]+\}", @"\{[^}]+\}") + @"(?![\w/{])")).ToList();
+        Assert.True(missing.Count == 0, "routes not named in README.md: " + string.Join(", ", missing));
+    }
 }
