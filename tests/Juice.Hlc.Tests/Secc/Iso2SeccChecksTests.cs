@@ -176,17 +176,9 @@ public sealed class Iso2SeccChecksTests
     public async Task AC_charge_parameters_for_a_DC_mode_are_FAILED_WrongChargeParameter()
     {
         var s = await new Session(new SimpleEvse()).UpToChargeParameterDiscovery();
-        var reply = await s.Send(new ChargeParameterDiscoveryReqType
-        {
-            RequestedEnergyTransferMode = EnergyTransferModeType.DC_extended,
-            EVChargeParameter = new AC_EVChargeParameterType
-            {
-                EAmount = Pv(10, UnitSymbolType.Wh, 3),
-                EVMaxVoltage = Pv(400, UnitSymbolType.V),
-                EVMaxCurrent = Pv(32, UnitSymbolType.A),
-                EVMinCurrent = Pv(6, UnitSymbolType.A),
-            },
-        });
+        var request = AcChargeParameterDiscovery();
+        request.RequestedEnergyTransferMode = EnergyTransferModeType.DC_extended;
+        var reply = await s.Send(request);
         Assert.Equal(ResponseCodeType.FAILED_WrongChargeParameter, Code(reply));
     }
 
