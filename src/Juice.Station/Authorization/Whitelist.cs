@@ -212,8 +212,8 @@ public sealed class WhitelistStore(StationDatabase database)
                 labelColumn = names.IndexOf("label");
                 continue;
             }
-            string id = fields.Count > idColumn ? fields[idColumn].Trim() : "";
-            string label = labelColumn >= 0 && fields.Count > labelColumn ? fields[labelColumn].Trim() : "";
+            string id = fields.Count > idColumn ? Csv.Value(fields[idColumn].Trim()) : "";
+            string label = labelColumn >= 0 && fields.Count > labelColumn ? Csv.Value(fields[labelColumn].Trim()) : "";
             if (WhitelistEntry.TryParse(id, autochargePrefix, out var entry, out string error, now, label))
             {
                 entries.Add(entry);
@@ -242,11 +242,27 @@ public sealed class WhitelistStore(StationDatabase database)
     }
 }
 
-/// <summary>RFC 4180 fields, and reading lines with whichever separator a spreadsheet chose.</summary>
+/// <summary>
+/// RFC 4180 fields, and reading lines with whichever separator a spreadsheet chose. Every CSV the station writes goes
+/// through <see cref="Field"/>: a cell that a spreadsheet would take for a formula (it begins with = + - @, a tab or a
+/// CR) gets a leading apostrophe, as OWASP recommends against CSV injection; <see cref="Value"/> takes it off again
+/// when a CSV is read back (a whitelist import of an export gives the same labels).
+/// </summary>
 public static class Csv
 {
-    public static string Field(string value) =>
-        value.IndexOfAny([',', '"', '\r', '\n', ';']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    private static bool LooksLikeFormula(string value) => value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+
+    public static string Field(string value)
+    {
+        if (LooksLikeFormula(value))
+        {
+            value = "'" + value;
+        }
+        return value.IndexOfAny([',', '"', '\r', '\n', ';', '\'']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    /// <summary>A field as <see cref="Field"/> wrote it, the apostrophe before a would-be formula taken off.</summary>
+    public static string Value(string field) => field.Length > 1 && field[0] == '\'' && LooksLikeFormula(field[1..]) ? field[1..] : field;
 
     /// <summary>Splits one line on the first of ',', ';' or tab found outside quotes; quoted fields may hold separators.</summary>
     public static List<string> SplitLine(string line)

@@ -1,3 +1,4 @@
+using Juice.Station.Core;
 using Juice.Station.Authorization;
 using Juice.Station.Persistence;
 using Microsoft.Extensions.Options;
@@ -114,5 +115,31 @@ public sealed class WhitelistTests : IDisposable
         var report = _store.Import(exported, "VID:", DateTimeOffset.UtcNow);
         Assert.All(report, l => Assert.True(l.Accepted, l.Error));
         Assert.Equal(before, _store.Search(WhitelistName.Local).Select(e => (e.Id, e.Kind, e.Label)).ToList());
+    }
+
+    [Theory]
+    [InlineData("=cmd|' /C calc'!A0")]
+    [InlineData("+SUM(1+1)")]
+    [InlineData("-2+3")]
+    [InlineData("@HYPERLINK(\"http://example.invalid\")")]
+    [InlineData("\tTAB")]
+    public void A_label_a_spreadsheet_would_run_is_neutralised_in_the_export_and_reads_back_unchanged(string label)
+    {
+        _store.Import($"04A1B2C3,{Csv.Field(label)}", "VID:", DateTimeOffset.UtcNow);
+        Assert.Equal(label, _store.Search(WhitelistName.Local).Single().Label);
+        string exported = _store.Export(WhitelistName.Local);
+        string cell = Csv.SplitLine(exported.Split("\r\n")[1])[3];
+        Assert.Equal("'" + label, cell);   // the apostrophe: a spreadsheet shows text, runs nothing
+        _store.Clear(WhitelistName.Local);
+        _store.Import(exported, "VID:", DateTimeOffset.UtcNow);
+        Assert.Equal(label, _store.Search(WhitelistName.Local).Single().Label);
+    }
+
+    [Fact]
+    public void The_history_CSV_neutralises_an_id_tag_that_looks_like_a_formula()
+    {
+        var session = new ChargingSession(1, 1, "=HYPERLINK(\"x\")", IdSource.Rfid, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddMinutes(1), 0, 100, StopReason.Local);
+        string line = HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1];
+        Assert.Contains(",\"'=HYPERLINK(\"\"x\"\")\",", line);
     }
 }
