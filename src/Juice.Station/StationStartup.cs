@@ -49,8 +49,11 @@ internal sealed partial class StationStartup(
             account.SetPassword(password);
             if (string.IsNullOrEmpty(configured))
             {
-                // shown once: only its salted hash is kept
-                Log.InitialPassword(logger, OperatorAccount.Name, password);
+                // shown once, on the console only: not through the logging, whose lines the in-memory log keeps and
+                // SYSTEM → Download log hands out (a log sent to support must not carry it); only its salted hash is kept
+                Console.Out.WriteLine($"First start: operator account '{OperatorAccount.Name}' created with password {password} (shown only this once, here on the console; log in at the web interface and change it under System)");
+                Console.Out.Flush();
+                Log.InitialPassword(logger, OperatorAccount.Name);
             }
         }
         return Task.CompletedTask;
@@ -66,8 +69,8 @@ internal sealed partial class StationStartup(
         [LoggerMessage(2, LogLevel.Critical, "Invalid configuration: {Problem}")]
         public static partial void BadConfiguration(ILogger logger, string problem);
 
-        [LoggerMessage(3, LogLevel.Warning, "First start: operator account '{Name}' created with password {Password} (shown only this once; log in at the web interface and change it under System)")]
-        public static partial void InitialPassword(ILogger logger, string name, string password);
+        [LoggerMessage(3, LogLevel.Warning, "First start: operator account '{Name}' created; its password was printed to the console only")]
+        public static partial void InitialPassword(ILogger logger, string name);
     }
 }
 

@@ -51,6 +51,27 @@ public sealed class NetworkLab : IDisposable
                 throw new InvalidOperationException($"ethtool -K {ifA}: {output}");
             }
         }
+        // the offload change takes the link down and up again; a frame sent before the carrier is back is lost
+        // (seen on a loaded machine: open-plc-utils' first CM_SET_KEY.REQ went nowhere), so wait for both ends
+        WaitForCarrier(nsA, ifA);
+        WaitForCarrier(nsB, ifB);
+    }
+
+    /// <summary>Waits (up to 20 s) until <paramref name="iface"/> in <paramref name="ns"/> has its carrier (LOWER_UP).</summary>
+    public static void WaitForCarrier(string ns, string iface)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        string output = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            (_, output) = Run("ip", "-n", ns, "link", "show", iface);
+            if (output.Contains("LOWER_UP", StringComparison.Ordinal))
+            {
+                return;
+            }
+            Thread.Sleep(20);
+        }
+        throw new InvalidOperationException($"{iface} in {ns} has no carrier after 20 s: {output}");
     }
 
     public static void Ip(params string[] args)

@@ -51,6 +51,8 @@ public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
             NetworkLab.Ip("-n", ns, "link", "set", iface, "address", mac);
             NetworkLab.Ip("-n", ns, "link", "set", iface, "up");
         }
+        NetworkLab.WaitForCarrier(_seccNs, SeccIf);
+        NetworkLab.WaitForCarrier(_evNs, EvIf);
     }
 
     public void Dispose()

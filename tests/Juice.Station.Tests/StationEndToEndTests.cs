@@ -160,4 +160,61 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.Empty(o.Validate(1));
         Assert.Contains(new Juice.Station.Hlc.SeccHostOptions { Port = 61000, TlsPort = 61000 }.Validate(1), p => p.Contains("need ports of their own"));
     }
+
+    [Fact]
+    public async Task The_first_start_password_is_printed_to_the_console_only_and_never_in_the_log_the_operator_can_download()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Database:Path=" + Database, "--Modbus:Port=0", "--Secc:Port=0",
+            "--Secc:TlsPort=0", $"--Api:Urls=http://127.0.0.1:{port}" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var password = new TaskCompletionSource<string>();
+            p.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && System.Text.RegularExpressions.Regex.Match(line, "created with password (\\S+)") is { Success: true } m)
+                {
+                    password.TrySetResult(m.Groups[1].Value);
+                }
+            };
+            p.ErrorDataReceived += (_, _) => { };
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            string secret = await password.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + secret)));
+            string log = "";
+            for (int i = 0; i < 100 && !log.Contains("First start", StringComparison.Ordinal); i++)
+            {
+                try
+                {
+                    var response = await http.GetAsync("/api/system/log");
+                    log = response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : "";
+                }
+                catch (HttpRequestException)
+                {
+                    // the password is printed while the station starts, before its web server listens
+                }
+                await Task.Delay(100);
+            }
+            Assert.Contains("its password was printed to the console only", log);   // the password works, and the log says where it went
+            Assert.DoesNotContain(secret, log);
+        }
+        finally
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
 }
