@@ -83,6 +83,13 @@ public static class StationApp
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
         builder.WebHost.UseUrls(api.Urls);
         builder.Logging.AddProvider(MemoryLog.Shared);
+        // console lines with their time: ISO 8601 in UTC, one line per entry (the in-memory log carries its own time)
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+            o.UseUtcTimestamp = true;
+        });
         // the operator API described for integrators (GET /api/openapi.json), from the routes themselves
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {

@@ -180,17 +180,24 @@ public sealed class StationEndToEndTests : IDisposable
         try
         {
             var password = new TaskCompletionSource<string>();
+            var stamped = new TaskCompletionSource<string>();
             p.OutputDataReceived += (_, e) =>
             {
                 if (e.Data is { } line && System.Text.RegularExpressions.Regex.Match(line, "created with password (\\S+)") is { Success: true } m)
                 {
                     password.TrySetResult(m.Groups[1].Value);
                 }
+                if (e.Data is { } logLine && logLine.Contains("Juice station started", StringComparison.Ordinal))
+                {
+                    stamped.TrySetResult(logLine);
+                }
             };
             p.ErrorDataReceived += (_, _) => { };
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
             string secret = await password.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            // console log lines carry their time, ISO 8601 in UTC
+            Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z ", await stamped.Task.WaitAsync(TimeSpan.FromSeconds(60)));
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + secret)));
