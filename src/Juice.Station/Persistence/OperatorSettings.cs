@@ -31,7 +31,7 @@ public sealed record OperatorSettings
     /// Seconds an authorization waits for its vehicle (card first, then plug) and a plugged vehicle waits for an
     /// authorization (an ISO 15118 EV is refused when nothing authorizes it in this time).
     /// </summary>
-    public int VehicleConnectionTimeoutSeconds { get; init; } = 60;
+    public int VehicleConnectionTimeoutSeconds { get; init; } = 45;
 
     /// <summary>OCPP: send Authorize for the id tag of a RemoteStartTransaction before starting.</summary>
     public bool SendAuthorizeForRemoteStart { get; init; } = true;

@@ -97,8 +97,8 @@ public sealed class OcppConnectionTests
         async Task<string> Change(string key, string value) => (await csms.Call("ChangeConfiguration", new { key, value })).GetProperty("status").GetString()!;
         Assert.Equal("Accepted", await Change("AutoChargeEnabled", "TRUE"));
         Assert.True(station.Settings.Current.Autocharge);   // the operator setting it mirrors
-        Assert.Equal("Accepted", await Change("ConnectionTimeOut", "45"));
-        Assert.Equal(45, station.Settings.Current.VehicleConnectionTimeoutSeconds);
+        Assert.Equal("Accepted", await Change("ConnectionTimeOut", "50"));
+        Assert.Equal(50, station.Settings.Current.VehicleConnectionTimeoutSeconds);
         Assert.Equal("Rejected", await Change("ConnectionTimeOut", "soon"));
         Assert.Equal("Rejected", await Change("NumberOfConnectors", "2"));
         Assert.Equal("Rejected", await Change("MeterValuesSampledData", "Temperature"));

@@ -110,7 +110,7 @@ public sealed class WebUiTests : IAsyncLifetime
         await _page.ClickAsync("#main .card:nth-of-type(1) .buttons button.primary");
         await Assertions.Expect(_page.Locator("#f-vehicleConnectionTimeoutSeconds-error")).ToHaveTextAsync("between 1 and 3600 seconds");
         await _page.ClickAsync("#main .card:nth-of-type(1) .buttons button.ghost");   // Reset all changes
-        await Assertions.Expect(_page.Locator("#f-vehicleConnectionTimeoutSeconds")).ToHaveValueAsync("60");
+        await Assertions.Expect(_page.Locator("#f-vehicleConnectionTimeoutSeconds")).ToHaveValueAsync("45");   // the manual's default
         await _page.ClickAsync("button[aria-controls='f-autocharge-help']");
         await Assertions.Expect(_page.Locator("#f-autocharge-help")).ToBeVisibleAsync();
         await _page.CheckAsync("#f-autocharge");
