@@ -23,6 +23,12 @@ public sealed class SlacMatchingTests
         SetKeyTimeout = TimeSpan.FromMilliseconds(100),
     };
 
+    /// <summary>
+    /// Quick, but the EVSE waits long for an EV's first CM_SLAC_PARM.REQ where one must come: on a loaded machine the
+    /// EV tasks can start later than 2 s after the EVSE (seen in CI: "no EV started SLAC").
+    /// </summary>
+    private static readonly SlacTimers Patient = Quick with { EvseSlacInit = TimeSpan.FromSeconds(30) };
+
     private sealed class Line : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(60));
@@ -180,7 +186,7 @@ public sealed class SlacMatchingTests
         // crosstalk: a second EV on a neighbouring cable is heard too, far weaker
         await using var line = new Line(new PlcEmulatorOptions { AttenuationOf = mac => mac.Equals(Ev2Mac) ? 52 : 18 });
         var ev2Channel = line.EvSegment.Join(Ev2Mac);
-        var evse = new SlacEvse(line.EvseChannel, Quick);
+        var evse = new SlacEvse(line.EvseChannel, Patient);
         await evse.SetKeyAsync(line.Token);
         var matching = evse.MatchAsync(line.Token);
         var once = new SlacEvOptions { Timers = SlacTimers.Iso15118_3 with { MaxMatchAttempts = 1 } };
@@ -235,7 +241,7 @@ public sealed class SlacMatchingTests
     public async Task A_MATCH_REQ_with_a_big_endian_MVFLength_is_ignored_and_the_right_one_is_answered()
     {
         await using var line = new Line();
-        var evse = new SlacEvse(line.EvseChannel, Quick);
+        var evse = new SlacEvse(line.EvseChannel, Patient);
         await evse.SetKeyAsync(line.Token);
         var matching = evse.MatchAsync(line.Token);
         byte[] runId = await SoundAsync(line.EvChannel, line.Token);
