@@ -128,14 +128,16 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
             duration = last.Duration;
             start = last.Start;
             end = last.Stop;
-            user = last.IdTag;
+            // 720-729 name the user of this session only (evcc names a basic car by them): none after the session
+            // ends, the new one once a new car is authorized, never the previous user's
+            user = c.Authorized?.Value;
         }
         else
         {
             energy = 0;
             duration = TimeSpan.Zero;
             start = end = null;
-            user = null;
+            user = c.Authorized?.Value;
         }
         r[705] = (ushort)((uint)Math.Round(energy) & 0xFFFF);
         r[706] = (ushort)Math.Round(c.SignalledCurrentA);
