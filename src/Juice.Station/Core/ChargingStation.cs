@@ -564,6 +564,8 @@ public sealed partial class ChargingStation
         // what the SECC saw, as it saw it (OCPP gets the nearest 1.6 value, StopReasons.Ocpp16)
         StopTransaction(c, reason switch
         {
+            // the station asked the EV to stop because the connector became unavailable: not the car's doing
+            SessionEndReason.EvStopped when c.Availability == Availability.Inoperative => StopReason.Unavailable,
             SessionEndReason.EvStopped => StopReason.EVStopped,
             SessionEndReason.Timeout => StopReason.Timeout,
             SessionEndReason.ConnectionLost => StopReason.ConnectionLost,

@@ -61,6 +61,12 @@ public enum StopReason
 
     /// <summary>ISO 15118 / DIN: the EV's connection broke off without a SessionStop.</summary>
     ConnectionLost,
+
+    /// <summary>
+    /// The connector was set unavailable (Modbus 124, OCPP ChangeAvailability, the operator) while an ISO 15118 / DIN
+    /// session ran: the station asked the EV to stop, and it ended its session. Neither the car nor the user did.
+    /// </summary>
+    Unavailable,
 }
 
 /// <summary>The history's stop reasons as OCPP 1.6 carries them (StopTransaction.req reason).</summary>
@@ -73,7 +79,7 @@ public static class StopReasons
     /// </summary>
     public static string Ocpp16(this StopReason reason) => reason switch
     {
-        StopReason.EVStopped => nameof(StopReason.Local),
+        StopReason.EVStopped or StopReason.Unavailable => nameof(StopReason.Local),
         StopReason.ConnectionLost => nameof(StopReason.EVDisconnected),
         StopReason.EVPaused or StopReason.Error or StopReason.Timeout => nameof(StopReason.Other),
         _ => reason.ToString(),

@@ -495,6 +495,24 @@ public sealed class ChargingStationTests : IDisposable
         Assert.EndsWith(",DEJUIC000000001", HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1]);
     }
 
+    [Fact]
+    public async Task An_ISO_15118_session_stopped_because_the_connector_became_unavailable_is_booked_as_Unavailable()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-2");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        station.SetAvailability(1, Availability.Inoperative);   // Modbus 124 = 1
+        Assert.Equal(EvseRequest.StopCharging, point.Request);   // the EV is asked to stop
+        point.SessionEnded(SessionEndReason.EvStopped);
+        ((IDisposable)point).Dispose();
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal(StopReason.Unavailable, session.Reason);
+        Assert.Equal("Local", session.Reason.Ocpp16());
+    }
+
     [Theory]
     [InlineData(StopReason.Local, "Local")]
     [InlineData(StopReason.Remote, "Remote")]
