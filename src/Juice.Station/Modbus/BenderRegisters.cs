@@ -168,9 +168,9 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         {
             return ModbusException.IllegalDataAddress;
         }
-        if (start == 1110)
+        if (start is >= 1110 and <= 1119)
         {
-            return values.Length == 10 ? UserId(values) : ModbusException.IllegalDataValue;
+            return UserIdWrite(start, values);
         }
         for (int i = 0; i < values.Length; i++)
         {
@@ -219,6 +219,58 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
             Log.Written(logger, start + i, v);
         }
         return ModbusException.None;
+    }
+
+    private readonly Lock _userIdGate = new();
+    private readonly ushort[] _userIdParts = new ushort[10];
+    private int _userIdFilled;   // one bit per register pair 1110, 1112, …, 1118
+    private long _userIdSince;
+
+    /// <summary>How long the parts of a user id written pair by pair wait for the rest.</summary>
+    public static readonly TimeSpan UserIdPartsWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// 1110–1119 as one write of all 10 registers, or as the manual's table lists them: 2-register writes at 1110,
+    /// 1112, …, 1118 (several pairs in one write too). Pairs are collected; the write that completes the five pairs
+    /// presents the id, and parts older than <see cref="UserIdPartsWait"/> are dropped. Anything else (an odd start,
+    /// an odd count) is ILLEGAL DATA VALUE.
+    /// </summary>
+    private ModbusException UserIdWrite(ushort start, ReadOnlySpan<ushort> values)
+    {
+        int offset = start - 1110;
+        if (offset % 2 != 0 || values.Length % 2 != 0 || values.Length == 0 || offset + values.Length > 10)
+        {
+            return ModbusException.IllegalDataValue;
+        }
+        if (values.Length == 10)
+        {
+            return UserId(values);
+        }
+        ushort[] complete;
+        lock (_userIdGate)
+        {
+            var time = station.Time;
+            if (_userIdFilled != 0 && time.GetElapsedTime(_userIdSince) > UserIdPartsWait)
+            {
+                _userIdFilled = 0;   // what is left of an earlier id is not part of this one
+            }
+            if (_userIdFilled == 0)
+            {
+                _userIdSince = time.GetTimestamp();
+            }
+            values.CopyTo(_userIdParts.AsSpan(offset));
+            for (int pair = offset / 2; pair < (offset + values.Length) / 2; pair++)
+            {
+                _userIdFilled |= 1 << pair;
+            }
+            if (_userIdFilled != 0b11111)
+            {
+                return ModbusException.None;
+            }
+            complete = [.. _userIdParts];
+            _userIdFilled = 0;
+        }
+        return UserId(complete);
     }
 
     /// <summary>

@@ -215,7 +215,21 @@ public sealed class ModbusServerTests : IAsyncLifetime
         await TestStation.WaitFor(() => _station.Station.Snapshot(1).Transaction is null, "the stop");
         // the session is over: 720-729 no longer name its user (evcc would name the next, not yet authorized car so)
         Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], await m.Read(720, 10));
-        Assert.Equal(new byte[] { 0x90, 0x03 }, (await m.Write16(1110, 1, 2, 3))[..2]);   // not the whole field
+        Assert.Equal(new byte[] { 0x90, 0x03 }, (await m.Write16(1110, 1, 2, 3))[..2]);   // three registers: no pair
+        Assert.Equal(new byte[] { 0x90, 0x03 }, (await m.Write16(1111, 1, 2))[..2]);      // a pair that starts at an odd address
+
+        // the manual's way: five 2-register writes at 1110, 1112, ..., 1118; the last one presents the id
+        var id = UserId("04A1B2C3");
+        for (int pair = 0; pair < 5; pair++)
+        {
+            Assert.Equal(16, (await m.Write16((ushort)(1110 + 2 * pair), id[2 * pair], id[2 * pair + 1]))[0]);
+            if (pair < 4)
+            {
+                Assert.Null(_station.Station.Snapshot(1).Transaction);   // not before the id is whole
+            }
+        }
+        await TestStation.WaitFor(() => _station.Station.Snapshot(1).Transaction is not null, "the transaction from the pairwise user id");
+        Assert.Equal("04A1B2C3", _station.Station.Snapshot(1).Transaction!.IdTag.Value);
     }
 
     [Fact]
