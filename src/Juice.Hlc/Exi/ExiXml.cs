@@ -122,7 +122,7 @@ public static class ExiXml
     /// The XML form of a decoded stream. A string holds whatever code points the stream carried, also those XML 1.0
     /// cannot hold (C0 controls such as U+0011 or U+0000, U+FFFE, U+FFFF): they are written as numeric character
     /// references (<c>&amp;#x11;</c>, as XML 1.1 allows), and CR as <c>&amp;#xD;</c> (a reader would turn a literal CR
-    /// into LF). <see cref="Parse"/> and <see cref="Load"/> read them back to the same value, so decode → XML → encode
+    /// into LF). <see cref="Parse"/> reads them back to the same value, so decode → XML → encode
     /// gives the same bytes.
     /// </summary>
     public static string ToText(Action<XmlWriter> write)
@@ -147,13 +147,6 @@ public static class ExiXml
     public static XElement Parse(string xml)
     {
         using var reader = XmlReader.Create(new StringReader(xml), ReaderSettings);
-        return XElement.Load(reader, LoadOptions.SetLineInfo);
-    }
-
-    /// <summary>Reads the XML form from a file, as <see cref="Parse"/>.</summary>
-    public static XElement Load(string path)
-    {
-        using var reader = XmlReader.Create(path, ReaderSettings);
         return XElement.Load(reader, LoadOptions.SetLineInfo);
     }
 

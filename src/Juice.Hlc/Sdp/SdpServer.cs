@@ -95,9 +95,6 @@ public sealed partial class SdpServer : IAsyncDisposable
     /// <summary>Announces a TLS server from now on (its port; null: the TCP port), or none.</summary>
     public void OfferTls(bool offered, ushort? port = null) => _tls = new TlsOffer(offered, port);
 
-    /// <summary>Whether TLS is announced now.</summary>
-    public bool OffersTls => _tls.Offered;
-
     private async Task RunAsync(CancellationToken ct)
     {
         var buffer = new byte[512];

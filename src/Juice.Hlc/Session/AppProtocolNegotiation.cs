@@ -46,12 +46,6 @@ public sealed record AppProtocolVersion(V2gProtocol Protocol, string Namespace, 
     public static readonly IReadOnlyList<AppProtocolVersion> Known = [Iso20Ac, Iso20Dc, Iso20Wpt, Iso20Acdp, Iso2, Din];
 
     public static AppProtocolVersion Of(V2gProtocol protocol) => Known.First(p => p.Protocol == protocol);
-
-    /// <summary>The protocol of a supportedAppProtocol namespace, or null for one this stack does not know.</summary>
-    public static AppProtocolVersion? FromNamespace(string ns) => Known.FirstOrDefault(p => p.Namespace == ns);
-
-    /// <summary>ISO 15118-20 (any of its message sets).</summary>
-    public bool IsIso20 => Protocol is V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc or V2gProtocol.Iso15118_20Wpt or V2gProtocol.Iso15118_20Acdp;
 }
 
 /// <summary>The SECC's answer and, when negotiation succeeded, the protocol the session continues with.</summary>

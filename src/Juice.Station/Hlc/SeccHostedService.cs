@@ -99,9 +99,6 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
     /// <summary>The TLS server (Plug &amp; Charge), or null.</summary>
     public IPEndPoint? TlsEndPoint => _tls?.LocalEndPoint;
 
-    /// <summary>The SDP servers running now (one per interface).</summary>
-    public IReadOnlyList<SdpServer> SdpServers => [.. _sdp];
-
     /// <summary>Completes when the last change of "15118 Configuration" has been applied.</summary>
     public Task Applied => Volatile.Read(ref _pending);
 
