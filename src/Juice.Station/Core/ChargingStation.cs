@@ -812,11 +812,7 @@ public sealed partial class ChargingStation
     {
         var now = _time.GetUtcNow();
         double meter = c.Meter.Read().TotalEnergyWh;
-        long id = _history.Open(c.Id, tag, now, meter);
-        if (c.Contract is { } emaid)
-        {
-            _history.SetContract(id, emaid);
-        }
+        long id = _history.Open(c.Id, tag, now, meter, c.Contract);
         var tx = new OpenTransaction(id, c.Id, tag, now, meter);
         c.Transaction = tx;
         c.LastProgressWrite = now;

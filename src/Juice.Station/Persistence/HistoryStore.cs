@@ -30,11 +30,11 @@ public sealed record DashboardFigures(int TotalSessions, TimeSpan AverageDuratio
 public sealed class HistoryStore(StationDatabase database, ITransactionJournal? journal = null)
 {
     /// <summary>Records a new transaction and returns its id.</summary>
-    public long Open(int connector, IdToken tag, DateTimeOffset start, double meterStartWh) => database.Write(cmd =>
+    public long Open(int connector, IdToken tag, DateTimeOffset start, double meterStartWh, string? contract = null) => database.Write(cmd =>
     {
         long id = Convert.ToInt64(cmd.With("SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM history UNION ALL SELECT COALESCE(MAX(id), 0) FROM open_transaction)").ExecuteScalar(), CultureInfo.InvariantCulture) + 1;
-        cmd.With("INSERT OR REPLACE INTO open_transaction (connector, id, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc) VALUES ($c, $id, $tag, $src, $start, $m, $m, $start)",
-            ("$c", connector), ("$id", id), ("$tag", tag.Value), ("$src", tag.Source.ToString()), ("$start", Sql.Utc(start)), ("$m", meterStartWh)).ExecuteNonQuery();
+        cmd.With("INSERT OR REPLACE INTO open_transaction (connector, id, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract) VALUES ($c, $id, $tag, $src, $start, $m, $m, $start, $e)",
+            ("$c", connector), ("$id", id), ("$tag", tag.Value), ("$src", tag.Source.ToString()), ("$start", Sql.Utc(start)), ("$m", meterStartWh), ("$e", contract)).ExecuteNonQuery();
         journal?.Started(cmd, new OpenTransaction(id, connector, tag, start, meterStartWh));
         return id;
     });
