@@ -20,8 +20,9 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
     private int _messages;
     private bool _resumed;
     private readonly EvBattery _battery = new(options, time);
-    private byte _tupleId = 1;
     private SAScheduleTupleType? _tuple;
+    /// <summary>The SAScheduleTuple the EV follows: the first the SECC offered, or 1 when it offered none.</summary>
+    private byte TupleId => _tuple?.SAScheduleTupleID ?? 1;
     private EnergyTransferModeType _mode;
     private bool Dc => options.Energy == EnergyTransfer.Dc;
     private MessageHeaderType? _lastHeader;
@@ -291,7 +292,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         {
             throw new EvSessionException("the charger asked for a metering receipt without Plug & Charge or without MeterInfo");
         }
-        var receipt = new MeteringReceiptReqType { Id = "ID1", SessionID = _sessionId, SAScheduleTupleID = _tupleId, MeterInfo = meter };
+        var receipt = new MeteringReceiptReqType { Id = "ID1", SessionID = _sessionId, SAScheduleTupleID = TupleId, MeterInfo = meter };
         await SendAsync<MeteringReceiptResType>(c, receipt, V2gMessageKind.MeteringReceipt,
             Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("MeteringReceiptReq", receipt))], _contract.Key)).ConfigureAwait(false);
         _receipts++;
@@ -303,7 +304,6 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
             r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
         if (cpd.SASchedules is SAScheduleListType { SAScheduleTuple: [var first, ..] })
         {
-            _tupleId = first.SAScheduleTupleID;
             _tuple = first;
         }
         _battery.LimitA = cpd.EVSEChargeParameter switch
@@ -318,7 +318,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         SendAsync<PowerDeliveryResType>(c, new PowerDeliveryReqType
         {
             ChargeProgress = progress,
-            SAScheduleTupleID = _tupleId,
+            SAScheduleTupleID = TupleId,
             ChargingProfile = progress == ChargeProgressType.Start && options.SendChargingProfile ? ChargingProfile() : null,
             EVPowerDeliveryParameter = Dc
                 ? new DC_EVPowerDeliveryParameterType { DC_EVStatus = EvStatus(), ChargingComplete = progress == ChargeProgressType.Stop && _battery.Full }
