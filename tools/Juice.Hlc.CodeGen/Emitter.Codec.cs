@@ -222,7 +222,6 @@ internal sealed partial class ComplexEmitter
             w.Close();
             return;
         }
-        w.Line($"var g = G_{T};");
         w.Line($"var v = new {T}({Dec}.Instance);");
         w.Line("int s = 0;");
         foreach (var (c, id) in _containerIds)

@@ -115,7 +115,6 @@ internal static partial class AppHandshakeCodec
 
     internal static AppProtocolType Decode_AppProtocolType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AppProtocolType;
         var v = new AppProtocolType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -100,7 +100,6 @@ internal static partial class AppHandshakeCodec
 
     internal static SupportedAppProtocolReq Decode_SupportedAppProtocolReq(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SupportedAppProtocolReq;
         var v = new SupportedAppProtocolReq(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -87,7 +87,6 @@ internal static partial class AppHandshakeCodec
 
     internal static SupportedAppProtocolRes Decode_SupportedAppProtocolRes(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SupportedAppProtocolRes;
         var v = new SupportedAppProtocolRes(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

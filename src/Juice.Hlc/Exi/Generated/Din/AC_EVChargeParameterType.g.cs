@@ -114,7 +114,6 @@ internal static partial class DinCodec
 
     internal static AC_EVChargeParameterType Decode_AC_EVChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_EVChargeParameterType;
         var v = new AC_EVChargeParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

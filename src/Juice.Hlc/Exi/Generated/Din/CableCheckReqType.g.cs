@@ -70,7 +70,6 @@ internal static partial class DinCodec
 
     internal static CableCheckReqType Decode_CableCheckReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CableCheckReqType;
         var v = new CableCheckReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -107,7 +107,6 @@ internal static partial class DinCodec
 
     internal static CertificateInstallationReqType Decode_CertificateInstallationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateInstallationReqType;
         var v = new CertificateInstallationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

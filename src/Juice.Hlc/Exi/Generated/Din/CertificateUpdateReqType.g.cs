@@ -118,7 +118,6 @@ internal static partial class DinCodec
 
     internal static CertificateUpdateReqType Decode_CertificateUpdateReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateUpdateReqType;
         var v = new CertificateUpdateReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

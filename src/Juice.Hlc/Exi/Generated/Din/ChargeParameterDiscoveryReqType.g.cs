@@ -96,7 +96,6 @@ internal static partial class DinCodec
 
     internal static ChargeParameterDiscoveryReqType Decode_ChargeParameterDiscoveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargeParameterDiscoveryReqType;
         var v = new ChargeParameterDiscoveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -128,7 +128,6 @@ internal static partial class DinCodec
 
     internal static ChargeParameterDiscoveryResType Decode_ChargeParameterDiscoveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargeParameterDiscoveryResType;
         var v = new ChargeParameterDiscoveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -150,7 +150,6 @@ internal static partial class DinCodec
 
     internal static ChargingStatusResType Decode_ChargingStatusResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargingStatusResType;
         var v = new ChargingStatusResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

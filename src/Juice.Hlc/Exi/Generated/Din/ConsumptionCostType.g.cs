@@ -92,7 +92,6 @@ internal static partial class DinCodec
 
     internal static ConsumptionCostType Decode_ConsumptionCostType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ConsumptionCostType;
         var v = new ConsumptionCostType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

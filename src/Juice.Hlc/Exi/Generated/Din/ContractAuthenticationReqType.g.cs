@@ -91,7 +91,6 @@ internal static partial class DinCodec
 
     internal static ContractAuthenticationReqType Decode_ContractAuthenticationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ContractAuthenticationReqType;
         var v = new ContractAuthenticationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -79,7 +79,6 @@ internal static partial class DinCodec
 
     internal static ContractAuthenticationResType Decode_ContractAuthenticationResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ContractAuthenticationResType;
         var v = new ContractAuthenticationResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -98,7 +98,6 @@ internal static partial class DinCodec
 
     internal static CostType Decode_CostType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CostType;
         var v = new CostType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -217,7 +217,6 @@ internal static partial class DinCodec
 
     internal static CurrentDemandReqType Decode_CurrentDemandReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CurrentDemandReqType;
         var v = new CurrentDemandReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -188,7 +188,6 @@ internal static partial class DinCodec
 
     internal static DC_EVChargeParameterType Decode_DC_EVChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_EVChargeParameterType;
         var v = new DC_EVChargeParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -98,7 +98,6 @@ internal static partial class DinCodec
 
     internal static DC_EVPowerDeliveryParameterType Decode_DC_EVPowerDeliveryParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_EVPowerDeliveryParameterType;
         var v = new DC_EVPowerDeliveryParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

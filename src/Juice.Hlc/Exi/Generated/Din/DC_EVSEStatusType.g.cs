@@ -108,7 +108,6 @@ internal static partial class DinCodec
 
     internal static DC_EVSEStatusType Decode_DC_EVSEStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_EVSEStatusType;
         var v = new DC_EVSEStatusType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

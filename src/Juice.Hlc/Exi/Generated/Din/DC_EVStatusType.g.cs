@@ -127,7 +127,6 @@ internal static partial class DinCodec
 
     internal static DC_EVStatusType Decode_DC_EVStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_EVStatusType;
         var v = new DC_EVStatusType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

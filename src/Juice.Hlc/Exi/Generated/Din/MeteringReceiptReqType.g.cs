@@ -113,7 +113,6 @@ internal static partial class DinCodec
 
     internal static MeteringReceiptReqType Decode_MeteringReceiptReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MeteringReceiptReqType;
         var v = new MeteringReceiptReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

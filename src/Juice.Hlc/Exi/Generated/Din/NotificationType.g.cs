@@ -87,7 +87,6 @@ internal static partial class DinCodec
 
     internal static NotificationType Decode_NotificationType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_NotificationType;
         var v = new NotificationType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -179,7 +179,6 @@ internal static partial class DinCodec
 
     internal static ParameterType Decode_ParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ParameterType;
         var v = new ParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -82,7 +82,6 @@ internal static partial class DinCodec
 
     internal static PaymentDetailsReqType Decode_PaymentDetailsReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentDetailsReqType;
         var v = new PaymentDetailsReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

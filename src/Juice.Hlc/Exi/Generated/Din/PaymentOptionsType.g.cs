@@ -86,7 +86,6 @@ internal static partial class DinCodec
 
     internal static PaymentOptionsType Decode_PaymentOptionsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentOptionsType;
         var v = new PaymentOptionsType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -99,7 +99,6 @@ internal static partial class DinCodec
 
     internal static PhysicalValueType Decode_PhysicalValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PhysicalValueType;
         var v = new PhysicalValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class DinCodec
 
     internal static ProfileEntryType Decode_ProfileEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ProfileEntryType;
         var v = new ProfileEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

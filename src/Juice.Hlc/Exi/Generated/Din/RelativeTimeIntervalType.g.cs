@@ -88,7 +88,6 @@ internal static partial class DinCodec
 
     internal static RelativeTimeIntervalType Decode_RelativeTimeIntervalType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_RelativeTimeIntervalType;
         var v = new RelativeTimeIntervalType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

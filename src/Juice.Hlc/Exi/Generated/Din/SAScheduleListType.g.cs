@@ -86,7 +86,6 @@ internal static partial class DinCodec
 
     internal static SAScheduleListType Decode_SAScheduleListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SAScheduleListType;
         var v = new SAScheduleListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

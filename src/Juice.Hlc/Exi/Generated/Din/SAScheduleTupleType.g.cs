@@ -99,7 +99,6 @@ internal static partial class DinCodec
 
     internal static SAScheduleTupleType Decode_SAScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SAScheduleTupleType;
         var v = new SAScheduleTupleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -135,7 +135,6 @@ internal static partial class DinCodec
 
     internal static SalesTariffType Decode_SalesTariffType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SalesTariffType;
         var v = new SalesTariffType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -84,7 +84,6 @@ internal static partial class DinCodec
 
     internal static ServiceChargeType Decode_ServiceChargeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceChargeType;
         var v = new ServiceChargeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

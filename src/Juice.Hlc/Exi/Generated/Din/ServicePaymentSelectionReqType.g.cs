@@ -80,7 +80,6 @@ internal static partial class DinCodec
 
     internal static ServicePaymentSelectionReqType Decode_ServicePaymentSelectionReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServicePaymentSelectionReqType;
         var v = new ServicePaymentSelectionReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -69,7 +69,6 @@ internal static partial class DinCodec
 
     internal static ServicePaymentSelectionResType Decode_ServicePaymentSelectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServicePaymentSelectionResType;
         var v = new ServicePaymentSelectionResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

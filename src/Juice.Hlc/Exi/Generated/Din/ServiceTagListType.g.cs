@@ -86,7 +86,6 @@ internal static partial class DinCodec
 
     internal static ServiceTagListType Decode_ServiceTagListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceTagListType;
         var v = new ServiceTagListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -116,7 +116,6 @@ internal static partial class DinCodec
 
     internal static ServiceTagType Decode_ServiceTagType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceTagType;
         var v = new ServiceTagType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -69,7 +69,6 @@ internal static partial class DinCodec
 
     internal static SessionStopResType Decode_SessionStopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SessionStopResType;
         var v = new SessionStopResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

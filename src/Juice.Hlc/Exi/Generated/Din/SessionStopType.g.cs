@@ -59,7 +59,6 @@ internal static partial class DinCodec
 
     internal static SessionStopType Decode_SessionStopType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SessionStopType;
         var v = new SessionStopType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

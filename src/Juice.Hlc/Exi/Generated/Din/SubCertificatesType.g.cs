@@ -86,7 +86,6 @@ internal static partial class DinCodec
 
     internal static SubCertificatesType Decode_SubCertificatesType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SubCertificatesType;
         var v = new SubCertificatesType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

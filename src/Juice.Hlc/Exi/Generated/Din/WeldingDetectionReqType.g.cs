@@ -70,7 +70,6 @@ internal static partial class DinCodec
 
     internal static WeldingDetectionReqType Decode_WeldingDetectionReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WeldingDetectionReqType;
         var v = new WeldingDetectionReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -91,7 +91,6 @@ internal static partial class DinCodec
 
     internal static WeldingDetectionResType Decode_WeldingDetectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WeldingDetectionResType;
         var v = new WeldingDetectionResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -92,7 +92,6 @@ internal static partial class Iso2Codec
 
     internal static AC_EVSEChargeParameterType Decode_AC_EVSEChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_EVSEChargeParameterType;
         var v = new AC_EVSEChargeParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

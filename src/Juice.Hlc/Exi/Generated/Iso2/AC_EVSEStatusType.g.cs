@@ -83,7 +83,6 @@ internal static partial class Iso2Codec
 
     internal static AC_EVSEStatusType Decode_AC_EVSEStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_EVSEStatusType;
         var v = new AC_EVSEStatusType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

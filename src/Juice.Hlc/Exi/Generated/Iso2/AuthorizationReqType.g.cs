@@ -91,7 +91,6 @@ internal static partial class Iso2Codec
 
     internal static AuthorizationReqType Decode_AuthorizationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AuthorizationReqType;
         var v = new AuthorizationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -250,7 +250,6 @@ internal static partial class Iso2Codec
 
     internal static BodyType Decode_BodyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BodyType;
         var v = new BodyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -90,7 +90,6 @@ internal static partial class Iso2Codec
 
     internal static CableCheckResType Decode_CableCheckResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CableCheckResType;
         var v = new CableCheckResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

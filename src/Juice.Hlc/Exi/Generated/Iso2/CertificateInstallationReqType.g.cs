@@ -91,7 +91,6 @@ internal static partial class Iso2Codec
 
     internal static CertificateInstallationReqType Decode_CertificateInstallationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateInstallationReqType;
         var v = new CertificateInstallationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -124,7 +124,6 @@ internal static partial class Iso2Codec
 
     internal static CertificateInstallationResType Decode_CertificateInstallationResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateInstallationResType;
         var v = new CertificateInstallationResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

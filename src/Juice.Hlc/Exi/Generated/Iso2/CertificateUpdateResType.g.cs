@@ -142,7 +142,6 @@ internal static partial class Iso2Codec
 
     internal static CertificateUpdateResType Decode_CertificateUpdateResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateUpdateResType;
         var v = new CertificateUpdateResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

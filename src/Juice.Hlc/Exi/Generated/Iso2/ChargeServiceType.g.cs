@@ -119,7 +119,6 @@ internal static partial class Iso2Codec
 
     internal static ChargeServiceType Decode_ChargeServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargeServiceType;
         var v = new ChargeServiceType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

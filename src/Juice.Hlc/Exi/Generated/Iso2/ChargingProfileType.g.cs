@@ -104,7 +104,6 @@ internal static partial class Iso2Codec
 
     internal static ChargingProfileType Decode_ChargingProfileType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargingProfileType;
         var v = new ChargingProfileType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -59,7 +59,6 @@ internal static partial class Iso2Codec
 
     internal static ChargingStatusReqType Decode_ChargingStatusReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargingStatusReqType;
         var v = new ChargingStatusReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

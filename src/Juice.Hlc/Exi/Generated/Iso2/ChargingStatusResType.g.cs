@@ -160,7 +160,6 @@ internal static partial class Iso2Codec
 
     internal static ChargingStatusResType Decode_ChargingStatusResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargingStatusResType;
         var v = new ChargingStatusResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -94,7 +94,6 @@ internal static partial class Iso2Codec
 
     internal static ConsumptionCostType Decode_ConsumptionCostType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ConsumptionCostType;
         var v = new ConsumptionCostType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

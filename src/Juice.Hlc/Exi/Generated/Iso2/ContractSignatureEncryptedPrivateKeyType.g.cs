@@ -84,7 +84,6 @@ internal static partial class Iso2Codec
 
     internal static ContractSignatureEncryptedPrivateKeyType Decode_ContractSignatureEncryptedPrivateKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ContractSignatureEncryptedPrivateKeyType;
         var v = new ContractSignatureEncryptedPrivateKeyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

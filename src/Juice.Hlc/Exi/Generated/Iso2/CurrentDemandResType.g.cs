@@ -249,7 +249,6 @@ internal static partial class Iso2Codec
 
     internal static CurrentDemandResType Decode_CurrentDemandResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CurrentDemandResType;
         var v = new CurrentDemandResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -172,7 +172,6 @@ internal static partial class Iso2Codec
 
     internal static DC_EVSEChargeParameterType Decode_DC_EVSEChargeParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_EVSEChargeParameterType;
         var v = new DC_EVSEChargeParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -84,7 +84,6 @@ internal static partial class Iso2Codec
 
     internal static DiffieHellmanPublickeyType Decode_DiffieHellmanPublickeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DiffieHellmanPublickeyType;
         var v = new DiffieHellmanPublickeyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -84,7 +84,6 @@ internal static partial class Iso2Codec
 
     internal static EMAIDType Decode_EMAIDType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EMAIDType;
         var v = new EMAIDType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -96,7 +96,6 @@ internal static partial class Iso2Codec
 
     internal static MeteringReceiptResType Decode_MeteringReceiptResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MeteringReceiptResType;
         var v = new MeteringReceiptResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -89,7 +89,6 @@ internal static partial class Iso2Codec
 
     internal static PMaxScheduleEntryType Decode_PMaxScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PMaxScheduleEntryType;
         var v = new PMaxScheduleEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -120,7 +120,6 @@ internal static partial class Iso2Codec
 
     internal static PMaxScheduleType Decode_PMaxScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PMaxScheduleType;
         var v = new PMaxScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -92,7 +92,6 @@ internal static partial class Iso2Codec
 
     internal static PaymentDetailsResType Decode_PaymentDetailsResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentDetailsResType;
         var v = new PaymentDetailsResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -82,7 +82,6 @@ internal static partial class Iso2Codec
 
     internal static PaymentOptionListType Decode_PaymentOptionListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentOptionListType;
         var v = new PaymentOptionListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

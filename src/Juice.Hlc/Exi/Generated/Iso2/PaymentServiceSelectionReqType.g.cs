@@ -80,7 +80,6 @@ internal static partial class Iso2Codec
 
     internal static PaymentServiceSelectionReqType Decode_PaymentServiceSelectionReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentServiceSelectionReqType;
         var v = new PaymentServiceSelectionReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -69,7 +69,6 @@ internal static partial class Iso2Codec
 
     internal static PaymentServiceSelectionResType Decode_PaymentServiceSelectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PaymentServiceSelectionResType;
         var v = new PaymentServiceSelectionResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -91,7 +91,6 @@ internal static partial class Iso2Codec
 
     internal static PhysicalValueType Decode_PhysicalValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PhysicalValueType;
         var v = new PhysicalValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -92,7 +92,6 @@ internal static partial class Iso2Codec
 
     internal static PreChargeReqType Decode_PreChargeReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PreChargeReqType;
         var v = new PreChargeReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

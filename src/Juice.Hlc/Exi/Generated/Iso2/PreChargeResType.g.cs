@@ -91,7 +91,6 @@ internal static partial class Iso2Codec
 
     internal static PreChargeResType Decode_PreChargeResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PreChargeResType;
         var v = new PreChargeResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

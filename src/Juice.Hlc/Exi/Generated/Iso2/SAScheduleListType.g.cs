@@ -83,7 +83,6 @@ internal static partial class Iso2Codec
 
     internal static SAScheduleListType Decode_SAScheduleListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SAScheduleListType;
         var v = new SAScheduleListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

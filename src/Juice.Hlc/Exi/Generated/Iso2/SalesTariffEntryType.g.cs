@@ -117,7 +117,6 @@ internal static partial class Iso2Codec
 
     internal static SalesTariffEntryType Decode_SalesTariffEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SalesTariffEntryType;
         var v = new SalesTariffEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

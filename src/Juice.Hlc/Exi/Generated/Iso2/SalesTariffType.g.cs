@@ -177,7 +177,6 @@ internal static partial class Iso2Codec
 
     internal static SalesTariffType Decode_SalesTariffType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SalesTariffType;
         var v = new SalesTariffType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -96,7 +96,6 @@ internal static partial class Iso2Codec
 
     internal static SelectedServiceListType Decode_SelectedServiceListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SelectedServiceListType;
         var v = new SelectedServiceListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

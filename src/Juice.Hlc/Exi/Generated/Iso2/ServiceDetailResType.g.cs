@@ -98,7 +98,6 @@ internal static partial class Iso2Codec
 
     internal static ServiceDetailResType Decode_ServiceDetailResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceDetailResType;
         var v = new ServiceDetailResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -96,7 +96,6 @@ internal static partial class Iso2Codec
 
     internal static ServiceDiscoveryReqType Decode_ServiceDiscoveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceDiscoveryReqType;
         var v = new ServiceDiscoveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

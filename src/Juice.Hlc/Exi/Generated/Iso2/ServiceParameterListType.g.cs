@@ -120,7 +120,6 @@ internal static partial class Iso2Codec
 
     internal static ServiceParameterListType Decode_ServiceParameterListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceParameterListType;
         var v = new ServiceParameterListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -126,7 +126,6 @@ internal static partial class Iso2Codec
 
     internal static ServiceType Decode_ServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceType;
         var v = new ServiceType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

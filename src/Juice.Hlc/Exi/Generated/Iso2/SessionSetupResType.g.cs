@@ -99,7 +99,6 @@ internal static partial class Iso2Codec
 
     internal static SessionSetupResType Decode_SessionSetupResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SessionSetupResType;
         var v = new SessionSetupResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

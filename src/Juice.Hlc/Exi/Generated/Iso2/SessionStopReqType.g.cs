@@ -69,7 +69,6 @@ internal static partial class Iso2Codec
 
     internal static SessionStopReqType Decode_SessionStopReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SessionStopReqType;
         var v = new SessionStopReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

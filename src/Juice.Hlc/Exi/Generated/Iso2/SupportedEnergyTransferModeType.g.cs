@@ -86,7 +86,6 @@ internal static partial class Iso2Codec
 
     internal static SupportedEnergyTransferModeType Decode_SupportedEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SupportedEnergyTransferModeType;
         var v = new SupportedEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso2Codec
 
     internal static V2G_Message Decode_V2G_Message(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_V2G_Message;
         var v = new V2G_Message(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

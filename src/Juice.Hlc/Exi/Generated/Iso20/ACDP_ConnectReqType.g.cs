@@ -77,7 +77,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_ConnectReqType Decode_ACDP_ConnectReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_ConnectReqType;
         var v = new ACDP_ConnectReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -104,7 +104,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_ConnectResType Decode_ACDP_ConnectResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_ConnectResType;
         var v = new ACDP_ConnectResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

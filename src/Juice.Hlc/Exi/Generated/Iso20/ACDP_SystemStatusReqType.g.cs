@@ -78,7 +78,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_SystemStatusReqType Decode_ACDP_SystemStatusReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_SystemStatusReqType;
         var v = new ACDP_SystemStatusReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

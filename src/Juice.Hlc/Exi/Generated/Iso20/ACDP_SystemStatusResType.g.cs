@@ -164,7 +164,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_SystemStatusResType Decode_ACDP_SystemStatusResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_SystemStatusResType;
         var v = new ACDP_SystemStatusResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -87,7 +87,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_VehiclePositioningReqType Decode_ACDP_VehiclePositioningReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_VehiclePositioningReqType;
         var v = new ACDP_VehiclePositioningReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -148,7 +148,6 @@ internal static partial class Iso20Codec
 
     internal static ACDP_VehiclePositioningResType Decode_ACDP_VehiclePositioningResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ACDP_VehiclePositioningResType;
         var v = new ACDP_VehiclePositioningResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

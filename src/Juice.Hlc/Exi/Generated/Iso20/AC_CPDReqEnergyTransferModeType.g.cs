@@ -155,7 +155,6 @@ internal static partial class Iso20Codec
 
     internal static AC_CPDReqEnergyTransferModeType Decode_AC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_CPDReqEnergyTransferModeType;
         var v = new AC_CPDReqEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

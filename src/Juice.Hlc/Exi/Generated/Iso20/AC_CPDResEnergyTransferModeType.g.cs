@@ -266,7 +266,6 @@ internal static partial class Iso20Codec
 
     internal static AC_CPDResEnergyTransferModeType Decode_AC_CPDResEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_CPDResEnergyTransferModeType;
         var v = new AC_CPDResEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -125,7 +125,6 @@ internal static partial class Iso20Codec
 
     internal static AC_ChargeLoopReqType Decode_AC_ChargeLoopReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_ChargeLoopReqType;
         var v = new AC_ChargeLoopReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

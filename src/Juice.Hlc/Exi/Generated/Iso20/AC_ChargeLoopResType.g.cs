@@ -193,7 +193,6 @@ internal static partial class Iso20Codec
 
     internal static AC_ChargeLoopResType Decode_AC_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_ChargeLoopResType;
         var v = new AC_ChargeLoopResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

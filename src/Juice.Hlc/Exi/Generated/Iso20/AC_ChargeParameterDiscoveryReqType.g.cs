@@ -93,7 +93,6 @@ internal static partial class Iso20Codec
 
     internal static AC_ChargeParameterDiscoveryReqType Decode_AC_ChargeParameterDiscoveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_ChargeParameterDiscoveryReqType;
         var v = new AC_ChargeParameterDiscoveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -100,7 +100,6 @@ internal static partial class Iso20Codec
 
     internal static AC_ChargeParameterDiscoveryResType Decode_AC_ChargeParameterDiscoveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AC_ChargeParameterDiscoveryResType;
         var v = new AC_ChargeParameterDiscoveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -241,7 +241,6 @@ internal static partial class Iso20Codec
 
     internal static AbsolutePriceScheduleType Decode_AbsolutePriceScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AbsolutePriceScheduleType;
         var v = new AbsolutePriceScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

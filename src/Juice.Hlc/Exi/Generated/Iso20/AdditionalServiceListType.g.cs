@@ -85,7 +85,6 @@ internal static partial class Iso20Codec
 
     internal static AdditionalServiceListType Decode_AdditionalServiceListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AdditionalServiceListType;
         var v = new AdditionalServiceListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -82,7 +82,6 @@ internal static partial class Iso20Codec
 
     internal static AdditionalServiceType Decode_AdditionalServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AdditionalServiceType;
         var v = new AdditionalServiceType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

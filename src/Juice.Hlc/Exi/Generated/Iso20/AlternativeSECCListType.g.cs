@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static AlternativeSECCListType Decode_AlternativeSECCListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AlternativeSECCListType;
         var v = new AlternativeSECCListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

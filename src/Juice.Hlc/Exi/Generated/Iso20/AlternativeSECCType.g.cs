@@ -137,7 +137,6 @@ internal static partial class Iso20Codec
 
     internal static AlternativeSECCType Decode_AlternativeSECCType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AlternativeSECCType;
         var v = new AlternativeSECCType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

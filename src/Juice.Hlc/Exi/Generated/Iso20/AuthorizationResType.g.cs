@@ -84,7 +84,6 @@ internal static partial class Iso20Codec
 
     internal static AuthorizationResType Decode_AuthorizationResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AuthorizationResType;
         var v = new AuthorizationResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -67,7 +67,6 @@ internal static partial class Iso20Codec
 
     internal static AuthorizationSetupReqType Decode_AuthorizationSetupReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AuthorizationSetupReqType;
         var v = new AuthorizationSetupReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

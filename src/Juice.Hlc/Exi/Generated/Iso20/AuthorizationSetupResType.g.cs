@@ -154,7 +154,6 @@ internal static partial class Iso20Codec
 
     internal static AuthorizationSetupResType Decode_AuthorizationSetupResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_AuthorizationSetupResType;
         var v = new AuthorizationSetupResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -229,7 +229,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_AC_CPDReqEnergyTransferModeType Decode_BPT_AC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_AC_CPDReqEnergyTransferModeType;
         var v = new BPT_AC_CPDReqEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

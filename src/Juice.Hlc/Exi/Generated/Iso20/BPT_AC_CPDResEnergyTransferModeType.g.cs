@@ -317,7 +317,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_AC_CPDResEnergyTransferModeType Decode_BPT_AC_CPDResEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_AC_CPDResEnergyTransferModeType;
         var v = new BPT_AC_CPDResEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -165,7 +165,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_DC_CPDResEnergyTransferModeType Decode_BPT_DC_CPDResEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_DC_CPDResEnergyTransferModeType;
         var v = new BPT_DC_CPDResEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

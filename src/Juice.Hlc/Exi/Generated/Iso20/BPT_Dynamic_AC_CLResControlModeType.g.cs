@@ -269,7 +269,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_Dynamic_AC_CLResControlModeType Decode_BPT_Dynamic_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_Dynamic_AC_CLResControlModeType;
         var v = new BPT_Dynamic_AC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -207,7 +207,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_Dynamic_DC_CLReqControlModeType Decode_BPT_Dynamic_DC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_Dynamic_DC_CLReqControlModeType;
         var v = new BPT_Dynamic_DC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

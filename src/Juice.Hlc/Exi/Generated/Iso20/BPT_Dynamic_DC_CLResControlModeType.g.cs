@@ -197,7 +197,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_Dynamic_DC_CLResControlModeType Decode_BPT_Dynamic_DC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_Dynamic_DC_CLResControlModeType;
         var v = new BPT_Dynamic_DC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

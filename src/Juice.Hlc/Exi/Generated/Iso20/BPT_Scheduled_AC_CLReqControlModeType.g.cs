@@ -462,7 +462,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_Scheduled_AC_CLReqControlModeType Decode_BPT_Scheduled_AC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_Scheduled_AC_CLReqControlModeType;
         var v = new BPT_Scheduled_AC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

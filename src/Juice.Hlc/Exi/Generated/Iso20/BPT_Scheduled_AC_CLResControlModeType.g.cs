@@ -221,7 +221,6 @@ internal static partial class Iso20Codec
 
     internal static BPT_Scheduled_AC_CLResControlModeType Decode_BPT_Scheduled_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_BPT_Scheduled_AC_CLResControlModeType;
         var v = new BPT_Scheduled_AC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -89,7 +89,6 @@ internal static partial class Iso20Codec
 
     internal static CertificateChainType Decode_CertificateChainType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateChainType;
         var v = new CertificateChainType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

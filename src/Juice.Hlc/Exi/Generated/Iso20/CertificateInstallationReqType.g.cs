@@ -118,7 +118,6 @@ internal static partial class Iso20Codec
 
     internal static CertificateInstallationReqType Decode_CertificateInstallationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CertificateInstallationReqType;
         var v = new CertificateInstallationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -121,7 +121,6 @@ internal static partial class Iso20Codec
 
     internal static ChargingScheduleType Decode_ChargingScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ChargingScheduleType;
         var v = new ChargingScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

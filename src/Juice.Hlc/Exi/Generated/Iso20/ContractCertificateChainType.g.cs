@@ -82,7 +82,6 @@ internal static partial class Iso20Codec
 
     internal static ContractCertificateChainType Decode_ContractCertificateChainType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ContractCertificateChainType;
         var v = new ContractCertificateChainType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -143,7 +143,6 @@ internal static partial class Iso20Codec
 
     internal static DC_CPDReqEnergyTransferModeType Decode_DC_CPDReqEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_CPDReqEnergyTransferModeType;
         var v = new DC_CPDReqEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

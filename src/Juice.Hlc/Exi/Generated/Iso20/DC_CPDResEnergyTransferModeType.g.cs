@@ -143,7 +143,6 @@ internal static partial class Iso20Codec
 
     internal static DC_CPDResEnergyTransferModeType Decode_DC_CPDResEnergyTransferModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_CPDResEnergyTransferModeType;
         var v = new DC_CPDResEnergyTransferModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -67,7 +67,6 @@ internal static partial class Iso20Codec
 
     internal static DC_CableCheckReqType Decode_DC_CableCheckReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_CableCheckReqType;
         var v = new DC_CableCheckReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -84,7 +84,6 @@ internal static partial class Iso20Codec
 
     internal static DC_CableCheckResType Decode_DC_CableCheckResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_CableCheckResType;
         var v = new DC_CableCheckResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

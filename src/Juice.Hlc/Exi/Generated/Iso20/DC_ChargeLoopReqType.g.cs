@@ -136,7 +136,6 @@ internal static partial class Iso20Codec
 
     internal static DC_ChargeLoopReqType Decode_DC_ChargeLoopReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_ChargeLoopReqType;
         var v = new DC_ChargeLoopReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -208,7 +208,6 @@ internal static partial class Iso20Codec
 
     internal static DC_ChargeLoopResType Decode_DC_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_ChargeLoopResType;
         var v = new DC_ChargeLoopResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -93,7 +93,6 @@ internal static partial class Iso20Codec
 
     internal static DC_ChargeParameterDiscoveryReqType Decode_DC_ChargeParameterDiscoveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_ChargeParameterDiscoveryReqType;
         var v = new DC_ChargeParameterDiscoveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

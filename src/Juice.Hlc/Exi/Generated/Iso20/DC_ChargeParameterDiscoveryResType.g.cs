@@ -100,7 +100,6 @@ internal static partial class Iso20Codec
 
     internal static DC_ChargeParameterDiscoveryResType Decode_DC_ChargeParameterDiscoveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_ChargeParameterDiscoveryResType;
         var v = new DC_ChargeParameterDiscoveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

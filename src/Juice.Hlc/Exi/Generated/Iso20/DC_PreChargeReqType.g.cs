@@ -99,7 +99,6 @@ internal static partial class Iso20Codec
 
     internal static DC_PreChargeReqType Decode_DC_PreChargeReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_PreChargeReqType;
         var v = new DC_PreChargeReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

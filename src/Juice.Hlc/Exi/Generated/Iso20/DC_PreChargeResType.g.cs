@@ -85,7 +85,6 @@ internal static partial class Iso20Codec
 
     internal static DC_PreChargeResType Decode_DC_PreChargeResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_PreChargeResType;
         var v = new DC_PreChargeResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

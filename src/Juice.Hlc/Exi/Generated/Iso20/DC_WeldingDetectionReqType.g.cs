@@ -77,7 +77,6 @@ internal static partial class Iso20Codec
 
     internal static DC_WeldingDetectionReqType Decode_DC_WeldingDetectionReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_WeldingDetectionReqType;
         var v = new DC_WeldingDetectionReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -85,7 +85,6 @@ internal static partial class Iso20Codec
 
     internal static DC_WeldingDetectionResType Decode_DC_WeldingDetectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DC_WeldingDetectionResType;
         var v = new DC_WeldingDetectionResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

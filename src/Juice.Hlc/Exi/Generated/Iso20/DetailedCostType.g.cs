@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static DetailedCostType Decode_DetailedCostType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DetailedCostType;
         var v = new DetailedCostType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

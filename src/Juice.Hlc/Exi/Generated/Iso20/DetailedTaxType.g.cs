@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static DetailedTaxType Decode_DetailedTaxType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DetailedTaxType;
         var v = new DetailedTaxType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

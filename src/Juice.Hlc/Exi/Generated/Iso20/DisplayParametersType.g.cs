@@ -284,7 +284,6 @@ internal static partial class Iso20Codec
 
     internal static DisplayParametersType Decode_DisplayParametersType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DisplayParametersType;
         var v = new DisplayParametersType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -289,7 +289,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_AC_CLReqControlModeType Decode_Dynamic_AC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_AC_CLReqControlModeType;
         var v = new Dynamic_AC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

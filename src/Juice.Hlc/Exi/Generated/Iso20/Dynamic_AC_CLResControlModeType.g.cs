@@ -304,7 +304,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_AC_CLResControlModeType Decode_Dynamic_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_AC_CLResControlModeType;
         var v = new Dynamic_AC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -152,7 +152,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_DC_CLReqControlModeType Decode_Dynamic_DC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_DC_CLReqControlModeType;
         var v = new Dynamic_DC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

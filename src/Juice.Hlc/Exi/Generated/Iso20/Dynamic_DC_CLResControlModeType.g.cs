@@ -165,7 +165,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_DC_CLResControlModeType Decode_Dynamic_DC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_DC_CLResControlModeType;
         var v = new Dynamic_DC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

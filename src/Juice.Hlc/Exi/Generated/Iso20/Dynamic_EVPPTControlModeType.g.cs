@@ -59,7 +59,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_EVPPTControlModeType Decode_Dynamic_EVPPTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_EVPPTControlModeType;
         var v = new Dynamic_EVPPTControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -177,7 +177,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_SEReqControlModeType Decode_Dynamic_SEReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_SEReqControlModeType;
         var v = new Dynamic_SEReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -173,7 +173,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_SEResControlModeType Decode_Dynamic_SEResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_SEResControlModeType;
         var v = new Dynamic_SEResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -59,7 +59,6 @@ internal static partial class Iso20Codec
 
     internal static Dynamic_SMDTControlModeType Decode_Dynamic_SMDTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Dynamic_SMDTControlModeType;
         var v = new Dynamic_SMDTControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -59,7 +59,6 @@ internal static partial class Iso20Codec
 
     internal static EIM_AReqAuthorizationModeType Decode_EIM_AReqAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EIM_AReqAuthorizationModeType;
         var v = new EIM_AReqAuthorizationModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -59,7 +59,6 @@ internal static partial class Iso20Codec
 
     internal static EIM_ASResAuthorizationModeType Decode_EIM_ASResAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EIM_ASResAuthorizationModeType;
         var v = new EIM_ASResAuthorizationModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

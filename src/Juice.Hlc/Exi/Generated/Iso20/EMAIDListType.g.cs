@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static EMAIDListType Decode_EMAIDListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EMAIDListType;
         var v = new EMAIDListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -105,7 +105,6 @@ internal static partial class Iso20Codec
 
     internal static EVAbsolutePriceScheduleType Decode_EVAbsolutePriceScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVAbsolutePriceScheduleType;
         var v = new EVAbsolutePriceScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

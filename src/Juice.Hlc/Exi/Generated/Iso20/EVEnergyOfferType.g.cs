@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static EVEnergyOfferType Decode_EVEnergyOfferType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVEnergyOfferType;
         var v = new EVEnergyOfferType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

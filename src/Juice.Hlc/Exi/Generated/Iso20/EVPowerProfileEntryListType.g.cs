@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static EVPowerProfileEntryListType Decode_EVPowerProfileEntryListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPowerProfileEntryListType;
         var v = new EVPowerProfileEntryListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

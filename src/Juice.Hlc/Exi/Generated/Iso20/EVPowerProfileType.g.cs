@@ -132,7 +132,6 @@ internal static partial class Iso20Codec
 
     internal static EVPowerProfileType Decode_EVPowerProfileType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPowerProfileType;
         var v = new EVPowerProfileType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

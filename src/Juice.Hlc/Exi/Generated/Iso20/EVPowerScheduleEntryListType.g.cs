@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static EVPowerScheduleEntryListType Decode_EVPowerScheduleEntryListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPowerScheduleEntryListType;
         var v = new EVPowerScheduleEntryListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

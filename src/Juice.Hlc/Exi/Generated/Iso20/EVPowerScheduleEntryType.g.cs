@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static EVPowerScheduleEntryType Decode_EVPowerScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPowerScheduleEntryType;
         var v = new EVPowerScheduleEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static EVPowerScheduleType Decode_EVPowerScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPowerScheduleType;
         var v = new EVPowerScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

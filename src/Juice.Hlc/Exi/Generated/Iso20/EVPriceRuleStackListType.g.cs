@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static EVPriceRuleStackListType Decode_EVPriceRuleStackListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPriceRuleStackListType;
         var v = new EVPriceRuleStackListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

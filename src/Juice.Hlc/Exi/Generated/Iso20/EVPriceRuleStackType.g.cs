@@ -99,7 +99,6 @@ internal static partial class Iso20Codec
 
     internal static EVPriceRuleStackType Decode_EVPriceRuleStackType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPriceRuleStackType;
         var v = new EVPriceRuleStackType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

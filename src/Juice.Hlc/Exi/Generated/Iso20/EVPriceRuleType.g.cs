@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static EVPriceRuleType Decode_EVPriceRuleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVPriceRuleType;
         var v = new EVPriceRuleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -80,7 +80,6 @@ internal static partial class Iso20Codec
 
     internal static EVSEStatusType Decode_EVSEStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVSEStatusType;
         var v = new EVSEStatusType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

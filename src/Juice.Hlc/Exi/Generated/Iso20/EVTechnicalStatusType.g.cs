@@ -202,7 +202,6 @@ internal static partial class Iso20Codec
 
     internal static EVTechnicalStatusType Decode_EVTechnicalStatusType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_EVTechnicalStatusType;
         var v = new EVTechnicalStatusType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

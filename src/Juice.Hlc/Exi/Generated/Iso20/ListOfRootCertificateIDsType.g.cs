@@ -100,7 +100,6 @@ internal static partial class Iso20Codec
 
     internal static ListOfRootCertificateIDsType Decode_ListOfRootCertificateIDsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ListOfRootCertificateIDsType;
         var v = new ListOfRootCertificateIDsType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

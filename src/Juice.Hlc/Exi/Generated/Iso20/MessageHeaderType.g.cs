@@ -100,7 +100,6 @@ internal static partial class Iso20Codec
 
     internal static MessageHeaderType Decode_MessageHeaderType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MessageHeaderType;
         var v = new MessageHeaderType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

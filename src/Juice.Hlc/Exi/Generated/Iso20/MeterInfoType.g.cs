@@ -205,7 +205,6 @@ internal static partial class Iso20Codec
 
     internal static MeterInfoType Decode_MeterInfoType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MeterInfoType;
         var v = new MeterInfoType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -78,7 +78,6 @@ internal static partial class Iso20Codec
 
     internal static MeteringConfirmationReqType Decode_MeteringConfirmationReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MeteringConfirmationReqType;
         var v = new MeteringConfirmationReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -74,7 +74,6 @@ internal static partial class Iso20Codec
 
     internal static MeteringConfirmationResType Decode_MeteringConfirmationResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_MeteringConfirmationResType;
         var v = new MeteringConfirmationResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -122,7 +122,6 @@ internal static partial class Iso20Codec
 
     internal static OverstayRuleListType Decode_OverstayRuleListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_OverstayRuleListType;
         var v = new OverstayRuleListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -110,7 +110,6 @@ internal static partial class Iso20Codec
 
     internal static OverstayRuleType Decode_OverstayRuleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_OverstayRuleType;
         var v = new OverstayRuleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

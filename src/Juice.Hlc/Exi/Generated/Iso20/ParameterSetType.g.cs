@@ -123,7 +123,6 @@ internal static partial class Iso20Codec
 
     internal static ParameterSetType Decode_ParameterSetType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ParameterSetType;
         var v = new ParameterSetType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

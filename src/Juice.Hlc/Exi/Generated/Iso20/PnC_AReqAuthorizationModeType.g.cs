@@ -91,7 +91,6 @@ internal static partial class Iso20Codec
 
     internal static PnC_AReqAuthorizationModeType Decode_PnC_AReqAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PnC_AReqAuthorizationModeType;
         var v = new PnC_AReqAuthorizationModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -89,7 +89,6 @@ internal static partial class Iso20Codec
 
     internal static PnC_ASResAuthorizationModeType Decode_PnC_ASResAuthorizationModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PnC_ASResAuthorizationModeType;
         var v = new PnC_ASResAuthorizationModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -124,7 +124,6 @@ internal static partial class Iso20Codec
 
     internal static PowerDeliveryReqType Decode_PowerDeliveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PowerDeliveryReqType;
         var v = new PowerDeliveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

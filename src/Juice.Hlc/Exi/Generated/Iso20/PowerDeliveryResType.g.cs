@@ -92,7 +92,6 @@ internal static partial class Iso20Codec
 
     internal static PowerDeliveryResType Decode_PowerDeliveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PowerDeliveryResType;
         var v = new PowerDeliveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

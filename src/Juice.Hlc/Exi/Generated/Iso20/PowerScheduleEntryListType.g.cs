@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static PowerScheduleEntryListType Decode_PowerScheduleEntryListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PowerScheduleEntryListType;
         var v = new PowerScheduleEntryListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -118,7 +118,6 @@ internal static partial class Iso20Codec
 
     internal static PowerScheduleEntryType Decode_PowerScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PowerScheduleEntryType;
         var v = new PowerScheduleEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

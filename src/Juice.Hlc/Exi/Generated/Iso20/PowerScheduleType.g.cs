@@ -118,7 +118,6 @@ internal static partial class Iso20Codec
 
     internal static PowerScheduleType Decode_PowerScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PowerScheduleType;
         var v = new PowerScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static PriceLevelScheduleEntryListType Decode_PriceLevelScheduleEntryListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceLevelScheduleEntryListType;
         var v = new PriceLevelScheduleEntryListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static PriceLevelScheduleEntryType Decode_PriceLevelScheduleEntryType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceLevelScheduleEntryType;
         var v = new PriceLevelScheduleEntryType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

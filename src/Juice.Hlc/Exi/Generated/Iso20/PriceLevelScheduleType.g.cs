@@ -122,7 +122,6 @@ internal static partial class Iso20Codec
 
     internal static PriceLevelScheduleType Decode_PriceLevelScheduleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceLevelScheduleType;
         var v = new PriceLevelScheduleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

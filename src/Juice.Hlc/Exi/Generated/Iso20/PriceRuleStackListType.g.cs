@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static PriceRuleStackListType Decode_PriceRuleStackListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceRuleStackListType;
         var v = new PriceRuleStackListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -99,7 +99,6 @@ internal static partial class Iso20Codec
 
     internal static PriceRuleStackType Decode_PriceRuleStackType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceRuleStackType;
         var v = new PriceRuleStackType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

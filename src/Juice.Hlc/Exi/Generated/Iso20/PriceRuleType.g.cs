@@ -159,7 +159,6 @@ internal static partial class Iso20Codec
 
     internal static PriceRuleType Decode_PriceRuleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PriceRuleType;
         var v = new PriceRuleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static RationalNumberType Decode_RationalNumberType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_RationalNumberType;
         var v = new RationalNumberType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

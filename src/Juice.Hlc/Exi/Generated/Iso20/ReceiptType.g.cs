@@ -179,7 +179,6 @@ internal static partial class Iso20Codec
 
     internal static ReceiptType Decode_ReceiptType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ReceiptType;
         var v = new ReceiptType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

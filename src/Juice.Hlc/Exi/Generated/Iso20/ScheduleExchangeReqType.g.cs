@@ -125,7 +125,6 @@ internal static partial class Iso20Codec
 
     internal static ScheduleExchangeReqType Decode_ScheduleExchangeReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ScheduleExchangeReqType;
         var v = new ScheduleExchangeReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -150,7 +150,6 @@ internal static partial class Iso20Codec
 
     internal static ScheduleExchangeResType Decode_ScheduleExchangeResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ScheduleExchangeResType;
         var v = new ScheduleExchangeResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

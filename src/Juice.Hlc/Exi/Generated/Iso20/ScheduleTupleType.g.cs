@@ -99,7 +99,6 @@ internal static partial class Iso20Codec
 
     internal static ScheduleTupleType Decode_ScheduleTupleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ScheduleTupleType;
         var v = new ScheduleTupleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -356,7 +356,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_AC_CLReqControlModeType Decode_Scheduled_AC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_AC_CLReqControlModeType;
         var v = new Scheduled_AC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -257,7 +257,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_AC_CLResControlModeType Decode_Scheduled_AC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_AC_CLResControlModeType;
         var v = new Scheduled_AC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -226,7 +226,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_DC_CLReqControlModeType Decode_Scheduled_DC_CLReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_DC_CLReqControlModeType;
         var v = new Scheduled_DC_CLReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -137,7 +137,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_DC_CLResControlModeType Decode_Scheduled_DC_CLResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_DC_CLResControlModeType;
         var v = new Scheduled_DC_CLResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

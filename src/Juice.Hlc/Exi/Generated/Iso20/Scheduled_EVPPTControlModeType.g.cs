@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_EVPPTControlModeType Decode_Scheduled_EVPPTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_EVPPTControlModeType;
         var v = new Scheduled_EVPPTControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

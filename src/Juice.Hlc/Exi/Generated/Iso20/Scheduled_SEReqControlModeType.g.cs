@@ -159,7 +159,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_SEReqControlModeType Decode_Scheduled_SEReqControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_SEReqControlModeType;
         var v = new Scheduled_SEReqControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -83,7 +83,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_SEResControlModeType Decode_Scheduled_SEResControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_SEResControlModeType;
         var v = new Scheduled_SEResControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -70,7 +70,6 @@ internal static partial class Iso20Codec
 
     internal static Scheduled_SMDTControlModeType Decode_Scheduled_SMDTControlModeType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_Scheduled_SMDTControlModeType;
         var v = new Scheduled_SMDTControlModeType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static SelectedServiceType Decode_SelectedServiceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SelectedServiceType;
         var v = new SelectedServiceType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -78,7 +78,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceDetailReqType Decode_ServiceDetailReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceDetailReqType;
         var v = new ServiceDetailReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

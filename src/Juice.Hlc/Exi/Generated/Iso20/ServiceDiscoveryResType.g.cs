@@ -113,7 +113,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceDiscoveryResType Decode_ServiceDiscoveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceDiscoveryResType;
         var v = new ServiceDiscoveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

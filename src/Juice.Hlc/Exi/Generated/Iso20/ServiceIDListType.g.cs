@@ -96,7 +96,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceIDListType Decode_ServiceIDListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceIDListType;
         var v = new ServiceIDListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

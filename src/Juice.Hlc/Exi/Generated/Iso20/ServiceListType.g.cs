@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceListType Decode_ServiceListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceListType;
         var v = new ServiceListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -96,7 +96,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceSelectionReqType Decode_ServiceSelectionReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceSelectionReqType;
         var v = new ServiceSelectionReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

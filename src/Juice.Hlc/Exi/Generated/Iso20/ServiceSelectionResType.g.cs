@@ -74,7 +74,6 @@ internal static partial class Iso20Codec
 
     internal static ServiceSelectionResType Decode_ServiceSelectionResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ServiceSelectionResType;
         var v = new ServiceSelectionResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -79,7 +79,6 @@ internal static partial class Iso20Codec
 
     internal static SessionSetupReqType Decode_SessionSetupReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SessionSetupReqType;
         var v = new SessionSetupReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -98,7 +98,6 @@ internal static partial class Iso20Codec
 
     internal static SignedCertificateChainType Decode_SignedCertificateChainType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignedCertificateChainType;
         var v = new SignedCertificateChainType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -164,7 +164,6 @@ internal static partial class Iso20Codec
 
     internal static SignedInstallationDataType Decode_SignedInstallationDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignedInstallationDataType;
         var v = new SignedInstallationDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

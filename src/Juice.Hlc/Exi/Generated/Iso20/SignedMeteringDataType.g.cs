@@ -157,7 +157,6 @@ internal static partial class Iso20Codec
 
     internal static SignedMeteringDataType Decode_SignedMeteringDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignedMeteringDataType;
         var v = new SignedMeteringDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -120,7 +120,6 @@ internal static partial class Iso20Codec
 
     internal static SupportedProvidersListType Decode_SupportedProvidersListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SupportedProvidersListType;
         var v = new SupportedProvidersListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static TargetPositionType Decode_TargetPositionType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_TargetPositionType;
         var v = new TargetPositionType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -90,7 +90,6 @@ internal static partial class Iso20Codec
 
     internal static TaxRuleListType Decode_TaxRuleListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_TaxRuleListType;
         var v = new TaxRuleListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -157,7 +157,6 @@ internal static partial class Iso20Codec
 
     internal static TaxRuleType Decode_TaxRuleType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_TaxRuleType;
         var v = new TaxRuleType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

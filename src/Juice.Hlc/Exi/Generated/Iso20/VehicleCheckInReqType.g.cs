@@ -144,7 +144,6 @@ internal static partial class Iso20Codec
 
     internal static VehicleCheckInReqType Decode_VehicleCheckInReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_VehicleCheckInReqType;
         var v = new VehicleCheckInReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -131,7 +131,6 @@ internal static partial class Iso20Codec
 
     internal static VehicleCheckInResType Decode_VehicleCheckInResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_VehicleCheckInResType;
         var v = new VehicleCheckInResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

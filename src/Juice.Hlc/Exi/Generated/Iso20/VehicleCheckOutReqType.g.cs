@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static VehicleCheckOutReqType Decode_VehicleCheckOutReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_VehicleCheckOutReqType;
         var v = new VehicleCheckOutReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

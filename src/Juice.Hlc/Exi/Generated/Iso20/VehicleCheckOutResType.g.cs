@@ -84,7 +84,6 @@ internal static partial class Iso20Codec
 
     internal static VehicleCheckOutResType Decode_VehicleCheckOutResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_VehicleCheckOutResType;
         var v = new VehicleCheckOutResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_AlignmentCheckMethodListType Decode_WPT_AlignmentCheckMethodListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_AlignmentCheckMethodListType;
         var v = new WPT_AlignmentCheckMethodListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -138,7 +138,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_AlignmentCheckReqType Decode_WPT_AlignmentCheckReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_AlignmentCheckReqType;
         var v = new WPT_AlignmentCheckReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -156,7 +156,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_AlignmentCheckResType Decode_WPT_AlignmentCheckResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_AlignmentCheckResType;
         var v = new WPT_AlignmentCheckResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -192,7 +192,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_ChargeLoopReqType Decode_WPT_ChargeLoopReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_ChargeLoopReqType;
         var v = new WPT_ChargeLoopReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -252,7 +252,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_ChargeLoopResType Decode_WPT_ChargeLoopResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_ChargeLoopResType;
         var v = new WPT_ChargeLoopResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -154,7 +154,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_ChargeParameterDiscoveryReqType Decode_WPT_ChargeParameterDiscoveryReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_ChargeParameterDiscoveryReqType;
         var v = new WPT_ChargeParameterDiscoveryReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -183,7 +183,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_ChargeParameterDiscoveryResType Decode_WPT_ChargeParameterDiscoveryResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_ChargeParameterDiscoveryResType;
         var v = new WPT_ChargeParameterDiscoveryResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

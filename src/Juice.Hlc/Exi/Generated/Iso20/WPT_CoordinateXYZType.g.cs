@@ -92,7 +92,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_CoordinateXYZType Decode_WPT_CoordinateXYZType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_CoordinateXYZType;
         var v = new WPT_CoordinateXYZType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

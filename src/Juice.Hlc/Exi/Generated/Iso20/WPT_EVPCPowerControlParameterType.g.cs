@@ -103,7 +103,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_EVPCPowerControlParameterType Decode_WPT_EVPCPowerControlParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_EVPCPowerControlParameterType;
         var v = new WPT_EVPCPowerControlParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

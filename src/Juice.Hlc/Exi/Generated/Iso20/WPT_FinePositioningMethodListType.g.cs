@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_FinePositioningMethodListType Decode_WPT_FinePositioningMethodListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_FinePositioningMethodListType;
         var v = new WPT_FinePositioningMethodListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

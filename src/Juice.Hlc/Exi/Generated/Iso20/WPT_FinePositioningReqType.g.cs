@@ -274,7 +274,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_FinePositioningReqType Decode_WPT_FinePositioningReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_FinePositioningReqType;
         var v = new WPT_FinePositioningReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -271,7 +271,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_FinePositioningResType Decode_WPT_FinePositioningResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_FinePositioningResType;
         var v = new WPT_FinePositioningResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -308,7 +308,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_FinePositioningSetupReqType Decode_WPT_FinePositioningSetupReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_FinePositioningSetupReqType;
         var v = new WPT_FinePositioningSetupReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

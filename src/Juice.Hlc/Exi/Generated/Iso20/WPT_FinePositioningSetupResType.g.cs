@@ -305,7 +305,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_FinePositioningSetupResType Decode_WPT_FinePositioningSetupResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_FinePositioningSetupResType;
         var v = new WPT_FinePositioningSetupResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

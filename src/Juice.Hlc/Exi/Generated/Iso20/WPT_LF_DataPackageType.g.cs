@@ -117,7 +117,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_DataPackageType Decode_WPT_LF_DataPackageType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_DataPackageType;
         var v = new WPT_LF_DataPackageType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

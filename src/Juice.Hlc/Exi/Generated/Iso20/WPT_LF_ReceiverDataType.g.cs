@@ -130,7 +130,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_ReceiverDataType Decode_WPT_LF_ReceiverDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_ReceiverDataType;
         var v = new WPT_LF_ReceiverDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -70,7 +70,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_RxDataListType Decode_WPT_LF_RxDataListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_RxDataListType;
         var v = new WPT_LF_RxDataListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_RxDataType Decode_WPT_LF_RxDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_RxDataType;
         var v = new WPT_LF_RxDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

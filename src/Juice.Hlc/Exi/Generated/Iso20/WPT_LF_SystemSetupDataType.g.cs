@@ -106,7 +106,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_SystemSetupDataType Decode_WPT_LF_SystemSetupDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_SystemSetupDataType;
         var v = new WPT_LF_SystemSetupDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -2426,7 +2426,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_TransmitterDataType Decode_WPT_LF_TransmitterDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_TransmitterDataType;
         var v = new WPT_LF_TransmitterDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

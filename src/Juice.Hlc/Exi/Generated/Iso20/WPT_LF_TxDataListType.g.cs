@@ -70,7 +70,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_TxDataListType Decode_WPT_LF_TxDataListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_TxDataListType;
         var v = new WPT_LF_TxDataListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_LF_TxDataType Decode_WPT_LF_TxDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_LF_TxDataType;
         var v = new WPT_LF_TxDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -88,7 +88,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_PairingMethodListType Decode_WPT_PairingMethodListType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_PairingMethodListType;
         var v = new WPT_PairingMethodListType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -138,7 +138,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_PairingReqType Decode_WPT_PairingReqType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_PairingReqType;
         var v = new WPT_PairingReqType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -156,7 +156,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_PairingResType Decode_WPT_PairingResType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_PairingResType;
         var v = new WPT_PairingResType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

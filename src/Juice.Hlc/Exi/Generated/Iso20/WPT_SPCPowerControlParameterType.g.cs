@@ -70,7 +70,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_SPCPowerControlParameterType Decode_WPT_SPCPowerControlParameterType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_SPCPowerControlParameterType;
         var v = new WPT_SPCPowerControlParameterType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -2166,7 +2166,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_TxRxPackageSpecDataType Decode_WPT_TxRxPackageSpecDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_TxRxPackageSpecDataType;
         var v = new WPT_TxRxPackageSpecDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -81,7 +81,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_TxRxPulseOrderType Decode_WPT_TxRxPulseOrderType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_TxRxPulseOrderType;
         var v = new WPT_TxRxPulseOrderType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

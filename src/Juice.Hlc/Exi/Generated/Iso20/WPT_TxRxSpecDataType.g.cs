@@ -92,7 +92,6 @@ internal static partial class Iso20Codec
 
     internal static WPT_TxRxSpecDataType Decode_WPT_TxRxSpecDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_WPT_TxRxSpecDataType;
         var v = new WPT_TxRxSpecDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -105,7 +105,6 @@ internal static partial class XmlDsigCodec
 
     internal static CanonicalizationMethodType Decode_CanonicalizationMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_CanonicalizationMethodType;
         var v = new CanonicalizationMethodType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -168,7 +168,6 @@ internal static partial class XmlDsigCodec
 
     internal static DSAKeyValueType Decode_DSAKeyValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DSAKeyValueType;
         var v = new DSAKeyValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -105,7 +105,6 @@ internal static partial class XmlDsigCodec
 
     internal static DigestMethodType Decode_DigestMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_DigestMethodType;
         var v = new DigestMethodType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

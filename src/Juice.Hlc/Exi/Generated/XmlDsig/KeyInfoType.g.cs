@@ -749,7 +749,6 @@ internal static partial class XmlDsigCodec
 
     internal static KeyInfoType Decode_KeyInfoType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_KeyInfoType;
         var v = new KeyInfoType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -126,7 +126,6 @@ internal static partial class XmlDsigCodec
 
     internal static KeyValueType Decode_KeyValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_KeyValueType;
         var v = new KeyValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -99,7 +99,6 @@ internal static partial class XmlDsigCodec
 
     internal static ManifestType Decode_ManifestType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ManifestType;
         var v = new ManifestType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -163,7 +163,6 @@ internal static partial class XmlDsigCodec
 
     internal static ObjectType Decode_ObjectType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ObjectType;
         var v = new ObjectType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -179,7 +179,6 @@ internal static partial class XmlDsigCodec
 
     internal static PGPDataType Decode_PGPDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_PGPDataType;
         var v = new PGPDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         global::Juice.Hlc.Exi.XmlDsig.PGPDataTypeChoice.Sequence1? k0 = null;

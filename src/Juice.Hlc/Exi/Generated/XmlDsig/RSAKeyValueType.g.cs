@@ -81,7 +81,6 @@ internal static partial class XmlDsigCodec
 
     internal static RSAKeyValueType Decode_RSAKeyValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_RSAKeyValueType;
         var v = new RSAKeyValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

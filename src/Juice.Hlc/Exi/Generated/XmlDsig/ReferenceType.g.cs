@@ -144,7 +144,6 @@ internal static partial class XmlDsigCodec
 
     internal static ReferenceType Decode_ReferenceType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_ReferenceType;
         var v = new ReferenceType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -106,7 +106,6 @@ internal static partial class XmlDsigCodec
 
     internal static RetrievalMethodType Decode_RetrievalMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_RetrievalMethodType;
         var v = new RetrievalMethodType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

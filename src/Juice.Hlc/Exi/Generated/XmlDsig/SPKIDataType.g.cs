@@ -124,7 +124,6 @@ internal static partial class XmlDsigCodec
 
     internal static SPKIDataType Decode_SPKIDataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SPKIDataType;
         var v = new SPKIDataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         global::Juice.Hlc.Exi.XmlDsig.SPKIDataTypeItem? k0 = null;

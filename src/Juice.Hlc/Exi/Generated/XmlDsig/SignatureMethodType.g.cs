@@ -136,7 +136,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignatureMethodType Decode_SignatureMethodType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignatureMethodType;
         var v = new SignatureMethodType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

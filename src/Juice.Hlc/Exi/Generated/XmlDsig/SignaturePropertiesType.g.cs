@@ -99,7 +99,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignaturePropertiesType Decode_SignaturePropertiesType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignaturePropertiesType;
         var v = new SignaturePropertiesType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

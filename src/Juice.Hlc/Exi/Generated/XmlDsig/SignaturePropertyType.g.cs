@@ -150,7 +150,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignaturePropertyType Decode_SignaturePropertyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignaturePropertyType;
         var v = new SignaturePropertyType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

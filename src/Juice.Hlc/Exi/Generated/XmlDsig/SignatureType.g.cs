@@ -135,7 +135,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignatureType Decode_SignatureType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignatureType;
         var v = new SignatureType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

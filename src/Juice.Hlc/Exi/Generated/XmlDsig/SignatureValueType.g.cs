@@ -87,7 +87,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignatureValueType Decode_SignatureValueType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignatureValueType;
         var v = new SignatureValueType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -121,7 +121,6 @@ internal static partial class XmlDsigCodec
 
     internal static SignedInfoType Decode_SignedInfoType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_SignedInfoType;
         var v = new SignedInfoType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

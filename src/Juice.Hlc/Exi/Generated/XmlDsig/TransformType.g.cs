@@ -161,7 +161,6 @@ internal static partial class XmlDsigCodec
 
     internal static TransformType Decode_TransformType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_TransformType;
         var v = new TransformType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -86,7 +86,6 @@ internal static partial class XmlDsigCodec
 
     internal static TransformsType Decode_TransformsType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_TransformsType;
         var v = new TransformsType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -311,7 +311,6 @@ internal static partial class XmlDsigCodec
 
     internal static X509DataType Decode_X509DataType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_X509DataType;
         var v = new X509DataType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)

@@ -80,7 +80,6 @@ internal static partial class XmlDsigCodec
 
     internal static X509IssuerSerialType Decode_X509IssuerSerialType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        var g = G_X509IssuerSerialType;
         var v = new X509IssuerSerialType(global::Juice.Hlc.Exi.ExiDecoding.Instance);
         int s = 0;
         while (true)
