@@ -95,17 +95,44 @@ public sealed class V2gTlsTests : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
+        using var p = new Process { StartInfo = psi };
+        var stdout = new StringBuilder();
+        // With input, stdin stays open until the server's echo (the input in upper case) is out: s_client quits at
+        // the end of its input, and on a loaded machine a fixed wait can end before the echo arrives.
+        string? echo = input?.Trim().ToUpperInvariant();
+        var echoed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                echoed.TrySetResult();
+                return;
+            }
+            lock (stdout)
+            {
+                stdout.AppendLine(e.Data);
+            }
+            if (echo is not null && e.Data.Contains(echo, StringComparison.Ordinal))
+            {
+                echoed.TrySetResult();
+            }
+        };
+        p.Start();
+        p.BeginOutputReadLine();
         var stderr = p.StandardError.ReadToEndAsync();
         if (input is not null)
         {
             await p.StandardInput.WriteAsync(input);
-            await Task.Delay(500);
+            await p.StandardInput.FlushAsync();
+            await echoed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
         p.StandardInput.Close();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return (p.ExitCode, await stdout + await stderr);
+        string errors = await stderr;
+        lock (stdout)
+        {
+            return (p.ExitCode, stdout + errors);
+        }
     }
 
     [Fact]
