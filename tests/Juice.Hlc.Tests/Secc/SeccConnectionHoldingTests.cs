@@ -69,6 +69,7 @@ public sealed class SeccConnectionHoldingTests
         var result = await ChargeAsync(secc.Loopback6);
 
         Assert.True(result.Completed, result.Reason);
+        await WaitFor(() => secc.Evse.Ended is not null);   // booked after SessionStopRes is out
         Assert.Equal(SessionEndReason.EvStopped, secc.Evse.Ended);
         await WaitFor(() => secc.Handler.OpenConnections == 1);   // the idle one is left to its own timer
     }
@@ -87,6 +88,7 @@ public sealed class SeccConnectionHoldingTests
 
         Assert.True(result.Completed, result.Reason);
         Assert.Null(await old.ReadAsync().AsTask().WaitAsync(Patient));   // the SECC closed the old connection
+        await WaitFor(() => secc.Evse.Ended is not null);
         Assert.Equal(SessionEndReason.EvStopped, secc.Evse.Ended);
     }
 
@@ -107,6 +109,7 @@ public sealed class SeccConnectionHoldingTests
             var result = await ChargeAsync(secc.Loopback6);
 
             Assert.True(result.Completed, result.Reason);
+            await WaitFor(() => secc.Evse.Ended is not null);
             Assert.Equal(SessionEndReason.EvStopped, secc.Evse.Ended);
             Assert.True(secc.Handler.OpenConnections <= options.MaxConnectionsPerPeer);
         }

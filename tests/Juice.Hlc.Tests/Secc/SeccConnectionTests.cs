@@ -103,6 +103,7 @@ public sealed class SeccConnectionTests
             Assert.StartsWith("OK", response.Body.BodyElement!.GetType().GetProperty("ResponseCode")!.GetValue(response.Body.BodyElement)!.ToString());
         }
         Assert.Null(await ev.ReadAsync());   // the SECC closes after SessionStopRes
+        await WaitFor(() => evse.Ended is not null);
         Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
     }
 
@@ -142,6 +143,7 @@ public sealed class SeccConnectionTests
             Assert.False(closed.IsCompleted);
             time.Advance(TimeSpan.FromSeconds(2));
             Assert.Null(await closed.WaitAsync(TimeSpan.FromSeconds(10)));
+            await WaitFor(() => evse.Ended is not null);
             Assert.False(evse.EnergyTransferOn);
             Assert.Equal(SessionEndReason.Timeout, evse.Ended);
         }
