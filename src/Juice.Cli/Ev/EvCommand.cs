@@ -39,6 +39,7 @@ internal static class EvCommand
         var noChargingProfile = new Option<bool>("--no-charging-profile") { Description = "ISO 15118-2: leave the ChargingProfile out of PowerDeliveryReq(Start) (default: one derived from the chosen schedule)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
         var pcap = new Option<FileInfo?>("--pcap") { Description = "write the SDP and V2GTP traffic as a pcap file (Wireshark)" };
+        var keyLog = KeyLogOption();
         var seed = new Option<int?>("--seed") { Description = "deterministic mode: the battery runs on simulated time, the same seed gives the same requests" };
         var pause = new Option<bool>("--pause") { Description = "end with SessionStop(Pause) and print the SessionID to resume with (ISO 15118-2)" };
         var resume = new Option<string?>("--resume-session") { Description = "resume a paused session: its SessionID in hex (ISO 15118-2)" };
@@ -67,7 +68,7 @@ internal static class EvCommand
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
-            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold };
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -128,7 +129,8 @@ internal static class EvCommand
                     return 2;
                 }
             }
-            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots, result.GetValue(slac), result.GetValue(threshold));
+            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots, result.GetValue(slac), result.GetValue(threshold),
+                KeyLogFile(result.GetValue(keyLog)));
             if (target.Slac && target.Interface is null)
             {
                 Console.Error.WriteLine("--slac needs --interface (the PLC modem's Ethernet interface)");
@@ -147,7 +149,7 @@ internal static class EvCommand
     private static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Pem(string files) =>
         [.. files.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).SelectMany(f => V2gCertificates.ParsePem(File.ReadAllText(f)))];
 
-    private static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Roots(string? files, DirectoryInfo? pki) =>
+    internal static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Roots(string? files, DirectoryInfo? pki) =>
         files is not null ? Pem(files) : pki is not null ? Pem(Path.Combine(pki.FullName, "v2g-root.pem")) : [];
 
     /// <summary>The EV's certificates from a PKI folder and/or single files (files win).</summary>
@@ -181,6 +183,15 @@ internal static class EvCommand
             UpdateContract = update,
         };
     }
+
+    /// <summary>--keylog: where the TLS session keys go for Wireshark (SSLKEYLOGFILE when not given).</summary>
+    internal static Option<FileInfo?> KeyLogOption() => new("--keylog")
+    {
+        Description = "with --tls: append the TLS session keys to this file (NSS key log format, as SSLKEYLOGFILE; Wireshark and 'juice pcap decode --keylog' decrypt the capture with it); default: $SSLKEYLOGFILE",
+    };
+
+    internal static string? KeyLogFile(FileInfo? option) =>
+        option?.FullName ?? (Environment.GetEnvironmentVariable("SSLKEYLOGFILE") is { Length: > 0 } env ? env : null);
 
     private static AppProtocolVersion ParseProtocol(string name) => name.ToLowerInvariant() switch
     {
@@ -269,7 +280,7 @@ internal static class EvCommand
 
 /// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface; with TLS roots, over TLS.</summary>
 internal sealed record EvTarget(string? Host, int? Port, string? Interface, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? TlsRoots = null,
-    bool Slac = false, double SlacThreshold = 40)
+    bool Slac = false, double SlacThreshold = 40, string? KeyLogFile = null)
 {
     /// <summary>The connection's stream: captured into the pcap (if any), then TLS (if asked for).</summary>
     public Func<Stream, CancellationToken, ValueTask<Stream>>? StreamFactory(PcapWriter? pcap, TextWriter status)
@@ -285,10 +296,20 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface, IRea
             {
                 stream = await capture(stream, ct);
             }
-            var tls = await V2gTls.ConnectAsync(stream, roots, DateTimeOffset.UtcNow, ct);
+            var tls = await V2gTls.ConnectAsync(stream, roots, DateTimeOffset.UtcNow, ct, keyLog: KeyLogFile is { } file ? line => AppendKeyLog(file, line) : null);
             status.WriteLine($"TLS: {tls.CipherSuite}, SECC certificate {tls.PeerChain[0].SubjectDN} (SHA-256 {V2gCertificates.Fingerprint(tls.PeerChain[0])})");
             return tls;
         };
+    }
+
+    private static readonly object KeyLogGate = new();
+
+    public static void AppendKeyLog(string file, string line)
+    {
+        lock (KeyLogGate)
+        {
+            File.AppendAllText(file, line + "\n");
+        }
     }
 
     public async Task<IPEndPoint?> ResolveAsync(PcapWriter? pcap, TextWriter status, CancellationToken stop)

@@ -1,9 +1,11 @@
+using System.Runtime.CompilerServices;
 using Juice.Hlc.Security;
 using Org.BouncyCastle.Crypto.Agreement;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcCertificate = Org.BouncyCastle.X509.X509Certificate;
 
@@ -35,11 +37,13 @@ public sealed class V2gTlsException(string message, Exception? inner = null) : I
 public static class V2gTls
 {
     /// <summary>The SECC side of the handshake on an accepted connection; the secured stream, or <see cref="V2gTlsException"/>.</summary>
-    public static Task<V2gTlsStream> AcceptAsync(Stream network, Func<V2gTlsCredentials> credentials, CancellationToken ct, IReadOnlyList<V2gCipherSuite>? suites = null)
+    /// <remarks><paramref name="keyLog"/> gets the session's key log line (see <see cref="KeyLogLine"/>) once the handshake is done.</remarks>
+    public static Task<V2gTlsStream> AcceptAsync(Stream network, Func<V2gTlsCredentials> credentials, CancellationToken ct, IReadOnlyList<V2gCipherSuite>? suites = null,
+        Action<string>? keyLog = null)
     {
         var crypto = new BcTlsCrypto(new SecureRandom());
         var protocol = new TlsServerProtocol();
-        var server = new Server(crypto, credentials(), suites ?? [V2gCipherSuite.EcdheEcdsaAes128CbcSha256, V2gCipherSuite.EcdhEcdsaAes128CbcSha256]);
+        var server = new Server(crypto, credentials(), suites ?? [V2gCipherSuite.EcdheEcdsaAes128CbcSha256, V2gCipherSuite.EcdhEcdsaAes128CbcSha256], keyLog);
         protocol.Accept(server);
         return V2gTlsStream.HandshakeAsync(network, protocol, () => server.Selected, ct);
     }
@@ -49,21 +53,40 @@ public static class V2gTls
     /// <paramref name="v2gRoots"/> at <paramref name="now"/>; the secured stream, or <see cref="V2gTlsException"/>.
     /// </summary>
     public static Task<V2gTlsStream> ConnectAsync(Stream network, IReadOnlyCollection<BcCertificate> v2gRoots, DateTimeOffset now, CancellationToken ct,
-        IReadOnlyList<V2gCipherSuite>? suites = null)
+        IReadOnlyList<V2gCipherSuite>? suites = null, Action<string>? keyLog = null)
     {
         var crypto = new BcTlsCrypto(new SecureRandom());
         var protocol = new TlsClientProtocol();
-        var client = new Client(crypto, v2gRoots, now, suites ?? [V2gCipherSuite.EcdheEcdsaAes128CbcSha256, V2gCipherSuite.EcdhEcdsaAes128CbcSha256]);
+        var client = new Client(crypto, v2gRoots, now, suites ?? [V2gCipherSuite.EcdheEcdsaAes128CbcSha256, V2gCipherSuite.EcdhEcdsaAes128CbcSha256], keyLog);
         protocol.Connect(client);
         return V2gTlsStream.HandshakeAsync(network, protocol, () => client.Selected, ct, () => client.ServerChain);
     }
 
+    /// <summary>
+    /// The NSS key log line of a finished TLS 1.2 handshake (<c>CLIENT_RANDOM &lt;client random&gt; &lt;master secret&gt;</c>, the
+    /// SSLKEYLOGFILE format Wireshark and tshark read to decrypt a capture). For debugging only: whoever holds it
+    /// reads the session.
+    /// </summary>
+    public static string KeyLogLine(TlsContext context) =>
+        $"CLIENT_RANDOM {Convert.ToHexStringLower(context.SecurityParameters.ClientRandom)} {Convert.ToHexStringLower(SecretBytes((AbstractTlsSecret)context.SecurityParameters.MasterSecret))}";
+
+    // BouncyCastle hands a secret out only by destroying it (Extract); the master secret is still needed afterwards
+    // (session resumption), so the key log reads the bytes in place.
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "m_data")]
+    private static extern ref byte[] SecretBytes(AbstractTlsSecret secret);
+
     private static readonly ProtocolVersion[] Tls12 = ProtocolVersion.TLSv12.Only();
     private static readonly int[] Groups = [NamedGroup.secp256r1];
 
-    private sealed class Server(BcTlsCrypto crypto, V2gTlsCredentials credentials, IReadOnlyList<V2gCipherSuite> suites) : DefaultTlsServer(crypto)
+    private sealed class Server(BcTlsCrypto crypto, V2gTlsCredentials credentials, IReadOnlyList<V2gCipherSuite> suites, Action<string>? keyLog) : DefaultTlsServer(crypto)
     {
         public V2gCipherSuite? Selected { get; private set; }
+
+        public override void NotifyHandshakeComplete()
+        {
+            base.NotifyHandshakeComplete();
+            keyLog?.Invoke(KeyLogLine(m_context));
+        }
 
         protected override ProtocolVersion[] GetSupportedVersions() => Tls12;
 
@@ -95,9 +118,16 @@ public static class V2gTls
         }
     }
 
-    private sealed class Client(BcTlsCrypto crypto, IReadOnlyCollection<BcCertificate> roots, DateTimeOffset now, IReadOnlyList<V2gCipherSuite> suites) : DefaultTlsClient(crypto)
+    private sealed class Client(BcTlsCrypto crypto, IReadOnlyCollection<BcCertificate> roots, DateTimeOffset now, IReadOnlyList<V2gCipherSuite> suites, Action<string>? keyLog)
+        : DefaultTlsClient(crypto)
     {
         public V2gCipherSuite? Selected { get; private set; }
+
+        public override void NotifyHandshakeComplete()
+        {
+            base.NotifyHandshakeComplete();
+            keyLog?.Invoke(KeyLogLine(m_context));
+        }
 
         public IReadOnlyList<BcCertificate> ServerChain { get; private set; } = [];
 
