@@ -14,4 +14,6 @@ root.Subcommands.Add(CertsCommand.Create());
 root.Subcommands.Add(BackendCommand.Create());
 root.Subcommands.Add(SlacCommand.Create());
 root.Subcommands.Add(SlacCommand.CreatePlcSim());
+root.Subcommands.Add(Juice.Cli.Pcap.PcapCommand.Create());
+root.Subcommands.Add(Juice.Cli.Replay.ReplayCommand.Create());
 return root.Parse(args).Invoke();

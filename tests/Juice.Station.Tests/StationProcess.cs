@@ -165,20 +165,8 @@ internal sealed partial class StationProcess : IAsyncDisposable
     }
 
     /// <summary>Runs <c>juice ev</c> against this station's SECC; returns its exit code and output.</summary>
-    public async Task<(int Code, string Output)> Ev(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "juice.dll"), "ev", "--host", "::1", "--port", SeccPort.ToString(CultureInfo.InvariantCulture),
-            "--message-timeout", "15" }.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    public Task<(int Code, string Output)> Ev(params string[] args) =>
+        Juice.Hlc.Tests.ChildProcess.JuiceAsync(["ev", "--host", "::1", "--port", SeccPort.ToString(CultureInfo.InvariantCulture), "--message-timeout", "15", .. args]);
 
     /// <summary>Starts <c>juice ev</c> without waiting for it.</summary>
     public Process StartEv(params string[] args)

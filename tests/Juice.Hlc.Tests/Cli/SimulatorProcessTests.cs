@@ -12,19 +12,11 @@ public sealed partial class SimulatorProcessTests : IDisposable
 {
     private static readonly string Juice = Path.Combine(AppContext.BaseDirectory, "juice.dll");
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("juice-sim-");
-    private readonly List<Process> _processes = [];
+    private readonly Background _background = new();
 
     public void Dispose()
     {
-        foreach (var p in _processes)
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit();
-            }
-            p.Dispose();
-        }
+        _background.Dispose();
         _dir.Delete(recursive: true);
     }
 
@@ -38,8 +30,7 @@ public sealed partial class SimulatorProcessTests : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        var process = Process.Start(psi)!;
-        _processes.Add(process);
+        var process = _background.Start(psi);
         var listening = new TaskCompletionSource<(int, int)>();
         process.OutputDataReceived += (_, e) =>
         {
@@ -54,19 +45,7 @@ public sealed partial class SimulatorProcessTests : IDisposable
         return await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
-    private static async Task<(int Code, string Output)> Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int Code, string Output)> Run(string file, params string[] args) => ChildProcess.RunAsync(file, args);
 
     private static Task<(int Code, string Output)> Ev(int port, params string[] args) =>
         Run("dotnet", [Juice, "ev", "--host", "::1", "--port", port.ToString(CultureInfo.InvariantCulture), "--message-timeout", "15", .. args]);
