@@ -67,16 +67,13 @@ public sealed class Iso2SeccChecksTests
         var time = new FakeTimeProvider();
         var s = await new Session(evse, time: time).UpToAuthorization();
         var first = s.Send(new AuthorizationReqType());
-        var waited = TimeSpan.Zero;
-        while (!first.IsCompleted && waited < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(5);
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            waited += TimeSpan.FromMilliseconds(100);
-        }
-        // answered within the budget: V2G_SECC_Msg_Performance_Time less half a second
-        Assert.InRange(waited, TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(1100));
-        Assert.Equal(EVSEProcessingType.Ongoing, Body<AuthorizationResType>(await first).EVSEProcessing);
+        // answered within the budget: V2G_SECC_Msg_Performance_Time less half a second, not before
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        await Task.Delay(50);
+        Assert.False(first.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var answer = await first.WaitAsync(TimeSpan.FromSeconds(30));   // real time: only the scheduling of the answer is waited for
+        Assert.Equal(EVSEProcessingType.Ongoing, Body<AuthorizationResType>(answer).EVSEProcessing);
         decision.SetResult(AuthorizationStatus.Accepted);
         var second = await s.Send(new AuthorizationReqType());
         Assert.Equal(EVSEProcessingType.Finished, Body<AuthorizationResType>(second).EVSEProcessing);
