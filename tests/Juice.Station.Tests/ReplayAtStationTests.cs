@@ -49,7 +49,25 @@ public sealed class ReplayAtStationTests
     [Theory]
     [InlineData("iso15118-20_ac_eim_josev")]
     [InlineData("iso15118-20_dc_eim_josev")]
-    public async Task An_ISO_15118_20_capture_is_answered_with_Failed_NoNegotiation_until_the_station_speaks_it(string session)
+    public async Task The_captured_ISO_15118_20_car_charges_at_the_station_over_plain_TCP_in_the_test_mode(string session)
+    {
+        await using var station = await TestStation.StartAsync(null, "--Secc:Iso20AllowPlainTcp=true");
+        station.Configure(s => s with { FreeCharging = true });
+        var (code, output) = await Replay(station.SeccEndPoint.Port, session);
+        Assert.True(code == 0, output);
+        Assert.Contains("SessionStopReq -> SessionStopRes OK", output);
+        for (int i = 0; i < 100 && (await station.Get<JsonElement>("/api/history")).GetArrayLength() == 0; i++)
+        {
+            await Task.Delay(100);
+        }
+        var booked = Assert.Single((await station.Get<JsonElement>("/api/history")).EnumerateArray());
+        Assert.Equal("FREECHARGING", booked.GetProperty("idTag").GetString());
+    }
+
+    [Theory]
+    [InlineData("iso15118-20_ac_eim_josev")]
+    [InlineData("iso15118-20_dc_eim_josev")]
+    public async Task Without_TLS_1_3_or_the_test_mode_an_ISO_15118_20_car_is_answered_with_Failed_NoNegotiation(string session)
     {
         await using var station = await TestStation.StartAsync();
         station.Configure(s => s with { FreeCharging = true });

@@ -22,7 +22,11 @@ internal static class SeccCommand
         var address = new Option<string>("--address") { Description = "address to listen on (:: for every interface)", DefaultValueFactory = _ => "::1" };
         var port = new Option<int>("--port") { Description = "TCP port, a dynamic port 49152-65535 as the standards give it (0 picks a free one; announced by SDP)", DefaultValueFactory = _ => 61118 };
         var iface = new Option<string?>("--interface") { Description = "answer SDP on this interface (multicast ff02::1)" };
-        var protocol = new Option<string>("--protocol") { Description = "protocols in the SECC's preference order: iso2, din", DefaultValueFactory = _ => "iso2,din" };
+        var protocol = new Option<string>("--protocol")
+        {
+            Description = "protocols in the SECC's preference order: iso20 (-20 DC and AC; over plain TCP, -20's test mode: this simulator has no TLS), iso20-dc, iso20-ac, iso2, din",
+            DefaultValueFactory = _ => "iso2,din",
+        };
         var energy = new Option<string>("--energy") { Description = "energy transfer offered: ac, dc or ac,dc", DefaultValueFactory = _ => "ac,dc" };
         var authorize = new Option<string>("--authorize") { Description = "accept or reject every EV", DefaultValueFactory = _ => "accept" };
         authorize.AcceptOnlyFromAmong("accept", "reject");
@@ -43,12 +47,7 @@ internal static class SeccCommand
             EnergyTransfer supported = EnergyTransfer.None;
             try
             {
-                protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.ToLowerInvariant() switch
-                {
-                    "iso2" => AppProtocolVersion.Iso2,
-                    "din" => AppProtocolVersion.Din,
-                    _ => throw new FormatException($"unknown protocol '{p}' (iso2, din)"),
-                })];
+                protocols = AppProtocolVersion.ParseList(result.GetValue(protocol)!);
                 if (result.GetValue(port) is var p0 && p0 != 0 && !V2gPorts.IsDynamic(p0))
                 {
                     throw new FormatException($"--port {p0} is not allowed: {V2gPorts.Rule}; 0 picks a free one");
@@ -89,6 +88,7 @@ internal static class SeccCommand
             var options = new SeccOptions
             {
                 Protocols = protocols,
+                Iso20AllowPlainTcp = true,   // a simulator without TLS: -20 only when asked for with --protocol
                 MaxConnections = Math.Max(1, result.GetValue(maxConnections)),
                 MaxConnectionsPerPeer = Math.Max(1, result.GetValue(maxPerPeer)),
                 Trace = xml is null ? null : (remote, direction, codec, exi) =>

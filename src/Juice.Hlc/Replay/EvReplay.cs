@@ -104,7 +104,7 @@ public sealed class EvReplay(ReplayScript script, TextWriter report, EvReplayOpt
         var limit = name switch
         {
             "CableCheckReq" or "DC_CableCheckReq" => _options.CableCheckTimeout,
-            "PreChargeReq" or "DC_PreChargeReq" => _options.PreChargeTimeout,
+            "PreChargeReq" => _options.PreChargeTimeout,
             _ => _options.OngoingTimeout,
         };
         long began = _time.GetTimestamp();
@@ -140,7 +140,7 @@ public sealed class EvReplay(ReplayScript script, TextWriter report, EvReplayOpt
 
     private bool Done(V2gMessageView request, V2gMessageView answer)
     {
-        if (request.Name is "PreChargeReq" or "DC_PreChargeReq")
+        if (request.Name is "PreChargeReq")
         {
             return answer.Physical("EVSEPresentVoltage") is { } present && request.Physical("EVTargetVoltage") is { } target
                 && Math.Abs(present - target) <= _options.PreChargeToleranceV;

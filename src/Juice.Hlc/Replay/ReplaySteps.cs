@@ -14,12 +14,15 @@ public sealed record CapturedExchange(int Position, V2gMessageView Request, V2gM
 /// <summary>The parts of a capture a replay walks: the handshake, the negotiated protocol, the exchanges after it.</summary>
 public sealed record ReplayScript(V2gMessageView HandshakeRequest, V2gMessageView HandshakeResponse, string Protocol, IReadOnlyList<CapturedExchange> Exchanges)
 {
-    /// <summary>Requests a car repeats while the charger answers Ongoing, or until the charger's voltage reaches its target (pre-charge).</summary>
+    /// <summary>
+    /// Requests a car repeats while the charger answers Ongoing, or until the charger's voltage reaches its target
+    /// (DIN / ISO-2 pre-charge). An ISO 15118-20 DC_PreChargeReq says itself when the car is done (EVProcessing) and
+    /// is played as captured.
+    /// </summary>
     public static readonly IReadOnlySet<string> Waiting = new HashSet<string>
     {
         "ContractAuthenticationReq", "AuthorizationReq", "ChargeParameterDiscoveryReq", "CableCheckReq", "PreChargeReq",
-        "ScheduleExchangeReq", "DC_CableCheckReq", "DC_PreChargeReq", "DC_ChargeParameterDiscoveryReq",
-        "AC_ChargeParameterDiscoveryReq", "CertificateInstallationReq",
+        "ScheduleExchangeReq", "DC_CableCheckReq", "DC_ChargeParameterDiscoveryReq", "AC_ChargeParameterDiscoveryReq", "CertificateInstallationReq",
     };
 
     /// <summary>The charging loops: played as captured, left early when the charger asks to stop.</summary>

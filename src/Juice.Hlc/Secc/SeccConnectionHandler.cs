@@ -5,6 +5,7 @@ using Juice.Hlc.Exi.Din;
 using Juice.Hlc.Exi.Iso2;
 using Juice.Hlc.Secc.Din;
 using Juice.Hlc.Secc.Iso2;
+using Juice.Hlc.Secc.Iso20;
 using Juice.Hlc.Session;
 using Juice.Hlc.Transport;
 using Juice.Hlc.V2gtp;
@@ -41,6 +42,12 @@ public sealed record SeccOptions
 
     /// <summary>Open connections from one address at most (the same rule as <see cref="MaxConnections"/>).</summary>
     public int MaxConnectionsPerPeer { get; init; } = 8;
+
+    /// <summary>
+    /// Offer the ISO 15118-20 protocols of <see cref="Protocols"/> although the connection is not TLS 1.3, which -20
+    /// requires; a test mode (default off: -20 is then not offered at all).
+    /// </summary>
+    public bool Iso20AllowPlainTcp { get; init; }
 }
 
 /// <summary>
@@ -187,7 +194,10 @@ public sealed partial class SeccConnectionHandler
     private async Task NegotiateAndRunAsync(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, SupportedAppProtocolReq offer,
         ReusableTimeout timeout, long connected, CancellationToken cancellationToken)
     {
-        var negotiation = AppProtocolNegotiation.Negotiate(offer, _options.Protocols);
+        // ISO 15118-20 requires TLS 1.3, which this SECC does not speak yet: -20 is offered only where the operator
+        // allows it without (Secc:Iso20AllowPlainTcp, a test mode other stacks' simulators have too)
+        var protocols = _options.Iso20AllowPlainTcp ? _options.Protocols : [.. _options.Protocols.Where(p => !p.IsIso20)];
+        var negotiation = AppProtocolNegotiation.Negotiate(offer, protocols);
         byte[] answer = AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response);
         _options.Trace?.Invoke(remote, "se->ev", ExiCodec.AppHandshake, answer);
         await connection.WriteAsync(V2gtpPayloadType.Exi, answer, cancellationToken).ConfigureAwait(false);
@@ -197,18 +207,22 @@ public sealed partial class SeccConnectionHandler
         {
             case V2gProtocol.Iso15118_2:
                 await RunSessionAsync(connection, remote, chargingPoint, new Iso2SeccSession(chargingPoint, _options.Session, _time, _paused, connection.Stream is V2gTlsStream),
-                    ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
+                    SessionFraming<Juice.Hlc.Exi.Iso2.V2G_Message>.Exi(ExiCodec.Iso2, b => Iso2Exi.Decode(b), m => Iso2Exi.Encode(m)), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
             case V2gProtocol.Din70121:
                 await RunSessionAsync(connection, remote, chargingPoint, new DinSeccSession(chargingPoint, _options.Session, _time, _paused),
-                    ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
+                    SessionFraming<Juice.Hlc.Exi.Din.V2G_Message>.Exi(ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m)), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
+                break;
+            case V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc:
+                await RunSessionAsync(connection, remote, chargingPoint, new Iso20SeccSession(chargingPoint, negotiation.Selected!.Protocol, _options.Session, _time, _paused),
+                    Iso20Framing.Session, timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
         }
     }
 
     /// <summary>Reads, decodes, handles and answers requests until the session ends; the charging point hears how.</summary>
     private async Task RunSessionAsync<TMessage>(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, ISeccSession<TMessage> session,
-        ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode, ReusableTimeout timer, TimeSpan setupDeadline, CancellationToken ct)
+        SessionFraming<TMessage> framing, ReusableTimeout timer, TimeSpan setupDeadline, CancellationToken ct)
     {
         SessionEndReason end = SessionEndReason.ConnectionLost;
         try
@@ -217,18 +231,18 @@ public sealed partial class SeccConnectionHandler
             {
                 // [V2G2-443]: V2G_SECC_Sequence_Timeout between a response and the next request
                 var timeout = session.Started ? _options.Timers.SeccSequenceTimeout : setupDeadline;
-                var payload = await ReadAsync(connection, timer, timeout, session.StateName, ct).ConfigureAwait(false);
-                if (payload is null)
+                var frame = await ReadFrameAsync(connection, timer, timeout, session.StateName, framing.Carries, ct).ConfigureAwait(false);
+                if (frame is not { } received)
                 {
                     end = SessionEndReason.Timeout;
                     return;
                 }
-                long received = _time.GetTimestamp();
-                _options.Trace?.Invoke(remote, "ev->se", codec, payload);
+                long receivedAt = _time.GetTimestamp();
                 TMessage request;
                 try
                 {
-                    request = decode(payload);
+                    (request, var codec) = framing.Decode(received);
+                    _options.Trace?.Invoke(remote, "ev->se", codec, received.Payload);
                 }
                 catch (ExiContentException e)
                 {
@@ -238,11 +252,11 @@ public sealed partial class SeccConnectionHandler
                     return;
                 }
                 var kind = session.KindOf(request);
-                var reply = await session.HandleAsync(request, payload, ct).ConfigureAwait(false);
-                byte[] response = reply.Exi ?? encode(reply.Response);
-                _options.Trace?.Invoke(remote, "se->ev", codec, response);
-                await connection.WriteAsync(V2gtpPayloadType.Exi, response, ct).ConfigureAwait(false);
-                var took = _time.GetElapsedTime(received);
+                var reply = await session.HandleAsync(request, received.Payload, ct).ConfigureAwait(false);
+                var (type, response, responseCodec) = reply.Exi is { } exi ? (framing.TypeOf(reply.Response), exi, framing.CodecOf(reply.Response)) : framing.Encode(reply.Response);
+                _options.Trace?.Invoke(remote, "se->ev", responseCodec, response);
+                await connection.WriteAsync(type, response, ct).ConfigureAwait(false);
+                var took = _time.GetElapsedTime(receivedAt);
                 if (kind is { } k && took > _options.Timers.SeccPerformance(k))
                 {
                     Log.Slow(_logger, remote.ToString(), k.ToString(), took.TotalMilliseconds, _options.Timers.SeccPerformance(k).TotalMilliseconds);
@@ -279,8 +293,13 @@ public sealed partial class SeccConnectionHandler
         }
     }
 
-    /// <summary>The next EXI payload, or null when the EV closed the connection or the timer ran out.</summary>
-    private async Task<byte[]?> ReadAsync(V2gtpConnection connection, ReusableTimeout timer, TimeSpan timeout, string waitingFor, CancellationToken ct)
+    /// <summary>The next EXI payload of the plain EXI payload type (the handshake), or null when the EV closed the connection or the timer ran out.</summary>
+    private async Task<byte[]?> ReadAsync(V2gtpConnection connection, ReusableTimeout timer, TimeSpan timeout, string waitingFor, CancellationToken ct) =>
+        (await ReadFrameAsync(connection, timer, timeout, waitingFor, static t => t == V2gtpPayloadType.Exi, ct).ConfigureAwait(false))?.Payload;
+
+    /// <summary>The next frame of a payload type the session takes (another one ends it: Table 11), or null when the EV closed the connection or the timer ran out.</summary>
+    private async Task<V2gtpMessage?> ReadFrameAsync(V2gtpConnection connection, ReusableTimeout timer, TimeSpan timeout, string waitingFor, Func<V2gtpPayloadType, bool> carries,
+        CancellationToken ct)
     {
         if (timeout <= TimeSpan.Zero)
         {
@@ -296,11 +315,11 @@ public sealed partial class SeccConnectionHandler
                 Log.Closed(_logger, waitingFor);
                 return null;
             }
-            if (m.PayloadType != V2gtpPayloadType.Exi)
+            if (!carries(m.PayloadType))
             {
                 throw new V2gtpException(V2gtpError.UnknownPayloadType, $"payload type {m.PayloadType} on the V2G TCP connection");
             }
-            return m.Payload;
+            return m;
         }
         catch (OperationCanceledException) when (timer.Expired && !ct.IsCancellationRequested)
         {

@@ -1,4 +1,6 @@
+using Juice.Hlc.Exi;
 using Juice.Hlc.Session;
+using Juice.Hlc.V2gtp;
 
 namespace Juice.Hlc.Secc;
 
@@ -35,4 +37,23 @@ public interface ISeccSession<TMessage>
 
     /// <summary>A request with the EXI it was decoded from (for what the SECC forwards as it came).</summary>
     ValueTask<SeccReply<TMessage>> HandleAsync(TMessage request, byte[] exi, CancellationToken cancellationToken) => HandleAsync(request, cancellationToken);
+}
+
+/// <summary>
+/// How a protocol's messages travel in V2GTP: DIN and ISO-2 every message as plain EXI (0x8001) of one grammar;
+/// ISO 15118-20 each message schema on its own payload type (Table 12).
+/// </summary>
+internal sealed record SessionFraming<TMessage>(
+    Func<V2gtpPayloadType, bool> Carries,
+    Func<V2gtpMessage, (TMessage Message, ExiCodec Codec)> Decode,
+    Func<TMessage, (V2gtpPayloadType Type, byte[] Exi, ExiCodec Codec)> Encode,
+    Func<TMessage, V2gtpPayloadType> TypeOf,
+    Func<TMessage, ExiCodec> CodecOf)
+{
+    public static SessionFraming<TMessage> Exi(ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode) => new(
+        static t => t == V2gtpPayloadType.Exi,
+        frame => (decode(frame.Payload), codec),
+        message => (V2gtpPayloadType.Exi, encode(message), codec),
+        _ => V2gtpPayloadType.Exi,
+        _ => codec);
 }

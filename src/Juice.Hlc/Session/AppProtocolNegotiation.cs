@@ -24,6 +24,9 @@ public enum V2gProtocol
 /// <summary>A protocol as announced in supportedAppProtocol: its namespace and version.</summary>
 public sealed record AppProtocolVersion(V2gProtocol Protocol, string Namespace, uint Major, uint Minor)
 {
+    /// <summary>One of the ISO 15118-20 namespaces (AC, DC, WPT, ACDP).</summary>
+    public bool IsIso20 => Protocol is V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc or V2gProtocol.Iso15118_20Wpt or V2gProtocol.Iso15118_20Acdp;
+
     /// <summary>DIN SPEC 70121:2014, namespace of 2012, version 2.0.</summary>
     public static readonly AppProtocolVersion Din = new(V2gProtocol.Din70121, "urn:din:70121:2012:MsgDef", 2, 0);
 
@@ -46,6 +49,29 @@ public sealed record AppProtocolVersion(V2gProtocol Protocol, string Namespace, 
     public static readonly IReadOnlyList<AppProtocolVersion> Known = [Iso20Ac, Iso20Dc, Iso20Wpt, Iso20Acdp, Iso2, Din];
 
     public static AppProtocolVersion Of(V2gProtocol protocol) => Known.First(p => p.Protocol == protocol);
+
+    /// <summary>
+    /// A preference list as the tools and the configuration write it, comma separated: <c>iso20</c> (-20 DC, then -20
+    /// AC), <c>iso20-dc</c>, <c>iso20-ac</c>, <c>iso2</c>, <c>din</c>; FormatException naming what is allowed.
+    /// </summary>
+    public static IReadOnlyList<AppProtocolVersion> ParseList(string list)
+    {
+        var result = new List<AppProtocolVersion>();
+        foreach (string name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            AppProtocolVersion[] named = name.ToLowerInvariant() switch
+            {
+                "iso20" => [Iso20Dc, Iso20Ac],
+                "iso20-dc" => [Iso20Dc],
+                "iso20-ac" => [Iso20Ac],
+                "iso2" => [Iso2],
+                "din" => [Din],
+                _ => throw new FormatException($"unknown protocol '{name}' (iso20, iso20-dc, iso20-ac, iso2, din)"),
+            };
+            result.AddRange(named.Where(p => !result.Contains(p)));
+        }
+        return result.Count > 0 ? result : throw new FormatException("no protocol given (iso20, iso20-dc, iso20-ac, iso2, din)");
+    }
 }
 
 /// <summary>The SECC's answer and, when negotiation succeeded, the protocol the session continues with.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using Juice.Hlc.Exi;
 using Juice.Hlc.Sdp;
 using Juice.Hlc.Secc;
+using Juice.Hlc.Session;
 using Juice.Hlc.Transport;
 using Juice.Station.Core;
 using Juice.Station.Persistence;
@@ -44,6 +45,15 @@ public sealed class SeccHostOptions
     /// <summary>Open V2G connections from one address at most (the same rule).</summary>
     public int MaxConnectionsPerPeer { get; set; } = 4;
 
+    /// <summary>The protocols the SECC offers, in its order of preference (<see cref="AppProtocolVersion.ParseList"/>).</summary>
+    public string Protocols { get; set; } = "iso20,iso2,din";
+
+    /// <summary>
+    /// ISO 15118-20 requires TLS 1.3, which the station does not speak yet: without this test mode (other stacks'
+    /// simulators have it too) -20 is not offered at all; with it, over plain TCP.
+    /// </summary>
+    public bool Iso20AllowPlainTcp { get; set; }
+
     public IEnumerable<string> Validate(int connectors)
     {
         if (!IPAddress.TryParse(Address, out _))
@@ -61,6 +71,19 @@ public sealed class SeccHostOptions
         if (TlsPort == Port && Port != 0)
         {
             yield return $"Secc:TlsPort {TlsPort} is Secc:Port too: the TCP and the TLS server need ports of their own";
+        }
+        string? protocolProblem = null;
+        try
+        {
+            AppProtocolVersion.ParseList(Protocols);
+        }
+        catch (FormatException e)
+        {
+            protocolProblem = $"Secc:Protocols '{Protocols}': {e.Message}";
+        }
+        if (protocolProblem is not null)
+        {
+            yield return protocolProblem;
         }
         if (MaxConnections < 1 || MaxConnectionsPerPeer < 1)
         {
@@ -174,6 +197,8 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
         {
             MaxConnections = o.MaxConnections,
             MaxConnectionsPerPeer = o.MaxConnectionsPerPeer,
+            Protocols = AppProtocolVersion.ParseList(o.Protocols),
+            Iso20AllowPlainTcp = o.Iso20AllowPlainTcp,
             Session = new SeccSessionOptions
             {
                 IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],

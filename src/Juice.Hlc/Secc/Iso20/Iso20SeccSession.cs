@@ -1,0 +1,595 @@
+using System.Text;
+using Juice.Hlc.Exi.Iso20;
+using Juice.Hlc.Session;
+using static Juice.Hlc.Secc.Iso20.Iso20Values;
+
+namespace Juice.Hlc.Secc.Iso20;
+
+/// <summary>The ISO 15118-20 SECC states, each named after the request(s) it waits for.</summary>
+public enum Iso20SeccState
+{
+    WaitForSessionSetupReq,
+    WaitForAuthorizationSetupReq,
+    WaitForAuthorizationReq,
+    WaitForServiceDiscoveryReq,
+    WaitForServiceDetailOrSelectionReq,
+    WaitForChargeParameterDiscoveryReq,
+    WaitForScheduleExchangeReq,
+    WaitForCableCheckReq,
+    WaitForPreChargeReq,
+    WaitForPowerDeliveryReq,
+    WaitForChargeLoopReq,
+    WaitForWeldingDetectionReq,
+    WaitForSessionStopReq,
+    Ended,
+}
+
+/// <summary>
+/// One ISO 15118-20 session on the SECC side for AC and DC with external identification, in scheduled and dynamic
+/// control mode (ISO 15118-20:2022 §8.3, the message sequence of Figures 102-105). Same shape and shared core as the
+/// DIN and ISO-2 sessions: pure request handling, no I/O, the clock injected. Bidirectional power, Plug &amp; Charge,
+/// standby and renegotiation are declined with the code the standard gives for a feature not offered.
+/// </summary>
+public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
+{
+    private const uint ScheduleTupleId = 1;
+    private const uint ScheduleDuration = 86_400;
+    private const ushort ParameterSetScheduled = 1;
+    private const ushort ParameterSetDynamic = 2;
+
+    private readonly SeccSessionCore _core;
+    private readonly IChargingPoint _cp;
+    private readonly V2gProtocol _protocol;
+    private ushort _service;
+    private int _controlMode;
+    private bool _energyOn;
+
+    /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
+    public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null)
+    {
+        time ??= TimeProvider.System;
+        _cp = chargingPoint;
+        _protocol = protocol;
+        // paused -20 sessions are kept under one protocol key (AC or DC is chosen again after the resume)
+        _core = new SeccSessionCore(chargingPoint, options ?? new SeccSessionOptions(), time, paused ?? new PausedSessions(time), V2gProtocol.Iso15118_20Dc);
+    }
+
+    public Iso20SeccState State { get; private set; } = Iso20SeccState.WaitForSessionSetupReq;
+
+    public byte[]? SessionId => _core.HasSession ? _core.SessionId : null;
+
+    public bool Started => State != Iso20SeccState.WaitForSessionSetupReq;
+
+    public string StateName => State.ToString();
+
+    private bool Dc => _service == DcService;
+
+    public V2gMessageKind? KindOf(V2GMessageType request) => request switch
+    {
+        SessionSetupReqType => V2gMessageKind.SessionSetup,
+        AuthorizationSetupReqType or AuthorizationReqType => V2gMessageKind.Authorization,
+        ServiceDiscoveryReqType or ServiceSelectionReqType => V2gMessageKind.ServiceDiscovery,
+        ServiceDetailReqType => V2gMessageKind.ServiceDetail,
+        ChargeParameterDiscoveryReqType or ScheduleExchangeReqType => V2gMessageKind.ChargeParameterDiscovery,
+        DC_CableCheckReqType => V2gMessageKind.CableCheck,
+        DC_PreChargeReqType => V2gMessageKind.PreCharge,
+        PowerDeliveryReqType => V2gMessageKind.PowerDelivery,
+        AC_ChargeLoopReqType => V2gMessageKind.ChargingStatus,
+        DC_ChargeLoopReqType => V2gMessageKind.CurrentDemand,
+        DC_WeldingDetectionReqType => V2gMessageKind.WeldingDetection,
+        SessionStopReqType => V2gMessageKind.SessionStop,
+        _ => null,
+    };
+
+    /// <summary>Requests accepted in a state: the sequence of ISO 15118-20 §8.8 (repeats while Ongoing included).</summary>
+    private bool Expected(V2GMessageType request) => (State, request) switch
+    {
+        (Iso20SeccState.WaitForSessionSetupReq, SessionSetupReqType) => true,
+        (Iso20SeccState.WaitForAuthorizationSetupReq, AuthorizationSetupReqType) => true,
+        (Iso20SeccState.WaitForAuthorizationReq, AuthorizationReqType) => true,
+        (Iso20SeccState.WaitForServiceDiscoveryReq, ServiceDiscoveryReqType) => true,
+        (Iso20SeccState.WaitForServiceDetailOrSelectionReq, ServiceDetailReqType or ServiceSelectionReqType) => true,
+        (Iso20SeccState.WaitForChargeParameterDiscoveryReq, AC_ChargeParameterDiscoveryReqType or DC_ChargeParameterDiscoveryReqType) => true,
+        (Iso20SeccState.WaitForScheduleExchangeReq, ScheduleExchangeReqType) => true,
+        (Iso20SeccState.WaitForCableCheckReq, DC_CableCheckReqType) => true,
+        (Iso20SeccState.WaitForPreChargeReq, DC_PreChargeReqType or PowerDeliveryReqType) => true,
+        (Iso20SeccState.WaitForPowerDeliveryReq, PowerDeliveryReqType) => true,
+        (Iso20SeccState.WaitForChargeLoopReq, AC_ChargeLoopReqType or DC_ChargeLoopReqType or PowerDeliveryReqType) => true,
+        (Iso20SeccState.WaitForWeldingDetectionReq, DC_WeldingDetectionReqType or SessionStopReqType) => true,
+        (Iso20SeccState.WaitForSessionStopReq, SessionStopReqType) => true,
+        _ => false,
+    };
+
+    public async ValueTask<SeccReply<V2GMessageType>> HandleAsync(V2GMessageType request, CancellationToken cancellationToken)
+    {
+        if (!Expected(request))
+        {
+            // as in DIN and ISO-2: a request out of the sequence is answered with FAILED_SequenceError and the session ends
+            return Close(Failed(request, ResponseCodeType.FAILED_SequenceError), SessionEndReason.Error, $"{Name(request)} while in {State}");
+        }
+        if (request is not SessionSetupReqType && !_core.IsOwnSession(request.Header.SessionID))
+        {
+            return Close(Failed(request, ResponseCodeType.FAILED_UnknownSession), SessionEndReason.Error,
+                $"{Name(request)} with SessionID {Convert.ToHexString(request.Header.SessionID)} (not {Convert.ToHexString(_core.SessionId)})");
+        }
+        return request switch
+        {
+            SessionSetupReqType r => SessionSetup(r),
+            AuthorizationSetupReqType => AuthorizationSetup(),
+            AuthorizationReqType r => await AuthorizationAsync(r, cancellationToken).ConfigureAwait(false),
+            ServiceDiscoveryReqType => ServiceDiscovery(),
+            ServiceDetailReqType r => ServiceDetail(r),
+            ServiceSelectionReqType r => ServiceSelection(r),
+            DC_ChargeParameterDiscoveryReqType r => DcChargeParameterDiscovery(r),
+            AC_ChargeParameterDiscoveryReqType r => AcChargeParameterDiscovery(r),
+            ScheduleExchangeReqType r => ScheduleExchange(r),
+            DC_CableCheckReqType r => CableCheck(r),
+            DC_PreChargeReqType r => PreCharge(r),
+            PowerDeliveryReqType r => await PowerDeliveryAsync(r, cancellationToken).ConfigureAwait(false),
+            DC_ChargeLoopReqType r => DcChargeLoop(r),
+            AC_ChargeLoopReqType r => AcChargeLoop(r),
+            DC_WeldingDetectionReqType => Next(new DC_WeldingDetectionResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) }),
+            SessionStopReqType r => await SessionStopAsync(r, cancellationToken).ConfigureAwait(false),
+            _ => Close(Failed(request, ResponseCodeType.FAILED_SequenceError), SessionEndReason.Error, $"{Name(request)} is not supported"),
+        };
+    }
+
+    private SeccReply<V2GMessageType> SessionSetup(SessionSetupReqType r)
+    {
+        bool resumed = _core.SetUp(r.Header.SessionID, Encoding.ASCII.GetBytes(r.EVCCID), "ISO 15118-20");
+        State = Iso20SeccState.WaitForAuthorizationSetupReq;
+        return Next(new SessionSetupResType
+        {
+            Header = Header(),
+            ResponseCode = resumed ? ResponseCodeType.OK_OldSessionJoined : ResponseCodeType.OK_NewSessionEstablished,
+            EVSEID = _cp.EvseId,
+        });
+    }
+
+    /// <summary>External identification only until Plug &amp; Charge for -20 is built; certificate installation not offered.</summary>
+    private SeccReply<V2GMessageType> AuthorizationSetup()
+    {
+        State = Iso20SeccState.WaitForAuthorizationReq;
+        return Next(new AuthorizationSetupResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            AuthorizationServices = [AuthorizationType.EIM],
+            CertificateInstallationService = false,
+            Choice = new AuthorizationSetupResTypeChoice.EIM_ASResAuthorizationMode(new EIM_ASResAuthorizationModeType()),
+        });
+    }
+
+    private async ValueTask<SeccReply<V2GMessageType>> AuthorizationAsync(AuthorizationReqType r, CancellationToken ct)
+    {
+        if (r.SelectedAuthorizationService != AuthorizationType.EIM || r.Choice is not AuthorizationReqTypeChoice.EIM_AReqAuthorizationMode)
+        {
+            return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_AuthorizationSelectionInvalid, EVSEProcessing = ProcessingType.Finished },
+                SessionEndReason.Error, $"{r.SelectedAuthorizationService} was not offered in AuthorizationSetupRes");
+        }
+        var (status, overdue) = await _core.AuthorizeAsync(IdentificationMode.External, ct).ConfigureAwait(false);
+        switch (status)
+        {
+            case AuthorizationStatus.Pending when overdue:
+                return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = ProcessingType.Finished },
+                    SessionEndReason.Timeout, "the authorization was not decided within V2G_SECC_Ongoing_Performance_Time");
+            case AuthorizationStatus.Pending:
+                return Next(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Ongoing_WaitingForCustomerInteraction });
+            case AuthorizationStatus.Accepted:
+                State = Iso20SeccState.WaitForServiceDiscoveryReq;
+                return Next(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Finished });
+            default:
+                return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_EIMAuthorizationFailure, EVSEProcessing = ProcessingType.Finished },
+                    SessionEndReason.Error, $"the station refused the EV ({status})");
+        }
+    }
+
+    private IEnumerable<ushort> Services()
+    {
+        if (_protocol == V2gProtocol.Iso15118_20Ac && (_cp.Supported & (EnergyTransfer.AcSinglePhase | EnergyTransfer.AcThreePhase)) != 0)
+        {
+            yield return AcService;
+        }
+        if (_protocol == V2gProtocol.Iso15118_20Dc && _cp.Supported.HasFlag(EnergyTransfer.Dc))
+        {
+            yield return DcService;
+        }
+    }
+
+    private SeccReply<V2GMessageType> ServiceDiscovery()
+    {
+        State = Iso20SeccState.WaitForServiceDetailOrSelectionReq;
+        return Next(new ServiceDiscoveryResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            ServiceRenegotiationSupported = false,
+            EnergyTransferServiceList = new ServiceListType { Service = [.. Services().Select(id => new ServiceType { ServiceID = id, FreeService = false })] },
+        });
+    }
+
+    /// <summary>Two parameter sets per service: scheduled (1) and dynamic (2) control mode (Tables 205, 206).</summary>
+    private ServiceParameterListType Parameters(ushort service)
+    {
+        ParameterType Int(string name, int value) => new() { Name = name, Choice = new ParameterTypeChoice.IntValue(value) };
+        var limits = _cp.Limits;
+        int connector = service == DcService ? 2 : _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? 2 : 1;   // DC extended; AC three- or single-phase
+        ParameterSetType Set(ushort id, int mode) => new()
+        {
+            ParameterSetID = id,
+            Parameter =
+            [
+                Int("Connector", connector),
+                Int("ControlMode", mode),
+                Int("EVSENominalVoltage", (int)Math.Round(limits.NominalVoltageV)),
+                Int("MobilityNeedsMode", mode == Dynamic ? 2 : 1),
+                Int("Pricing", 0),
+            ],
+        };
+        return new ServiceParameterListType { ParameterSet = [Set(ParameterSetScheduled, Scheduled), Set(ParameterSetDynamic, Dynamic)] };
+    }
+
+    private SeccReply<V2GMessageType> ServiceDetail(ServiceDetailReqType r)
+    {
+        if (!Services().Contains(r.ServiceID))
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_ServiceIDInvalid), SessionEndReason.Error, $"ServiceDetail for service {r.ServiceID}, which was not offered");
+        }
+        return Next(new ServiceDetailResType { Header = Header(), ResponseCode = ResponseCodeType.OK, ServiceID = r.ServiceID, ServiceParameterList = Parameters(r.ServiceID) });
+    }
+
+    private SeccReply<V2GMessageType> ServiceSelection(ServiceSelectionReqType r)
+    {
+        var selected = r.SelectedEnergyTransferService;
+        if (!Services().Contains(selected.ServiceID) || selected.ParameterSetID is not (ParameterSetScheduled or ParameterSetDynamic) || r.SelectedVASList is { SelectedService.Count: > 0 })
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_ServiceSelectionInvalid), SessionEndReason.Error,
+                $"service {selected.ServiceID} with parameter set {selected.ParameterSetID} was not offered");
+        }
+        _service = selected.ServiceID;
+        _controlMode = selected.ParameterSetID == ParameterSetDynamic ? Dynamic : Scheduled;
+        State = Iso20SeccState.WaitForChargeParameterDiscoveryReq;
+        return Next(new ServiceSelectionResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+    }
+
+    private SeccReply<V2GMessageType> DcChargeParameterDiscovery(DC_ChargeParameterDiscoveryReqType r)
+    {
+        if (!Dc)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "DC charge parameters for the AC service");
+        }
+        var ev = r.DC_CPDReqEnergyTransferMode;
+        _cp.EvNeedsChanged(new EvNeeds(EnergyTransfer.Dc, null, null, Si(ev.EVMaximumChargeCurrent), Si(ev.EVMinimumChargeCurrent), Si(ev.EVMaximumVoltage),
+            Si(ev.EVMaximumChargePower), null));
+        var limits = _cp.Limits;
+        State = Iso20SeccState.WaitForScheduleExchangeReq;
+        return Next(new DC_ChargeParameterDiscoveryResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            DC_CPDResEnergyTransferMode = new DC_CPDResEnergyTransferModeType
+            {
+                EVSEMaximumChargePower = Rn(limits.MaxPowerW),
+                EVSEMinimumChargePower = Rn(limits.MinCurrentA * limits.MinVoltageV),
+                EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
+                EVSEMinimumChargeCurrent = Rn(limits.MinCurrentA),
+                EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
+                EVSEMinimumVoltage = Rn(limits.MinVoltageV),
+            },
+        });
+    }
+
+    private SeccReply<V2GMessageType> AcChargeParameterDiscovery(AC_ChargeParameterDiscoveryReqType r)
+    {
+        if (Dc)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "AC charge parameters for the DC service");
+        }
+        var ev = r.AC_CPDReqEnergyTransferMode;
+        var mode = _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? EnergyTransfer.AcThreePhase : EnergyTransfer.AcSinglePhase;
+        _cp.EvNeedsChanged(new EvNeeds(mode, null, null, null, null, null, Si(ev.EVMaximumChargePower), null));
+        var limits = _cp.Limits;
+        State = Iso20SeccState.WaitForScheduleExchangeReq;
+        return Next(new AC_ChargeParameterDiscoveryResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            AC_CPDResEnergyTransferMode = new AC_CPDResEnergyTransferModeType
+            {
+                EVSEMaximumChargePower = Rn(limits.MaxPowerW),
+                EVSEMinimumChargePower = Rn(limits.MinCurrentA * limits.NominalVoltageV),
+                EVSENominalFrequency = Rn(50),
+            },
+        });
+    }
+
+    private SeccReply<V2GMessageType> ScheduleExchange(ScheduleExchangeReqType r)
+    {
+        var limits = _cp.Limits;
+        switch (r.Choice)
+        {
+            case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode when _controlMode == Scheduled:
+                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
+                // one tuple: the station's power limit for the next day, from now
+                var schedule = new ChargingScheduleType
+                {
+                    PowerSchedule = new PowerScheduleType
+                    {
+                        TimeAnchor = (ulong)_core.UnixTime,
+                        PowerScheduleEntries = new PowerScheduleEntryListType
+                        {
+                            PowerScheduleEntry = [new PowerScheduleEntryType { Duration = ScheduleDuration, Power = Rn(limits.MaxPowerW) }],
+                        },
+                    },
+                };
+                return Next(new ScheduleExchangeResType
+                {
+                    Header = Header(),
+                    ResponseCode = ResponseCodeType.OK,
+                    EVSEProcessing = ProcessingType.Finished,
+                    Choice = new ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode(new Scheduled_SEResControlModeType
+                    {
+                        ScheduleTuple = [new ScheduleTupleType { ScheduleTupleID = ScheduleTupleId, ChargingSchedule = schedule }],
+                    }),
+                });
+            case ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode dynamic when _controlMode == Dynamic:
+                var ev = dynamic.Value;
+                _cp.EvNeedsChanged(new EvNeeds(Dc ? EnergyTransfer.Dc : EnergyTransfer.AcThreePhase, Si(ev.EVTargetEnergyRequest),
+                    _core.Time.GetUtcNow().AddSeconds(ev.DepartureTime), null, null, null, null, null));
+                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
+                return Next(new ScheduleExchangeResType
+                {
+                    Header = Header(),
+                    ResponseCode = ResponseCodeType.OK,
+                    EVSEProcessing = ProcessingType.Finished,
+                    Choice = new ScheduleExchangeResTypeChoice.Dynamic_SEResControlMode(new Dynamic_SEResControlModeType { DepartureTime = ev.DepartureTime }),
+                });
+            default:
+                return Close(Failed(r, ResponseCodeType.FAILED_ScheduleSelectionInvalid), SessionEndReason.Error,
+                    $"ScheduleExchange in the other control mode than the selected parameter set ({(_controlMode == Dynamic ? "dynamic" : "scheduled")})");
+        }
+    }
+
+    private SeccReply<V2GMessageType> CableCheck(DC_CableCheckReqType r)
+    {
+        var (status, overdue) = _core.CableCheck();
+        switch (status)
+        {
+            case IsolationStatus.Ongoing when overdue:
+                return Close(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = ProcessingType.Finished },
+                    SessionEndReason.Timeout, "isolation test not finished within V2G_SECC_CableCheck_Performance_Time");
+            case IsolationStatus.Ongoing:
+                return Next(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Ongoing });
+            case IsolationStatus.Fault:
+                return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, "isolation fault in the cable check");
+            default:
+                State = Iso20SeccState.WaitForPreChargeReq;
+                return Next(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Finished });
+        }
+    }
+
+    private SeccReply<V2GMessageType> PreCharge(DC_PreChargeReqType r)
+    {
+        _cp.DcTarget(Si(r.EVTargetVoltage), 0);
+        return Next(new DC_PreChargeResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) });
+    }
+
+    private async ValueTask<SeccReply<V2GMessageType>> PowerDeliveryAsync(PowerDeliveryReqType r, CancellationToken ct)
+    {
+        bool inLoop = State == Iso20SeccState.WaitForChargeLoopReq;
+        switch (r.ChargeProgress)
+        {
+            case ChargeProgressType.Start when inLoop:
+                return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, "PowerDelivery(Start) in the charging loop");
+            case ChargeProgressType.Start when r.BPT_ChannelSelection is not null:
+                return Close(Failed(r, ResponseCodeType.FAILED_PowerDeliveryNotApplied), SessionEndReason.Error, "a BPT channel selection for a service without bidirectional power");
+            case ChargeProgressType.Start:
+                if (r.EVProcessing != ProcessingType.Finished)
+                {
+                    State = Iso20SeccState.WaitForPowerDeliveryReq;   // the EV is still getting ready and repeats the request
+                    return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+                }
+                if (_cp.Request == EvseRequest.StopCharging)
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_PowerDeliveryNotApplied), SessionEndReason.Error, "the station does not deliver energy now");
+                }
+                if (!await _cp.SetEnergyTransferAsync(true, ct).ConfigureAwait(false))
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_ContactorError), SessionEndReason.Error, "the contactors did not close");
+                }
+                _energyOn = true;
+                State = Iso20SeccState.WaitForChargeLoopReq;
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+            case ChargeProgressType.Stop:
+                bool opened = await _cp.SetEnergyTransferAsync(false, ct).ConfigureAwait(false);
+                _energyOn = false;
+                if (_cp.Request == EvseRequest.StopCharging)
+                {
+                    _cp.RequestHandled(EvseRequest.StopCharging);
+                }
+                if (!opened)
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_ContactorError), SessionEndReason.Error, "the contactors did not open");
+                }
+                State = Dc ? Iso20SeccState.WaitForWeldingDetectionReq : Iso20SeccState.WaitForSessionStopReq;
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+            case ChargeProgressType.Standby:
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_StandbyNotAllowed });
+            default:
+                return Close(Failed(r, ResponseCodeType.FAILED_ScheduleRenegotiation), SessionEndReason.Error, "schedule renegotiation is not offered");
+        }
+    }
+
+    /// <summary>The EVSE's notification while charging: Terminate when the station asks to stop (with the delay the EV has to act).</summary>
+    private EVSEStatusType? Status()
+    {
+        var (request, delay) = _core.Notification();
+        return request == EvseRequest.None ? null : new EVSEStatusType
+        {
+            NotificationMaxDelay = delay,
+            EVSENotification = request == EvseRequest.StopCharging ? EvseNotificationType.Terminate : EvseNotificationType.ScheduleRenegotiation,
+        };
+    }
+
+    private MeterInfoType MeterInfo(MeterReading m) => new() { MeterID = m.MeterId, ChargedEnergyReadingWh = (ulong)Math.Max(0, Math.Round(m.EnergyWh)) };
+
+    private SeccReply<V2GMessageType> DcChargeLoop(DC_ChargeLoopReqType r)
+    {
+        if (!Dc)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "a DC charge loop in an AC session");
+        }
+        StopIfOverdue();
+        var limits = _cp.Limits;
+        CLResControlModeType control;
+        double voltage, current;
+        switch (r.CLReqControlMode)
+        {
+            case Scheduled_DC_CLReqControlModeType s when _controlMode == Scheduled:
+                voltage = Si(s.EVTargetVoltage);
+                current = Math.Min(Si(s.EVTargetCurrent), limits.MaxCurrentA);
+                control = new Scheduled_DC_CLResControlModeType
+                {
+                    EVSEMaximumChargePower = Rn(limits.MaxPowerW),
+                    EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
+                    EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
+                };
+                break;
+            case Dynamic_DC_CLReqControlModeType d when _controlMode == Dynamic:
+                // dynamic control: the SECC decides the current within both sides' limits
+                voltage = Math.Min(Si(r.EVPresentVoltage), Math.Min(Si(d.EVMaximumVoltage), limits.MaxVoltageV));
+                double power = Math.Min(Si(d.EVMaximumChargePower), limits.MaxPowerW);
+                current = Math.Min(Math.Min(Si(d.EVMaximumChargeCurrent), limits.MaxCurrentA), voltage > 0 ? power / voltage : 0);
+                control = new Dynamic_DC_CLResControlModeType
+                {
+                    EVSEMaximumChargePower = Rn(limits.MaxPowerW),
+                    EVSEMinimumChargePower = Rn(0),
+                    EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
+                    EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
+                };
+                break;
+            default:
+                return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, $"{r.CLReqControlMode.GetType().Name} in a session of the other control mode");
+        }
+        _cp.DcTarget(voltage, current);
+        var meter = _cp.ReadMeter();
+        return Next(new DC_ChargeLoopResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            EVSEStatus = Status(),
+            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
+            EVSEPresentCurrent = Rn(meter.CurrentA),
+            EVSEPresentVoltage = Rn(meter.VoltageV),
+            EVSEPowerLimitAchieved = voltage * current >= limits.MaxPowerW,
+            EVSECurrentLimitAchieved = current >= limits.MaxCurrentA,
+            EVSEVoltageLimitAchieved = voltage >= limits.MaxVoltageV,
+            CLResControlMode = control,
+        });
+    }
+
+    private SeccReply<V2GMessageType> AcChargeLoop(AC_ChargeLoopReqType r)
+    {
+        if (Dc)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "an AC charge loop in a DC session");
+        }
+        StopIfOverdue();
+        var limits = _cp.Limits;
+        CLResControlModeType control;
+        switch (r.CLReqControlMode)
+        {
+            case Scheduled_AC_CLReqControlModeType when _controlMode == Scheduled:
+                control = new Scheduled_AC_CLResControlModeType { EVSETargetActivePower = Rn(limits.MaxPowerW) };
+                break;
+            case Dynamic_AC_CLReqControlModeType d when _controlMode == Dynamic:
+                control = new Dynamic_AC_CLResControlModeType { EVSETargetActivePower = Rn(Math.Min(Si(d.EVMaximumChargePower), limits.MaxPowerW)) };
+                break;
+            default:
+                return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, $"{r.CLReqControlMode.GetType().Name} in a session of the other control mode");
+        }
+        var meter = _cp.ReadMeter();
+        return Next(new AC_ChargeLoopResType
+        {
+            Header = Header(),
+            ResponseCode = ResponseCodeType.OK,
+            EVSEStatus = Status(),
+            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
+            CLResControlMode = control,
+        });
+    }
+
+    /// <summary>The station asked to stop and the EV did not within NotificationMaxDelay: the SECC stops the energy itself.</summary>
+    private void StopIfOverdue()
+    {
+        if (_energyOn && _core.StopOverdue())
+        {
+            _energyOn = false;
+            _ = _cp.SetEnergyTransferAsync(false, CancellationToken.None).AsTask();
+        }
+    }
+
+    private async ValueTask<SeccReply<V2GMessageType>> SessionStopAsync(SessionStopReqType r, CancellationToken ct)
+    {
+        await _cp.SetEnergyTransferAsync(false, ct).ConfigureAwait(false);
+        switch (r.ChargingSession)
+        {
+            case ChargingSessionType.Pause:
+                _core.Pause();
+                return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.OK }, SessionEndReason.EvPaused);
+            case ChargingSessionType.ServiceRenegotiation:
+                // ServiceDiscoveryRes said ServiceRenegotiationSupported = false
+                return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED_NoServiceRenegotiationSupported }, SessionEndReason.Error,
+                    "service renegotiation is not offered");
+            default:
+                return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.OK }, SessionEndReason.EvStopped);
+        }
+    }
+
+    private MessageHeaderType Header() => new() { SessionID = _core.SessionId, TimeStamp = (ulong)_core.UnixTime };
+
+    private static string Name(V2GMessageType message) => message.GetType().Name.Replace("Type", "", StringComparison.Ordinal);
+
+    /// <summary>The response that answers <paramref name="request"/>, with a FAILED code and its other required parts filled with valid values.</summary>
+    private V2GMessageType Failed(V2GMessageType request, ResponseCodeType code)
+    {
+        var header = Header();
+        var zero = Rn(0);
+        return request switch
+        {
+            SessionSetupReqType => new SessionSetupResType { Header = header, ResponseCode = code, EVSEID = _cp.EvseId },
+            AuthorizationSetupReqType => new AuthorizationSetupResType { Header = header, ResponseCode = code, CertificateInstallationService = false, AuthorizationServices = [AuthorizationType.EIM],
+                Choice = new AuthorizationSetupResTypeChoice.EIM_ASResAuthorizationMode(new EIM_ASResAuthorizationModeType()) },
+            AuthorizationReqType => new AuthorizationResType { Header = header, ResponseCode = code, EVSEProcessing = ProcessingType.Finished },
+            ServiceDiscoveryReqType => new ServiceDiscoveryResType { Header = header, ResponseCode = code, ServiceRenegotiationSupported = false,
+                EnergyTransferServiceList = new ServiceListType { Service = [new ServiceType { ServiceID = Services().FirstOrDefault(DcService), FreeService = false }] } },
+            ServiceDetailReqType r => new ServiceDetailResType { Header = header, ResponseCode = code, ServiceID = r.ServiceID,
+                ServiceParameterList = new ServiceParameterListType { ParameterSet = [new ParameterSetType { ParameterSetID = 1, Parameter = [new ParameterType { Name = "ControlMode", Choice = new ParameterTypeChoice.IntValue(Scheduled) }] }] } },
+            ServiceSelectionReqType => new ServiceSelectionResType { Header = header, ResponseCode = code },
+            DC_ChargeParameterDiscoveryReqType => new DC_ChargeParameterDiscoveryResType { Header = header, ResponseCode = code, DC_CPDResEnergyTransferMode = new DC_CPDResEnergyTransferModeType
+            {
+                EVSEMaximumChargePower = zero, EVSEMinimumChargePower = zero, EVSEMaximumChargeCurrent = zero, EVSEMinimumChargeCurrent = zero, EVSEMaximumVoltage = zero, EVSEMinimumVoltage = zero,
+            } },
+            AC_ChargeParameterDiscoveryReqType => new AC_ChargeParameterDiscoveryResType { Header = header, ResponseCode = code,
+                AC_CPDResEnergyTransferMode = new AC_CPDResEnergyTransferModeType { EVSEMaximumChargePower = zero, EVSEMinimumChargePower = zero, EVSENominalFrequency = Rn(50) } },
+            ScheduleExchangeReqType => new ScheduleExchangeResType { Header = header, ResponseCode = code, EVSEProcessing = ProcessingType.Finished,
+                Choice = new ScheduleExchangeResTypeChoice.Dynamic_SEResControlMode(new Dynamic_SEResControlModeType()) },
+            DC_CableCheckReqType => new DC_CableCheckResType { Header = header, ResponseCode = code, EVSEProcessing = ProcessingType.Finished },
+            DC_PreChargeReqType => new DC_PreChargeResType { Header = header, ResponseCode = code, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) },
+            PowerDeliveryReqType => new PowerDeliveryResType { Header = header, ResponseCode = code },
+            DC_ChargeLoopReqType => new DC_ChargeLoopResType { Header = header, ResponseCode = code, EVSEPresentCurrent = zero, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV),
+                EVSEPowerLimitAchieved = false, EVSECurrentLimitAchieved = false, EVSEVoltageLimitAchieved = false, CLResControlMode = new Scheduled_DC_CLResControlModeType() },
+            AC_ChargeLoopReqType => new AC_ChargeLoopResType { Header = header, ResponseCode = code, CLResControlMode = new Scheduled_AC_CLResControlModeType() },
+            DC_WeldingDetectionReqType => new DC_WeldingDetectionResType { Header = header, ResponseCode = code, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) },
+            _ => new SessionStopResType { Header = header, ResponseCode = code },
+        };
+    }
+
+    private static SeccReply<V2GMessageType> Next(V2GMessageType response) => new(response, SeccNext.Continue);
+
+    private SeccReply<V2GMessageType> Close(V2GMessageType response, SessionEndReason reason, string? problem = null)
+    {
+        State = Iso20SeccState.Ended;
+        return new(response, SeccNext.Close, reason, problem);
+    }
+}
