@@ -121,6 +121,24 @@ public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
     }
 
     [Theory]
+    [InlineData("iso15118_20/evcc_config_ac.json", "ISO 15118-20 AC")]
+    [InlineData("iso15118_20/evcc_config_dc.json", "ISO 15118-20 DC")]
+    public async Task Josevs_ISO_15118_20_EV_charges_at_the_station_over_plain_TCP_in_the_test_mode(string config, string what)
+    {
+        await using var station = await StartStationAsync("--Secc:Iso20AllowPlainTcp=true");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true })).StatusCode);
+
+        var (code, output) = await JosevEvAsync(config);
+
+        AssertCompleted(code, output, "Josev's EV (" + what + ")");
+        Assert.Contains("SessionStopRes received", output);
+        var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("FREECHARGING", session.GetProperty("idTag").GetString());
+        Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
+    }
+
+    [Theory]
     [InlineData("ac")]
     [InlineData("dc")]
     public async Task Our_EV_charges_at_Josevs_charger_with_external_identification(string energy)

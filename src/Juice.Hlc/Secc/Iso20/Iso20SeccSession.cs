@@ -223,7 +223,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                 Int("ControlMode", mode),
                 Int("EVSENominalVoltage", (int)Math.Round(limits.NominalVoltageV)),
                 Int("MobilityNeedsMode", mode == Dynamic ? 2 : 1),
-                Int("Pricing", 0),
+                Int("Pricing", 2),   // price levels: the schedule carries one level (0) for the whole day
             ],
         };
         return new ServiceParameterListType { ParameterSet = [Set(ParameterSetScheduled, Scheduled), Set(ParameterSetDynamic, Dynamic)] };
@@ -310,17 +310,29 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         {
             case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode when _controlMode == Scheduled:
                 State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
-                // one tuple: the station's power limit for the next day, from now
+                // one tuple: the station's power limit for the next day, from now, at one price level. The schema makes
+                // the price schedule optional, but EVs (Josev's among them) refuse a ChargingSchedule without one.
+                ulong now = (ulong)_core.UnixTime;
                 var schedule = new ChargingScheduleType
                 {
                     PowerSchedule = new PowerScheduleType
                     {
-                        TimeAnchor = (ulong)_core.UnixTime,
+                        TimeAnchor = now,
                         PowerScheduleEntries = new PowerScheduleEntryListType
                         {
                             PowerScheduleEntry = [new PowerScheduleEntryType { Duration = ScheduleDuration, Power = Rn(limits.MaxPowerW) }],
                         },
                     },
+                    Choice = new ChargingScheduleTypeChoice.PriceLevelSchedule(new PriceLevelScheduleType
+                    {
+                        TimeAnchor = now,
+                        PriceScheduleID = 1,
+                        NumberOfPriceLevels = 1,
+                        PriceLevelScheduleEntries = new PriceLevelScheduleEntryListType
+                        {
+                            PriceLevelScheduleEntry = [new PriceLevelScheduleEntryType { Duration = ScheduleDuration, PriceLevel = 0 }],
+                        },
+                    }),
                 };
                 return Next(new ScheduleExchangeResType
                 {
