@@ -87,9 +87,9 @@ public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
         StationProcess.StartInNamespaceAsync(_seccNs, Path.Combine(_dir, "juice.db"), Path.Combine(_dir, "api.sock"),
             ["--Secc:Address=::", "--Secc:Interface=" + SeccIf, .. args]);
 
-    private LabProcess StartJosevSecc(string authModes) =>
+    private LabProcess StartJosevSecc(string authModes, string protocols = "ISO_15118_2,DIN_SPEC_70121") =>
         _lab.Start(_seccNs, "bash", "-c", Josev(Path.Combine(_dir, "josev-secc"), "iso15118.secc.main", "",
-            ("NETWORK_INTERFACE", SeccIf), ("PROTOCOLS", "ISO_15118_2,DIN_SPEC_70121"), ("AUTH_MODES", authModes), ("PKI_PATH", _pki.Directory + "/")));
+            ("NETWORK_INTERFACE", SeccIf), ("PROTOCOLS", protocols), ("AUTH_MODES", authModes), ("PKI_PATH", _pki.Directory + "/")));
 
     private static void AssertCompleted(int code, string output, string who)
     {
@@ -153,6 +153,26 @@ public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
 
         Assert.True(code == 0, $"juice ev exited with {code}:\n{output}\nJosev:\n{Tail(secc.Output)}");
         Assert.Contains("session ended normally", output);
+        Assert.Contains("SessionStopReq received", secc.Output);
+        Assert.DoesNotContain("FAILED", secc.Output);
+    }
+
+    [Theory]
+    [InlineData("ac", "ISO_15118_20_AC")]
+    [InlineData("dc", "ISO_15118_20_DC")]
+    public async Task Our_ISO_15118_20_EV_charges_at_Josevs_charger_over_plain_TCP(string energy, string protocol)
+    {
+        var secc = StartJosevSecc("EIM", protocol);
+        await secc.WaitForLineAsync("UDP server started", Patience);
+
+        // Josev's simulated charger presents 1 V in DC_PreChargeRes whatever the EV asks: DC needs --skip-precharge-check
+        string[] dc = energy == "dc" ? ["--skip-precharge-check"] : [];
+        var (code, output) = await _lab.RunJuiceAsync(_evNs, Patience, ["ev", "--interface", EvIf, "--protocol", "iso20", "--energy", energy,
+            "--duration", "2", "--interval-ms", "100", "--message-timeout", "15", .. dc]);
+
+        Assert.True(code == 0, $"juice ev exited with {code}:\n{output}\nJosev:\n{Tail(secc.Output)}");
+        Assert.Contains("session ended normally", output);
+        Assert.Contains("(Iso15118_20" + (energy == "ac" ? "Ac" : "Dc") + ")", output);
         Assert.Contains("SessionStopReq received", secc.Output);
         Assert.DoesNotContain("FAILED", secc.Output);
     }

@@ -49,6 +49,29 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
     }
 
+    [Theory]
+    [InlineData("ac", "scheduled")]
+    [InlineData("ac", "dynamic")]
+    [InlineData("dc", "scheduled")]
+    [InlineData("dc", "dynamic")]
+    public async Task An_ISO_15118_20_EV_charges_at_the_station_in_both_control_modes_and_Autocharge_knows_its_EVCCID(string energy, string control)
+    {
+        await using var station = await StationProcess.StartAsync(Database, "--Secc:Iso20AllowPlainTcp=true");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { autocharge = true })).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await station.Http.PostAsJsonAsync("/api/whitelists/local", new { id = "02:00:00:00:AB:20", label = "-20 car" })).StatusCode);
+
+        var (code, output) = await station.Ev("--protocol", "iso20,iso2", "--energy", energy, "--control", control, "--evccid", "02000000AB20",
+            "--duration", "1.5", "--interval-ms", "100");
+
+        Assert.True(code == 0, output);
+        Assert.Contains(energy == "ac" ? "(Iso15118_20Ac)" : "(Iso15118_20Dc)", output);
+        var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("VID:02000000AB20", session.GetProperty("idTag").GetString());   // the -20 EVCCID (a MAC in hex) as the Autocharge identity
+        Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
+        Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
+    }
+
     [Fact]
     public async Task An_ISO_15118_EV_whose_MAC_is_whitelisted_charges_by_Autocharge_and_shows_in_Modbus_and_the_history()
     {

@@ -19,7 +19,14 @@ internal static class EvCommand
         var host = new Option<string?>("--host") { Description = "SECC address (IPv6 or IPv4); with --port, skips SDP" };
         var port = new Option<int?>("--port") { Description = "SECC TCP port" };
         var iface = new Option<string?>("--interface") { Description = "network interface to discover the SECC on by SDP (ff02::1)" };
-        var protocol = new Option<string>("--protocol") { Description = "protocols in preference order, comma separated: iso2, din", DefaultValueFactory = _ => "iso2" };
+        var protocol = new Option<string>("--protocol")
+        {
+            Description = "protocols in preference order, comma separated: iso20 (ISO 15118-20, its AC or DC namespace by --energy), iso2, din",
+            DefaultValueFactory = _ => "iso2",
+        };
+        var control = new Option<string>("--control") { Description = "ISO 15118-20: scheduled or dynamic control mode", DefaultValueFactory = _ => "scheduled" };
+        control.AcceptOnlyFromAmong("scheduled", "dynamic");
+        var minSoc = new Option<double?>("--min-soc") { Description = "ISO 15118-20: the state of charge the EV needs at least by its departure, % (its minimum energy request)" };
         var energy = new Option<string>("--energy") { Description = "ac or dc", DefaultValueFactory = _ => "dc" };
         energy.AcceptOnlyFromAmong("ac", "dc");
         var phases = new Option<int>("--phases") { Description = "AC: charge on 1 or 3 phases", DefaultValueFactory = _ => 3 };
@@ -68,7 +75,7 @@ internal static class EvCommand
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
-            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog };
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -76,8 +83,11 @@ internal static class EvCommand
             {
                 options = new EvOptions
                 {
-                    Protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseProtocol)],
+                    Protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(p => ParseProtocol(p, result.GetValue(energy) == "ac")).Distinct()],
                     Energy = result.GetValue(energy) == "ac" ? EnergyTransfer.AcThreePhase : EnergyTransfer.Dc,
+                    DynamicControl = result.GetValue(control) == "dynamic",
+                    MinimumSoc = result.GetValue(minSoc),
                     Phases = result.GetValue(phases),
                     Evccid = Convert.FromHexString(result.GetValue(evccid)!),
                     StartSoc = result.GetValue(startSoc),
@@ -193,11 +203,14 @@ internal static class EvCommand
     internal static string? KeyLogFile(FileInfo? option) =>
         option?.FullName ?? (Environment.GetEnvironmentVariable("SSLKEYLOGFILE") is { Length: > 0 } env ? env : null);
 
-    private static AppProtocolVersion ParseProtocol(string name) => name.ToLowerInvariant() switch
+    private static AppProtocolVersion ParseProtocol(string name, bool ac) => name.ToLowerInvariant() switch
     {
+        "iso20" => ac ? AppProtocolVersion.Iso20Ac : AppProtocolVersion.Iso20Dc,
+        "iso20-ac" => AppProtocolVersion.Iso20Ac,
+        "iso20-dc" => AppProtocolVersion.Iso20Dc,
         "iso2" => AppProtocolVersion.Iso2,
         "din" => AppProtocolVersion.Din,
-        _ => throw new FormatException($"unknown protocol '{name}' (iso2, din)"),
+        _ => throw new FormatException($"unknown protocol '{name}' (iso20, iso2, din)"),
     };
 
     public static async Task<int> RunAsync(EvOptions options, EvTarget target, FileInfo? logFile, FileInfo? pcapFile, TextWriter status, CancellationToken stop)
@@ -224,11 +237,13 @@ internal static class EvCommand
                 {
                     return;
                 }
-                var codec = index++ < 2 ? ExiCodec.AppHandshake : client!.Protocol == V2gProtocol.Din70121 ? ExiCodec.Din : ExiCodec.Iso2;
                 log.WriteLine($"<!-- {direction} {hex} -->");
                 try
                 {
-                    log.WriteLine(codec.WriteXml(codec.Decode(Convert.FromHexString(hex))));
+                    byte[] exi = Convert.FromHexString(hex);
+                    log.WriteLine(index++ < 2 || client?.Protocol is not { } p
+                        ? ExiCodec.AppHandshake.WriteXml(ExiCodec.AppHandshake.Decode(exi))
+                        : Juice.Hlc.Replay.V2gSchemas.Decode(AppProtocolVersion.Of(p).Namespace, exi, null).Root.ToString());   // -20: the schema that codes it back
                 }
                 catch (ExiContentException e)
                 {

@@ -54,17 +54,22 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
             V2gProtocol.Iso15118_2 => await new Iso2EvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
             V2gProtocol.Din70121 when options.Energy != Juice.Hlc.Secc.EnergyTransfer.Dc => throw new EvSessionException("DIN SPEC 70121 charges DC only"),
             V2gProtocol.Din70121 => await new DinEvSession(this, options, _time).RunAsync(connection, progress, stop).ConfigureAwait(false),
+            V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc => await new Iso20EvSession(this, options, _time, protocol.Protocol).RunAsync(connection, progress, stop).ConfigureAwait(false),
             _ => throw new EvSessionException($"the EV has no session for {protocol.Namespace}"),
         };
     }
 
     /// <summary>Sends one request and waits for its response (V2G_EVCC_Msg_Timeout of its kind, [V2G2-436]).</summary>
-    internal async Task<byte[]> ExchangeAsync(V2gtpConnection connection, byte[] request, V2gMessageKind kind, CancellationToken ct)
+    internal async Task<byte[]> ExchangeAsync(V2gtpConnection connection, byte[] request, V2gMessageKind kind, CancellationToken ct) =>
+        (await ExchangeAsync(connection, V2gtpPayloadType.Exi, request, kind, ct).ConfigureAwait(false)).Payload;
+
+    /// <summary>The same on a payload type of its own (ISO 15118-20: one per message schema); the response frame.</summary>
+    internal async Task<V2gtpMessage> ExchangeAsync(V2gtpConnection connection, V2gtpPayloadType type, byte[] request, V2gMessageKind kind, CancellationToken ct)
     {
         trace?.Invoke("ev->se", Convert.ToHexStringLower(request));
         var timeout = options.TimeoutOf(kind);
         long sent = _time.GetTimestamp();
-        await connection.WriteAsync(V2gtpPayloadType.Exi, request, ct).ConfigureAwait(false);
+        await connection.WriteAsync(type, request, ct).ConfigureAwait(false);
         var timer = _timeout ?? throw new InvalidOperationException("no session is running");
         timer.Arm(timeout);
         try
@@ -73,7 +78,7 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
                 ?? throw new EvSessionException($"the charger closed the connection instead of answering {kind}Req");
             roundTrips?.Record(kind, _time.GetElapsedTime(sent));
             trace?.Invoke("se->ev", Convert.ToHexStringLower(response.Payload));
-            return response.Payload;
+            return response;
         }
         catch (OperationCanceledException) when (timer.Expired)
         {

@@ -32,6 +32,12 @@ public sealed record EvOptions
     /// <summary>Seconds until departure announced in charge parameter discovery.</summary>
     public uint DepartureSeconds { get; init; } = 7200;
 
+    /// <summary>ISO 15118-20: dynamic control (the charger steers the power toward the EV's targets) instead of scheduled.</summary>
+    public bool DynamicControl { get; init; }
+
+    /// <summary>ISO 15118-20 dynamic control: the state of charge the EV needs at least by its departure, %.</summary>
+    public double? MinimumSoc { get; init; }
+
     /// <summary>Stop after this long in the charging loop (null: only at the target SoC).</summary>
     public TimeSpan? Duration { get; init; }
 

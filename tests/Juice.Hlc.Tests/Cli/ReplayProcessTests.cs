@@ -91,6 +91,22 @@ public sealed partial class ReplayProcessTests : IDisposable
         Assert.Contains("session stopped: OK", output);
     }
 
+    [Theory]
+    [InlineData("iso15118-20_ac_eim_josev", "ac")]
+    [InlineData("iso15118-20_dc_eim_josev", "dc")]
+    public async Task The_captured_ISO_15118_20_charger_serves_our_20_EV_which_sends_the_captured_requests(string session, string energy)
+    {
+        var (port, ended) = await Listen("replay", "--role", "secc", "--capture", Capture(session), "--port", "0");
+        var (evCode, evOutput) = await Run(Ev(port, "--protocol", "iso20", "--energy", energy, "--duration", "0.5", "--interval-ms", "50"));
+        Assert.True(evCode == 0, evOutput);
+        var (code, output) = await ended();
+        Assert.True(code == 0, output);
+        Assert.Contains("SessionStopReq -> SessionStopRes OK", output);
+        // the same message types as the captured car, in the captured order (no "does not have" for any request)
+        Assert.DoesNotContain("which the capture does not have", output);
+        Assert.Contains("the request differs from captured message 3:", output);   // our EVCCID is not the captured car's
+    }
+
     [Fact]
     public async Task A_captured_ISO_15118_20_charger_refuses_an_EV_that_offers_only_DIN_and_ISO_2_and_says_why()
     {

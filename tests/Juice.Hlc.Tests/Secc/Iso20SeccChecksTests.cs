@@ -176,7 +176,7 @@ public sealed class Iso20SeccChecksTests
     public static TheoryData<string> Failures => new()
     {
         "FAILED_SequenceError", "FAILED_UnknownSession", "FAILED_ServiceIDInvalid", "FAILED_ServiceSelectionInvalid", "FAILED_WrongChargeParameter",
-        "FAILED_ScheduleSelectionInvalid", "FAILED_NoServiceRenegotiationSupported", "WARNING_AuthorizationSelectionInvalid", "WARNING_EIMAuthorizationFailure",
+        "FAILED_ScheduleSelectionInvalid", "FAILED_NoServiceRenegotiationSupported", "FAILED_EVPowerProfileInvalid", "tuple:FAILED_ScheduleSelectionInvalid", "WARNING_AuthorizationSelectionInvalid", "WARNING_EIMAuthorizationFailure",
     };
 
     [Theory]
@@ -240,6 +240,31 @@ public sealed class Iso20SeccChecksTests
                 await s.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Start });
                 await s.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Stop });
                 reply = await s.Send(new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.ServiceRenegotiation });
+                break;
+            case "FAILED_EVPowerProfileInvalid" or "tuple:FAILED_ScheduleSelectionInvalid":
+                await s.UpToServiceSelection(DcService, 1);
+                await s.Send(DcCpd());
+                await s.Send(Scheduled());
+                await s.Send(new DC_CableCheckReqType { Header = null! });
+                await s.Send(new DC_PreChargeReqType { Header = null!, EVProcessing = ProcessingType.Finished, EVPresentVoltage = Rn(400), EVTargetVoltage = Rn(400) });
+                bool tuple = expected.StartsWith("tuple:", StringComparison.Ordinal);
+                expected = expected.Replace("tuple:", "", StringComparison.Ordinal);
+                reply = await s.Send(new PowerDeliveryReqType
+                {
+                    Header = null!,
+                    EVProcessing = ProcessingType.Finished,
+                    ChargeProgress = ChargeProgressType.Start,
+                    EVPowerProfile = new EVPowerProfileType
+                    {
+                        TimeAnchor = 0,
+                        Choice = new EVPowerProfileTypeChoice.Scheduled_EVPPTControlMode(new Scheduled_EVPPTControlModeType { SelectedScheduleTupleID = tuple ? 7u : 1u }),
+                        EVPowerProfileEntries = new EVPowerProfileEntryListType
+                        {
+                            // SimpleEvse's DC schedule is 150 kW
+                            EVPowerProfileEntry = [new PowerScheduleEntryType { Duration = 3600, Power = Rn(tuple ? 50_000 : 200_000) }],
+                        },
+                    },
+                });
                 break;
             case "WARNING_AuthorizationSelectionInvalid":
                 await Start(authorize: false);

@@ -43,6 +43,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
     private ushort _service;
     private int _controlMode;
     private bool _energyOn;
+    private double _schedulePowerW;
 
     /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
     public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null)
@@ -134,9 +135,19 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         };
     }
 
+    /// <summary>
+    /// The -20 EVCCID is a string: a MAC in hex (with or without colons, as EVs send it for Autocharge) becomes its
+    /// six bytes, anything else (a VIN) its ASCII bytes.
+    /// </summary>
+    internal static byte[] Evccid(string evccid)
+    {
+        string hex = evccid.Replace(":", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
+        return hex.Length == 12 && hex.All(char.IsAsciiHexDigit) ? Convert.FromHexString(hex) : Encoding.ASCII.GetBytes(evccid);
+    }
+
     private SeccReply<V2GMessageType> SessionSetup(SessionSetupReqType r)
     {
-        bool resumed = _core.SetUp(r.Header.SessionID, Encoding.ASCII.GetBytes(r.EVCCID), "ISO 15118-20");
+        bool resumed = _core.SetUp(r.Header.SessionID, Evccid(r.EVCCID), "ISO 15118-20");
         State = Iso20SeccState.WaitForAuthorizationSetupReq;
         return Next(new SessionSetupResType
         {
@@ -313,6 +324,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                 // one tuple: the station's power limit for the next day, from now, at one price level. The schema makes
                 // the price schedule optional, but EVs (Josev's among them) refuse a ChargingSchedule without one.
                 ulong now = (ulong)_core.UnixTime;
+                _schedulePowerW = limits.MaxPowerW;
                 var schedule = new ChargingScheduleType
                 {
                     PowerSchedule = new PowerScheduleType
@@ -400,6 +412,17 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                 {
                     State = Iso20SeccState.WaitForPowerDeliveryReq;   // the EV is still getting ready and repeats the request
                     return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+                }
+                if (r.EVPowerProfile?.Choice is EVPowerProfileTypeChoice.Scheduled_EVPPTControlMode chosen && (_controlMode != Scheduled || chosen.Value.SelectedScheduleTupleID != ScheduleTupleId))
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_ScheduleSelectionInvalid), SessionEndReason.Error,
+                        $"schedule tuple {chosen.Value.SelectedScheduleTupleID} was not offered");
+                }
+                if (_controlMode == Scheduled && r.EVPowerProfile?.EVPowerProfileEntries.EVPowerProfileEntry.FirstOrDefault(e => Si(e.Power) > _schedulePowerW + 0.5) is { } above)
+                {
+                    // the EV's power profile must stay within the schedule it chose
+                    return Close(Failed(r, ResponseCodeType.FAILED_EVPowerProfileInvalid), SessionEndReason.Error,
+                        $"EVPowerProfile asks {Si(above.Power):0} W, the schedule allows {_schedulePowerW:0} W");
                 }
                 if (_cp.Request == EvseRequest.StopCharging)
                 {

@@ -1,0 +1,303 @@
+using Juice.Hlc.Exi;
+using Juice.Hlc.Exi.Iso20;
+using Juice.Hlc.Secc.Iso20;
+using Juice.Hlc.Session;
+using Juice.Hlc.V2gtp;
+using static Juice.Hlc.Secc.Iso20.Iso20Values;
+
+namespace Juice.Hlc.Evcc;
+
+/// <summary>
+/// The EV side of an ISO 15118-20 session (AC or DC by the negotiated namespace), external identification, scheduled
+/// or dynamic control: SessionSetup to SessionStop in the order of ISO 15118-20 §8.8, each message on the payload
+/// type of its schema.
+/// </summary>
+internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimeProvider time, V2gProtocol protocol)
+{
+    private byte[] _sessionId = new byte[8];
+    private int _messages;
+    private readonly EvBattery _battery = new(options, time);
+
+    private bool Dc => protocol == V2gProtocol.Iso15118_20Dc;
+
+    private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, V2GMessageType request, V2gMessageKind kind) where TResponse : V2GResponseType
+    {
+        request.Header = new MessageHeaderType { SessionID = _sessionId, TimeStamp = (ulong)time.GetUtcNow().ToUnixTimeSeconds() };
+        var (type, exi, _) = Iso20Framing.Encode(request);
+        var frame = await client.ExchangeAsync(connection, type, exi, kind, CancellationToken.None).ConfigureAwait(false);
+        _messages++;
+        V2GMessageType response;
+        try
+        {
+            response = Iso20Framing.Decode(frame).Message;
+        }
+        catch (ExiContentException e)
+        {
+            throw new EvSessionException($"undecodable response to {Name(request)}: {e.Message}");
+        }
+        if (response is not TResponse typed)
+        {
+            throw new EvSessionException($"{Name(request)} was answered with {response.GetType().Name}");
+        }
+        // OK and OK_… go on; a WARNING or FAILED code ends the EV's session
+        if (typed.ResponseCode is not (ResponseCodeType.OK or ResponseCodeType.OK_NewSessionEstablished or ResponseCodeType.OK_OldSessionJoined
+            or ResponseCodeType.OK_CertificateExpiresSoon or ResponseCodeType.OK_PowerToleranceConfirmed))
+        {
+            throw new EvSessionException($"the charger answered {Name(request)} with {typed.ResponseCode}");
+        }
+        if (typed is SessionSetupResType)
+        {
+            _sessionId = response.Header.SessionID;
+        }
+        return typed;
+    }
+
+    private static string Name(V2GMessageType m) => m.GetType().Name.Replace("Type", "", StringComparison.Ordinal);
+
+    private Task<TResponse> UntilAsync<TResponse>(V2gtpConnection c, Func<V2GMessageType> request, V2gMessageKind kind, Func<TResponse, bool> finished, TimeSpan timeout)
+        where TResponse : V2GResponseType =>
+        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), kind), finished, kind.ToString(), timeout, time, options.Delay);
+
+    public async Task<EvResult> RunAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
+    {
+        await SendAsync<SessionSetupResType>(c, new SessionSetupReqType { Header = null!, EVCCID = Convert.ToHexString(options.Evccid) }, V2gMessageKind.SessionSetup).ConfigureAwait(false);
+        var setup = await SendAsync<AuthorizationSetupResType>(c, new AuthorizationSetupReqType { Header = null! }, V2gMessageKind.Authorization).ConfigureAwait(false);
+        if (!setup.AuthorizationServices.Contains(AuthorizationType.EIM))
+        {
+            throw new EvSessionException("the charger offers no external identification");
+        }
+        await UntilAsync<AuthorizationResType>(c, () => new AuthorizationReqType
+        {
+            Header = null!,
+            SelectedAuthorizationService = AuthorizationType.EIM,
+            Choice = new AuthorizationReqTypeChoice.EIM_AReqAuthorizationMode(new EIM_AReqAuthorizationModeType()),
+        }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+
+        ushort service = Dc ? DcService : AcService;
+        var discovery = await SendAsync<ServiceDiscoveryResType>(c, new ServiceDiscoveryReqType { Header = null! }, V2gMessageKind.ServiceDiscovery).ConfigureAwait(false);
+        if (!discovery.EnergyTransferServiceList.Service.Any(s => s.ServiceID == service))
+        {
+            throw new EvSessionException($"the charger does not offer the {(Dc ? "DC" : "AC")} service");
+        }
+        var detail = await SendAsync<ServiceDetailResType>(c, new ServiceDetailReqType { Header = null!, ServiceID = service }, V2gMessageKind.ServiceDetail).ConfigureAwait(false);
+        int mode = options.DynamicControl ? Dynamic : Scheduled;
+        var set = detail.ServiceParameterList.ParameterSet.FirstOrDefault(p => p.Parameter.Any(x => x.Name == "ControlMode" && x.Choice is ParameterTypeChoice.IntValue v && v.Value == mode))
+            ?? throw new EvSessionException($"the charger offers no parameter set in {(options.DynamicControl ? "dynamic" : "scheduled")} control mode");
+        await SendAsync<ServiceSelectionResType>(c, new ServiceSelectionReqType
+        {
+            Header = null!,
+            SelectedEnergyTransferService = new SelectedServiceType { ServiceID = service, ParameterSetID = set.ParameterSetID },
+        }, V2gMessageKind.ServiceDiscovery).ConfigureAwait(false);
+
+        if (Dc)
+        {
+            var cpd = await SendAsync<DC_ChargeParameterDiscoveryResType>(c, new DC_ChargeParameterDiscoveryReqType
+            {
+                Header = null!,
+                DC_CPDReqEnergyTransferMode = new DC_CPDReqEnergyTransferModeType
+                {
+                    EVMaximumChargePower = Rn(options.MaxPowerW),
+                    EVMinimumChargePower = Rn(options.MinCurrentA * options.TargetVoltageV),
+                    EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                    EVMinimumChargeCurrent = Rn(options.MinCurrentA),
+                    EVMaximumVoltage = Rn(options.MaxVoltageV),
+                    EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                    TargetSOC = (sbyte)Math.Round(options.TargetSoc),
+                },
+            }, V2gMessageKind.ChargeParameterDiscovery).ConfigureAwait(false);
+            _battery.LimitA = Si(cpd.DC_CPDResEnergyTransferMode.EVSEMaximumChargeCurrent);
+        }
+        else
+        {
+            await SendAsync<AC_ChargeParameterDiscoveryResType>(c, new AC_ChargeParameterDiscoveryReqType
+            {
+                Header = null!,
+                AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType
+                {
+                    EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                    EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                },
+            }, V2gMessageKind.ChargeParameterDiscovery).ConfigureAwait(false);
+        }
+
+        var schedules = await UntilAsync<ScheduleExchangeResType>(c, ScheduleExchange, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == ProcessingType.Finished,
+            options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+        if (schedules.Choice is ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode scheduled)
+        {
+            // the first tuple; the EV's power profile stays within its first power entry
+            _tuple = scheduled.Value.ScheduleTuple.FirstOrDefault() ?? throw new EvSessionException("ScheduleExchangeRes offers no schedule tuple");
+        }
+
+        if (Dc)
+        {
+            await UntilAsync<DC_CableCheckResType>(c, () => new DC_CableCheckReqType { Header = null! }, V2gMessageKind.CableCheck,
+                r => r.EVSEProcessing == ProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
+            // the EV says Ongoing while the charger's voltage approaches its own, then Finished in its last request
+            await UntilAsync<DC_PreChargeResType>(c, () => PreCharge(ProcessingType.Ongoing), V2gMessageKind.PreCharge,
+                r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
+                options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
+            await SendAsync<DC_PreChargeResType>(c, PreCharge(ProcessingType.Finished), V2gMessageKind.PreCharge).ConfigureAwait(false);
+        }
+        await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+
+        var end = await _battery.ChargeAsync(() => Dc ? DcLoopAsync(c) : AcLoopAsync(c), Dc ? "DC_ChargeLoop" : "AC_ChargeLoop", progress, stop).ConfigureAwait(false);
+
+        await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Stop), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+        if (Dc)
+        {
+            await SendAsync<DC_WeldingDetectionResType>(c, new DC_WeldingDetectionReqType { Header = null!, EVProcessing = ProcessingType.Finished }, V2gMessageKind.WeldingDetection)
+                .ConfigureAwait(false);
+        }
+        await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.Terminate }, V2gMessageKind.SessionStop).ConfigureAwait(false);
+        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId);
+    }
+
+    private double AcPowerW(double currentA) => currentA * 230 * options.Phases;
+
+    private ScheduleExchangeReqType ScheduleExchange() => new()
+    {
+        Header = null!,
+        MaximumSupportingPoints = 1024,
+        Choice = options.DynamicControl
+            ? new ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode(new Dynamic_SEReqControlModeType
+            {
+                DepartureTime = options.DepartureSeconds,
+                TargetSOC = (sbyte)Math.Round(options.TargetSoc),
+                MinimumSOC = options.MinimumSoc is { } min ? (sbyte)Math.Round(min) : null,
+                EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+            })
+            : new ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode(new Scheduled_SEReqControlModeType
+            {
+                DepartureTime = options.DepartureSeconds,
+                EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+            }),
+    };
+
+    /// <summary>What fills the battery: the most energy the EV could take.</summary>
+    private double MaximumEnergyWh() => Math.Round((100 - _battery.Soc) / 100 * options.BatteryCapacityWh);
+
+    private double MinimumEnergyWh() => options.MinimumSoc is { } min ? Math.Round(Math.Max(0, (min - _battery.Soc) / 100 * options.BatteryCapacityWh)) : 0;
+
+    private DC_PreChargeReqType PreCharge(ProcessingType processing) => new()
+    {
+        Header = null!,
+        EVProcessing = processing,
+        EVPresentVoltage = Rn(options.TargetVoltageV),
+        EVTargetVoltage = Rn(options.TargetVoltageV),
+    };
+
+    private ScheduleTupleType? _tuple;
+
+    /// <summary>
+    /// PowerDelivery: with Start the EV's power profile (ISO 15118-20 §8.3.4.3.8: sent once the EV has finished
+    /// processing) — the tuple it chose and at most the schedule's power in scheduled mode, its own maximum in dynamic.
+    /// </summary>
+    private PowerDeliveryReqType PowerDelivery(ChargeProgressType progress)
+    {
+        var request = new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = progress };
+        if (progress != ChargeProgressType.Start)
+        {
+            return request;
+        }
+        double own = Dc ? options.MaxPowerW : AcPowerW(options.MaxCurrentA);
+        double power = _tuple?.ChargingSchedule.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } entry ? Math.Min(own, Si(entry.Power)) : own;
+        request.EVPowerProfile = new EVPowerProfileType
+        {
+            TimeAnchor = (ulong)time.GetUtcNow().ToUnixTimeSeconds(),
+            Choice = _tuple is { } tuple
+                ? new EVPowerProfileTypeChoice.Scheduled_EVPPTControlMode(new Scheduled_EVPPTControlModeType
+                {
+                    SelectedScheduleTupleID = tuple.ScheduleTupleID,
+                    // optional in the schema, required by EVs' peers (Josev's SECC): the profile stays within the schedule
+                    PowerToleranceAcceptance = PowerToleranceAcceptanceType.PowerToleranceConfirmed,
+                })
+                : new EVPowerProfileTypeChoice.Dynamic_EVPPTControlMode(new Dynamic_EVPPTControlModeType()),
+            EVPowerProfileEntries = new EVPowerProfileEntryListType
+            {
+                EVPowerProfileEntry = [new PowerScheduleEntryType { Duration = Math.Max(1, options.DepartureSeconds), Power = Rn(power) }],
+            },
+        };
+        return request;
+    }
+
+    private static bool StopAsked(EVSEStatusType? status) => status?.EVSENotification is EvseNotificationType.Terminate or EvseNotificationType.Pause;
+
+    private async Task<LoopAnswer> DcLoopAsync(V2gtpConnection c)
+    {
+        CLReqControlModeType control = options.DynamicControl
+            ? new Dynamic_DC_CLReqControlModeType
+            {
+                DepartureTime = options.DepartureSeconds,
+                EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                EVMaximumChargePower = Rn(options.MaxPowerW),
+                EVMinimumChargePower = Rn(0),
+                EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                EVMaximumVoltage = Rn(options.MaxVoltageV),
+                EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+            }
+            : new Scheduled_DC_CLReqControlModeType
+            {
+                EVTargetCurrent = Rn(_battery.DcCurrentA),
+                EVTargetVoltage = Rn(options.TargetVoltageV),
+                EVMaximumChargePower = Rn(options.MaxPowerW),
+                EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                EVMaximumVoltage = Rn(options.MaxVoltageV),
+            };
+        var r = await SendAsync<DC_ChargeLoopResType>(c, new DC_ChargeLoopReqType
+        {
+            Header = null!,
+            MeterInfoRequested = false,
+            EVPresentVoltage = Rn(options.TargetVoltageV),
+            CLReqControlMode = control,
+        }, V2gMessageKind.CurrentDemand).ConfigureAwait(false);
+        double? limit = r.CLResControlMode switch
+        {
+            Scheduled_DC_CLResControlModeType s => SiOrNull(s.EVSEMaximumChargeCurrent),
+            Dynamic_DC_CLResControlModeType d => Si(d.EVSEMaximumChargeCurrent),
+            _ => null,
+        };
+        return new LoopAnswer(Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), limit, StopAsked(r.EVSEStatus));
+    }
+
+    private async Task<LoopAnswer> AcLoopAsync(V2gtpConnection c)
+    {
+        double maxPower = AcPowerW(Math.Min(options.MaxCurrentA, _battery.LimitA));
+        CLReqControlModeType control = options.DynamicControl
+            ? new Dynamic_AC_CLReqControlModeType
+            {
+                DepartureTime = options.DepartureSeconds,
+                EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                EVPresentActivePower = Rn(_lastAcPowerW),
+                EVPresentReactivePower = Rn(0),
+            }
+            : new Scheduled_AC_CLReqControlModeType
+            {
+                EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                EVPresentActivePower = Rn(_lastAcPowerW),
+            };
+        var r = await SendAsync<AC_ChargeLoopResType>(c, new AC_ChargeLoopReqType { Header = null!, MeterInfoRequested = false, CLReqControlMode = control },
+            V2gMessageKind.ChargingStatus).ConfigureAwait(false);
+        double? target = r.CLResControlMode switch
+        {
+            Scheduled_AC_CLResControlModeType s => SiOrNull(s.EVSETargetActivePower),
+            Dynamic_AC_CLResControlModeType d => Si(d.EVSETargetActivePower),
+            _ => null,
+        };
+        // the EV draws what it may: its own maximum within the charger's target power
+        _lastAcPowerW = Math.Min(AcPowerW(options.MaxCurrentA), target ?? maxPower);
+        return new LoopAnswer(_lastAcPowerW, target is { } t ? t / (230 * options.Phases) : null, StopAsked(r.EVSEStatus));
+    }
+
+    private double _lastAcPowerW;
+}
