@@ -224,6 +224,15 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         return request;
     }
 
+    private DisplayParametersType Display() => new()
+    {
+        PresentSOC = _battery.SocByte,
+        TargetSOC = (sbyte)Math.Round(options.TargetSoc),
+        MinimumSOC = options.MinimumSoc is { } min ? (sbyte)Math.Round(min) : null,
+        BatteryEnergyCapacity = Rn(options.BatteryCapacityWh),
+        ChargingComplete = _battery.Full,
+    };
+
     private static bool StopAsked(EVSEStatusType? status) => status?.EVSENotification is EvseNotificationType.Terminate or EvseNotificationType.Pause;
 
     private async Task<LoopAnswer> DcLoopAsync(V2gtpConnection c)
@@ -252,6 +261,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         var r = await SendAsync<DC_ChargeLoopResType>(c, new DC_ChargeLoopReqType
         {
             Header = null!,
+            DisplayParameters = Display(),
             MeterInfoRequested = false,
             EVPresentVoltage = Rn(options.TargetVoltageV),
             CLReqControlMode = control,
@@ -286,7 +296,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
                 EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
                 EVPresentActivePower = Rn(_lastAcPowerW),
             };
-        var r = await SendAsync<AC_ChargeLoopResType>(c, new AC_ChargeLoopReqType { Header = null!, MeterInfoRequested = false, CLReqControlMode = control },
+        var r = await SendAsync<AC_ChargeLoopResType>(c, new AC_ChargeLoopReqType { Header = null!, DisplayParameters = Display(), MeterInfoRequested = false, CLReqControlMode = control },
             V2gMessageKind.ChargingStatus).ConfigureAwait(false);
         double? target = r.CLResControlMode switch
         {

@@ -88,6 +88,7 @@ public sealed class Iso20SeccChecksTests
         Assert.IsType<ScheduleExchangeResTypeChoice.Dynamic_SEResControlMode>(((ScheduleExchangeResType)schedule.Response).Choice);
         Assert.NotNull(evse.Needs?.Departure);
         Assert.Equal(20_000, evse.Needs!.EnergyRequestWh);
+        Assert.Equal(300, evse.Needs!.MaxCurrentA);   // from charge parameter discovery, kept (Modbus 715)
         Assert.Equal(ProcessingType.Finished, ((DC_CableCheckResType)(await s.Send(new DC_CableCheckReqType { Header = null! })).Response).EVSEProcessing);
         await s.Send(new DC_PreChargeReqType { Header = null!, EVProcessing = ProcessingType.Finished, EVPresentVoltage = Rn(400), EVTargetVoltage = Rn(400) });
         // an EV still getting ready: OK, no energy yet
@@ -99,6 +100,7 @@ public sealed class Iso20SeccChecksTests
         var loop = await s.Send(new DC_ChargeLoopReqType
         {
             Header = null!,
+            DisplayParameters = new DisplayParametersType { PresentSOC = 42 },
             MeterInfoRequested = true,
             EVPresentVoltage = Rn(400),
             CLReqControlMode = new Dynamic_DC_CLReqControlModeType
@@ -108,6 +110,7 @@ public sealed class Iso20SeccChecksTests
             },
         });
         var res = (DC_ChargeLoopResType)loop.Response;
+        Assert.Equal(42, evse.Needs!.StateOfCharge);   // the EV's display parameters reach the station (Modbus 730)
         var control = Assert.IsType<Dynamic_DC_CLResControlModeType>(res.CLResControlMode);
         Assert.Equal(50_000, Si(control.EVSEMaximumChargePower));
         Assert.Equal(125, Si(res.EVSEPresentCurrent), 1);   // 50 kW at 400 V: the station's power limit binds

@@ -44,6 +44,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
     private int _controlMode;
     private bool _energyOn;
     private double _schedulePowerW;
+    private EvNeeds? _needs;
 
     /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
     public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null)
@@ -270,7 +271,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
             return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "DC charge parameters for the AC service");
         }
         var ev = r.DC_CPDReqEnergyTransferMode;
-        _cp.EvNeedsChanged(new EvNeeds(EnergyTransfer.Dc, null, null, Si(ev.EVMaximumChargeCurrent), Si(ev.EVMinimumChargeCurrent), Si(ev.EVMaximumVoltage),
+        Needs(new EvNeeds(EnergyTransfer.Dc, null, null, Si(ev.EVMaximumChargeCurrent), Si(ev.EVMinimumChargeCurrent), Si(ev.EVMaximumVoltage),
             Si(ev.EVMaximumChargePower), null));
         var limits = _cp.Limits;
         State = Iso20SeccState.WaitForScheduleExchangeReq;
@@ -298,7 +299,9 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         }
         var ev = r.AC_CPDReqEnergyTransferMode;
         var mode = _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? EnergyTransfer.AcThreePhase : EnergyTransfer.AcSinglePhase;
-        _cp.EvNeedsChanged(new EvNeeds(mode, null, null, null, null, null, Si(ev.EVMaximumChargePower), null));
+        double phases = mode == EnergyTransfer.AcThreePhase ? 3 : 1;
+        Needs(new EvNeeds(mode, null, null, Si(ev.EVMaximumChargePower) / (_cp.Limits.NominalVoltageV * phases), Si(ev.EVMinimumChargePower) / (_cp.Limits.NominalVoltageV * phases),
+            null, Si(ev.EVMaximumChargePower), null));
         var limits = _cp.Limits;
         State = Iso20SeccState.WaitForScheduleExchangeReq;
         return Next(new AC_ChargeParameterDiscoveryResType
@@ -319,8 +322,13 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         var limits = _cp.Limits;
         switch (r.Choice)
         {
-            case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode when _controlMode == Scheduled:
+            case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode wanted when _controlMode == Scheduled:
                 State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
+                Needs(_needs! with
+                {
+                    EnergyRequestWh = SiOrNull(wanted.Value.EVTargetEnergyRequest),
+                    Departure = wanted.Value.DepartureTime is { } seconds ? _core.Time.GetUtcNow().AddSeconds(seconds) : null,
+                });
                 // one tuple: the station's power limit for the next day, from now, at one price level. The schema makes
                 // the price schedule optional, but EVs (Josev's among them) refuse a ChargingSchedule without one.
                 ulong now = (ulong)_core.UnixTime;
@@ -358,8 +366,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                 });
             case ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode dynamic when _controlMode == Dynamic:
                 var ev = dynamic.Value;
-                _cp.EvNeedsChanged(new EvNeeds(Dc ? EnergyTransfer.Dc : EnergyTransfer.AcThreePhase, Si(ev.EVTargetEnergyRequest),
-                    _core.Time.GetUtcNow().AddSeconds(ev.DepartureTime), null, null, null, null, null));
+                Needs(_needs! with { EnergyRequestWh = Si(ev.EVTargetEnergyRequest), Departure = _core.Time.GetUtcNow().AddSeconds(ev.DepartureTime) });
                 State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
                 return Next(new ScheduleExchangeResType
                 {
@@ -475,6 +482,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
             return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "a DC charge loop in an AC session");
         }
         StopIfOverdue();
+        Soc(r.DisplayParameters);
         var limits = _cp.Limits;
         CLResControlModeType control;
         double voltage, current;
@@ -530,6 +538,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
             return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "an AC charge loop in a DC session");
         }
         StopIfOverdue();
+        Soc(r.DisplayParameters);
         var limits = _cp.Limits;
         CLResControlModeType control;
         switch (r.CLReqControlMode)
@@ -552,6 +561,21 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
             MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
             CLResControlMode = control,
         });
+    }
+
+    /// <summary>What the EV needs, kept whole: each message adds what it says (limits, then energy and departure, then the state of charge).</summary>
+    private void Needs(EvNeeds needs)
+    {
+        _needs = needs;
+        _cp.EvNeedsChanged(needs);
+    }
+
+    private void Soc(DisplayParametersType? display)
+    {
+        if (display?.PresentSOC is { } soc && _needs is { } needs && needs.StateOfCharge != soc)
+        {
+            Needs(needs with { StateOfCharge = soc });
+        }
     }
 
     /// <summary>The station asked to stop and the EV did not within NotificationMaxDelay: the SECC stops the energy itself.</summary>
