@@ -14,7 +14,6 @@ for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not nu
 if (args is ["--loop", ..])
 {
     return Juice.Hlc.Benchmarks.LoopBench.Run(args);
-return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Juice.Hlc.Benchmarks.CodecBenchmarks).Assembly).Run(args);
 return 0;
