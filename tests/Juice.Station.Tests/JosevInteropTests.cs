@@ -123,15 +123,22 @@ public sealed class JosevInteropTests : IDisposable, IClassFixture<JosevPki>
     [Theory]
     [InlineData("iso15118_20/evcc_config_ac.json", "ISO 15118-20 AC")]
     [InlineData("iso15118_20/evcc_config_dc.json", "ISO 15118-20 DC")]
+    [InlineData("iso15118_20/evcc_config_ac_bpt.json", "ISO 15118-20 AC_BPT")]
+    [InlineData("iso15118_20/evcc_config_dc_bpt.json", "ISO 15118-20 DC_BPT")]
     public async Task Josevs_ISO_15118_20_EV_charges_at_the_station_over_plain_TCP_in_the_test_mode(string config, string what)
     {
         await using var station = await StartStationAsync("--Secc:Iso20AllowPlainTcp=true");
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true })).StatusCode);
+        bool bpt = what.EndsWith("_BPT", StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true, bidirectional = bpt })).StatusCode);
 
         var (code, output) = await JosevEvAsync(config);
 
         AssertCompleted(code, output, "Josev's EV (" + what + ")");
         Assert.Contains("SessionStopRes received", output);
+        if (bpt)
+        {
+            Assert.Contains("BPT_", output);   // the bidirectional forms of the charge parameters and loop went both ways
+        }
         var history = await station.Http.GetFromJsonAsync<JsonElement>("/api/history");
         var session = Assert.Single(history.EnumerateArray());
         Assert.Equal("FREECHARGING", session.GetProperty("idTag").GetString());

@@ -31,6 +31,84 @@ public sealed class StationEndToEndTests : IDisposable
         return [.. Enumerable.Range(0, count).Select(i => BinaryPrimitives.ReadUInt16BigEndian(response.AsSpan(9 + 2 * i)))];
     }
 
+    /// <summary>Writes one holding register (FC 6, unit 255); returns the function code of the answer (0x86 for an exception).</summary>
+    private static async Task<byte> WriteRegister(int port, ushort address, ushort value)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        byte[] request = [0, 2, 0, 0, 0, 6, 255, 6, (byte)(address >> 8), (byte)address, (byte)(value >> 8), (byte)value];
+        await tcp.GetStream().WriteAsync(request);
+        var response = new byte[9];
+        await tcp.GetStream().ReadExactlyAsync(response);
+        return response[7];
+    }
+
+    [Theory]
+    [InlineData("ac-bpt", "scheduled")]
+    [InlineData("ac-bpt", "dynamic")]
+    [InlineData("dc-bpt", "scheduled")]
+    [InlineData("dc-bpt", "dynamic")]
+    public async Task A_bidirectional_ISO_15118_20_EV_feeds_in_where_the_operator_allows_it_and_the_history_keeps_both_energies(string energy, string control)
+    {
+        await using var station = await StationProcess.StartAsync(Database, "--Secc:Iso20AllowPlainTcp=true");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true, bidirectional = true, maxDischargeCurrent = 16 })).StatusCode);
+        bool dynamic = control == "dynamic";
+        string[] plan = dynamic
+            ? ["--duration", "4"]   // the HEMS asks to feed in (Modbus 1020); the EV does so down to its floor, then the station lets it charge
+            : ["--discharge-kw", "10", "--target-soc", "50.5", "--duration", "30"];   // its own plan: feed in down to its floor, then charge
+        if (dynamic)
+        {
+            Assert.Equal(6, await WriteRegister(station.ModbusPort, 1020, 10_000));
+            Assert.Equal(10_000, (await ReadRegisters(station.ModbusPort, 1020, 1))[0]);
+        }
+
+        var (code, output) = await station.Ev(["--protocol", "iso20", "--energy", energy, "--control", control, "--capacity-kwh", "1", "--start-soc", "50", "--min-soc", "49.5",
+            "--interval-ms", "50", .. plan]);
+
+        Assert.True(code == 0, output);
+        Assert.Contains("kWh fed back", output);
+        var session = Assert.Single((await station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+        Assert.True(session.GetProperty("exportedWh").GetDouble() >= 2, session.ToString());   // 5 Wh from 50 % to 49.5 % of 1 kWh
+        Assert.True(session.GetProperty("energyWh").GetDouble() >= 1, session.ToString());
+        string csv = await station.Http.GetStringAsync("/api/history/export");
+        Assert.EndsWith(",exported_wh", csv.Split("\r\n")[0]);
+        Assert.Equal(session.GetProperty("exportedWh").GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture), csv.Split("\r\n")[1].Split(',')[^1]);
+    }
+
+    [Fact]
+    public async Task The_operator_chooses_the_protocols_and_their_priority_for_the_next_connection()
+    {
+        await using var station = await StationProcess.StartAsync(Database, "--Secc:Iso20AllowPlainTcp=true");
+        var refused = await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true, hlcProtocols = "iso20,chademo" });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("chademo", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true, hlcProtocols = "iso2,din" })).StatusCode);
+
+        // an EV that prefers -20 gets ISO 15118-2: -20 is no longer offered
+        var (code, output) = await station.Ev("--protocol", "iso20,iso2", "--energy", "dc", "--duration", "0.5", "--interval-ms", "100");
+        Assert.True(code == 0, output);
+        Assert.Contains("(Iso15118_2)", output);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { hlcProtocols = (string?)null })).StatusCode);
+        (code, output) = await station.Ev("--protocol", "iso20,iso2", "--energy", "dc", "--duration", "0.5", "--interval-ms", "100");
+        Assert.True(code == 0, output);
+        Assert.Contains("(Iso15118_20Dc)", output);   // back to the configured Secc:Protocols
+    }
+
+    [Fact]
+    public async Task Without_the_operator_setting_a_bidirectional_EV_charges_only()
+    {
+        await using var station = await StationProcess.StartAsync(Database, "--Secc:Iso20AllowPlainTcp=true");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await station.Http.PutAsJsonAsync("/api/settings", new { freeCharging = true })).StatusCode);
+        var (code, output) = await station.Ev("--protocol", "iso20", "--energy", "dc-bpt", "--discharge-kw", "10", "--capacity-kwh", "1", "--start-soc", "50",
+            "--min-soc", "49.5", "--target-soc", "50.5", "--duration", "30", "--interval-ms", "50");
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain("fed back", output);
+        var session = Assert.Single((await station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+        Assert.Equal(0, session.GetProperty("exportedWh").GetDouble());
+        Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
+    }
+
     [Fact]
     public async Task A_DC_EV_that_checks_the_cable_again_after_its_own_renegotiation_charges_on_at_the_station()
     {

@@ -26,9 +26,20 @@ internal static class EvCommand
         };
         var control = new Option<string>("--control") { Description = "ISO 15118-20: scheduled or dynamic control mode", DefaultValueFactory = _ => "scheduled" };
         control.AcceptOnlyFromAmong("scheduled", "dynamic");
-        var minSoc = new Option<double?>("--min-soc") { Description = "ISO 15118-20: the state of charge the EV needs at least by its departure, % (its minimum energy request)" };
-        var energy = new Option<string>("--energy") { Description = "ac or dc", DefaultValueFactory = _ => "dc" };
-        energy.AcceptOnlyFromAmong("ac", "dc");
+        var minSoc = new Option<double?>("--min-soc")
+        {
+            Description = "ISO 15118-20: the state of charge the EV needs at least by its departure, % (its minimum energy request); with ac-bpt/dc-bpt also the floor it never discharges below (default 20)",
+        };
+        var energy = new Option<string>("--energy")
+        {
+            Description = "ac or dc; ac-bpt or dc-bpt: ISO 15118-20 bidirectional power where the charger offers it (charging only otherwise and with iso2/din)",
+            DefaultValueFactory = _ => "dc",
+        };
+        energy.AcceptOnlyFromAmong("ac", "dc", "ac-bpt", "dc-bpt");
+        var dischargeKw = new Option<double?>("--discharge-kw")
+        {
+            Description = "with ac-bpt/dc-bpt: the power the EV feeds in, kW. Scheduled control: it feeds in this much down to --min-soc, then charges; dynamic: the most the charger may ask (default: its maximum power)",
+        };
         var phases = new Option<int>("--phases") { Description = "AC: charge on 1 or 3 phases", DefaultValueFactory = _ => 3 };
         phases.AcceptOnlyFromAmong("1", "3");
         var evccid = new Option<string>("--evccid") { Description = "EVCCID (the EV's MAC) in hex", DefaultValueFactory = _ => "020000000001" };
@@ -72,10 +83,10 @@ internal static class EvCommand
         var slac = new Option<bool>("--slac") { Description = "with --interface: first SLAC over the PLC modem on that interface (ISO 15118-3), then SDP and the session on the link" };
         var threshold = new Option<double>("--attenuation-threshold") { Description = "SLAC: highest average attenuation of an EVSE to match, dB", DefaultValueFactory = _ => 40 };
         var presentExpired = new Option<bool>("--present-expired") { Description = "present an expired contract instead of installing a new one (a test of the charger)" };
-        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session with external identification; --sessions for load tests") {
+        var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-20 (AC, DC, bidirectional), ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
-            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc };
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc, dischargeKw };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -84,8 +95,10 @@ internal static class EvCommand
                 options = new EvOptions
                 {
                     Protocols = [.. result.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(p => ParseProtocol(p, result.GetValue(energy) == "ac")).Distinct()],
-                    Energy = result.GetValue(energy) == "ac" ? EnergyTransfer.AcThreePhase : EnergyTransfer.Dc,
+                        .Select(p => ParseProtocol(p, result.GetValue(energy)!.StartsWith("ac", StringComparison.Ordinal))).Distinct()],
+                    Energy = result.GetValue(energy)!.StartsWith("ac", StringComparison.Ordinal) ? EnergyTransfer.AcThreePhase : EnergyTransfer.Dc,
+                    Bidirectional = result.GetValue(energy)!.EndsWith("-bpt", StringComparison.Ordinal),
+                    DischargePowerW = result.GetValue(dischargeKw) * 1000,
                     DynamicControl = result.GetValue(control) == "dynamic",
                     MinimumSoc = result.GetValue(minSoc),
                     Phases = result.GetValue(phases),
@@ -256,7 +269,7 @@ internal static class EvCommand
             var result = await client.RunAsync(connection, live, stop);
             live.End();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
+                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh{(result.DischargedWh > 0 ? $" net, {result.DischargedWh / 1000:0.000} kWh fed back" : "")}, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
             if (result.Emaid is { } emaid)
             {
                 status.WriteLine($"Plug & Charge: contract {emaid}{(result.ContractInstalled ? " (installed in this session)" : "")}, {result.MeteringReceipts} metering receipts signed");

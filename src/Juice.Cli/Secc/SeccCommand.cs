@@ -28,6 +28,15 @@ internal static class SeccCommand
             DefaultValueFactory = _ => "iso2,din",
         };
         var energy = new Option<string>("--energy") { Description = "energy transfer offered: ac, dc or ac,dc", DefaultValueFactory = _ => "ac,dc" };
+        var bptKw = new Option<double?>("--bpt-kw")
+        {
+            Description = "ISO 15118-20 bidirectional power: offer AC_BPT/DC_BPT and take back up to this many kW (default: charging only)",
+        };
+        var dischargeRequestKw = new Option<double>("--discharge-request-kw")
+        {
+            Description = "with --bpt-kw: the power the charger asks EVs in dynamic control to feed in, kW (0: it lets them charge)",
+            DefaultValueFactory = _ => 0,
+        };
         var authorize = new Option<string>("--authorize") { Description = "accept or reject every EV", DefaultValueFactory = _ => "accept" };
         authorize.AcceptOnlyFromAmong("accept", "reject");
         var authDelay = new Option<double>("--auth-delay") { Description = "seconds the authorization decision takes (EVSEProcessing = Ongoing meanwhile)", DefaultValueFactory = _ => 0 };
@@ -39,8 +48,8 @@ internal static class SeccCommand
         var threads = new Option<bool>("--thread-per-connection") { Description = "run each EV connection on a thread of its own with blocking I/O (lowest round trip)" };
         var maxConnections = new Option<int>("--max-connections") { Description = "open connections at most (beyond: the oldest one without a handshake is closed, else the new one)", DefaultValueFactory = _ => 4096 };
         var maxPerPeer = new Option<int>("--max-connections-per-peer") { Description = "open connections from one address at most (same rule; load tests connect many EVs from one address)", DefaultValueFactory = _ => 4096 };
-        var command = new Command("secc", "SECC simulator: answers DIN SPEC 70121 and ISO 15118-2 EVs over TCP (and SDP), each with its own simulated charging point") {
-            address, port, iface, protocol, energy, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads, maxConnections, maxPerPeer };
+        var command = new Command("secc", "SECC simulator: answers ISO 15118-20 (--protocol iso20), ISO 15118-2 and DIN SPEC 70121 EVs over TCP (and SDP), each with its own simulated charging point") {
+            address, port, iface, protocol, energy, bptKw, dischargeRequestKw, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads, maxConnections, maxPerPeer };
         command.SetAction(async (result, ct) =>
         {
             IReadOnlyList<AppProtocolVersion> protocols;
@@ -61,6 +70,10 @@ internal static class SeccCommand
                         _ => throw new FormatException($"unknown energy transfer '{e}' (ac, dc)"),
                     };
                 }
+                if (result.GetValue(bptKw) is { } bpt)
+                {
+                    supported |= bpt > 0 ? EnergyTransfer.Bidirectional : throw new FormatException("--bpt-kw: more than 0 kW");
+                }
             }
             catch (FormatException e)
             {
@@ -80,6 +93,8 @@ internal static class SeccCommand
                 return new SimpleEvse
                 {
                     Supported = supported,
+                    MaxDischargePowerW = (result.GetValue(bptKw) ?? 0) * 1000,
+                    DischargeRequestW = result.GetValue(dischargeRequestKw) * 1000,
                     IsolationTestDuration = cableCheckSeconds,
                     Authorize = _ => TimeProvider.System.GetElapsedTime(started) < authDelaySeconds ? AuthorizationStatus.Pending
                         : accept ? AuthorizationStatus.Accepted : AuthorizationStatus.Rejected,

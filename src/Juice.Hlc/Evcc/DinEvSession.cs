@@ -63,7 +63,7 @@ internal sealed class DinEvSession(EvClient client, EvOptions options, TimeProvi
             SelectedServiceList = new SelectedServiceListType { SelectedService = [new SelectedServiceType { ServiceID = discovery.ChargeService.ServiceTag.ServiceID }] },
         }, V2gMessageKind.PaymentServiceSelection).ConfigureAwait(false);
         await UntilFinishedAsync<ContractAuthenticationResType>(c, () => new ContractAuthenticationReqType(), V2gMessageKind.Authorization,
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Din70121).EvccOngoingTimeout).ConfigureAwait(false);
         var cpd = await UntilFinishedAsync<ChargeParameterDiscoveryResType>(c, () => new ChargeParameterDiscoveryReqType
         {
             EVRequestedEnergyTransferType = EVRequestedEnergyTransferType.DC_extended,
@@ -78,20 +78,20 @@ internal sealed class DinEvSession(EvClient client, EvOptions options, TimeProvi
                 FullSOC = 100,
                 BulkSOC = 80,
             },
-        }, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+        }, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Din70121).EvccOngoingTimeout).ConfigureAwait(false);
         if (cpd.EVSEChargeParameter is DC_EVSEChargeParameterType evse)
         {
             _battery.LimitA = Si(evse.EVSEMaximumCurrentLimit);
         }
         await UntilFinishedAsync<CableCheckResType>(c, () => new CableCheckReqType { DC_EVStatus = EvStatus() }, V2gMessageKind.CableCheck,
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Din70121).EvccCableCheckTimeout).ConfigureAwait(false);
         await UntilFinishedAsync<PreChargeResType>(c, () => new PreChargeReqType
         {
             DC_EVStatus = EvStatus(),
             EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
             EVTargetCurrent = Pv(2, UnitSymbolType.A),
         }, V2gMessageKind.PreCharge, r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
-            options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
+            options.TimersFor(V2gProtocol.Din70121).EvccPreChargeTimeout).ConfigureAwait(false);
         await SendAsync<PowerDeliveryResType>(c, PowerDelivery(true), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
 
         var end = await _battery.ChargeAsync(async () =>

@@ -19,6 +19,9 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
 
     public double Soc { get; private set; } = options.StartSoc;
     public double EnergyWh { get; private set; }
+
+    /// <summary>Energy the battery fed back (bidirectional power), Wh.</summary>
+    public double DischargedWh { get; private set; }
     public double LimitA { get; set; } = options.MaxCurrentA;
 
     public sbyte SocByte => (sbyte)Math.Clamp(Math.Floor(Soc), 0, 100);
@@ -75,7 +78,8 @@ internal sealed class EvBattery(EvOptions options, TimeProvider time)
             _loops++;
             double wh = answer.PowerW * elapsed.TotalHours;
             EnergyWh += wh;
-            Soc = Math.Min(100, Soc + wh / options.BatteryCapacityWh * 100);
+            DischargedWh += Math.Max(0, -wh);
+            Soc = Math.Clamp(Soc + wh / options.BatteryCapacityWh * 100, 0, 100);
             progress?.Report(new EvProgress(step, Soc, EnergyWh, answer.PowerW, LimitA));
             if (Full)
             {

@@ -67,7 +67,7 @@ public sealed class EvClient(EvOptions options, TimeProvider? time = null, Actio
     internal async Task<V2gtpMessage> ExchangeAsync(V2gtpConnection connection, V2gtpPayloadType type, byte[] request, V2gMessageKind kind, CancellationToken ct)
     {
         trace?.Invoke("ev->se", Convert.ToHexStringLower(request));
-        var timeout = options.TimeoutOf(kind);
+        var timeout = options.TimeoutOf(kind, Protocol);
         long sent = _time.GetTimestamp();
         await connection.WriteAsync(type, request, ct).ConfigureAwait(false);
         var timer = _timeout ?? throw new InvalidOperationException("no session is running");

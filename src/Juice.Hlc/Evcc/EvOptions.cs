@@ -35,8 +35,27 @@ public sealed record EvOptions
     /// <summary>ISO 15118-20: dynamic control (the charger steers the power toward the EV's targets) instead of scheduled.</summary>
     public bool DynamicControl { get; init; }
 
-    /// <summary>ISO 15118-20 dynamic control: the state of charge the EV needs at least by its departure, %.</summary>
+    /// <summary>
+    /// ISO 15118-20: the state of charge the EV needs at least by its departure, % (its minimum energy request); with
+    /// bidirectional power also the floor it never discharges below (20 % when not set).
+    /// </summary>
     public double? MinimumSoc { get; init; }
+
+    /// <summary>
+    /// ISO 15118-20 bidirectional power transfer (the AC_BPT or DC_BPT service); the EV charges only when the charger
+    /// does not offer it, and with ISO 15118-2 and DIN.
+    /// </summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>
+    /// Bidirectional: the power the EV feeds in, W. In scheduled control the EV plans it: it discharges at this power
+    /// (within the charger's discharging schedule) down to its minimum SoC, then charges; in dynamic control it is
+    /// the most the charger may ask of it. Null: the EV offers its maximum power and plans no discharge.
+    /// </summary>
+    public double? DischargePowerW { get; init; }
+
+    /// <summary>Bidirectional: the state of charge the EV does not discharge below, %.</summary>
+    public double DischargeFloorSoc => MinimumSoc ?? 20;
 
     /// <summary>Stop after this long in the charging loop (null: only at the target SoC).</summary>
     public TimeSpan? Duration { get; init; }
@@ -45,7 +64,10 @@ public sealed record EvOptions
     public TimeSpan LoopInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The standard's timers (V2G_EVCC_Msg_Timeout per message, the Ongoing and DC loop timeouts).</summary>
-    public V2gTimers Timers { get; init; } = V2gTimers.Iso15118_2;
+    public V2gTimers? Timers { get; init; }
+
+    /// <summary>The timers of a session: <see cref="Timers"/> when given, else the table of the negotiated protocol.</summary>
+    public V2gTimers TimersFor(V2gProtocol? protocol) => Timers ?? V2gTimers.For(protocol ?? V2gProtocol.Iso15118_2);
 
     /// <summary>One response timeout for every message instead of the standard's table (for slow chargers); null: the table.</summary>
     public TimeSpan? MessageTimeout { get; init; }
@@ -109,15 +131,16 @@ public sealed record EvOptions
     public Func<Juice.Hlc.Exi.Iso2.V2G_Message, Juice.Hlc.Exi.Iso2.V2G_Message>? Tamper { get; init; }
 
     /// <summary>The response timeout of a request of this kind.</summary>
-    public TimeSpan TimeoutOf(V2gMessageKind kind) => MessageTimeout ?? Timers.EvccTimeout(kind);
+    public TimeSpan TimeoutOf(V2gMessageKind kind, V2gProtocol? protocol = null) => MessageTimeout ?? TimersFor(protocol).EvccTimeout(kind);
 }
 
 /// <summary>Progress of a simulated session, reported once per charging-loop message.</summary>
 public sealed record EvProgress(string Step, double Soc, double EnergyWh, double PowerW, double CurrentLimitA);
 
 /// <summary>How a simulated session ended; SessionId is the ID the charger gave (to resume a paused session).</summary>
+/// <remarks><paramref name="EnergyWh"/> is what went into the battery, net; <paramref name="DischargedWh"/> what it fed back (bidirectional).</remarks>
 public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false,
-    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0);
+    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0);
 
 /// <summary>
 /// The certificates of a Plug &amp; Charge EV (ISO 15118-2): its contract (chain, leaf first, and key) if it has one,

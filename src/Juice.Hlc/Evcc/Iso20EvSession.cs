@@ -8,9 +8,9 @@ using static Juice.Hlc.Secc.Iso20.Iso20Values;
 namespace Juice.Hlc.Evcc;
 
 /// <summary>
-/// The EV side of an ISO 15118-20 session (AC or DC by the negotiated namespace), external identification, scheduled
-/// or dynamic control: SessionSetup to SessionStop in the order of ISO 15118-20 §8.8, each message on the payload
-/// type of its schema.
+/// The EV side of an ISO 15118-20 session (AC or DC by the negotiated namespace, charging only or bidirectional),
+/// external identification, scheduled or dynamic control: SessionSetup to SessionStop in the order of ISO 15118-20
+/// §8.8, each message on the payload type of its schema. Signs as in the standard: negative power feeds the grid.
 /// </summary>
 internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimeProvider time, V2gProtocol protocol)
 {
@@ -19,6 +19,25 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
     private readonly EvBattery _battery = new(options, time);
 
     private bool Dc => protocol == V2gProtocol.Iso15118_20Dc;
+
+    /// <summary>The BPT service was selected.</summary>
+    private bool _bpt;
+
+    /// <summary>Scheduled BPT: the EV is feeding in (its plan: down to its floor, then charge).</summary>
+    private bool _discharging;
+
+    /// <summary>The charger's discharge limit (charge parameters) and that of the chosen discharging schedule, W.</summary>
+    private double _evseDischargeW;
+    private double _scheduleDischargeW = double.MaxValue;
+
+    /// <summary>The most the EV offers to feed in, W.</summary>
+    private double MaxDischargeW => options.DischargePowerW ?? (Dc ? options.MaxPowerW : AcPowerW(options.MaxCurrentA));
+
+    /// <summary>What the EV can feed in now: nothing at or below its floor.</summary>
+    private double DischargeNowW => _battery.Soc > options.DischargeFloorSoc ? MaxDischargeW : 0;
+
+    /// <summary>Scheduled BPT: the power the EV plans to feed in, within the charger's limits.</summary>
+    private double PlannedDischargeW => Math.Min(options.DischargePowerW ?? 0, Math.Min(_evseDischargeW, _scheduleDischargeW));
 
     private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, V2GMessageType request, V2gMessageKind kind) where TResponse : V2GResponseType
     {
@@ -71,11 +90,14 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             Header = null!,
             SelectedAuthorizationService = AuthorizationType.EIM,
             Choice = new AuthorizationReqTypeChoice.EIM_AReqAuthorizationMode(new EIM_AReqAuthorizationModeType()),
-        }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+        }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
 
-        ushort service = Dc ? DcService : AcService;
         var discovery = await SendAsync<ServiceDiscoveryResType>(c, new ServiceDiscoveryReqType { Header = null! }, V2gMessageKind.ServiceDiscovery).ConfigureAwait(false);
-        if (!discovery.EnergyTransferServiceList.Service.Any(s => s.ServiceID == service))
+        var offered = discovery.EnergyTransferServiceList.Service.Select(s => s.ServiceID).ToHashSet();
+        // bidirectional where the charger offers it, else charging only
+        _bpt = options.Bidirectional && offered.Contains(Dc ? DcBptService : AcBptService);
+        ushort service = _bpt ? (Dc ? DcBptService : AcBptService) : Dc ? DcService : AcService;
+        if (!offered.Contains(service))
         {
             throw new EvSessionException($"the charger does not offer the {(Dc ? "DC" : "AC")} service");
         }
@@ -94,48 +116,77 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             var cpd = await SendAsync<DC_ChargeParameterDiscoveryResType>(c, new DC_ChargeParameterDiscoveryReqType
             {
                 Header = null!,
-                DC_CPDReqEnergyTransferMode = new DC_CPDReqEnergyTransferModeType
-                {
-                    EVMaximumChargePower = Rn(options.MaxPowerW),
-                    EVMinimumChargePower = Rn(options.MinCurrentA * options.TargetVoltageV),
-                    EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
-                    EVMinimumChargeCurrent = Rn(options.MinCurrentA),
-                    EVMaximumVoltage = Rn(options.MaxVoltageV),
-                    EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
-                    TargetSOC = (sbyte)Math.Round(options.TargetSoc),
-                },
+                DC_CPDReqEnergyTransferMode = _bpt
+                    ? new BPT_DC_CPDReqEnergyTransferModeType
+                    {
+                        EVMaximumChargePower = Rn(options.MaxPowerW),
+                        EVMinimumChargePower = Rn(options.MinCurrentA * options.TargetVoltageV),
+                        EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                        EVMinimumChargeCurrent = Rn(options.MinCurrentA),
+                        EVMaximumVoltage = Rn(options.MaxVoltageV),
+                        EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                        TargetSOC = (sbyte)Math.Round(options.TargetSoc),
+                        EVMaximumDischargePower = Rn(MaxDischargeW),
+                        EVMinimumDischargePower = Rn(0),
+                        EVMaximumDischargeCurrent = Rn(DcCurrentA(MaxDischargeW)),
+                        EVMinimumDischargeCurrent = Rn(0),
+                    }
+                    : new DC_CPDReqEnergyTransferModeType
+                    {
+                        EVMaximumChargePower = Rn(options.MaxPowerW),
+                        EVMinimumChargePower = Rn(options.MinCurrentA * options.TargetVoltageV),
+                        EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                        EVMinimumChargeCurrent = Rn(options.MinCurrentA),
+                        EVMaximumVoltage = Rn(options.MaxVoltageV),
+                        EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                        TargetSOC = (sbyte)Math.Round(options.TargetSoc),
+                    },
             }, V2gMessageKind.ChargeParameterDiscovery).ConfigureAwait(false);
             _battery.LimitA = Si(cpd.DC_CPDResEnergyTransferMode.EVSEMaximumChargeCurrent);
+            _evseDischargeW = cpd.DC_CPDResEnergyTransferMode is BPT_DC_CPDResEnergyTransferModeType b ? Si(b.EVSEMaximumDischargePower) : 0;
         }
         else
         {
-            await SendAsync<AC_ChargeParameterDiscoveryResType>(c, new AC_ChargeParameterDiscoveryReqType
+            var cpd = await SendAsync<AC_ChargeParameterDiscoveryResType>(c, new AC_ChargeParameterDiscoveryReqType
             {
                 Header = null!,
-                AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType
-                {
-                    EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
-                    EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
-                },
+                AC_CPDReqEnergyTransferMode = _bpt
+                    ? new BPT_AC_CPDReqEnergyTransferModeType
+                    {
+                        EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                        EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                        EVMaximumDischargePower = Rn(MaxDischargeW),
+                        EVMinimumDischargePower = Rn(0),
+                    }
+                    : new AC_CPDReqEnergyTransferModeType
+                    {
+                        EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                        EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                    },
             }, V2gMessageKind.ChargeParameterDiscovery).ConfigureAwait(false);
+            _evseDischargeW = cpd.AC_CPDResEnergyTransferMode is BPT_AC_CPDResEnergyTransferModeType b ? Si(b.EVSEMaximumDischargePower) : 0;
         }
 
         var schedules = await UntilAsync<ScheduleExchangeResType>(c, ScheduleExchange, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == ProcessingType.Finished,
-            options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+            options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
         if (schedules.Choice is ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode scheduled)
         {
             // the first tuple; the EV's power profile stays within its first power entry
             _tuple = scheduled.Value.ScheduleTuple.FirstOrDefault() ?? throw new EvSessionException("ScheduleExchangeRes offers no schedule tuple");
+            // a discharging schedule's power is negative (ISO 15118-20 §8.3.5.3.40); some chargers send it positive
+            _scheduleDischargeW = _tuple.DischargingSchedule?.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } d ? Math.Abs(Si(d.Power)) : 0;
         }
+        // scheduled BPT: the EV's own plan, feed in first while above its floor
+        _discharging = _bpt && !options.DynamicControl && PlannedDischargeW > 0 && _battery.Soc > options.DischargeFloorSoc;
 
         if (Dc)
         {
             await UntilAsync<DC_CableCheckResType>(c, () => new DC_CableCheckReqType { Header = null! }, V2gMessageKind.CableCheck,
-                r => r.EVSEProcessing == ProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
+                r => r.EVSEProcessing == ProcessingType.Finished, options.TimersFor(protocol).EvccCableCheckTimeout).ConfigureAwait(false);
             // the EV says Ongoing while the charger's voltage approaches its own, then Finished in its last request
             await UntilAsync<DC_PreChargeResType>(c, () => PreCharge(ProcessingType.Ongoing), V2gMessageKind.PreCharge,
                 r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
-                options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
+                options.TimersFor(protocol).EvccPreChargeTimeout).ConfigureAwait(false);
             await SendAsync<DC_PreChargeResType>(c, PreCharge(ProcessingType.Finished), V2gMessageKind.PreCharge).ConfigureAwait(false);
         }
         await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
@@ -149,10 +200,22 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
                 .ConfigureAwait(false);
         }
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.Terminate }, V2gMessageKind.SessionStop).ConfigureAwait(false);
-        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId);
+        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh);
     }
 
     private double AcPowerW(double currentA) => currentA * 230 * options.Phases;
+
+    private double DcCurrentA(double powerW) => Math.Round(powerW / options.TargetVoltageV, 1);
+
+    /// <summary>Scheduled BPT: the plan moves from feeding in to charging once the floor is reached.</summary>
+    private void FollowPlan()
+    {
+        if (_discharging && _battery.Soc <= options.DischargeFloorSoc)
+        {
+            _discharging = false;
+            _lastAcPowerW = 0;
+        }
+    }
 
     private ScheduleExchangeReqType ScheduleExchange() => new()
     {
@@ -203,8 +266,13 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         {
             return request;
         }
+        if (_bpt)
+        {
+            request.BPT_ChannelSelection = _discharging ? ChannelSelectionType.Discharge : ChannelSelectionType.Charge;
+        }
         double own = Dc ? options.MaxPowerW : AcPowerW(options.MaxCurrentA);
-        double power = _tuple?.ChargingSchedule.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } entry ? Math.Min(own, Si(entry.Power)) : own;
+        double power = _discharging ? -PlannedDischargeW
+            : _tuple?.ChargingSchedule.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } entry ? Math.Min(own, Si(entry.Power)) : own;
         request.EVPowerProfile = new EVPowerProfileType
         {
             TimeAnchor = (ulong)time.GetUtcNow().ToUnixTimeSeconds(),
@@ -235,29 +303,67 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
 
     private static bool StopAsked(EVSEStatusType? status) => status?.EVSENotification is EvseNotificationType.Terminate or EvseNotificationType.Pause;
 
-    private async Task<LoopAnswer> DcLoopAsync(V2gtpConnection c)
+    private CLReqControlModeType DcControl()
     {
-        CLReqControlModeType control = options.DynamicControl
-            ? new Dynamic_DC_CLReqControlModeType
+        FollowPlan();
+        double discharge = DischargeNowW;
+        if (options.DynamicControl)
+        {
+            return _bpt
+                ? new BPT_Dynamic_DC_CLReqControlModeType
+                {
+                    DepartureTime = options.DepartureSeconds,
+                    EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                    EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                    EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                    EVMaximumChargePower = Rn(options.MaxPowerW),
+                    EVMinimumChargePower = Rn(0),
+                    EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                    EVMaximumVoltage = Rn(options.MaxVoltageV),
+                    EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                    EVMaximumDischargePower = Rn(discharge),
+                    EVMinimumDischargePower = Rn(0),
+                    EVMaximumDischargeCurrent = Rn(DcCurrentA(discharge)),
+                }
+                : new Dynamic_DC_CLReqControlModeType
+                {
+                    DepartureTime = options.DepartureSeconds,
+                    EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                    EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                    EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                    EVMaximumChargePower = Rn(options.MaxPowerW),
+                    EVMinimumChargePower = Rn(0),
+                    EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
+                    EVMaximumVoltage = Rn(options.MaxVoltageV),
+                    EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                };
+        }
+        // scheduled: the EV sets the current, negative while its plan feeds in
+        double target = _discharging ? -DcCurrentA(PlannedDischargeW) : _battery.DcCurrentA;
+        return _bpt
+            ? new BPT_Scheduled_DC_CLReqControlModeType
             {
-                DepartureTime = options.DepartureSeconds,
-                EVTargetEnergyRequest = Rn(_battery.NeededWh),
-                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
-                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                EVTargetCurrent = Rn(target),
+                EVTargetVoltage = Rn(options.TargetVoltageV),
                 EVMaximumChargePower = Rn(options.MaxPowerW),
-                EVMinimumChargePower = Rn(0),
                 EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
                 EVMaximumVoltage = Rn(options.MaxVoltageV),
-                EVMinimumVoltage = Rn(Math.Min(options.TargetVoltageV, 200)),
+                EVMaximumDischargePower = Rn(discharge),
+                EVMaximumDischargeCurrent = Rn(DcCurrentA(discharge)),
             }
             : new Scheduled_DC_CLReqControlModeType
             {
-                EVTargetCurrent = Rn(_battery.DcCurrentA),
+                EVTargetCurrent = Rn(target),
                 EVTargetVoltage = Rn(options.TargetVoltageV),
                 EVMaximumChargePower = Rn(options.MaxPowerW),
                 EVMaximumChargeCurrent = Rn(options.MaxCurrentA),
                 EVMaximumVoltage = Rn(options.MaxVoltageV),
             };
+    }
+
+    private async Task<LoopAnswer> DcLoopAsync(V2gtpConnection c)
+    {
+        var control = DcControl();
         var r = await SendAsync<DC_ChargeLoopResType>(c, new DC_ChargeLoopReqType
         {
             Header = null!,
@@ -278,8 +384,15 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
     private async Task<LoopAnswer> AcLoopAsync(V2gtpConnection c)
     {
         double maxPower = AcPowerW(Math.Min(options.MaxCurrentA, _battery.LimitA));
-        CLReqControlModeType control = options.DynamicControl
-            ? new Dynamic_AC_CLReqControlModeType
+        FollowPlan();
+        double discharge = DischargeNowW;
+        if (_discharging)
+        {
+            _lastAcPowerW = -PlannedDischargeW;   // scheduled BPT: the EV feeds in on its own plan
+        }
+        CLReqControlModeType control = (options.DynamicControl, _bpt) switch
+        {
+            (true, true) => new BPT_Dynamic_AC_CLReqControlModeType
             {
                 DepartureTime = options.DepartureSeconds,
                 EVTargetEnergyRequest = Rn(_battery.NeededWh),
@@ -289,13 +402,35 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
                 EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
                 EVPresentActivePower = Rn(_lastAcPowerW),
                 EVPresentReactivePower = Rn(0),
-            }
-            : new Scheduled_AC_CLReqControlModeType
+                EVMaximumDischargePower = Rn(discharge),
+                EVMinimumDischargePower = Rn(0),
+            },
+            (true, false) => new Dynamic_AC_CLReqControlModeType
+            {
+                DepartureTime = options.DepartureSeconds,
+                EVTargetEnergyRequest = Rn(_battery.NeededWh),
+                EVMaximumEnergyRequest = Rn(MaximumEnergyWh()),
+                EVMinimumEnergyRequest = Rn(MinimumEnergyWh()),
+                EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                EVPresentActivePower = Rn(_lastAcPowerW),
+                EVPresentReactivePower = Rn(0),
+            },
+            (false, true) => new BPT_Scheduled_AC_CLReqControlModeType
             {
                 EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
                 EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
                 EVPresentActivePower = Rn(_lastAcPowerW),
-            };
+                EVMaximumDischargePower = Rn(discharge),
+                EVMinimumDischargePower = Rn(0),
+            },
+            _ => new Scheduled_AC_CLReqControlModeType
+            {
+                EVMaximumChargePower = Rn(AcPowerW(options.MaxCurrentA)),
+                EVMinimumChargePower = Rn(AcPowerW(options.MinCurrentA)),
+                EVPresentActivePower = Rn(_lastAcPowerW),
+            },
+        };
         var r = await SendAsync<AC_ChargeLoopResType>(c, new AC_ChargeLoopReqType { Header = null!, DisplayParameters = Display(), MeterInfoRequested = false, CLReqControlMode = control },
             V2gMessageKind.ChargingStatus).ConfigureAwait(false);
         double? target = r.CLResControlMode switch
@@ -304,9 +439,13 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             Dynamic_AC_CLResControlModeType d => Si(d.EVSETargetActivePower),
             _ => null,
         };
-        // the EV draws what it may: its own maximum within the charger's target power
-        _lastAcPowerW = Math.Min(AcPowerW(options.MaxCurrentA), target ?? maxPower);
-        return new LoopAnswer(_lastAcPowerW, target is { } t ? t / (230 * options.Phases) : null, StopAsked(r.EVSEStatus));
+        // the EV draws what it may: its own maximum within the charger's target power; a negative target (dynamic
+        // BPT) it feeds in as far as it can; its own plan (scheduled BPT) it follows
+        if (!_discharging)
+        {
+            _lastAcPowerW = target is < 0 and var t0 ? Math.Max(t0, -discharge) : Math.Min(AcPowerW(options.MaxCurrentA), target ?? maxPower);
+        }
+        return new LoopAnswer(_lastAcPowerW, target is { } t ? Math.Max(0, t) / (230 * options.Phases) : null, StopAsked(r.EVSEStatus));
     }
 
     private double _lastAcPowerW;

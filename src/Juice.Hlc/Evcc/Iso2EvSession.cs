@@ -116,7 +116,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         else
         {
             await UntilFinishedAsync<AuthorizationResType>(c, () => new AuthorizationReqType(), V2gMessageKind.Authorization,
-                r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+                r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Iso15118_2).EvccOngoingTimeout).ConfigureAwait(false);
         }
         await ChargeParameterDiscoveryAsync(c).ConfigureAwait(false);
         if (Dc)
@@ -155,14 +155,14 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
     private async Task CableCheckAndPreChargeAsync(V2gtpConnection c)
     {
         await UntilFinishedAsync<CableCheckResType>(c, () => new CableCheckReqType { DC_EVStatus = EvStatus() }, V2gMessageKind.CableCheck,
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccCableCheckTimeout).ConfigureAwait(false);
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Iso15118_2).EvccCableCheckTimeout).ConfigureAwait(false);
         await UntilFinishedAsync<PreChargeResType>(c, () => new PreChargeReqType
         {
             DC_EVStatus = EvStatus(),
             EVTargetVoltage = Pv(options.TargetVoltageV, UnitSymbolType.V),
             EVTargetCurrent = Pv(2, UnitSymbolType.A),
         }, V2gMessageKind.PreCharge, r => options.SkipPreChargeVoltageCheck || Math.Abs(Si(r.EVSEPresentVoltage) - options.TargetVoltageV) <= options.PreChargeToleranceV,
-            options.Timers.EvccPreChargeTimeout).ConfigureAwait(false);
+            options.TimersFor(V2gProtocol.Iso15118_2).EvccPreChargeTimeout).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -186,7 +186,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         var authorization = new AuthorizationReqType { Id = "ID1", GenChallenge = details.GenChallenge };
         var signature = Iso2Signatures.Sign([("ID1", Iso2Signatures.Body("AuthorizationReq", authorization))], _contract.Key);
         await EvRetry.UntilAsync(() => SendAsync<AuthorizationResType>(c, authorization, V2gMessageKind.Authorization, signature),
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, "Authorization", options.Timers.EvccOngoingTimeout, time, options.Delay).ConfigureAwait(false);
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, "Authorization", options.TimersFor(V2gProtocol.Iso15118_2).EvccOngoingTimeout, time, options.Delay).ConfigureAwait(false);
     }
 
     private static PncContract? Stored(EvPlugAndCharge pnc)
@@ -301,7 +301,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
     private async Task ChargeParameterDiscoveryAsync(V2gtpConnection c)
     {
         var cpd = await UntilFinishedAsync<ChargeParameterDiscoveryResType>(c, ChargeParameters, V2gMessageKind.ChargeParameterDiscovery,
-            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.Timers.EvccOngoingTimeout).ConfigureAwait(false);
+            r => r.EVSEProcessing == EVSEProcessingType.Finished, options.TimersFor(V2gProtocol.Iso15118_2).EvccOngoingTimeout).ConfigureAwait(false);
         if (cpd.SASchedules is SAScheduleListType { SAScheduleTuple: [var first, ..] })
         {
             _tuple = first;

@@ -109,6 +109,10 @@ public sealed partial class SdpServer : IAsyncDisposable
             {
                 return;
             }
+            catch (ObjectDisposedException) when (ct.IsCancellationRequested)
+            {
+                return;   // disposed between the loop's check and the receive
+            }
             catch (SocketException e)
             {
                 Log.ReceiveFailed(_logger, e.SocketErrorCode.ToString());
@@ -132,7 +136,7 @@ public sealed partial class SdpServer : IAsyncDisposable
             {
                 Log.SendFailed(_logger, from.ToString(), e.SocketErrorCode.ToString());
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException || (e is ObjectDisposedException && ct.IsCancellationRequested))
             {
                 return;   // disposed during the send
             }
@@ -187,12 +191,13 @@ public sealed partial class SdpServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // the loop ends on the cancellation first; the socket goes after it
         await _stop.CancelAsync().ConfigureAwait(false);
-        _socket.Dispose();
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
         }
+        _socket.Dispose();
         _stop.Dispose();
     }
 

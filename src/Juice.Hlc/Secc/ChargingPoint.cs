@@ -8,6 +8,12 @@ public enum EnergyTransfer
     AcSinglePhase = 1,
     AcThreePhase = 2,
     Dc = 4,
+
+    /// <summary>
+    /// The charging point can also take energy back from the EV (ISO 15118-20 bidirectional power transfer, the
+    /// AC_BPT and DC_BPT services), within <see cref="EvseLimits.MaxDischargePowerW"/>.
+    /// </summary>
+    Bidirectional = 8,
 }
 
 /// <summary>What the station decides about an EV that asks to charge.</summary>
@@ -110,13 +116,27 @@ public sealed record EvNeeds(
     double? MinCurrentA,
     double? MaxVoltageV,
     double? MaxPowerW,
-    int? StateOfCharge);
+    int? StateOfCharge,
+    double? MaxDischargePowerW = null)
+{
+    /// <summary>The EV asked for bidirectional power transfer (ISO 15118-20 BPT) and can feed this much back.</summary>
+    public bool Bidirectional => MaxDischargePowerW is not null;
+}
 
-/// <summary>The limits the charging point offers now; a maximum current of 0 pauses charging.</summary>
-public sealed record EvseLimits(double MaxCurrentA, double MaxPowerW, double NominalVoltageV, double MaxVoltageV, double MinCurrentA = 0, double MinVoltageV = 50);
+/// <summary>
+/// The limits the charging point offers now; a maximum current of 0 pauses charging. Bidirectional power:
+/// <paramref name="MaxDischargePowerW"/> is the most the charging point takes back (0: no discharge), and
+/// <paramref name="DischargeRequestW"/> what its energy management asks the EV to feed in now (0: charge) — in
+/// dynamic control the SECC steers the EV there, in scheduled control the EV plans within the discharge limit.
+/// </summary>
+public sealed record EvseLimits(double MaxCurrentA, double MaxPowerW, double NominalVoltageV, double MaxVoltageV, double MinCurrentA = 0, double MinVoltageV = 50,
+    double MaxDischargePowerW = 0, double DischargeRequestW = 0);
 
-/// <summary>A meter reading: energy in Wh since the meter's start, and the present power, voltage and current.</summary>
-public sealed record MeterReading(string MeterId, double EnergyWh, double PowerW, double VoltageV, double CurrentA);
+/// <summary>
+/// A meter reading: energy in Wh taken from the grid since the meter's start, and the present power (negative while
+/// the EV feeds in), voltage and current; <paramref name="ExportedEnergyWh"/>: energy fed back since the meter's start.
+/// </summary>
+public sealed record MeterReading(string MeterId, double EnergyWh, double PowerW, double VoltageV, double CurrentA, double ExportedEnergyWh = 0);
 
 /// <summary>
 /// The charger-facing interface of the SECC. It knows no protocol version: DIN 70121 and ISO 15118-2 sessions map
@@ -157,8 +177,14 @@ public interface IChargingPoint
     /// <summary>DC: the isolation test of the cable check, polled once per CableCheckReq until it is not Ongoing.</summary>
     IsolationStatus CheckIsolation();
 
-    /// <summary>DC: the EV's present request (target voltage and current) during pre-charge and current demand.</summary>
+    /// <summary>DC: the EV's present request (target voltage and current; negative current: discharge) during pre-charge and the charging loop.</summary>
     void DcTarget(double voltageV, double currentA);
+
+    /// <summary>
+    /// AC with bidirectional power (ISO 15118-20 AC_BPT): the active power the EV exchanges now, negative while it
+    /// feeds in — the target the SECC set in dynamic control, the EV's present power in scheduled control.
+    /// </summary>
+    void AcPower(double watts);
 
     MeterReading ReadMeter();
 

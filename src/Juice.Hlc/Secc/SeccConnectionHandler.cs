@@ -20,6 +20,9 @@ public sealed record SeccOptions
     /// <summary>Protocols offered in the supportedAppProtocol negotiation, in the SECC's order of preference.</summary>
     public IReadOnlyList<AppProtocolVersion> Protocols { get; init; } = [AppProtocolVersion.Iso2, AppProtocolVersion.Din];
 
+    /// <summary>The protocols and their order read anew for each connection (an operator setting); null: <see cref="Protocols"/>.</summary>
+    public Func<IReadOnlyList<AppProtocolVersion>?>? ProtocolsNow { get; init; }
+
     public SeccSessionOptions Session { get; init; } = new();
 
     public V2gTimers Timers => Session.Timers;
@@ -196,7 +199,8 @@ public sealed partial class SeccConnectionHandler
     {
         // ISO 15118-20 requires TLS 1.3, which this SECC does not speak yet: -20 is offered only where the operator
         // allows it without (Secc:Iso20AllowPlainTcp, a test mode other stacks' simulators have too)
-        var protocols = _options.Iso20AllowPlainTcp ? _options.Protocols : [.. _options.Protocols.Where(p => !p.IsIso20)];
+        var offered = _options.ProtocolsNow?.Invoke() ?? _options.Protocols;
+        var protocols = _options.Iso20AllowPlainTcp ? offered : [.. offered.Where(p => !p.IsIso20)];
         var negotiation = AppProtocolNegotiation.Negotiate(offer, protocols);
         byte[] answer = AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response);
         _options.Trace?.Invoke(remote, "se->ev", ExiCodec.AppHandshake, answer);
@@ -403,6 +407,7 @@ internal sealed class ExclusiveChargingPoint(IChargingPoint inner)
         public ValueTask<bool> SetEnergyTransferAsync(bool on, CancellationToken cancellationToken) => Inner.SetEnergyTransferAsync(on, cancellationToken);
         public IsolationStatus CheckIsolation() => Inner.CheckIsolation();
         public void DcTarget(double voltageV, double currentA) => Inner.DcTarget(voltageV, currentA);
+        public void AcPower(double watts) => Inner.AcPower(watts);
         public MeterReading ReadMeter() => Inner.ReadMeter();
         public void RequestHandled(EvseRequest request) => Inner.RequestHandled(request);
         public void SessionEnded(SessionEndReason reason) => Inner.SessionEnded(reason);

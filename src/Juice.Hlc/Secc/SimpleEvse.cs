@@ -3,7 +3,7 @@ namespace Juice.Hlc.Secc;
 /// <summary>
 /// An in-process charging point for tests, demos and the EV simulator's counterpart until the station's charging
 /// core takes its place: fixed limits, an authorization decision given by a function, and a meter that integrates
-/// the delivered power over the injected clock.
+/// the delivered power (and with bidirectional power the power fed back) over the injected clock.
 /// </summary>
 public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
 {
@@ -12,8 +12,10 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
     private bool _on;
     private long _since;
     private double _energyWh;
+    private double _exportedWh;
     private double _dcVoltage;
     private double _dcCurrent;
+    private double _acPowerW;
     private EvNeeds? _needs;
 
     public string EvseId { get; init; } = "DE*JUI*E0001";
@@ -26,8 +28,20 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
     /// <summary>Limits of DC charging: 200 A, 150 kW, 920 V.</summary>
     public EvseLimits DcLimits { get; set; } = new(MaxCurrentA: 200, MaxPowerW: 150_000, NominalVoltageV: 400, MaxVoltageV: 920, MinCurrentA: 1, MinVoltageV: 150);
 
+    /// <summary>Bidirectional power (with <see cref="EnergyTransfer.Bidirectional"/> in <see cref="Supported"/>): the most it takes back, W.</summary>
+    public double MaxDischargePowerW { get; set; }
+
+    /// <summary>Bidirectional power: what it asks a dynamically controlled EV to feed in, W (0: charge).</summary>
+    public double DischargeRequestW { get; set; }
+
+    private double DischargeLimitW => Supported.HasFlag(EnergyTransfer.Bidirectional) ? MaxDischargePowerW : 0;
+
     /// <summary>The limits of the energy transfer the EV asked for (AC until it has asked).</summary>
-    public EvseLimits Limits => _needs?.Mode == EnergyTransfer.Dc ? DcLimits : AcLimits;
+    public EvseLimits Limits => (_needs?.Mode == EnergyTransfer.Dc ? DcLimits : AcLimits) with
+    {
+        MaxDischargePowerW = DischargeLimitW,
+        DischargeRequestW = DischargeLimitW > 0 ? DischargeRequestW : 0,
+    };
 
     public EvseRequest Request { get; set; }
 
@@ -78,6 +92,7 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         Ev = ev;
         Ended = null;
         _isolationStarted = 0;
+        _acPowerW = 0;
     }
 
     public ValueTask<AuthorizationStatus> AuthorizeAsync(AuthorizationRequest request, CancellationToken cancellationToken)
@@ -124,7 +139,17 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         {
             Accumulate();
             _dcVoltage = Math.Min(voltageV, Limits.MaxVoltageV);
-            _dcCurrent = Math.Min(currentA, Limits.MaxCurrentA);
+            double maxDischargeA = _dcVoltage > 0 ? DischargeLimitW / _dcVoltage : 0;
+            _dcCurrent = Math.Clamp(currentA, -maxDischargeA, Limits.MaxCurrentA);
+        }
+    }
+
+    public void AcPower(double watts)
+    {
+        lock (_gate)
+        {
+            Accumulate();
+            _acPowerW = Math.Max(watts, -DischargeLimitW);
         }
     }
 
@@ -134,7 +159,7 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         {
             Accumulate();
             var (power, voltage, current) = Present();
-            return new MeterReading("JUICE-SIM-1", _energyWh, power, voltage, current);
+            return new MeterReading("JUICE-SIM-1", _energyWh, power, voltage, current, _exportedWh);
         }
     }
 
@@ -156,10 +181,15 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         }
         if (_needs?.Mode == EnergyTransfer.Dc)
         {
-            double p = Math.Min(_dcVoltage * _dcCurrent, Limits.MaxPowerW);
+            double p = Math.Clamp(_dcVoltage * _dcCurrent, -DischargeLimitW, Limits.MaxPowerW);
             return (p, _dcVoltage, _dcVoltage > 0 ? p / _dcVoltage : 0);
         }
         int phases = _needs?.Mode == EnergyTransfer.AcSinglePhase ? 1 : 3;
+        if (_acPowerW < 0)
+        {
+            // AC_BPT: the EV feeds in
+            return (_acPowerW, Limits.NominalVoltageV, _acPowerW / (phases * Limits.NominalVoltageV));
+        }
         double current = Math.Min(Limits.MaxCurrentA, _needs?.MaxCurrentA ?? Limits.MaxCurrentA);
         return (Math.Min(phases * Limits.NominalVoltageV * current, Limits.MaxPowerW), Limits.NominalVoltageV, current);
     }
@@ -169,7 +199,9 @@ public sealed class SimpleEvse(TimeProvider? time = null) : IChargingPoint
         long now = _time.GetTimestamp();
         if (_on && _since != 0)
         {
-            _energyWh += Present().Power * _time.GetElapsedTime(_since, now).TotalHours;
+            double wh = Present().Power * _time.GetElapsedTime(_since, now).TotalHours;
+            _energyWh += Math.Max(0, wh);
+            _exportedWh += Math.Max(0, -wh);
         }
         _since = now;
     }

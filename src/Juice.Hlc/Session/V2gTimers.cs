@@ -27,8 +27,10 @@ public enum V2gMessageKind
 /// Every V2G timer of one protocol in one table, named as in the standard, for both sides of the plug: the SECC
 /// waits with the <c>..._Timeout</c> values of its own and budgets with the performance times; the EVCC waits
 /// with its <c>V2G_EVCC_..._Timeout</c> values. ISO 15118-2:2014 Table 109 (message and sequence timing), Table 111
-/// (DC timing), §7.10.1 (SDP); DIN SPEC 70121:2014 §9.6 Tables 75 and 76, which have the same values. Both the
-/// session runners and the EV simulator read their timers from here and wait on an injected TimeProvider.
+/// (DC timing), §7.10.1 (SDP); DIN SPEC 70121:2014 §9.6 Tables 75 and 76, which have the same values; ISO 15118-20
+/// §8.8 (its message timing table) where it differs: 2 s for PowerDelivery, 0.5 s for both charging loops, 10 s for
+/// pre-charge. Both the session runners and the EV simulator read their timers from here and wait on an injected
+/// TimeProvider.
 /// </summary>
 public sealed record V2gTimers
 {
@@ -62,8 +64,14 @@ public sealed record V2gTimers
     /// <summary>V2G_EVCC_Msg_Timeout of ServiceDetail, PaymentDetails, PowerDelivery and the certificate messages.</summary>
     public TimeSpan EvccMsgTimeoutLong { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>V2G_EVCC_Msg_Timeout of CurrentDemandReq.</summary>
+    /// <summary>V2G_EVCC_Msg_Timeout of CurrentDemandReq (ISO 15118-20: DC_ChargeLoopReq).</summary>
     public TimeSpan EvccCurrentDemandTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>V2G_EVCC_Msg_Timeout of ChargingStatusReq (ISO 15118-20: AC_ChargeLoopReq).</summary>
+    public TimeSpan EvccChargingStatusTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>V2G_EVCC_Msg_Timeout of PowerDeliveryReq.</summary>
+    public TimeSpan EvccPowerDeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>V2G_EVCC_Ongoing_Timeout: how long the EVCC repeats a request answered with Ongoing [V2G2-710], [V2G2-711].</summary>
     public TimeSpan EvccOngoingTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -88,7 +96,21 @@ public sealed record V2gTimers
     /// <summary>DIN SPEC 70121 Tables 75/76 give the same values as ISO 15118-2.</summary>
     public static readonly V2gTimers Din70121 = new();
 
-    public static V2gTimers For(V2gProtocol protocol) => protocol == V2gProtocol.Din70121 ? Din70121 : Iso15118_2;
+    /// <summary>ISO 15118-20 §8.8: the message timeouts of -20 where they differ from ISO 15118-2.</summary>
+    public static readonly V2gTimers Iso15118_20 = new()
+    {
+        EvccCurrentDemandTimeout = TimeSpan.FromMilliseconds(500),
+        EvccChargingStatusTimeout = TimeSpan.FromMilliseconds(500),
+        EvccPowerDeliveryTimeout = TimeSpan.FromSeconds(2),
+        EvccPreChargeTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    public static V2gTimers For(V2gProtocol protocol) => protocol switch
+    {
+        V2gProtocol.Din70121 => Din70121,
+        V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc => Iso15118_20,
+        _ => Iso15118_2,
+    };
 
     /// <summary>The time the SECC has to answer a request of this kind (V2G_SECC_Msg_Performance_Time).</summary>
     public TimeSpan SeccPerformance(V2gMessageKind kind) => kind switch
@@ -103,7 +125,9 @@ public sealed record V2gTimers
     public TimeSpan EvccTimeout(V2gMessageKind kind) => kind switch
     {
         V2gMessageKind.CurrentDemand => EvccCurrentDemandTimeout,
-        V2gMessageKind.ServiceDetail or V2gMessageKind.PaymentDetails or V2gMessageKind.PowerDelivery
+        V2gMessageKind.ChargingStatus => EvccChargingStatusTimeout,
+        V2gMessageKind.PowerDelivery => EvccPowerDeliveryTimeout,
+        V2gMessageKind.ServiceDetail or V2gMessageKind.PaymentDetails
             or V2gMessageKind.CertificateInstallation or V2gMessageKind.CertificateUpdate => EvccMsgTimeoutLong,
         _ => EvccMsgTimeout,
     };

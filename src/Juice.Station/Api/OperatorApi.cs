@@ -181,6 +181,7 @@ public static class OperatorApi
         {
             connectors = station.Connectors.Select(c => station.Snapshot(c.Id)).ToList(),
             hemsLimit = station.HemsLimit,
+            hemsDischargeRequestW = station.HemsDischargeRequest,
             hardwareLimit = station.Options.MaxCurrent,
             backend = ocpp.State,
         }));
@@ -354,7 +355,7 @@ public static class OperatorApi
             Results.Ok(history.Since(time.GetUtcNow().AddDays(-Math.Clamp(days ?? 30, 1, 3650))).Select(s => new
             {
                 s.Id, s.Connector, s.IdTag, s.Source, s.Start, s.Stop, durationSeconds = Math.Round(s.Duration.TotalSeconds), energyWh = Math.Round(s.EnergyWh),
-                s.MeterStartWh, s.MeterStopWh, s.Reason, s.OcppTransactionId, s.Contract,
+                s.MeterStartWh, s.MeterStopWh, s.Reason, s.OcppTransactionId, s.Contract, exportedWh = Math.Round(s.ExportedWh),
             })));
         api.MapGet("/history/export", (int? days, HistoryStore history, ChargingStation station, TimeProvider time) =>
         {

@@ -295,7 +295,8 @@ public sealed partial class ChargingStation
                 }
                 if (x.Transaction is { } tx && (x.LastProgressWrite is not { } w || now - w >= TimeSpan.FromSeconds(1)))
                 {
-                    _history.Progress(tx.Id, x.Meter.Read().TotalEnergyWh, now);
+                    var reading = x.Meter.Read();
+                    _history.Progress(tx.Id, reading.TotalEnergyWh, now, reading.ExportedEnergyWh);
                     x.LastProgressWrite = now;
                 }
             }, notify: false);
@@ -349,6 +350,8 @@ public sealed partial class ChargingStation
         }
         c.PausedSince = null;
         c.HlcEv = ev;
+        c.AcPowerW = 0;
+        c.DcCurrent = 0;
         c.HlcRequest = EvseRequest.None;
         c.HlcRejected = false;
         c.HlcIdentityAsked = false;
@@ -608,11 +611,14 @@ public sealed partial class ChargingStation
                 double power = Math.Min(_options.DcMaxPower, _options.Phases * _options.NominalVoltage * amps);
                 double voltage = c.DcVoltage > 0 ? c.DcVoltage : _options.DcMaxVoltage;
                 double current = Math.Min(_options.DcMaxCurrent, power / Math.Max(voltage, 1));
+                var (dcLimit, dcRequest) = Discharge(c);
                 return new EvseLimits(Math.Round(current, 1), Math.Round(power), _options.NominalVoltage, _options.DcMaxVoltage,
-                    amps == 0 ? 0 : _options.DcMinCurrent, _options.DcMinVoltage);
+                    amps == 0 ? 0 : _options.DcMinCurrent, _options.DcMinVoltage, Math.Round(dcLimit), dcRequest);
             }
             int phases = c.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase || _options.Phases == 1 ? 1 : 3;
-            return new EvseLimits(amps, phases * _options.NominalVoltage * amps, _options.NominalVoltage, _options.NominalVoltage * 1.1);
+            var (limit, request) = Discharge(c);
+            return new EvseLimits(amps, phases * _options.NominalVoltage * amps, _options.NominalVoltage, _options.NominalVoltage * 1.1,
+                MaxDischargePowerW: Math.Round(limit), DischargeRequestW: request);
         }
     }
 
@@ -629,7 +635,7 @@ public sealed partial class ChargingStation
             {
                 voltage = c.DcVoltage;   // pre-charge: the output follows the EV's target before the contactors close
             }
-            return new Juice.Hlc.Secc.MeterReading(m.MeterId, m.TotalEnergyWh, m.TotalPowerW, voltage, current);
+            return new Juice.Hlc.Secc.MeterReading(m.MeterId, m.TotalEnergyWh, m.TotalPowerW, voltage, current, m.ExportedEnergyWh);
         }
     }
 
@@ -780,13 +786,14 @@ public sealed partial class ChargingStation
             c.Relay = RelayState.ThreePhases;
             var limits = HlcLimitsUnlocked(c);
             double power = Math.Min(c.DcVoltage * Math.Min(c.DcCurrent, limits.MaxCurrentA), limits.MaxPowerW);
-            meter?.SetDcPower(c.SignalledCurrentA > 0 ? power : 0);
+            meter?.SetDcPower(FedBackW(c) ?? (c.SignalledCurrentA > 0 ? Math.Max(0, power) : 0));
         }
         else
         {
             bool onePhase = _options.Phases == 1 || c.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase;
             c.Relay = onePhase ? RelayState.OnePhase : RelayState.ThreePhases;
-            double a = c.SignalledCurrentA;
+            // charging: the signalled current; AC_BPT feeding in: the SECC's power over the phases, negative
+            double a = FedBackW(c) is { } fed ? fed / ((onePhase ? 1 : 3) * _options.NominalVoltage) : c.SignalledCurrentA;
             meter?.SetCurrents(onePhase ? new Phases(a, 0, 0) : new Phases(a, a, a));
         }
 
@@ -811,9 +818,10 @@ public sealed partial class ChargingStation
     private void StartTransaction(Connector c, IdToken tag)
     {
         var now = _time.GetUtcNow();
-        double meter = c.Meter.Read().TotalEnergyWh;
-        long id = _history.Open(c.Id, tag, now, meter, c.Contract);
-        var tx = new OpenTransaction(id, c.Id, tag, now, meter);
+        var reading = c.Meter.Read();
+        double meter = reading.TotalEnergyWh;
+        long id = _history.Open(c.Id, tag, now, meter, c.Contract, reading.ExportedEnergyWh);
+        var tx = new OpenTransaction(id, c.Id, tag, now, meter, reading.ExportedEnergyWh);
         c.Transaction = tx;
         c.LastProgressWrite = now;
         Log.Started(_logger, id, c.Id, tag.Value, tag.Source.ToString());
@@ -827,8 +835,9 @@ public sealed partial class ChargingStation
             return;
         }
         var now = _time.GetUtcNow();
-        double meter = c.Meter.Read().TotalEnergyWh;
-        var session = new ChargingSession(tx.Id, c.Id, tx.IdTag.Value, tx.IdTag.Source, tx.Start, now, tx.MeterStartWh, meter, reason, Contract: c.Contract);
+        var reading = c.Meter.Read();
+        var session = new ChargingSession(tx.Id, c.Id, tx.IdTag.Value, tx.IdTag.Source, tx.Start, now, tx.MeterStartWh, reading.TotalEnergyWh, reason, Contract: c.Contract,
+            ExportedWh: Math.Max(0, reading.ExportedEnergyWh - tx.ExportStartWh));
         _history.Close(session);
         c.Transaction = null;
         c.LastSession = session;

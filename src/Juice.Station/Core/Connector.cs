@@ -70,6 +70,9 @@ public sealed class Connector
 
     internal double DcCurrent { get; set; }
 
+    /// <summary>AC_BPT: the active power the SECC reports for the EV (negative while it feeds in).</summary>
+    internal double AcPowerW { get; set; }
+
     internal double OfferedAtNegotiation { get; set; }
 
     internal DateTimeOffset? HlcWaitingSince { get; set; }
@@ -122,6 +125,9 @@ public sealed record ConnectorSnapshot(
 {
     /// <summary>Energy of the running transaction (or 0).</summary>
     public double SessionEnergyWh => Transaction is { } t ? Math.Max(0, Meter.TotalEnergyWh - t.MeterStartWh) : 0;
+
+    /// <summary>Energy the EV of the running transaction fed back (bidirectional power; or 0).</summary>
+    public double SessionExportedWh => Transaction is { } t ? Math.Max(0, Meter.ExportedEnergyWh - t.ExportStartWh) : 0;
 
     public TimeSpan SessionDuration => Transaction is { } t ? At - t.Start : TimeSpan.Zero;
 }

@@ -6,8 +6,11 @@ public readonly record struct Phases(double L1, double L2, double L3)
     public double Sum => L1 + L2 + L3;
 }
 
-/// <summary>One reading of a connector's meter: energy in Wh since the meter's start, power W, current A, voltage V.</summary>
-public sealed record MeterValues(string MeterId, Phases EnergyWh, Phases PowerW, Phases CurrentA, Phases VoltageV, DateTimeOffset At)
+/// <summary>
+/// One reading of a connector's meter: energy taken from the grid in Wh since the meter's start, power W, current A
+/// and voltage V (power and current negative while a bidirectional EV feeds in), and the energy fed back in Wh.
+/// </summary>
+public sealed record MeterValues(string MeterId, Phases EnergyWh, Phases PowerW, Phases CurrentA, Phases VoltageV, DateTimeOffset At, double ExportedEnergyWh = 0)
 {
     public double TotalEnergyWh => EnergyWh.Sum;
 
@@ -25,17 +28,19 @@ public interface IEnergyMeter
 
 /// <summary>
 /// A meter that integrates the power the charging core says flows: per phase current × voltage while the relay is
-/// closed, or a DC power (energy counted on the AC side, split over the three phases). Time from the injected clock.
+/// closed, or a DC power (energy counted on the AC side, split over the three phases). A negative power (an EV
+/// feeding in) counts in the export register. Time from the injected clock.
 /// </summary>
 public sealed class SimulatedMeter(string meterId, TimeProvider time, double nominalVoltage = 230) : IEnergyMeter
 {
     private readonly object _gate = new();
     private Phases _energy;
+    private double _exported;
     private Phases _current;
     private double _dcPowerW;
     private long _since = time.GetTimestamp();
 
-    /// <summary>The AC currents flowing now (zero when the relay is open).</summary>
+    /// <summary>The AC currents flowing now (zero when the relay is open; negative while the EV feeds in).</summary>
     public void SetCurrents(Phases current)
     {
         lock (_gate)
@@ -46,13 +51,13 @@ public sealed class SimulatedMeter(string meterId, TimeProvider time, double nom
         }
     }
 
-    /// <summary>A DC charger's output power now (the meter counts it on the three AC input phases).</summary>
+    /// <summary>A DC charger's output power now (the meter counts it on the three AC input phases; negative: fed back).</summary>
     public void SetDcPower(double watts)
     {
         lock (_gate)
         {
             Accumulate();
-            _dcPowerW = Math.Max(0, watts);
+            _dcPowerW = watts;
             double perPhase = _dcPowerW / 3 / nominalVoltage;
             _current = new Phases(perPhase, perPhase, perPhase);
         }
@@ -64,7 +69,7 @@ public sealed class SimulatedMeter(string meterId, TimeProvider time, double nom
         {
             Accumulate();
             var power = Power();
-            return new MeterValues(meterId, _energy, power, _current, new Phases(nominalVoltage, nominalVoltage, nominalVoltage), time.GetUtcNow());
+            return new MeterValues(meterId, _energy, power, _current, new Phases(nominalVoltage, nominalVoltage, nominalVoltage), time.GetUtcNow(), _exported);
         }
     }
 
@@ -76,6 +81,7 @@ public sealed class SimulatedMeter(string meterId, TimeProvider time, double nom
         double hours = time.GetElapsedTime(_since, now).TotalHours;
         _since = now;
         var p = Power();
-        _energy = new Phases(_energy.L1 + p.L1 * hours, _energy.L2 + p.L2 * hours, _energy.L3 + p.L3 * hours);
+        _energy = new Phases(_energy.L1 + Math.Max(0, p.L1) * hours, _energy.L2 + Math.Max(0, p.L2) * hours, _energy.L3 + Math.Max(0, p.L3) * hours);
+        _exported += (Math.Max(0, -p.L1) + Math.Max(0, -p.L2) + Math.Max(0, -p.L3)) * hours;
     }
 }

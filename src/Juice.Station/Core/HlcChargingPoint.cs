@@ -23,7 +23,7 @@ internal sealed class HlcChargingPoint(ChargingStation station, int connector) :
                 supported |= e == "dc" ? EnergyTransfer.Dc
                     : station.Options.Phases == 1 ? EnergyTransfer.AcSinglePhase : EnergyTransfer.AcThreePhase | EnergyTransfer.AcSinglePhase;
             }
-            return supported;
+            return station.BidirectionalAllowed ? supported | EnergyTransfer.Bidirectional : supported;
         }
     }
 
@@ -54,6 +54,8 @@ internal sealed class HlcChargingPoint(ChargingStation station, int connector) :
     }
 
     public void DcTarget(double voltageV, double currentA) => station.HlcDcTarget(connector, voltageV, currentA);
+
+    public void AcPower(double watts) => station.HlcAcPower(connector, watts);
 
     public MeterReading ReadMeter() => station.HlcMeter(connector);
 

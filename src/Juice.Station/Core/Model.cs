@@ -123,11 +123,15 @@ public enum RelayState
 }
 
 /// <summary>A transaction in progress on a connector.</summary>
-public sealed record OpenTransaction(long Id, int Connector, IdToken IdTag, DateTimeOffset Start, double MeterStartWh);
+/// <remarks><paramref name="ExportStartWh"/>: the meter's exported-energy register at the start (bidirectional power).</remarks>
+public sealed record OpenTransaction(long Id, int Connector, IdToken IdTag, DateTimeOffset Start, double MeterStartWh, double ExportStartWh = 0);
 
-/// <summary>A finished charging session, as the history keeps it.</summary>
+/// <summary>
+/// A finished charging session, as the history keeps it: energy taken from the grid (the import register's
+/// difference) and, with bidirectional power, <paramref name="ExportedWh"/> fed back to it.
+/// </summary>
 public sealed record ChargingSession(long Id, int Connector, string IdTag, IdSource Source, DateTimeOffset Start, DateTimeOffset Stop,
-    double MeterStartWh, double MeterStopWh, StopReason Reason, int? OcppTransactionId = null, string? Contract = null)
+    double MeterStartWh, double MeterStopWh, StopReason Reason, int? OcppTransactionId = null, string? Contract = null, double ExportedWh = 0)
 {
     public double EnergyWh => Math.Max(0, MeterStopWh - MeterStartWh);
 

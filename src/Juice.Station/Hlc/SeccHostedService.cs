@@ -198,6 +198,8 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             MaxConnections = o.MaxConnections,
             MaxConnectionsPerPeer = o.MaxConnectionsPerPeer,
             Protocols = AppProtocolVersion.ParseList(o.Protocols),
+            // the operator's choice on the HLC page, when made, for each new connection
+            ProtocolsNow = () => settings.Current.HlcProtocols is { } chosen ? AppProtocolVersion.ParseList(chosen) : null,
             Iso20AllowPlainTcp = o.Iso20AllowPlainTcp,
             Session = new SeccSessionOptions
             {

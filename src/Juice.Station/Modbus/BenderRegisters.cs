@@ -11,12 +11,13 @@ namespace Juice.Station.Modbus;
 /// values high word first (except ERROR_CODES, little-endian as the Mennekes description's example shows), ASCII
 /// two characters per register without trailing NULs, 0xFFFF / 0xFFFFFFFF for "not available". Registers inside a
 /// block that mean nothing read as 0; any address outside the blocks is ILLEGAL DATA ADDRESS (02), so 1001 and 1002
-/// are refused as evcc expects of this set.
+/// are refused as evcc expects of this set. 1020–1023 extend the table for bidirectional power (README): 1020 the HEMS
+/// discharge request in W (R/W), 1022–1023 the energy the running session fed back in Wh (u32).
 /// </summary>
 public sealed partial class BenderRegisters(ChargingStation station, SettingsStore settings, int connector, ILogger logger) : IModbusRegisters
 {
     /// <summary>The blocks of the register set (first and last register, inclusive).</summary>
-    public static readonly (ushort First, ushort Last)[] Blocks = [(100, 152), (200, 227), (600, 635), (700, 746), (1000, 1000), (1110, 1119)];
+    public static readonly (ushort First, ushort Last)[] Blocks = [(100, 152), (200, 227), (600, 635), (700, 746), (1000, 1000), (1020, 1023), (1110, 1119)];
 
     public const ushort NotAvailable16 = 0xFFFF;
     public const uint NotAvailable32 = 0xFFFFFFFF;
@@ -96,6 +97,8 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         SessionRegisters(r, c, s, o);
 
         r[1000] = station.HemsLimit ?? (ushort)Math.Round(o.MaxCurrent);
+        r[1020] = station.HemsDischargeRequest ?? 0;
+        U32(r, 1022, (uint)Math.Round(c.SessionExportedWh));
         return r;
     }
 
@@ -175,7 +178,7 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         for (int i = 0; i < values.Length; i++)
         {
             int address = start + i;
-            if (address is not (124 or 131 or 132 or 1000))
+            if (address is not (124 or 131 or 132 or 1000 or 1020))
             {
                 return ModbusException.IllegalDataAddress;   // a read-only register
             }
@@ -190,6 +193,7 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
                 131 => v <= station.Options.MaxCurrent,
                 132 => v <= 3600,
                 1000 => v <= station.Options.MaxCurrent,
+                1020 => true,   // W; the station applies it within the operator's discharge limit
                 _ => false,
             };
             if (!valid)
@@ -214,6 +218,9 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
                     break;
                 case 1000:
                     station.SetHemsLimit(v);
+                    break;
+                case 1020:
+                    station.SetHemsDischargeRequest(v);
                     break;
             }
             Log.Written(logger, start + i, v);

@@ -30,11 +30,13 @@ public sealed record DashboardFigures(int TotalSessions, TimeSpan AverageDuratio
 public sealed class HistoryStore(StationDatabase database, ITransactionJournal? journal = null)
 {
     /// <summary>Records a new transaction and returns its id.</summary>
-    public long Open(int connector, IdToken tag, DateTimeOffset start, double meterStartWh, string? contract = null) => database.Write(cmd =>
+    public long Open(int connector, IdToken tag, DateTimeOffset start, double meterStartWh, string? contract = null, double exportStartWh = 0) => database.Write(cmd =>
     {
         long id = Convert.ToInt64(cmd.With("SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM history UNION ALL SELECT COALESCE(MAX(id), 0) FROM open_transaction)").ExecuteScalar(), CultureInfo.InvariantCulture) + 1;
-        cmd.With("INSERT OR REPLACE INTO open_transaction (connector, id, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract) VALUES ($c, $id, $tag, $src, $start, $m, $m, $start, $e)",
-            ("$c", connector), ("$id", id), ("$tag", tag.Value), ("$src", tag.Source.ToString()), ("$start", Sql.Utc(start)), ("$m", meterStartWh), ("$e", contract)).ExecuteNonQuery();
+        cmd.With("INSERT OR REPLACE INTO open_transaction (connector, id, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract, export_start_wh, export_last_wh) "
+            + "VALUES ($c, $id, $tag, $src, $start, $m, $m, $start, $e, $x, $x)",
+            ("$c", connector), ("$id", id), ("$tag", tag.Value), ("$src", tag.Source.ToString()), ("$start", Sql.Utc(start)), ("$m", meterStartWh), ("$e", contract),
+            ("$x", exportStartWh)).ExecuteNonQuery();
         journal?.Started(cmd, new OpenTransaction(id, connector, tag, start, meterStartWh));
         return id;
     });
@@ -47,8 +49,9 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
         cmd.With("UPDATE open_transaction SET contract = $e WHERE id = $id", ("$e", emaid), ("$id", id)).ExecuteNonQuery());
 
     /// <summary>Refreshes the last meter reading of an open transaction (what a restart would close it with).</summary>
-    public void Progress(long id, double meterWh, DateTimeOffset at) => database.Write(cmd =>
-        cmd.With("UPDATE open_transaction SET meter_last_wh = $m, updated_utc = $at WHERE id = $id", ("$m", meterWh), ("$at", Sql.Utc(at)), ("$id", id)).ExecuteNonQuery());
+    public void Progress(long id, double meterWh, DateTimeOffset at, double exportWh = 0) => database.Write(cmd =>
+        cmd.With("UPDATE open_transaction SET meter_last_wh = $m, export_last_wh = $x, updated_utc = $at WHERE id = $id",
+            ("$m", meterWh), ("$x", exportWh), ("$at", Sql.Utc(at)), ("$id", id)).ExecuteNonQuery());
 
     /// <summary>Closes a transaction: its history row in, its open row out, in one database transaction.</summary>
     public void Close(ChargingSession session) => database.Write(cmd =>
@@ -59,23 +62,24 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
     });
 
     private static void Insert(Microsoft.Data.Sqlite.SqliteCommand cmd, ChargingSession s) =>
-        cmd.With("INSERT OR REPLACE INTO history (id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract) "
+        cmd.With("INSERT OR REPLACE INTO history (id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract, exported_wh) "
             + "VALUES ($id, $c, $tag, $src, $start, $stop, $m0, $m1, $reason, COALESCE($ocpp, (SELECT remote_id FROM ocpp_transaction WHERE local_id = $id)), "
-            + "COALESCE($contract, (SELECT contract FROM open_transaction WHERE id = $id)))",
+            + "COALESCE($contract, (SELECT contract FROM open_transaction WHERE id = $id)), $x)",
             ("$id", s.Id), ("$c", s.Connector), ("$tag", s.IdTag), ("$src", s.Source.ToString()), ("$start", Sql.Utc(s.Start)), ("$stop", Sql.Utc(s.Stop)),
-            ("$m0", s.MeterStartWh), ("$m1", s.MeterStopWh), ("$reason", s.Reason.ToString()), ("$ocpp", s.OcppTransactionId), ("$contract", s.Contract)).ExecuteNonQuery();
+            ("$m0", s.MeterStartWh), ("$m1", s.MeterStopWh), ("$reason", s.Reason.ToString()), ("$ocpp", s.OcppTransactionId), ("$contract", s.Contract),
+            ("$x", s.ExportedWh)).ExecuteNonQuery();
 
     /// <summary>Closes every transaction left open by a previous run (reason PowerLoss); returns them.</summary>
     public IReadOnlyList<ChargingSession> CloseInterrupted() => database.Write(cmd =>
     {
         var open = new List<ChargingSession>();
-        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract FROM open_transaction");
+        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, meter_start_wh, meter_last_wh, updated_utc, contract, export_last_wh - export_start_wh FROM open_transaction");
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
             {
                 open.Add(new ChargingSession(r.GetInt64(0), r.GetInt32(1), r.GetString(2), Enum.Parse<IdSource>(r.GetString(3)), Sql.ParseUtc(r.GetString(4)),
-                    Sql.ParseUtc(r.GetString(7)), r.GetDouble(5), r.GetDouble(6), StopReason.PowerLoss, null, r.IsDBNull(8) ? null : r.GetString(8)));
+                    Sql.ParseUtc(r.GetString(7)), r.GetDouble(5), r.GetDouble(6), StopReason.PowerLoss, null, r.IsDBNull(8) ? null : r.GetString(8), Math.Max(0, r.GetDouble(9))));
             }
         }
         foreach (var s in open)
@@ -90,7 +94,7 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
     /// <summary>Sessions that started at or after <paramref name="since"/>, newest first.</summary>
     public IReadOnlyList<ChargingSession> Since(DateTimeOffset since, int limit = 10_000) => database.Read(cmd =>
     {
-        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract FROM history "
+        cmd.With("SELECT id, connector, id_tag, id_source, start_utc, stop_utc, meter_start_wh, meter_stop_wh, stop_reason, ocpp_transaction_id, contract, exported_wh FROM history "
             + "WHERE start_utc >= $since ORDER BY start_utc DESC LIMIT $limit", ("$since", Sql.Utc(since)), ("$limit", limit));
         var list = new List<ChargingSession>();
         using var r = cmd.ExecuteReader();
@@ -98,7 +102,7 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
         {
             list.Add(new ChargingSession(r.GetInt64(0), r.GetInt32(1), r.GetString(2), Enum.Parse<IdSource>(r.GetString(3)), Sql.ParseUtc(r.GetString(4)),
                 Sql.ParseUtc(r.GetString(5)), r.GetDouble(6), r.GetDouble(7), Enum.Parse<StopReason>(r.GetString(8)), r.IsDBNull(9) ? null : r.GetInt32(9),
-                r.IsDBNull(10) ? null : r.GetString(10)));
+                r.IsDBNull(10) ? null : r.GetString(10), r.GetDouble(11)));
         }
         return (IReadOnlyList<ChargingSession>)list;
     });
@@ -148,11 +152,12 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
     /// <summary>
     /// The history as CSV (RFC 4180, UTF-8; times in the station's time zone as the manual's columns have them):
     /// start date, start time, duration (h:mm:ss), energy Wh, id tag, plus connector, source, stop reason, the
-    /// transaction id and the Plug &amp; Charge contract (eMAID) when the EV presented one.
+    /// transaction id, the Plug &amp; Charge contract (eMAID) when the EV presented one, and the energy fed back to the
+    /// grid (bidirectional power; 0 otherwise).
     /// </summary>
     public static string ToCsv(IEnumerable<ChargingSession> sessions, TimeZoneInfo zone)
     {
-        var sb = new StringBuilder("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id,contract\r\n");
+        var sb = new StringBuilder("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id,contract,exported_wh\r\n");
         foreach (var s in sessions.OrderBy(s => s.Start))
         {
             var local = TimeZoneInfo.ConvertTime(s.Start, zone);
@@ -165,7 +170,8 @@ public sealed class HistoryStore(StationDatabase database, ITransactionJournal? 
               .Append(s.Connector.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(s.Source).Append(',').Append(s.Reason).Append(',')
               .Append(s.Id.ToString(CultureInfo.InvariantCulture)).Append(',')
-              .Append(s.Contract is { } contract ? Authorization.Csv.Field(contract) : "").Append("\r\n");
+              .Append(s.Contract is { } contract ? Authorization.Csv.Field(contract) : "").Append(',')
+              .Append(Math.Round(s.ExportedWh).ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
         return sb.ToString();
     }

@@ -65,6 +65,22 @@ public sealed record OperatorSettings
     /// <summary>BACKEND: HTTP Basic password for the central system ("" = none; null = the configured Ocpp:Password). After a restart.</summary>
     public string? OcppPassword { get; init; }
 
+    /// <summary>
+    /// HLC 15118: bidirectional power. The SECC offers ISO 15118-20 AC_BPT and DC_BPT, and EVs may feed energy back
+    /// within <see cref="MaxDischargeCurrent"/> (their own plan in scheduled control; the HEMS request of Modbus 1020
+    /// in dynamic control). Off: the EVs charge only.
+    /// </summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>HLC 15118: the most an EV may feed back, A per phase (null: the hardware limit).</summary>
+    public double? MaxDischargeCurrent { get; init; }
+
+    /// <summary>
+    /// HLC 15118: the protocols offered to EVs, in the order of preference, comma separated (iso20, iso2, din; null:
+    /// the configured Secc:Protocols). Applies to the next connection.
+    /// </summary>
+    public string? HlcProtocols { get; init; }
+
     /// <summary>Operator current limit, A per phase (null: the hardware limit).</summary>
     public double? OperatorCurrentLimit { get; init; }
 
@@ -111,6 +127,21 @@ public sealed record OperatorSettings
         if (AutochargePrefix.Length > 8 || AutochargePrefix.Any(char.IsWhiteSpace))
         {
             errors[nameof(AutochargePrefix)] = "at most 8 characters without spaces (VID: + 12 hex digits must fit the 20 characters of an idTag)";
+        }
+        if (MaxDischargeCurrent is { } d && (d < 0 || d > hardwareLimit))
+        {
+            errors[nameof(MaxDischargeCurrent)] = $"between 0 and the hardware limit of {hardwareLimit:0} A";
+        }
+        if (HlcProtocols is { } protocols)
+        {
+            try
+            {
+                Juice.Hlc.Session.AppProtocolVersion.ParseList(protocols);
+            }
+            catch (FormatException e)
+            {
+                errors[nameof(HlcProtocols)] = e.Message;
+            }
         }
         if (OperatorCurrentLimit is { } l && (l < 0 || l > hardwareLimit))
         {

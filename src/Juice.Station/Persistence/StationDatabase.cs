@@ -65,6 +65,11 @@ public sealed class StationDatabase : IDisposable
         ALTER TABLE history ADD COLUMN contract TEXT;
         ALTER TABLE open_transaction ADD COLUMN contract TEXT;
         """,
+        """
+        ALTER TABLE history ADD COLUMN exported_wh REAL NOT NULL DEFAULT 0;
+        ALTER TABLE open_transaction ADD COLUMN export_start_wh REAL NOT NULL DEFAULT 0;
+        ALTER TABLE open_transaction ADD COLUMN export_last_wh REAL NOT NULL DEFAULT 0;
+        """,
     ];
 
     /// <summary>Opens (creating) the file, switches to WAL and migrates; returns the schema version.</summary>

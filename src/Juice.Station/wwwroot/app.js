@@ -262,8 +262,9 @@ pages.dashboard = {
       const history = await api('GET', '/history?days=30');
       month.replaceChildren(h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: 'Last month' }), h('span', { class: 'spacer' }),
         h('a', { href: '/api/history/export?days=30', download: 'charging-sessions.csv', id: 'export-history' }, h('button', { type: 'button' }, 'Export CSV'))),
-        table(['Start date', 'Start time', 'Duration', 'Energy', 'ID tag', 'Connector'], history.map(s => [
-          fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh', s.idTag, s.connector,
+        table(['Start date', 'Start time', 'Duration', 'Energy', 'Fed back', 'ID tag', 'Connector'], history.map(s => [
+          fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh',
+          s.exportedWh > 0 ? (s.exportedWh / 1000).toFixed(2) + ' kWh' : '–', s.idTag, s.connector,
         ]), 'No charging sessions in the last 30 days.'));
     });
   },
@@ -286,7 +287,8 @@ function connectorCard(c) {
         h('div', { class: 'value', 'data-field': 'current', text: fmt.a(Math.max(c.meter.currentA.l1, c.meter.currentA.l2, c.meter.currentA.l3)) }),
         h('div', { class: 'muted sub', text: fmt.a(c.signalledCurrentA) + ' offered' })),
       h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Power' }), h('div', { class: 'value', 'data-field': 'power', text: fmt.kw(c.meter.totalPowerW) })),
-      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Energy' }), h('div', { class: 'value', 'data-field': 'energy', text: fmt.kwh(c.sessionEnergyWh) })),
+      h('div', { class: 'kpi' }, h('div', { class: 'label', text: 'Energy' }), h('div', { class: 'value', 'data-field': 'energy', text: fmt.kwh(c.sessionEnergyWh) }),
+        h('div', { class: 'muted sub', 'data-field': 'exported', text: c.sessionExportedWh > 0 ? fmt.kwh(c.sessionExportedWh) + ' fed back' : '' })),
       kpi('Duration', tx ? fmt.duration(fmt.timespan(c.sessionDuration)) : '–')),
     h('p', { class: 'muted note', text: `EVSE ID ${c.evseId} · ${c.limitReason}` }));
 }
@@ -448,6 +450,9 @@ pages.authorization = {
       F('autocharge', 'Autocharge', 'bool', 'An ISO 15118 vehicle with external identification is identified by its EVCCID (its MAC address) against the whitelists and the backend.'),
       F('autochargePrefix', "EVCCID or EV's MAC address prefix for OCPP authorization", 'text', 'The idTag sent to the backend is this prefix followed by the MAC address in hex (at most 8 characters).'),
       F('autochargeUseSlacMac', 'Use the MAC address seen in SLAC', 'bool', 'Over the PLC link, identify the vehicle by the MAC address it used in SLAC instead of the EVCCID it sends (for cars that send none).'),
+      F('hlcProtocols', 'Protocols and priority', 'text', 'The protocols offered to vehicles, most preferred first, comma separated: iso20 (ISO 15118-20), iso2 (ISO 15118-2), din (DIN 70121). Empty: the configured Secc:Protocols (iso20,iso2,din). Applies to the next connection.', { nullable: true }),
+      F('bidirectional', 'Bidirectional power (V2G)', 'bool', 'Offer ISO 15118-20 bidirectional power (AC_BPT, DC_BPT): a vehicle may feed energy back, on its own schedule or when the energy manager asks (Modbus 1020). Off: vehicles charge only.'),
+      F('maxDischargeCurrent', 'Maximum discharge current (A)', 'number', 'The most a vehicle may feed back, A per phase; empty: the hardware limit.', { step: 1, nullable: true }),
     ]));
     const certs = h('div', { class: 'card' }, h('h2', { text: 'Installed certificates' }));
     main.append(general, hlc, certs);

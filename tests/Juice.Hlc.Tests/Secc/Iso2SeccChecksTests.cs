@@ -307,6 +307,7 @@ public sealed class Iso2SeccChecksTests
         public ValueTask<bool> SetEnergyTransferAsync(bool on, CancellationToken cancellationToken) => _inner.SetEnergyTransferAsync(on, cancellationToken);
         public IsolationStatus CheckIsolation() => _inner.CheckIsolation();
         public void DcTarget(double voltageV, double currentA) => _inner.DcTarget(voltageV, currentA);
+        public void AcPower(double watts) => _inner.AcPower(watts);
         public MeterReading ReadMeter() => _inner.ReadMeter();
         public void RequestHandled(EvseRequest request) => _inner.RequestHandled(request);
         public void SessionEnded(SessionEndReason reason) => _inner.SessionEnded(reason);

@@ -137,8 +137,8 @@ public sealed class OperatorApiTests : IAsyncLifetime
         Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
         var csv = await (await _station.Http.GetAsync("/api/history/export")).Content.ReadAsStringAsync();
         var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id,contract", lines[0]);
-        Assert.Matches(@"^\d{4}-\d{2}-\d{2},\d{2}:\d{2}:\d{2},0:00:0\d,\d+,04A1B2C3,1,Rfid,Local,1,$", lines[1]);
+        Assert.Equal("start_date,start_time,duration,energy_wh,id_tag,connector,id_source,stop_reason,transaction_id,contract,exported_wh", lines[0]);
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2},\d{2}:\d{2}:\d{2},0:00:0\d,\d+,04A1B2C3,1,Rfid,Local,1,,0$", lines[1]);
         var dashboard = await _station.Get<JsonElement>("/api/dashboard");
         Assert.Equal(1, dashboard.GetProperty("totalSessions").GetInt32());
         Assert.Equal(1, dashboard.GetProperty("lastMonthSessions").GetInt32());

@@ -453,6 +453,63 @@ public sealed class ChargingStationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bidirectional_DC_EV_feeds_in_within_the_operator_limit_and_the_session_keeps_both_energies()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-20");
+        var point = station.AttachHlc(1)!;
+        Assert.False(point.Supported.HasFlag(EnergyTransfer.Bidirectional));   // off by default
+        _settings.Update(s => s with { Bidirectional = true, MaxDischargeCurrent = 10 });
+        Assert.True(point.Supported.HasFlag(EnergyTransfer.Bidirectional));
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.Dc, 10_000, null, 100, 1, 450, 50_000, 50, MaxDischargePowerW: 20_000));
+        Assert.Equal(6_900, point.Limits.MaxDischargePowerW);   // 10 A on three phases at 230 V
+        Assert.Equal(0, point.Limits.DischargeRequestW);
+        station.SetHemsDischargeRequest(9_000);
+        Assert.Equal(6_900, point.Limits.DischargeRequestW);    // the HEMS request within the operator's limit
+
+        Assert.True(await point.SetEnergyTransferAsync(true, default));
+        point.DcTarget(400, -25);                               // 10 kW asked, 6.9 kW allowed
+        Assert.Equal(-6_900, point.ReadMeter().PowerW, 0);
+        _time.Advance(TimeSpan.FromHours(1));
+        point.DcTarget(400, 10);                                // then it charges 4 kW for half an hour
+        _time.Advance(TimeSpan.FromMinutes(30));
+        var reading = point.ReadMeter();
+        Assert.Equal(6_900, reading.ExportedEnergyWh, 0);
+        Assert.Equal(2_000, reading.EnergyWh, 0);
+        Assert.Equal(6_900, station.Snapshot(1).SessionExportedWh, 0);
+
+        point.SessionEnded(SessionEndReason.EvStopped);
+        ((IDisposable)point).Dispose();
+        var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
+        Assert.Equal(6_900, session.ExportedWh, 0);
+        Assert.Equal(2_000, session.EnergyWh, 0);
+        Assert.EndsWith(",6900", HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1]);
+    }
+
+    [Fact]
+    public async Task Without_the_operator_setting_a_negative_target_takes_nothing_back()
+    {
+        _settings.Update(s => s with { FreeCharging = true });
+        var station = Station();
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-20");
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.AcThreePhase, 10_000, null, 16, 6, null, 11_000, 50, MaxDischargePowerW: 11_000));
+        station.SetHemsDischargeRequest(5_000);
+        Assert.Equal(0, point.Limits.MaxDischargePowerW);
+        Assert.Equal(0, point.Limits.DischargeRequestW);
+        Assert.True(await point.SetEnergyTransferAsync(true, default));
+        point.AcPower(-5_000);
+        Assert.True(point.ReadMeter().PowerW > 0);   // it charges at the signalled current
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(0, point.ReadMeter().ExportedEnergyWh);
+    }
+
+    [Fact]
     public async Task A_paused_ISO_15118_session_stays_open_and_is_booked_as_EVPaused_when_the_EV_does_not_come_back()
     {
         _settings.Update(s => s with { FreeCharging = true });
@@ -492,7 +549,7 @@ public sealed class ChargingStationTests : IDisposable
         var session = Assert.Single(_history.Since(DateTimeOffset.MinValue));
         Assert.Equal(freeCharging ? "FREECHARGING" : "DEJUIC000000001", session.IdTag);   // who decided
         Assert.Equal("DEJUIC000000001", session.Contract);                                 // the contract, in both cases
-        Assert.EndsWith(",DEJUIC000000001", HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1]);
+        Assert.EndsWith(",DEJUIC000000001,0", HistoryStore.ToCsv([session], TimeZoneInfo.Utc).Split("\r\n")[1]);
     }
 
     [Fact]

@@ -25,12 +25,14 @@ public enum Iso20SeccState
 }
 
 /// <summary>
-/// One ISO 15118-20 session on the SECC side for AC and DC with external identification, in scheduled and dynamic
-/// control mode (ISO 15118-20:2022 §8.3, the message sequence of Figures 102-105). Same shape and shared core as the
-/// DIN and ISO-2 sessions: pure request handling, no I/O, the clock injected. Bidirectional power, Plug &amp; Charge,
+/// One ISO 15118-20 session on the SECC side for AC and DC, charging only or bidirectional (AC_BPT, DC_BPT), with
+/// external identification, in scheduled and dynamic control mode (ISO 15118-20:2022 §8.3, the message sequence of
+/// Figures 102-105). Same shape and shared core as the DIN and ISO-2 sessions: pure request handling, no I/O, the
+/// clock injected. This file: the sequence, identification, services and the session's end; the energy transfer
+/// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs. Plug &amp; Charge,
 /// standby and renegotiation are declined with the code the standard gives for a feature not offered.
 /// </summary>
-public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
+public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 {
     private const uint ScheduleTupleId = 1;
     private const uint ScheduleDuration = 86_400;
@@ -41,6 +43,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
     private readonly IChargingPoint _cp;
     private readonly V2gProtocol _protocol;
     private ushort _service;
+    private bool _bpt;
     private int _controlMode;
     private bool _energyOn;
     private double _schedulePowerW;
@@ -64,7 +67,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
 
     public string StateName => State.ToString();
 
-    private bool Dc => _service == DcService;
+    private bool Dc => _service is DcService or DcBptService;
 
     public V2gMessageKind? KindOf(V2GMessageType request) => request switch
     {
@@ -198,13 +201,22 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
 
     private IEnumerable<ushort> Services()
     {
+        bool bidirectional = _cp.Supported.HasFlag(EnergyTransfer.Bidirectional);
         if (_protocol == V2gProtocol.Iso15118_20Ac && (_cp.Supported & (EnergyTransfer.AcSinglePhase | EnergyTransfer.AcThreePhase)) != 0)
         {
             yield return AcService;
+            if (bidirectional)
+            {
+                yield return AcBptService;
+            }
         }
         if (_protocol == V2gProtocol.Iso15118_20Dc && _cp.Supported.HasFlag(EnergyTransfer.Dc))
         {
             yield return DcService;
+            if (bidirectional)
+            {
+                yield return DcBptService;
+            }
         }
     }
 
@@ -220,24 +232,37 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         });
     }
 
-    /// <summary>Two parameter sets per service: scheduled (1) and dynamic (2) control mode (Tables 205, 206).</summary>
+    /// <summary>
+    /// Two parameter sets per service: scheduled (1) and dynamic (2) control mode (Tables 205-208); the BPT services
+    /// add one channel for both directions, grid-following, and for AC_BPT passive islanding detection (Tables 206, 208).
+    /// </summary>
     private ServiceParameterListType Parameters(ushort service)
     {
         ParameterType Int(string name, int value) => new() { Name = name, Choice = new ParameterTypeChoice.IntValue(value) };
         var limits = _cp.Limits;
-        int connector = service == DcService ? 2 : _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? 2 : 1;   // DC extended; AC three- or single-phase
-        ParameterSetType Set(ushort id, int mode) => new()
+        bool dc = service is DcService or DcBptService;
+        int connector = dc ? 2 : _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? 2 : 1;   // DC extended; AC three- or single-phase
+        ParameterSetType Set(ushort id, int mode)
         {
-            ParameterSetID = id,
-            Parameter =
+            List<ParameterType> parameters =
             [
                 Int("Connector", connector),
                 Int("ControlMode", mode),
                 Int("EVSENominalVoltage", (int)Math.Round(limits.NominalVoltageV)),
                 Int("MobilityNeedsMode", mode == Dynamic ? 2 : 1),
                 Int("Pricing", 2),   // price levels: the schedule carries one level (0) for the whole day
-            ],
-        };
+            ];
+            if (service is AcBptService or DcBptService)
+            {
+                parameters.Add(Int("BPTChannel", BptChannelUnified));
+                parameters.Add(Int("GeneratorMode", GeneratorModeGridFollowing));
+                if (!dc)
+                {
+                    parameters.Add(Int("GridCodeIslandingDetectionMethod", IslandingDetectionPassive));
+                }
+            }
+            return new ParameterSetType { ParameterSetID = id, Parameter = parameters };
+        }
         return new ServiceParameterListType { ParameterSet = [Set(ParameterSetScheduled, Scheduled), Set(ParameterSetDynamic, Dynamic)] };
     }
 
@@ -259,150 +284,10 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                 $"service {selected.ServiceID} with parameter set {selected.ParameterSetID} was not offered");
         }
         _service = selected.ServiceID;
+        _bpt = selected.ServiceID is AcBptService or DcBptService;
         _controlMode = selected.ParameterSetID == ParameterSetDynamic ? Dynamic : Scheduled;
         State = Iso20SeccState.WaitForChargeParameterDiscoveryReq;
         return Next(new ServiceSelectionResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
-    }
-
-    private SeccReply<V2GMessageType> DcChargeParameterDiscovery(DC_ChargeParameterDiscoveryReqType r)
-    {
-        if (!Dc)
-        {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "DC charge parameters for the AC service");
-        }
-        var ev = r.DC_CPDReqEnergyTransferMode;
-        Needs(new EvNeeds(EnergyTransfer.Dc, null, null, Si(ev.EVMaximumChargeCurrent), Si(ev.EVMinimumChargeCurrent), Si(ev.EVMaximumVoltage),
-            Si(ev.EVMaximumChargePower), null));
-        var limits = _cp.Limits;
-        State = Iso20SeccState.WaitForScheduleExchangeReq;
-        return Next(new DC_ChargeParameterDiscoveryResType
-        {
-            Header = Header(),
-            ResponseCode = ResponseCodeType.OK,
-            DC_CPDResEnergyTransferMode = new DC_CPDResEnergyTransferModeType
-            {
-                EVSEMaximumChargePower = Rn(limits.MaxPowerW),
-                EVSEMinimumChargePower = Rn(limits.MinCurrentA * limits.MinVoltageV),
-                EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
-                EVSEMinimumChargeCurrent = Rn(limits.MinCurrentA),
-                EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
-                EVSEMinimumVoltage = Rn(limits.MinVoltageV),
-            },
-        });
-    }
-
-    private SeccReply<V2GMessageType> AcChargeParameterDiscovery(AC_ChargeParameterDiscoveryReqType r)
-    {
-        if (Dc)
-        {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "AC charge parameters for the DC service");
-        }
-        var ev = r.AC_CPDReqEnergyTransferMode;
-        var mode = _cp.Supported.HasFlag(EnergyTransfer.AcThreePhase) ? EnergyTransfer.AcThreePhase : EnergyTransfer.AcSinglePhase;
-        double phases = mode == EnergyTransfer.AcThreePhase ? 3 : 1;
-        Needs(new EvNeeds(mode, null, null, Si(ev.EVMaximumChargePower) / (_cp.Limits.NominalVoltageV * phases), Si(ev.EVMinimumChargePower) / (_cp.Limits.NominalVoltageV * phases),
-            null, Si(ev.EVMaximumChargePower), null));
-        var limits = _cp.Limits;
-        State = Iso20SeccState.WaitForScheduleExchangeReq;
-        return Next(new AC_ChargeParameterDiscoveryResType
-        {
-            Header = Header(),
-            ResponseCode = ResponseCodeType.OK,
-            AC_CPDResEnergyTransferMode = new AC_CPDResEnergyTransferModeType
-            {
-                EVSEMaximumChargePower = Rn(limits.MaxPowerW),
-                EVSEMinimumChargePower = Rn(limits.MinCurrentA * limits.NominalVoltageV),
-                EVSENominalFrequency = Rn(50),
-            },
-        });
-    }
-
-    private SeccReply<V2GMessageType> ScheduleExchange(ScheduleExchangeReqType r)
-    {
-        var limits = _cp.Limits;
-        switch (r.Choice)
-        {
-            case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode wanted when _controlMode == Scheduled:
-                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
-                Needs(_needs! with
-                {
-                    EnergyRequestWh = SiOrNull(wanted.Value.EVTargetEnergyRequest),
-                    Departure = wanted.Value.DepartureTime is { } seconds ? _core.Time.GetUtcNow().AddSeconds(seconds) : null,
-                });
-                // one tuple: the station's power limit for the next day, from now, at one price level. The schema makes
-                // the price schedule optional, but EVs (Josev's among them) refuse a ChargingSchedule without one.
-                ulong now = (ulong)_core.UnixTime;
-                _schedulePowerW = limits.MaxPowerW;
-                var schedule = new ChargingScheduleType
-                {
-                    PowerSchedule = new PowerScheduleType
-                    {
-                        TimeAnchor = now,
-                        PowerScheduleEntries = new PowerScheduleEntryListType
-                        {
-                            PowerScheduleEntry = [new PowerScheduleEntryType { Duration = ScheduleDuration, Power = Rn(limits.MaxPowerW) }],
-                        },
-                    },
-                    Choice = new ChargingScheduleTypeChoice.PriceLevelSchedule(new PriceLevelScheduleType
-                    {
-                        TimeAnchor = now,
-                        PriceScheduleID = 1,
-                        NumberOfPriceLevels = 1,
-                        PriceLevelScheduleEntries = new PriceLevelScheduleEntryListType
-                        {
-                            PriceLevelScheduleEntry = [new PriceLevelScheduleEntryType { Duration = ScheduleDuration, PriceLevel = 0 }],
-                        },
-                    }),
-                };
-                return Next(new ScheduleExchangeResType
-                {
-                    Header = Header(),
-                    ResponseCode = ResponseCodeType.OK,
-                    EVSEProcessing = ProcessingType.Finished,
-                    Choice = new ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode(new Scheduled_SEResControlModeType
-                    {
-                        ScheduleTuple = [new ScheduleTupleType { ScheduleTupleID = ScheduleTupleId, ChargingSchedule = schedule }],
-                    }),
-                });
-            case ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode dynamic when _controlMode == Dynamic:
-                var ev = dynamic.Value;
-                Needs(_needs! with { EnergyRequestWh = Si(ev.EVTargetEnergyRequest), Departure = _core.Time.GetUtcNow().AddSeconds(ev.DepartureTime) });
-                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
-                return Next(new ScheduleExchangeResType
-                {
-                    Header = Header(),
-                    ResponseCode = ResponseCodeType.OK,
-                    EVSEProcessing = ProcessingType.Finished,
-                    Choice = new ScheduleExchangeResTypeChoice.Dynamic_SEResControlMode(new Dynamic_SEResControlModeType { DepartureTime = ev.DepartureTime }),
-                });
-            default:
-                return Close(Failed(r, ResponseCodeType.FAILED_ScheduleSelectionInvalid), SessionEndReason.Error,
-                    $"ScheduleExchange in the other control mode than the selected parameter set ({(_controlMode == Dynamic ? "dynamic" : "scheduled")})");
-        }
-    }
-
-    private SeccReply<V2GMessageType> CableCheck(DC_CableCheckReqType r)
-    {
-        var (status, overdue) = _core.CableCheck();
-        switch (status)
-        {
-            case IsolationStatus.Ongoing when overdue:
-                return Close(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = ProcessingType.Finished },
-                    SessionEndReason.Timeout, "isolation test not finished within V2G_SECC_CableCheck_Performance_Time");
-            case IsolationStatus.Ongoing:
-                return Next(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Ongoing });
-            case IsolationStatus.Fault:
-                return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, "isolation fault in the cable check");
-            default:
-                State = Iso20SeccState.WaitForPreChargeReq;
-                return Next(new DC_CableCheckResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Finished });
-        }
-    }
-
-    private SeccReply<V2GMessageType> PreCharge(DC_PreChargeReqType r)
-    {
-        _cp.DcTarget(Si(r.EVTargetVoltage), 0);
-        return Next(new DC_PreChargeResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) });
     }
 
     private async ValueTask<SeccReply<V2GMessageType>> PowerDeliveryAsync(PowerDeliveryReqType r, CancellationToken ct)
@@ -412,7 +297,7 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         {
             case ChargeProgressType.Start when inLoop:
                 return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, "PowerDelivery(Start) in the charging loop");
-            case ChargeProgressType.Start when r.BPT_ChannelSelection is not null:
+            case ChargeProgressType.Start when r.BPT_ChannelSelection is not null && !_bpt:
                 return Close(Failed(r, ResponseCodeType.FAILED_PowerDeliveryNotApplied), SessionEndReason.Error, "a BPT channel selection for a service without bidirectional power");
             case ChargeProgressType.Start:
                 if (r.EVProcessing != ProcessingType.Finished)
@@ -425,11 +310,9 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
                     return Close(Failed(r, ResponseCodeType.FAILED_ScheduleSelectionInvalid), SessionEndReason.Error,
                         $"schedule tuple {chosen.Value.SelectedScheduleTupleID} was not offered");
                 }
-                if (_controlMode == Scheduled && r.EVPowerProfile?.EVPowerProfileEntries.EVPowerProfileEntry.FirstOrDefault(e => Si(e.Power) > _schedulePowerW + 0.5) is { } above)
+                if (OutsideSchedule(r.EVPowerProfile) is { } outside)
                 {
-                    // the EV's power profile must stay within the schedule it chose
-                    return Close(Failed(r, ResponseCodeType.FAILED_EVPowerProfileInvalid), SessionEndReason.Error,
-                        $"EVPowerProfile asks {Si(above.Power):0} W, the schedule allows {_schedulePowerW:0} W");
+                    return Close(Failed(r, ResponseCodeType.FAILED_EVPowerProfileInvalid), SessionEndReason.Error, outside);
                 }
                 if (_cp.Request == EvseRequest.StopCharging)
                 {
@@ -462,131 +345,6 @@ public sealed class Iso20SeccSession : ISeccSession<V2GMessageType>
         }
     }
 
-    /// <summary>The EVSE's notification while charging: Terminate when the station asks to stop (with the delay the EV has to act).</summary>
-    private EVSEStatusType? Status()
-    {
-        var (request, delay) = _core.Notification();
-        return request == EvseRequest.None ? null : new EVSEStatusType
-        {
-            NotificationMaxDelay = delay,
-            EVSENotification = request == EvseRequest.StopCharging ? EvseNotificationType.Terminate : EvseNotificationType.ScheduleRenegotiation,
-        };
-    }
-
-    private MeterInfoType MeterInfo(MeterReading m) => new() { MeterID = m.MeterId, ChargedEnergyReadingWh = (ulong)Math.Max(0, Math.Round(m.EnergyWh)) };
-
-    private SeccReply<V2GMessageType> DcChargeLoop(DC_ChargeLoopReqType r)
-    {
-        if (!Dc)
-        {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "a DC charge loop in an AC session");
-        }
-        StopIfOverdue();
-        Soc(r.DisplayParameters);
-        var limits = _cp.Limits;
-        CLResControlModeType control;
-        double voltage, current;
-        switch (r.CLReqControlMode)
-        {
-            case Scheduled_DC_CLReqControlModeType s when _controlMode == Scheduled:
-                voltage = Si(s.EVTargetVoltage);
-                current = Math.Min(Si(s.EVTargetCurrent), limits.MaxCurrentA);
-                control = new Scheduled_DC_CLResControlModeType
-                {
-                    EVSEMaximumChargePower = Rn(limits.MaxPowerW),
-                    EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
-                    EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
-                };
-                break;
-            case Dynamic_DC_CLReqControlModeType d when _controlMode == Dynamic:
-                // dynamic control: the SECC decides the current within both sides' limits
-                voltage = Math.Min(Si(r.EVPresentVoltage), Math.Min(Si(d.EVMaximumVoltage), limits.MaxVoltageV));
-                double power = Math.Min(Si(d.EVMaximumChargePower), limits.MaxPowerW);
-                current = Math.Min(Math.Min(Si(d.EVMaximumChargeCurrent), limits.MaxCurrentA), voltage > 0 ? power / voltage : 0);
-                control = new Dynamic_DC_CLResControlModeType
-                {
-                    EVSEMaximumChargePower = Rn(limits.MaxPowerW),
-                    EVSEMinimumChargePower = Rn(0),
-                    EVSEMaximumChargeCurrent = Rn(limits.MaxCurrentA),
-                    EVSEMaximumVoltage = Rn(limits.MaxVoltageV),
-                };
-                break;
-            default:
-                return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, $"{r.CLReqControlMode.GetType().Name} in a session of the other control mode");
-        }
-        _cp.DcTarget(voltage, current);
-        var meter = _cp.ReadMeter();
-        return Next(new DC_ChargeLoopResType
-        {
-            Header = Header(),
-            ResponseCode = ResponseCodeType.OK,
-            EVSEStatus = Status(),
-            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
-            EVSEPresentCurrent = Rn(meter.CurrentA),
-            EVSEPresentVoltage = Rn(meter.VoltageV),
-            EVSEPowerLimitAchieved = voltage * current >= limits.MaxPowerW,
-            EVSECurrentLimitAchieved = current >= limits.MaxCurrentA,
-            EVSEVoltageLimitAchieved = voltage >= limits.MaxVoltageV,
-            CLResControlMode = control,
-        });
-    }
-
-    private SeccReply<V2GMessageType> AcChargeLoop(AC_ChargeLoopReqType r)
-    {
-        if (Dc)
-        {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "an AC charge loop in a DC session");
-        }
-        StopIfOverdue();
-        Soc(r.DisplayParameters);
-        var limits = _cp.Limits;
-        CLResControlModeType control;
-        switch (r.CLReqControlMode)
-        {
-            case Scheduled_AC_CLReqControlModeType when _controlMode == Scheduled:
-                control = new Scheduled_AC_CLResControlModeType { EVSETargetActivePower = Rn(limits.MaxPowerW) };
-                break;
-            case Dynamic_AC_CLReqControlModeType d when _controlMode == Dynamic:
-                control = new Dynamic_AC_CLResControlModeType { EVSETargetActivePower = Rn(Math.Min(Si(d.EVMaximumChargePower), limits.MaxPowerW)) };
-                break;
-            default:
-                return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, $"{r.CLReqControlMode.GetType().Name} in a session of the other control mode");
-        }
-        var meter = _cp.ReadMeter();
-        return Next(new AC_ChargeLoopResType
-        {
-            Header = Header(),
-            ResponseCode = ResponseCodeType.OK,
-            EVSEStatus = Status(),
-            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
-            CLResControlMode = control,
-        });
-    }
-
-    /// <summary>What the EV needs, kept whole: each message adds what it says (limits, then energy and departure, then the state of charge).</summary>
-    private void Needs(EvNeeds needs)
-    {
-        _needs = needs;
-        _cp.EvNeedsChanged(needs);
-    }
-
-    private void Soc(DisplayParametersType? display)
-    {
-        if (display?.PresentSOC is { } soc && _needs is { } needs && needs.StateOfCharge != soc)
-        {
-            Needs(needs with { StateOfCharge = soc });
-        }
-    }
-
-    /// <summary>The station asked to stop and the EV did not within NotificationMaxDelay: the SECC stops the energy itself.</summary>
-    private void StopIfOverdue()
-    {
-        if (_energyOn && _core.StopOverdue())
-        {
-            _energyOn = false;
-            _ = _cp.SetEnergyTransferAsync(false, CancellationToken.None).AsTask();
-        }
-    }
 
     private async ValueTask<SeccReply<V2GMessageType>> SessionStopAsync(SessionStopReqType r, CancellationToken ct)
     {

@@ -23,6 +23,19 @@ internal static class Iso20Values
 
     public const ushort DcService = 2;
 
+    /// <summary>Bidirectional power transfer: AC_BPT and DC_BPT (Table 204).</summary>
+    public const ushort AcBptService = 5;
+
+    public const ushort DcBptService = 6;
+
+    /// <summary>BPT service parameters (Tables 206, 208): one channel for charge and discharge, the EV follows the grid.</summary>
+    public const int BptChannelUnified = 1;
+
+    public const int GeneratorModeGridFollowing = 1;
+
+    /// <summary>AC_BPT: GridCodeIslandingDetectionMethod (Table 206), passive detection.</summary>
+    public const int IslandingDetectionPassive = 2;
+
     /// <summary>Control modes of the service parameter "ControlMode" (Tables 205/206).</summary>
     public const int Scheduled = 1;
 

@@ -1,0 +1,76 @@
+using Juice.Hlc.Secc;
+
+namespace Juice.Station.Core;
+
+/// <summary>
+/// Bidirectional power (ISO 15118-20 AC_BPT and DC_BPT): whether the operator allows it, the most a connector takes
+/// back, what the HEMS asks the EVs to feed in (Modbus 1020, an extension of the register table), and the power
+/// the meter sees while an EV feeds in.
+/// </summary>
+public sealed partial class ChargingStation
+{
+    private ushort? _hemsDischargeW;
+
+    /// <summary>The operator allows bidirectional power: the SECC offers the BPT services.</summary>
+    internal bool BidirectionalAllowed => _settings.Current.Bidirectional;
+
+    /// <summary>The HEMS discharge request written to Modbus 1020, W (null: never written since start).</summary>
+    public ushort? HemsDischargeRequest
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hemsDischargeW;
+            }
+        }
+    }
+
+    /// <summary>The HEMS writes Modbus 1020: the power it asks bidirectional EVs in dynamic control to feed in (0: charge).</summary>
+    public void SetHemsDischargeRequest(ushort watts)
+    {
+        lock (_gate)
+        {
+            _hemsDischargeW = watts;
+        }
+        EvaluateAll();
+    }
+
+    /// <summary>
+    /// The most a connector takes back now, W: nothing unless the operator allows bidirectional power and the
+    /// connector may run; else the operator's discharge current on the connector's phases (DC: also within the
+    /// charger's power).
+    /// </summary>
+    private double DischargeLimitW(Connector c)
+    {
+        var s = _settings.Current;
+        if (!s.Bidirectional || Paused(c))
+        {
+            return 0;
+        }
+        double amps = Math.Min(s.MaxDischargeCurrent ?? _options.MaxCurrent, _options.MaxCurrent);
+        double watts = _options.Phases * _options.NominalVoltage * amps;
+        return c.EvNeeds?.Mode == EnergyTransfer.Dc ? Math.Min(watts, _options.DcMaxPower) : watts;
+    }
+
+    /// <summary>The discharge limit and the HEMS request of a connector, as the SECC reads them with the other limits.</summary>
+    private (double LimitW, double RequestW) Discharge(Connector c)
+    {
+        double limit = DischargeLimitW(c);
+        return (limit, limit > 0 ? Math.Min(_hemsDischargeW ?? 0, limit) : 0);
+    }
+
+    internal void HlcAcPower(int connector, double watts) => Mutate(connector, c => c.AcPowerW = watts, notify: false);
+
+    /// <summary>The power fed back now (a negative DC or AC power within the discharge limit), or null while the EV takes energy.</summary>
+    private double? FedBackW(Connector c)
+    {
+        double limit = DischargeLimitW(c);
+        if (limit <= 0)
+        {
+            return null;
+        }
+        double watts = c.EvNeeds?.Mode == EnergyTransfer.Dc ? c.DcVoltage * c.DcCurrent : c.AcPowerW;
+        return watts < 0 ? Math.Max(watts, -limit) : null;
+    }
+}
