@@ -4,8 +4,8 @@ namespace Juice.Station.Core;
 
 /// <summary>
 /// Bidirectional power (ISO 15118-20 AC_BPT and DC_BPT): whether the operator allows it, the most a connector takes
-/// back, what the HEMS asks the EVs to feed in (Modbus 1020, an extension of the register table), and the power
-/// the meter sees while an EV feeds in.
+/// back, what the HEMS (Modbus 1020, an extension of the register table) and the backend (a negative limit in a
+/// charging profile) ask the EVs to feed in, and the power the meter sees while an EV feeds in.
 /// </summary>
 public sealed partial class ChargingStation
 {
@@ -53,11 +53,15 @@ public sealed partial class ChargingStation
         return c.EvNeeds?.Mode == EnergyTransfer.Dc ? Math.Min(watts, _options.DcMaxPower) : watts;
     }
 
-    /// <summary>The discharge limit and the HEMS request of a connector, as the SECC reads them with the other limits.</summary>
+    /// <summary>
+    /// The discharge limit and request of a connector, as the SECC reads them with the other limits: the larger of the
+    /// HEMS request and the backend's (a negative charging-profile limit, A per phase), within the limit.
+    /// </summary>
     private (double LimitW, double RequestW) Discharge(Connector c)
     {
         double limit = DischargeLimitW(c);
-        return (limit, limit > 0 ? Math.Min(_hemsDischargeW ?? 0, limit) : 0);
+        double backend = c.ExternalLimitA is < 0 and var amps ? -amps * _options.Phases * _options.NominalVoltage : 0;
+        return (limit, limit > 0 ? Math.Min(Math.Max(_hemsDischargeW ?? 0, backend), limit) : 0);
     }
 
     internal void HlcAcPower(int connector, double watts) => Mutate(connector, c => c.AcPowerW = watts, notify: false);

@@ -736,7 +736,7 @@ public sealed partial class ChargingStation
         {
             Take(s.ModbusSafeCurrent, "safe current (Modbus master silent)");
         }
-        Take(c.ExternalLimitA, "backend charging profile");
+        Take(c.ExternalLimitA is { } backend ? Math.Max(0, backend) : null, "backend charging profile");   // negative: a discharge request
         if (withEv)
         {
             Take(c.EvNeeds?.MaxCurrentA, "the EV's maximum current");

@@ -98,9 +98,12 @@ public sealed class ChargingProfiles(StationDatabase db, double nominalVoltage, 
         {
             return $"1 to {MaxPeriods} schedule periods";
         }
-        if (periods[0].StartPeriod != 0 || periods.Zip(periods.Skip(1)).Any(x => x.Second.StartPeriod <= x.First.StartPeriod) || periods.Any(x => x.Limit < 0))
+        // a negative limit asks a bidirectional EV to feed in (an extension of 1.6, as V2G backends use it): only
+        // for a connector's own profiles, never as the station's maximum
+        bool negativeAllowed = p.ChargingProfilePurpose is "TxProfile" or "TxDefaultProfile";
+        if (periods[0].StartPeriod != 0 || periods.Zip(periods.Skip(1)).Any(x => x.Second.StartPeriod <= x.First.StartPeriod) || periods.Any(x => x.Limit < 0 && !negativeAllowed))
         {
-            return "the periods must start at 0, ascend and have limits of 0 or more";
+            return "the periods must start at 0, ascend and have limits of 0 or more (a negative limit, a discharge request, only in a TxProfile or TxDefaultProfile)";
         }
         if (p.ChargingProfileKind == "Recurring" && (p.RecurrencyKind is null || p.ChargingSchedule.StartSchedule is null))
         {

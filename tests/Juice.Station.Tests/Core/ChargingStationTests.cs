@@ -490,6 +490,23 @@ public sealed class ChargingStationTests : IDisposable
     }
 
     [Fact]
+    public void A_negative_backend_limit_asks_to_feed_in_and_pauses_charging()
+    {
+        _settings.Update(s => s with { FreeCharging = true, Bidirectional = true });
+        var station = Station();
+        var point = station.AttachHlc(1)!;
+        point.SessionStarted(new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-20"));
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.AcThreePhase, 10_000, null, 16, 6, null, 11_000, 50, MaxDischargePowerW: 11_000));
+        station.SetHemsDischargeRequest(2_000);
+        station.SetExternalLimit(1, -10);                    // an OCPP TxProfile of -10 A
+        Assert.Equal(6_900, point.Limits.DischargeRequestW);  // the larger request: 10 A on three phases
+        Assert.Equal(0, point.Limits.MaxCurrentA);           // and no charging meanwhile
+        station.SetExternalLimit(1, null);
+        Assert.Equal(2_000, point.Limits.DischargeRequestW);
+        Assert.True(point.Limits.MaxCurrentA > 0);
+    }
+
+    [Fact]
     public async Task Without_the_operator_setting_a_negative_target_takes_nothing_back()
     {
         _settings.Update(s => s with { FreeCharging = true });

@@ -169,7 +169,8 @@ public sealed class OcppConnectionTests
     {
         await using var csms = await Csms.StartAsync();
         await using var station = await TestStation.StartAsync(null, Backend(csms));
-        await csms.WaitForCall("StatusNotification");
+        // the whole first report (connector 1 after 0) before the close, so that the second one is the reconnection's
+        await csms.WaitForCall("StatusNotification", p => p.GetProperty("connectorId").GetInt32() == 1);
         await csms.CloseConnection();
         await csms.WaitForConnection(2, seconds: 20);
         await csms.WaitForCall("BootNotification", n: 2);

@@ -231,6 +231,30 @@ public sealed class OcppTransactionTests
         await ev.WaitForLimit(32);
         Assert.Equal("Unknown", (await csms.Call("ClearChargingProfile", new { id = 7 })).GetProperty("status").GetString());
 
+        // a negative limit is a discharge request: accepted for the connector, refused as the station's maximum
+        Assert.Equal("Accepted", (await csms.Call("SetChargingProfile", new
+        {
+            connectorId = 1,
+            csChargingProfiles = new
+            {
+                chargingProfileId = 10, transactionId = TransactionIdOf(start), stackLevel = 2, chargingProfilePurpose = "TxProfile", chargingProfileKind = "Relative",
+                chargingSchedule = new { chargingRateUnit = "A", chargingSchedulePeriod = new[] { new { startPeriod = 0, limit = -10.0 } } },
+            },
+        })).GetProperty("status").GetString());
+        var discharging = await csms.Call("GetCompositeSchedule", new { connectorId = 1, duration = 60, chargingRateUnit = "A" });
+        Assert.Equal(-10, discharging.GetProperty("chargingSchedule").GetProperty("chargingSchedulePeriod")[0].GetProperty("limit").GetDouble());
+        Assert.Equal(0, station.Station.Snapshot(1).SignalledCurrentA);   // an ISO 15118-2 car cannot feed in: it pauses
+        Assert.Equal("Rejected", (await csms.Call("SetChargingProfile", new
+        {
+            connectorId = 0,
+            csChargingProfiles = new
+            {
+                chargingProfileId = 11, stackLevel = 0, chargingProfilePurpose = "ChargePointMaxProfile", chargingProfileKind = "Absolute",
+                chargingSchedule = new { chargingRateUnit = "A", startSchedule = "2020-01-01T00:00:00Z", chargingSchedulePeriod = new[] { new { startPeriod = 0, limit = -5.0 } } },
+            },
+        })).GetProperty("status").GetString());
+        Assert.Equal("Accepted", (await csms.Call("ClearChargingProfile", new { id = 10 })).GetProperty("status").GetString());
+
         // a TxProfile for another transaction is refused
         Assert.Equal("Rejected", (await csms.Call("SetChargingProfile", new
         {
