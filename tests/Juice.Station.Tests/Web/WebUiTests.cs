@@ -174,6 +174,18 @@ public sealed class WebUiTests : IAsyncLifetime
         // (through the browser context's request API, which carries its cookies: a fetch inside the page can be cut
         // off by the page's own reload after the restart, "Failed to fetch")
         var origin = new Uri(_page.Url).GetLeftPart(UriPartial.Authority);
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                await _page.Context.APIRequest.GetAsync(origin + "/");
+                break;   // the new host's web server answers (its Modbus server can be up before it: seen in CI, ECONNREFUSED)
+            }
+            catch (PlaywrightException) when (i < 200)
+            {
+                await Task.Delay(100);
+            }
+        }
         var refused = await _page.Context.APIRequest.PutAsync(origin + "/api/settings", new() { DataObject = new { freeCharging = true } });
         Assert.Equal(403, refused.Status);
 
