@@ -73,9 +73,10 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         U32(r, 206, Wh(m.PowerW.L1));
         U32(r, 208, Wh(m.PowerW.L2));
         U32(r, 210, Wh(m.PowerW.L3));
-        U32(r, 212, (uint)Math.Round(m.CurrentA.L1 * 1000));
-        U32(r, 214, (uint)Math.Round(m.CurrentA.L2 * 1000));
-        U32(r, 216, (uint)Math.Round(m.CurrentA.L3 * 1000));
+        // the set is unsigned: while a bidirectional EV feeds in, power and currents read 0 (1022 counts what it feeds)
+        U32(r, 212, Wh(m.CurrentA.L1 * 1000));
+        U32(r, 214, Wh(m.CurrentA.L2 * 1000));
+        U32(r, 216, Wh(m.CurrentA.L3 * 1000));
         U32(r, 218, Wh(m.TotalEnergyWh));
         U32(r, 220, Wh(m.TotalPowerW));
         U32(r, 222, (uint)Math.Round(m.VoltageV.L1));

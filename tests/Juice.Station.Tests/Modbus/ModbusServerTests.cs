@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Juice.Hlc.Secc;
 using Juice.Station.Core;
 
 namespace Juice.Station.Tests.Modbus;
@@ -247,6 +248,33 @@ public sealed class ModbusServerTests : IAsyncLifetime
         }
         using var next = await Master.ConnectAsync(_station.ModbusEndPoint);
         Assert.Equal(0xEBEE, (await next.Read(141, 1))[0]);
+    }
+
+    [Fact]
+    public async Task While_a_bidirectional_EV_feeds_in_the_unsigned_meter_registers_read_0_and_1020_1022_tell_the_rest()
+    {
+        _station.Configure(s => s with { FreeCharging = true, Bidirectional = true });
+        using var m = await Master.ConnectAsync(_station.ModbusEndPoint);
+        Assert.Equal([0x06, 0x03, 0xFC, 0x1F, 0x40], await m.Request(255, 0x06, 0x03, 0xFC, 0x1F, 0x40));   // 1020 = 8000 W
+        var ev = new EvIdentity(Convert.FromHexString("AC91A1565F46"), "ISO 15118-20");
+        var point = _station.Station.AttachHlc(1)!;
+        point.SessionStarted(ev);
+        await point.AuthorizeAsync(new AuthorizationRequest(ev, IdentificationMode.External), default);
+        point.EvNeedsChanged(new EvNeeds(EnergyTransfer.Dc, 10_000, null, 100, 1, 450, 50_000, 50, MaxDischargePowerW: 20_000));
+        Assert.Equal(8_000, point.Limits.DischargeRequestW);
+        Assert.True(await point.SetEnergyTransferAsync(true, default));
+        point.DcTarget(400, -20);
+        Assert.True(_station.Station.Snapshot(1).Meter.TotalPowerW < 0);
+        var r = await m.Read(200, 28);
+        uint U32(int address) => ((uint)r[address - 200] << 16) | r[address - 199];
+        Assert.Equal(0u, U32(212));
+        Assert.Equal(0u, U32(220));
+        Assert.Equal(8_000, (await m.Read(1020, 1))[0]);
+        var extension = await m.Read(1020, 4);              // 1020-1023 readable; 1022-1023 the energy fed back so far (Wh)
+        Assert.Equal(0, extension[1]);
+        Assert.True((((uint)extension[2] << 16) | extension[3]) < 100);
+        point.SessionEnded(SessionEndReason.EvStopped);
+        ((IDisposable)point).Dispose();
     }
 
     [Fact]
