@@ -231,18 +231,31 @@ public sealed partial class Iso20SeccSession
             ? -Math.Min(limits.DischargeRequestW, Math.Min(limits.MaxDischargePowerW, evMaxDischargeW))
             : Math.Min(evMaxChargeW, limits.MaxPowerW);
 
-    private SeccReply<V2GMessageType> DcChargeLoop(DC_ChargeLoopReqType r)
+    /// <summary>
+    /// What both charging loops check and do first: the loop of the session's energy transfer, in the form of its
+    /// service; the overdue stop; the EV's state of charge. Null: the request goes on to the loop itself.
+    /// </summary>
+    private SeccReply<V2GMessageType>? EnterLoop(V2GMessageType r, bool dcLoop, bool bptForm, DisplayParametersType? display)
     {
-        if (!Dc)
+        if (dcLoop != Dc)
         {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "a DC charge loop in an AC session");
+            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, dcLoop ? "a DC charge loop in an AC session" : "an AC charge loop in a DC session");
         }
-        if (WrongForm(r, r.CLReqControlMode is BPT_Scheduled_DC_CLReqControlModeType or BPT_Dynamic_DC_CLReqControlModeType, "DC_ChargeLoop") is { } wrong)
+        if (WrongForm(r, bptForm, dcLoop ? "DC_ChargeLoop" : "AC_ChargeLoop") is { } wrong)
         {
             return wrong;
         }
         StopIfOverdue();
-        Soc(r.DisplayParameters);
+        Soc(display);
+        return null;
+    }
+
+    private SeccReply<V2GMessageType> DcChargeLoop(DC_ChargeLoopReqType r)
+    {
+        if (EnterLoop(r, dcLoop: true, r.CLReqControlMode is BPT_Scheduled_DC_CLReqControlModeType or BPT_Dynamic_DC_CLReqControlModeType, r.DisplayParameters) is { } refused)
+        {
+            return refused;
+        }
         var limits = _cp.Limits;
         CLResControlModeType control;
         double voltage, current;
@@ -320,16 +333,10 @@ public sealed partial class Iso20SeccSession
 
     private SeccReply<V2GMessageType> AcChargeLoop(AC_ChargeLoopReqType r)
     {
-        if (Dc)
+        if (EnterLoop(r, dcLoop: false, r.CLReqControlMode is BPT_Scheduled_AC_CLReqControlModeType or BPT_Dynamic_AC_CLReqControlModeType, r.DisplayParameters) is { } refused)
         {
-            return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, "an AC charge loop in a DC session");
+            return refused;
         }
-        if (WrongForm(r, r.CLReqControlMode is BPT_Scheduled_AC_CLReqControlModeType or BPT_Dynamic_AC_CLReqControlModeType, "AC_ChargeLoop") is { } wrong)
-        {
-            return wrong;
-        }
-        StopIfOverdue();
-        Soc(r.DisplayParameters);
         var limits = _cp.Limits;
         CLResControlModeType control;
         switch (r.CLReqControlMode)
