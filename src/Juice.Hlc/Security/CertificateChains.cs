@@ -147,8 +147,9 @@ public static class CertificateChains
             subject.Verify(issuer.GetPublicKey());
         }
         catch (Exception e) when (e is Org.BouncyCastle.Security.InvalidKeyException or Org.BouncyCastle.Security.Certificates.CertificateException
-            or Org.BouncyCastle.Security.SignatureException or ArgumentException or InvalidOperationException)
+            or Org.BouncyCastle.Security.SignatureException or ArgumentException or InvalidOperationException or InvalidCastException)
         {
+            // InvalidCastException: the issuer's key is of another algorithm (an Ed448 root and an ECDSA-signed subject)
             return (ChainStatus.BadSignature, $"the signature of {subject.SubjectDN} does not verify with the key of {issuer.SubjectDN}");
         }
         int pathLength = issuer.GetBasicConstraints();

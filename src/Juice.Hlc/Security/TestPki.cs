@@ -28,13 +28,21 @@ public sealed record TestPkiOptions
 
     /// <summary>The SECC certificate's CN (the EVSE ID).</summary>
     public string SeccName { get; init; } = "DE*JUI*E0001";
+
+    /// <summary>The vehicle certificate's CN (ISO 15118-20 PKIs only).</summary>
+    public string VehicleName { get; init; } = "JUICEVEHICLE00001";
+
+    /// <summary>secp256r1 for ISO 15118-2; secp521r1 or Ed448 for an ISO 15118-20 PKI (which also has a vehicle certificate).</summary>
+    public PkiAlgorithm Algorithm { get; init; } = PkiAlgorithm.Secp256r1;
 }
 
 /// <summary>
 /// A complete ISO 15118-2 test PKI (Figure 11, Annex F): V2G root → CPO Sub-CA 1 → CPO Sub-CA 2 → SECC; V2G root →
 /// CPS Sub-CA 1 → CPS Sub-CA 2 → CPS leaf (signs certificate installation responses); OEM root → OEM Sub-CA 1 →
 /// OEM Sub-CA 2 → OEM provisioning certificate; MO root → MO Sub-CA 1 → MO Sub-CA 2 → contract (eMAID in the CN).
-/// Written as PEM, DER, PKCS#8 and PKCS#12 files with a manifest; read back from the same folder.
+/// Written as PEM, DER, PKCS#8 and PKCS#12 files with a manifest; read back from the same folder. An ISO 15118-20 PKI
+/// (<see cref="TestPkiOptions.Algorithm"/> secp521r1 or Ed448) has the same chains in its algorithm and an OEM
+/// Sub-CA 2 → vehicle certificate for TLS 1.3 client authentication.
 /// </summary>
 public sealed class TestPki
 {
@@ -60,6 +68,17 @@ public sealed class TestPki
         (CertificateRole.Contract, "contract", CertificateRole.MoSubCa2),
     ];
 
+    private static readonly (CertificateRole Role, string File, CertificateRole? Issuer)[] Iso20Layout =
+        [.. Layout, (CertificateRole.Vehicle, "vehicle", CertificateRole.OemSubCa2)];
+
+    /// <summary>The folder of an ISO 15118-20 PKI beside the ISO 15118-2 one that <c>juice certs generate</c> writes: iso20-secp521r1, iso20-ed448.</summary>
+    public static string Iso20Folder(PkiAlgorithm algorithm) => "iso20-" + algorithm.Name();
+
+    private (CertificateRole Role, string File, CertificateRole? Issuer)[] Roles => LayoutOf(Options.Algorithm);
+
+    private static (CertificateRole Role, string File, CertificateRole? Issuer)[] LayoutOf(PkiAlgorithm algorithm) =>
+        algorithm == PkiAlgorithm.Secp256r1 ? Layout : Iso20Layout;
+
     private readonly Dictionary<CertificateRole, CertifiedKey> _entries;
 
     private TestPki(Dictionary<CertificateRole, CertifiedKey> entries, TestPkiOptions options)
@@ -72,13 +91,16 @@ public sealed class TestPki
 
     public CertifiedKey this[CertificateRole role] => _entries[role];
 
-    public static string FileName(CertificateRole role) => Layout.First(l => l.Role == role).File;
+    /// <summary>The certificates of this PKI (an ISO 15118-20 PKI also has <see cref="CertificateRole.Vehicle"/>).</summary>
+    public IReadOnlyList<CertificateRole> Certificates => [.. Roles.Select(r => r.Role)];
+
+    public static string FileName(CertificateRole role) => Iso20Layout.First(l => l.Role == role).File;
 
     /// <summary>The chain of a leaf or sub-CA up to (without) its root, leaf first.</summary>
     public IReadOnlyList<X509Certificate> Chain(CertificateRole role)
     {
         var chain = new List<X509Certificate>();
-        for (CertificateRole? r = role; r is { } x && Layout.First(l => l.Role == x).Issuer is not null; r = Layout.First(l => l.Role == x).Issuer)
+        for (CertificateRole? r = role; r is { } x && Iso20Layout.First(l => l.Role == x).Issuer is not null; r = Iso20Layout.First(l => l.Role == x).Issuer)
         {
             chain.Add(_entries[x].Certificate);
         }
@@ -95,19 +117,23 @@ public sealed class TestPki
         var from = options.ValidFrom ?? new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero);
         var random = new SecureRandom();
         var entries = new Dictionary<CertificateRole, CertifiedKey>();
-        foreach (var (role, file, issuerRole) in Layout)
+        var algorithm = options.Algorithm;
+        foreach (var (role, file, issuerRole) in LayoutOf(algorithm))
         {
-            var pair = options.Seed is { } seed ? V2gKeys.FromSeed(seed, file) : V2gKeys.Generate(random);
-            var key = (ECPrivateKeyParameters)pair.Private;
+            // the -2 keys keep their labels (a seed gives the PKI it gave before); a -20 PKI's are its own
+            string label = algorithm == PkiAlgorithm.Secp256r1 ? file : algorithm.Name() + "/" + file;
+            var pair = options.Seed is { } seed ? PkiKeys.FromSeed(algorithm, seed, label) : PkiKeys.Generate(algorithm, random);
+            var key = pair.Private;
             string cn = role switch
             {
                 CertificateRole.Secc => options.SeccName,
                 CertificateRole.Contract => options.Emaid,
                 CertificateRole.OemProvisioning => options.Pcid,
+                CertificateRole.Vehicle => options.VehicleName,
                 _ => CommonNameOf(role),
             };
             var issuer = issuerRole is { } i ? entries[i] : null;
-            var cert = V2gCertificates.Issue(role, cn, options.Organization, options.Country, (ECPublicKeyParameters)pair.Public, issuer, key, from);
+            var cert = V2gCertificates.Issue(role, cn, options.Organization, options.Country, pair.Public, issuer, key, from);
             entries[role] = new CertifiedKey(cert, key);
         }
         return new TestPki(entries, options);
@@ -138,30 +164,36 @@ public sealed class TestPki
     public void Write(string directory)
     {
         Directory.CreateDirectory(directory);
-        foreach (var (role, file, _) in Layout)
+        foreach (var (role, file, _) in Roles)
         {
             var e = _entries[role];
             File.WriteAllText(Path.Combine(directory, file + ".pem"), V2gCertificates.ToPem([e.Certificate]));
             File.WriteAllBytes(Path.Combine(directory, file + ".der"), e.Certificate.GetEncoded());
-            File.WriteAllText(Path.Combine(directory, file + ".key.pem"), V2gKeys.Pkcs8Pem(e.PrivateKey));
-            File.WriteAllBytes(Path.Combine(directory, file + ".key.der"), V2gKeys.Pkcs8(e.PrivateKey));
+            File.WriteAllText(Path.Combine(directory, file + ".key.pem"), PkiKeys.Pkcs8Pem(e.Key));
+            File.WriteAllBytes(Path.Combine(directory, file + ".key.der"), PkiKeys.Pkcs8(e.Key));
         }
-        foreach (var leaf in new[] { CertificateRole.Secc, CertificateRole.CpsLeaf, CertificateRole.OemProvisioning, CertificateRole.Contract })
+        foreach (var leaf in Roles.Select(r => r.Role).Where(r => r is CertificateRole.Secc or CertificateRole.CpsLeaf or CertificateRole.OemProvisioning or CertificateRole.Contract or CertificateRole.Vehicle))
         {
             string file = FileName(leaf);
             File.WriteAllText(Path.Combine(directory, file + "-chain.pem"), V2gCertificates.ToPem(Chain(leaf)));
-            File.WriteAllBytes(Path.Combine(directory, file + ".p12"), Pkcs12(leaf));
+            if (Options.Algorithm != PkiAlgorithm.Ed448)
+            {
+                // no Ed448 bundles: BouncyCastle puts the key in as PKCS#8 version 2, which OpenSSL 3.0 cannot read there
+                File.WriteAllBytes(Path.Combine(directory, file + ".p12"), Pkcs12(leaf));
+            }
         }
         var manifest = new
         {
             generator = "juice certs generate",
+            algorithm = Options.Algorithm.Name(),
             seed = Options.Seed,
             validFrom = V2gRoot.NotBefore.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
             emaid = Options.Emaid,
             pcid = Options.Pcid,
             secc = Options.SeccName,
+            vehicle = Options.Algorithm == PkiAlgorithm.Secp256r1 ? null : Options.VehicleName,
             pkcs12Password = Pkcs12Password,
-            certificates = Layout.ToDictionary(l => l.File, l => new
+            certificates = Roles.ToDictionary(l => l.File, l => new
             {
                 role = l.Role.ToString(),
                 subject = _entries[l.Role].Certificate.SubjectDN.ToString(),
@@ -181,7 +213,7 @@ public sealed class TestPki
             .SetCertAlgorithm(Org.BouncyCastle.Asn1.Pkcs.PkcsObjectIdentifiers.PbeWithShaAnd3KeyTripleDesCbc)
             .Build();
         var chain = Chain(leaf).Select(c => new X509CertificateEntry(c)).ToArray();
-        store.SetKeyEntry(FileName(leaf), new AsymmetricKeyEntry(_entries[leaf].PrivateKey), chain);
+        store.SetKeyEntry(FileName(leaf), new AsymmetricKeyEntry(_entries[leaf].Key), chain);
         using var output = new MemoryStream();
         store.Save(output, Pkcs12Password.ToCharArray(), new SecureRandom());
         return output.ToArray();
@@ -191,19 +223,22 @@ public sealed class TestPki
     public static TestPki Load(string directory)
     {
         var entries = new Dictionary<CertificateRole, CertifiedKey>();
-        foreach (var (role, file, _) in Layout)
+        var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "pki.json"))).RootElement;
+        var algorithm = manifest.TryGetProperty("algorithm", out var a) && a.ValueKind == JsonValueKind.String ? PkiKeys.Parse(a.GetString()!) : PkiAlgorithm.Secp256r1;
+        foreach (var (role, file, _) in LayoutOf(algorithm))
         {
             var cert = V2gCertificates.Parse(File.ReadAllBytes(Path.Combine(directory, file + ".der")));
-            var key = V2gKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(directory, file + ".key.pem"), Encoding.ASCII));
+            var key = PkiKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(directory, file + ".key.pem"), Encoding.ASCII));
             entries[role] = new CertifiedKey(cert, key);
         }
-        var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "pki.json"))).RootElement;
         var options = new TestPkiOptions
         {
             Seed = manifest.TryGetProperty("seed", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null,
             Emaid = manifest.GetProperty("emaid").GetString()!,
             Pcid = manifest.GetProperty("pcid").GetString()!,
             SeccName = manifest.GetProperty("secc").GetString()!,
+            VehicleName = manifest.TryGetProperty("vehicle", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : new TestPkiOptions().VehicleName,
+            Algorithm = algorithm,
         };
         return new TestPki(entries, options);
     }

@@ -30,6 +30,9 @@ public enum CertificateRole
     CpsSubCa1,
     CpsSubCa2,
     CpsLeaf,
+
+    /// <summary>ISO 15118-20: the vehicle certificate (OEM Sub-CA 2 → vehicle) the EV shows in TLS 1.3 mutual authentication.</summary>
+    Vehicle,
 }
 
 /// <summary>
@@ -63,14 +66,21 @@ public sealed record CertificateProfile(string DomainComponent, bool IsCa, int? 
         CertificateRole.CpsSubCa1 => new("V2G", true, 1, CaUsage, Years(4)),
         CertificateRole.CpsSubCa2 => new("V2G", true, 0, CaUsage, Years(2)),
         CertificateRole.CpsLeaf => new("CPS", false, null, Org.BouncyCastle.Asn1.X509.KeyUsage.DigitalSignature, TimeSpan.FromDays(90)),
+        CertificateRole.Vehicle => new("OEM", false, null, Org.BouncyCastle.Asn1.X509.KeyUsage.DigitalSignature | Org.BouncyCastle.Asn1.X509.KeyUsage.KeyAgreement, Years(4)),
         _ => throw new ArgumentOutOfRangeException(nameof(role)),
     };
 }
 
 /// <summary>A certificate with its private key.</summary>
-public sealed record CertifiedKey(X509Certificate Certificate, ECPrivateKeyParameters PrivateKey)
+/// <remarks>ISO 15118-2 keys are EC (secp256r1); a -20 PKI's are secp521r1 or Ed448: <see cref="Key"/> holds any of them.</remarks>
+public sealed record CertifiedKey(X509Certificate Certificate, AsymmetricKeyParameter Key)
 {
+    /// <summary>The EC private key (the only kind ISO 15118-2 has); <see cref="InvalidOperationException"/> for an Ed448 key.</summary>
+    public ECPrivateKeyParameters PrivateKey => Key as ECPrivateKeyParameters ?? throw new InvalidOperationException($"{Certificate.SubjectDN} has an {PkiKeys.Of(Key).Name()} key, not an EC one");
+
     public ECPublicKeyParameters PublicKey => (ECPublicKeyParameters)Certificate.GetPublicKey();
+
+    public PkiAlgorithm Algorithm => PkiKeys.Of(Key);
 }
 
 /// <summary>Issues and reads the certificates of the V2G PKI.</summary>
@@ -81,8 +91,8 @@ public static class V2gCertificates
     /// (null: self-signed with <paramref name="selfKey"/>). Signatures are deterministic (RFC 6979), so a seeded PKI
     /// gives the same bytes every time.
     /// </summary>
-    public static X509Certificate Issue(CertificateRole role, string commonName, string organization, string country, ECPublicKeyParameters subjectKey,
-        CertifiedKey? issuer, ECPrivateKeyParameters? selfKey, DateTimeOffset notBefore, TimeSpan? validity = null, BigInteger? serial = null)
+    public static X509Certificate Issue(CertificateRole role, string commonName, string organization, string country, AsymmetricKeyParameter subjectKey,
+        CertifiedKey? issuer, AsymmetricKeyParameter? selfKey, DateTimeOffset notBefore, TimeSpan? validity = null, BigInteger? serial = null)
     {
         var profile = CertificateProfile.For(role);
         var subject = Name(commonName, organization, country, profile.DomainComponent);
@@ -102,8 +112,8 @@ public static class V2gCertificates
         {
             generator.AddExtension(X509Extensions.AuthorityKeyIdentifier, false, X509ExtensionUtilities.CreateAuthorityKeyIdentifier(issuer.Certificate));
         }
-        var signingKey = issuer?.PrivateKey ?? selfKey ?? throw new ArgumentException("a self-signed certificate needs its key");
-        return generator.Generate(new DeterministicEcdsaFactory(signingKey));
+        var signingKey = issuer?.Key ?? selfKey ?? throw new ArgumentException("a self-signed certificate needs its key");
+        return generator.Generate(PkiKeys.SignatureFactory(signingKey));
     }
 
     /// <summary>The distinguished name CN, O, C, DC (the order ISO 15118 PKIs use).</summary>
@@ -135,47 +145,4 @@ public static class V2gCertificates
 
     /// <summary>The SHA-256 fingerprint in upper-case hex.</summary>
     public static string Fingerprint(X509Certificate certificate) => Convert.ToHexString(SHA256.HashData(certificate.GetEncoded()));
-
-    /// <summary>A certificate signature factory with deterministic ECDSA (RFC 6979, HMAC-SHA-256).</summary>
-    private sealed class DeterministicEcdsaFactory(ECPrivateKeyParameters key) : ISignatureFactory
-    {
-        public object AlgorithmDetails { get; } = new AlgorithmIdentifier(Org.BouncyCastle.Asn1.X9.X9ObjectIdentifiers.ECDsaWithSha256);
-
-        public IStreamCalculator<IBlockResult> CreateCalculator() => new Calculator(key);
-
-        private sealed class Calculator(ECPrivateKeyParameters key) : IStreamCalculator<IBlockResult>
-        {
-            private readonly MemoryStream _data = new();
-
-            public Stream Stream => _data;
-
-            public IBlockResult GetResult()
-            {
-                byte[] hash = SHA256.HashData(_data.ToArray());
-                var signer = new ECDsaSigner(new HMacDsaKCalculator(new Sha256Digest()));
-                signer.Init(true, key);
-                var rs = signer.GenerateSignature(hash);
-                return new SimpleBlockResult(new DerSequence(new DerInteger(rs[0]), new DerInteger(rs[1])).GetEncoded());
-            }
-        }
-    }
-
-    private sealed class SimpleBlockResult(byte[] value) : IBlockResult
-    {
-        public byte[] Collect() => value;
-
-        public int Collect(byte[] buf, int off)
-        {
-            value.CopyTo(buf, off);
-            return value.Length;
-        }
-
-        public int Collect(Span<byte> output)
-        {
-            value.CopyTo(output);
-            return value.Length;
-        }
-
-        public int GetMaxResultLength() => value.Length;
-    }
 }

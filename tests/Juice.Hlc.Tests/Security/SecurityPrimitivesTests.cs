@@ -40,7 +40,8 @@ public sealed class SecurityPrimitivesTests : IDisposable
     public void A_seeded_PKI_is_the_same_to_the_byte_every_time()
     {
         var again = TestPki.Generate(new TestPkiOptions { Seed = "juice-tests", ValidFrom = From });
-        foreach (var role in Enum.GetValues<CertificateRole>())
+        Assert.Equal(Enum.GetValues<CertificateRole>().Length - 1, Pki.Certificates.Count);   // all but the -20 vehicle certificate
+        foreach (var role in Pki.Certificates)
         {
             Assert.Equal(Pki[role].Certificate.GetEncoded(), again[role].Certificate.GetEncoded());
             Assert.Equal(V2gKeys.Raw(Pki[role].PrivateKey), V2gKeys.Raw(again[role].PrivateKey));

@@ -63,7 +63,7 @@ public sealed class V2gTlsTests : IDisposable
         return (listener, serving);
     }
 
-    private static int PortOf(TcpListener l) => ((IPEndPoint)l.LocalEndpoint).Port;
+    internal static int PortOf(TcpListener l) => ((IPEndPoint)l.LocalEndpoint).Port;
 
     [Theory]
     [InlineData(V2gCipherSuite.EcdheEcdsaAes128CbcSha256)]
@@ -88,7 +88,7 @@ public sealed class V2gTlsTests : IDisposable
         Assert.Equal(["ok " + suite], outcomes);
     }
 
-    private static async Task<(int Code, string Output)> Run(string file, string? input, params string[] args)
+    internal static async Task<(int Code, string Output)> Run(string file, string? input, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in args)
