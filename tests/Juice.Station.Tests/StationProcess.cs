@@ -33,6 +33,30 @@ internal sealed partial class StationProcess : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
+    private readonly List<(string Text, TaskCompletionSource Seen)> _waiting = [];
+
+    /// <summary>Waits until a log line contains <paramref name="text"/> (at once if one does already); fails after <paramref name="timeout"/> (default 30 s).</summary>
+    public async Task WaitForLog(string text, TimeSpan? timeout = null)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_log)
+        {
+            if (_log.ToString().Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+            _waiting.Add((text, seen));
+        }
+        try
+        {
+            await seen.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"the station did not log '{text}'; its log:\n{Log}");
+        }
+    }
+
     [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
     private static partial Regex ApiLine();
 
@@ -70,9 +94,16 @@ internal sealed partial class StationProcess : IAsyncDisposable
         {
             return;
         }
+        List<(string Text, TaskCompletionSource Seen)> seen;
         lock (_log)
         {
             _log.AppendLine(line);
+            seen = [.. _waiting.Where(w => line.Contains(w.Text, StringComparison.Ordinal))];
+            _waiting.RemoveAll(seen.Contains);
+        }
+        foreach (var w in seen)
+        {
+            w.Seen.TrySetResult();
         }
         if (ApiLine().Match(line) is { Success: true } a)
         {

@@ -76,6 +76,20 @@ internal static class EvCommand
         var oemChain = new Option<FileInfo?>("--oem-chain") { Description = "the OEM provisioning certificate (chain), PEM" };
         var oemKey = new Option<FileInfo?>("--oem-key") { Description = "the OEM provisioning key, PEM" };
         var v2gRoot = new Option<string?>("--v2g-root") { Description = "trusted V2G root certificates, PEM files separated by ';'" };
+        var tlsAlgorithm = new Option<string?>("--tls-algorithm")
+        {
+            Description = "ISO 15118-20 TLS 1.3: the certificate profile offered, secp521r1 or ed448 (default both; the vehicle certificate from that PKI)",
+        };
+        tlsAlgorithm.AcceptOnlyFromAmong("secp521r1", "ed448");
+        var vehicleChain = new Option<FileInfo?>("--vehicle-chain") { Description = "ISO 15118-20: the vehicle certificate chain (PEM, leaf first) shown when the SECC asks in TLS 1.3; default from --pki" };
+        var vehicleKey = new Option<FileInfo?>("--vehicle-key") { Description = "the vehicle certificate's private key (PEM)" };
+        var tlsVersion = new Option<string>("--tls-version")
+        {
+            Description = "TLS versions offered: auto (1.3 for iso20, 1.2 for iso2/din, both when both are offered), 1.2 or 1.3 (to see how a charger treats the wrong one)",
+            DefaultValueFactory = _ => "auto",
+        };
+        tlsVersion.AcceptOnlyFromAmong("auto", "1.2", "1.3");
+        var noVehicle = new Option<bool>("--no-vehicle-certificate") { Description = "ISO 15118-20: answer the SECC's certificate request with no certificate" };
         var moRoot = new Option<string?>("--mo-root") { Description = "MO root certificates to check an installed contract against, PEM files separated by ';'" };
         var store = new Option<DirectoryInfo?>("--contract-store") { Description = "folder where an installed contract is saved and read from on the next run" };
         var install = new Option<bool>("--install") { Description = "install a new contract even with one at hand (CertificateInstallation)" };
@@ -86,7 +100,8 @@ internal static class EvCommand
         var command = new Command("ev", "Simulated EV: SDP (or a direct address), supportedAppProtocol, a full ISO 15118-20 (AC, DC, bidirectional), ISO 15118-2 (AC or DC) or DIN SPEC 70121 (DC) session; --sessions for load tests") {
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
-            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc, dischargeKw };
+            pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc, dischargeKw,
+            tlsAlgorithm, vehicleChain, vehicleKey, noVehicle, tlsVersion };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -142,17 +157,26 @@ internal static class EvCommand
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
-            IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? tlsRoots = options.PlugAndCharge?.V2gRoots;
-            if (tlsRoots is null && result.GetValue(tls))
+            V2gTlsClientSetup? tlsSetup;
+            try
             {
-                tlsRoots = Roots(result.GetValue(v2gRoot), result.GetValue(pki));
-                if (tlsRoots.Count == 0)
+                tlsSetup = EvTls.Setup(options.PlugAndCharge is not null || result.GetValue(tls), options.Protocols,
+                    options.PlugAndCharge?.V2gRoots ?? Roots(result.GetValue(v2gRoot), result.GetValue(pki)), result.GetValue(pki),
+                    result.GetValue(tlsAlgorithm) is { } alg ? PkiKeys.Parse(alg) : null, result.GetValue(vehicleChain)?.FullName, result.GetValue(vehicleKey)?.FullName,
+                    result.GetValue(noVehicle));
+                tlsSetup = result.GetValue(tlsVersion) switch
                 {
-                    Console.Error.WriteLine("--tls needs the V2G root: --v2g-root FILE or --pki DIR");
-                    return 2;
-                }
+                    "1.2" => tlsSetup! with { Versions = [V2gTlsVersion.Tls12] },
+                    "1.3" => tlsSetup! with { Versions = [V2gTlsVersion.Tls13] },
+                    _ => tlsSetup,
+                };
             }
-            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsRoots, result.GetValue(slac), result.GetValue(threshold),
+            catch (Exception e) when (e is FormatException or IOException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsSetup, result.GetValue(slac), result.GetValue(threshold),
                 KeyLogFile(result.GetValue(keyLog)));
             if (target.Slac && target.Interface is null)
             {
@@ -307,14 +331,14 @@ internal static class EvCommand
 }
 
 /// <summary>Where the EV connects: a given address and port, or the SECC found by SDP on an interface; with TLS roots, over TLS.</summary>
-internal sealed record EvTarget(string? Host, int? Port, string? Interface, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? TlsRoots = null,
+internal sealed record EvTarget(string? Host, int? Port, string? Interface, V2gTlsClientSetup? Tls = null,
     bool Slac = false, double SlacThreshold = 40, string? KeyLogFile = null)
 {
     /// <summary>The connection's stream: captured into the pcap (if any), then TLS (if asked for).</summary>
     public Func<Stream, CancellationToken, ValueTask<Stream>>? StreamFactory(PcapWriter? pcap, TextWriter status)
     {
         var capture = Capture(pcap);
-        if (TlsRoots is not { } roots)
+        if (Tls is not { } setup)
         {
             return capture;
         }
@@ -324,8 +348,10 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface, IRea
             {
                 stream = await capture(stream, ct);
             }
-            var tls = await V2gTls.ConnectAsync(stream, roots, DateTimeOffset.UtcNow, ct, keyLog: KeyLogFile is { } file ? line => AppendKeyLog(file, line) : null);
-            status.WriteLine($"TLS: {tls.CipherSuite}, SECC certificate {tls.PeerChain[0].SubjectDN} (SHA-256 {V2gCertificates.Fingerprint(tls.PeerChain[0])})");
+            var tls = await V2gTls.ConnectAsync(stream, setup with { Now = DateTimeOffset.UtcNow }, ct, keyLog: KeyLogFile is { } file ? line => AppendKeyLog(file, line) : null);
+            status.WriteLine($"TLS: {tls.CipherSuite} (TLS {(tls.Version == V2gTlsVersion.Tls13 ? "1.3" : "1.2")}), SECC certificate {tls.PeerChain[0].SubjectDN} "
+                + $"(SHA-256 {V2gCertificates.Fingerprint(tls.PeerChain[0])}), key {PkiKeys.Of(tls.PeerChain[0].GetPublicKey()).Name()}"
+                + (tls.Version == V2gTlsVersion.Tls13 ? $", vehicle certificate {(setup.VehicleCertificate is { } v ? v.Chain[0].SubjectDN.ToString() : "none")}" : ""));
             return tls;
         };
     }
@@ -349,7 +375,7 @@ internal sealed record EvTarget(string? Host, int? Port, string? Interface, IRea
         if (Interface is not null)
         {
             var sdp = await new SdpClient { Trace = pcap is null ? null : (from, to, datagram) => pcap.WriteUdp(from, to, datagram) }
-                .DiscoverAsync(Interface, TlsRoots is null ? SdpSecurity.NoTls : SdpSecurity.Tls, stop);
+                .DiscoverAsync(Interface, Tls is null ? SdpSecurity.NoTls : SdpSecurity.Tls, stop);
             status.WriteLine($"SDP: SECC at [{sdp.Address}]:{sdp.Port} ({sdp.Security})");
             if (!V2gPorts.IsDynamic(sdp.Port))
             {

@@ -100,7 +100,9 @@ internal static class ReplayCommand
                 return null;
             }
         }
-        var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), roots, KeyLogFile: EvCommand.KeyLogFile(result.GetValue(keyLog)));
+        // the captured session's protocol decides: TLS 1.2 for DIN/-2, TLS 1.3 for -20, both offered
+        var tlsSetup = roots is null ? null : new V2gTlsClientSetup { V2gRoots = roots, Now = DateTimeOffset.UtcNow, Versions = [V2gTlsVersion.Tls13, V2gTlsVersion.Tls12] };
+        var target = new EvTarget(result.GetValue(host), result.GetValue(port), result.GetValue(iface), tlsSetup, KeyLogFile: EvCommand.KeyLogFile(result.GetValue(keyLog)));
         if (await target.ResolveAsync(null, Console.Out, ct) is not { } endpoint)
         {
             return null;

@@ -48,7 +48,7 @@ public sealed record SeccOptions
 
     /// <summary>
     /// Offer the ISO 15118-20 protocols of <see cref="Protocols"/> although the connection is not TLS 1.3, which -20
-    /// requires; a test mode (default off: -20 is then not offered at all).
+    /// requires; a test mode (default off: -20 is then offered only over TLS 1.3).
     /// </summary>
     public bool Iso20AllowPlainTcp { get; init; }
 }
@@ -197,10 +197,12 @@ public sealed partial class SeccConnectionHandler
     private async Task NegotiateAndRunAsync(V2gtpConnection connection, IPEndPoint remote, IChargingPoint chargingPoint, SupportedAppProtocolReq offer,
         ReusableTimeout timeout, long connected, CancellationToken cancellationToken)
     {
-        // ISO 15118-20 requires TLS 1.3, which this SECC does not speak yet: -20 is offered only where the operator
-        // allows it without (Secc:Iso20AllowPlainTcp, a test mode other stacks' simulators have too)
+        // [V2G20-2458] ISO 15118-20 runs over TLS 1.3 only: over TCP or TLS 1.2 -20 is not offered (an EV that offers
+        // only -20 gets Failed_NoNegotiation), unless the operator allows it (Iso20AllowPlainTcp, a test mode other
+        // stacks' simulators have too). DIN and -2 stay possible over TLS 1.3 (-20 Table 5).
         var offered = _options.ProtocolsNow?.Invoke() ?? _options.Protocols;
-        var protocols = _options.Iso20AllowPlainTcp ? offered : [.. offered.Where(p => !p.IsIso20)];
+        bool tls13 = connection.Stream is V2gTlsStream { Version: V2gTlsVersion.Tls13 };
+        var protocols = _options.Iso20AllowPlainTcp || tls13 ? offered : [.. offered.Where(p => !p.IsIso20)];
         var negotiation = AppProtocolNegotiation.Negotiate(offer, protocols);
         byte[] answer = AppHandshakeExi.EncodeSupportedAppProtocolRes(negotiation.Response);
         _options.Trace?.Invoke(remote, "se->ev", ExiCodec.AppHandshake, answer);

@@ -257,7 +257,7 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
     private void StartTls()
     {
         var o = options.Value;
-        if (certificates.SeccCredentials is null)
+        if (certificates.SeccCredentials is null && certificates.Iso20SeccCredentials.Count == 0)
         {
             Log.NoCertificate(_logger);
             return;
@@ -273,8 +273,18 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                 handshake.CancelAfter(TimeSpan.FromSeconds(o.TlsHandshakeSeconds));
                 try
                 {
-                    var tls = await V2gTls.AcceptAsync(stream, () => certificates.SeccCredentials ?? throw new V2gTlsException("no SECC certificate"), handshake.Token);
-                    Log.TlsUp(tlsLogger, tls.CipherSuite.ToString());
+                    // TLS 1.2 with the -2 certificate, TLS 1.3 with a -20 one: whichever the EV offers and the store holds,
+                    // read per connection (a certificate renewed or imported applies to the next EV)
+                    var setup = new V2gTlsServerSetup
+                    {
+                        Iso2 = () => certificates.SeccCredentials,
+                        Iso20 = () => certificates.Iso20SeccCredentials,
+                        VehicleRoots = certificates.Roots(CertificateKind.ManufacturerRootCertificate),
+                        Time = time,
+                    };
+                    var tls = await V2gTls.AcceptAsync(stream, setup, handshake.Token);
+                    Log.TlsUp(tlsLogger, tls.Version == V2gTlsVersion.Tls13 ? "1.3" : "1.2", tls.CipherSuite.ToString(),
+                        tls.PeerChain.Count > 0 ? tls.PeerChain[0].SubjectDN.ToString() : "none");
                     return tls;
                 }
                 catch (Exception e) when (e is V2gTlsException or OperationCanceledException)
@@ -339,11 +349,11 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
         [LoggerMessage(4, LogLevel.Information, "SECC TLS server (Plug & Charge) listening on {EndPoint}")]
         public static partial void TlsStarted(ILogger logger, string endPoint);
 
-        [LoggerMessage(5, LogLevel.Warning, "Plug & Charge is on but no SECC certificate is installed (Pnc:Pki or Pnc:SeccCertificateChain): no TLS server")]
+        [LoggerMessage(5, LogLevel.Warning, "Plug & Charge is on but no SECC certificate is installed (Pnc:Pki, Pnc:SeccCertificateChain or Pnc:Iso20Pki): no TLS server")]
         public static partial void NoCertificate(ILogger logger);
 
-        [LoggerMessage(6, LogLevel.Information, "TLS handshake done, cipher suite {Suite}")]
-        public static partial void TlsUp(ILogger logger, string suite);
+        [LoggerMessage(6, LogLevel.Information, "TLS {Version} handshake done, cipher suite {Suite}, vehicle certificate {Vehicle}")]
+        public static partial void TlsUp(ILogger logger, string version, string suite, string vehicle);
 
         [LoggerMessage(7, LogLevel.Warning, "TLS handshake refused: {Reason}")]
         public static partial void TlsFailed(ILogger logger, string reason);

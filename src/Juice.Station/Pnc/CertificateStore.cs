@@ -67,7 +67,7 @@ public sealed class CertificateStore(StationDatabase db, TimeProvider time)
     {
         var rows = db.Read(cmd =>
         {
-            cmd.With("SELECT id, kind, pem FROM certificate WHERE kind <> 'PendingKey' ORDER BY id");
+            cmd.With("SELECT id, kind, pem FROM certificate WHERE kind NOT IN ('PendingKey', $iso20) ORDER BY id", ("$iso20", Iso20Kind));
             var list = new List<(long Id, CertificateKind Kind, IReadOnlyList<X509Certificate> Chain)>();
             using var r = cmd.ExecuteReader();
             while (r.Read())
@@ -138,6 +138,50 @@ public sealed class CertificateStore(StationDatabase db, TimeProvider time)
             cmd.With("DELETE FROM certificate WHERE kind = $k", ("$k", nameof(CertificateKind.V2GCertificateChain))).ExecuteNonQuery();
             cmd.With("INSERT INTO certificate (kind, pem, key_pem, fingerprint, added_utc) VALUES ($k, $p, $key, $f, $t)",
                 ("$k", nameof(CertificateKind.V2GCertificateChain)), ("$p", V2gCertificates.ToPem(chain)), ("$key", V2gKeys.Pkcs8Pem(key)),
+                ("$f", V2gCertificates.Fingerprint(chain[0])), ("$t", Sql.Utc(time.GetUtcNow()))).ExecuteNonQuery();
+        });
+        Invalidate();
+    }
+
+    // the -20 SECC chains are no certificate type of the OCPP 1.6 extension: kept apart from what the backend lists
+    private const string Iso20Kind = "Iso20SeccChain";
+
+    /// <summary>
+    /// The SECC's ISO 15118-20 chains and keys (TLS 1.3: one per algorithm, secp521r1 and/or Ed448); empty when none
+    /// is installed. ISO 15118-2 and -20 need different certificates, so these live beside <see cref="SeccCredentials"/>.
+    /// </summary>
+    public IReadOnlyList<V2gTlsCredentials> Iso20SeccCredentials => db.Read(cmd =>
+    {
+        cmd.With("SELECT pem, key_pem FROM certificate WHERE kind = $k ORDER BY id", ("$k", Iso20Kind));
+        using var r = cmd.ExecuteReader();
+        var list = new List<V2gTlsCredentials>();
+        while (r.Read())
+        {
+            list.Add(new V2gTlsCredentials(V2gCertificates.ParsePem(r.GetString(0)), PkiKeys.ReadPrivateKeyPem(r.GetString(1))));
+        }
+        return (IReadOnlyList<V2gTlsCredentials>)list;
+    });
+
+    /// <summary>Installs an ISO 15118-20 SECC chain and key, replacing the one of the same algorithm.</summary>
+    public void SetIso20SeccChain(IReadOnlyList<X509Certificate> chain, Org.BouncyCastle.Crypto.AsymmetricKeyParameter key)
+    {
+        var algorithm = PkiKeys.Of(key);
+        if (algorithm == PkiAlgorithm.Secp256r1)
+        {
+            throw new ArgumentException("an ISO 15118-20 SECC certificate is secp521r1 or Ed448; secp256r1 is the ISO 15118-2 one");
+        }
+        if (PkiKeys.Of(chain[0].GetPublicKey()) != algorithm)
+        {
+            throw new ArgumentException("the key does not belong to the certificate");
+        }
+        db.Write(cmd =>
+        {
+            foreach (var old in Iso20SeccCredentials.Where(c => c.Algorithm == algorithm))
+            {
+                cmd.With("DELETE FROM certificate WHERE kind = $k AND fingerprint = $f", ("$k", Iso20Kind), ("$f", V2gCertificates.Fingerprint(old.Chain[0]))).ExecuteNonQuery();
+            }
+            cmd.With("INSERT INTO certificate (kind, pem, key_pem, fingerprint, added_utc) VALUES ($k, $p, $key, $f, $t)",
+                ("$k", Iso20Kind), ("$p", V2gCertificates.ToPem(chain)), ("$key", PkiKeys.Pkcs8Pem(key)),
                 ("$f", V2gCertificates.Fingerprint(chain[0])), ("$t", Sql.Utc(time.GetUtcNow()))).ExecuteNonQuery();
         });
         Invalidate();

@@ -13,8 +13,22 @@ public sealed class PncOptions
 {
     public const string Section = "Pnc";
 
-    /// <summary>A folder written by <c>juice certs generate</c>: its V2G, MO and OEM roots and its SECC chain and key.</summary>
+    /// <summary>
+    /// A folder written by <c>juice certs generate</c>: its V2G, MO and OEM roots and its SECC chain and key, and the
+    /// same of its ISO 15118-20 PKIs (the subfolders iso20-secp521r1 and iso20-ed448) where present.
+    /// </summary>
     public string? Pki { get; set; }
+
+    /// <summary>
+    /// ISO 15118-20 PKI folders (written by <c>juice certs generate</c>, e.g. DIR/iso20-secp521r1), separated by ';':
+    /// their roots and their secp521r1 or Ed448 SECC chain and key for TLS 1.3. Default: those below <see cref="Pki"/>.
+    /// </summary>
+    public string? Iso20Pki { get; set; }
+
+    /// <summary>The ISO 15118-20 PKI folders in use: <see cref="Iso20Pki"/>, else those of <see cref="Pki"/>.</summary>
+    public IReadOnlyList<string> Iso20Folders => Iso20Pki is { Length: > 0 }
+        ? [.. Files(Iso20Pki)]
+        : Pki is { Length: > 0 } dir ? [.. new[] { PkiAlgorithm.Secp521r1, PkiAlgorithm.Ed448 }.Select(a => Path.Combine(dir, TestPki.Iso20Folder(a))).Where(Directory.Exists)] : [];
 
     /// <summary>The SECC's chain as PEM (leaf, Sub-CA 2, Sub-CA 1) and its private key (PKCS#8 or SEC 1 PEM).</summary>
     public string? SeccCertificateChain { get; set; }
@@ -56,6 +70,13 @@ public sealed class PncOptions
                 yield return $"Pnc: the file '{f}' does not exist";
             }
         }
+        foreach (var folder in Files(Iso20Pki))
+        {
+            if (!File.Exists(Path.Combine(folder, "secc-chain.pem")) || !File.Exists(Path.Combine(folder, "secc.key.pem")))
+            {
+                yield return $"Pnc:Iso20Pki '{folder}' has no secc-chain.pem and secc.key.pem (juice certs generate writes them to DIR/iso20-secp521r1 and DIR/iso20-ed448)";
+            }
+        }
         if ((SeccCertificateChain is null) != (SeccPrivateKey is null))
         {
             yield return "Pnc:SeccCertificateChain and Pnc:SeccPrivateKey go together";
@@ -90,6 +111,20 @@ public sealed class PncOptions
         Roots(CertificateKind.V2GRootCertificate, Files(V2gRoots));
         Roots(CertificateKind.MORootCertificate, Files(MoRoots));
         Roots(CertificateKind.ManufacturerRootCertificate, Files(OemRoots));
+        foreach (var folder in Iso20Folders)
+        {
+            Roots(CertificateKind.V2GRootCertificate, [Path.Combine(folder, "v2g-root.pem")]);
+            Roots(CertificateKind.MORootCertificate, [Path.Combine(folder, "mo-root.pem")]);
+            Roots(CertificateKind.ManufacturerRootCertificate, [Path.Combine(folder, "oem-root.pem")]);
+            var certs = V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(folder, "secc-chain.pem")));
+            var key20 = PkiKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(folder, "secc.key.pem")));
+            if (!store.Iso20SeccCredentials.Any(c => c.Chain[0].Equals(certs[0])))
+            {
+                store.SetIso20SeccChain(certs, key20);
+                logger.LogInformation("Plug & Charge: ISO 15118-20 SECC certificate {Subject} ({Algorithm}, valid until {NotAfter:u}) installed from {Dir}",
+                    certs[0].SubjectDN, PkiKeys.Of(key20).Name(), certs[0].NotAfter, folder);
+            }
+        }
         if (chain is not null && key is not null && store.SeccCredentials is null)
         {
             var certs = V2gCertificates.ParsePem(File.ReadAllText(chain));
