@@ -30,9 +30,19 @@ internal static class BackendCommand
         command.SetAction(async (result, ct) =>
         {
             TestPki loaded;
+            List<TestPki> iso20 = [];
             try
             {
                 loaded = TestPki.Load(result.GetValue(pki)!.FullName);
+                // the ISO 15118-20 PKIs beside it: their MO roots validate -20 contracts too
+                foreach (var algorithm in new[] { PkiAlgorithm.Secp521r1, PkiAlgorithm.Ed448 })
+                {
+                    string dir = Path.Combine(result.GetValue(pki)!.FullName, TestPki.Iso20Folder(algorithm));
+                    if (File.Exists(Path.Combine(dir, "pki.json")))
+                    {
+                        iso20.Add(TestPki.Load(dir));
+                    }
+                }
             }
             catch (Exception e) when (e is IOException or FormatException or System.Text.Json.JsonException)
             {
@@ -42,6 +52,7 @@ internal static class BackendCommand
             var options = new CentralSystemOptions
             {
                 Pki = loaded,
+                Iso20Pkis = iso20,
                 Dialect = result.GetValue(dialect)!,
                 VendorId = result.GetValue(vendorId),
                 Revoked = new HashSet<string>(result.GetValue(revoke) ?? [], StringComparer.OrdinalIgnoreCase),

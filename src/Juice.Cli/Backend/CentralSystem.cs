@@ -23,6 +23,9 @@ internal sealed record CentralSystemOptions
 {
     public required TestPki Pki { get; init; }
 
+    /// <summary>The ISO 15118-20 PKIs of the same folder (iso20-secp521r1, iso20-ed448): their MO roots validate -20 contracts.</summary>
+    public IReadOnlyList<TestPki> Iso20Pkis { get; init; } = [];
+
     /// <summary>OCA, hastobe or Ebee (with <see cref="VendorId"/>).</summary>
     public string Dialect { get; init; } = "OCA";
 
@@ -266,7 +269,7 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
         return new JsonObject { ["status"] = "Accepted", ["exiResponse"] = Convert.ToBase64String(CertificateProvisioning.Encode(outcome.Response)) };
     }
 
-    /// <summary>The MO: a contract is accepted unless revoked; a chain sent along is validated against the MO root.</summary>
+    /// <summary>The MO: a contract is accepted unless revoked; a chain sent along is validated against the MO roots (ISO 15118-2 and -20).</summary>
     private JsonObject AuthorizeContract(JsonNode request)
     {
         string emaid = (string?)request["idToken"]?["idToken"] ?? "";
@@ -275,7 +278,7 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
         if ((string?)request["certificate"] is { } pem)
         {
             var chain = V2gCertificates.ParsePem(pem);
-            var result = CertificateChains.Validate(chain, [options.Pki.MoRoot], DateTimeOffset.UtcNow, "MO");
+            var result = CertificateChains.Validate(chain, [options.Pki.MoRoot, .. options.Iso20Pkis.Select(p => p.MoRoot)], DateTimeOffset.UtcNow, "MO");
             (status, certificateStatus) = result.Status switch
             {
                 ChainStatus.Valid => ("Accepted", "Accepted"),

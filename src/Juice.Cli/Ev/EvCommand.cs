@@ -139,6 +139,12 @@ internal static class EvCommand
                             with { InstallWhenExpired = !result.GetValue(presentExpired) }
                         : null,
                 };
+                if (options.PlugAndCharge is { } pncOptions && options.Protocols.Any(p => p.IsIso20) && !result.GetValue(oemOnly))
+                {
+                    // the -20 contract (secp521r1 or Ed448) from the -20 PKI below --pki, or --contract-chain/--contract-key of a -20 key
+                    options = options with { PlugAndCharge = Iso20Contract(pncOptions, result.GetValue(pki), result.GetValue(tlsAlgorithm) is { } a ? PkiKeys.Parse(a) : null,
+                        result.GetValue(contractChain), result.GetValue(contractKey)) };
+                }
                 if (options.Evccid.Length is 0 or > 8)
                 {
                     throw new FormatException("--evccid: 1 to 8 bytes (6 for ISO 15118-2)");
@@ -204,8 +210,10 @@ internal static class EvCommand
         string? v2gRoots, string? moRoots, DirectoryInfo? store, bool install, bool update)
     {
         string? In(string name) => pki is null ? null : Path.Combine(pki.FullName, name);
-        string? chain = contractChain?.FullName ?? (oemOnly ? null : In("contract-chain.pem"));
-        string? key = contractKey?.FullName ?? (oemOnly ? null : In("contract.key.pem"));
+        // --contract-chain/--contract-key of a -20 key (secp521r1, Ed448) are the -20 contract (Iso20Contract), not this one
+        bool iso20Files = contractKey is not null && PkiKeys.Of(PkiKeys.ReadPrivateKeyPem(File.ReadAllText(contractKey.FullName))) != PkiAlgorithm.Secp256r1;
+        string? chain = (iso20Files ? null : contractChain?.FullName) ?? (oemOnly ? null : In("contract-chain.pem"));
+        string? key = (iso20Files ? null : contractKey?.FullName) ?? (oemOnly ? null : In("contract.key.pem"));
         string? oem = oemChain?.FullName ?? In("oem-prov-chain.pem");
         string? oemPrivate = oemKey?.FullName ?? In("oem-prov.key.pem");
         var roots = Roots(v2gRoots, pki);
@@ -229,6 +237,28 @@ internal static class EvCommand
             ForceInstallation = install,
             UpdateContract = update,
         };
+    }
+
+    /// <summary>The ISO 15118-20 contract: --contract-chain/--contract-key when their key is a -20 one, else contract-chain.pem and contract.key.pem of the -20 PKI.</summary>
+    private static EvPlugAndCharge Iso20Contract(EvPlugAndCharge pnc, DirectoryInfo? pki, PkiAlgorithm? algorithm, FileInfo? contractChain, FileInfo? contractKey)
+    {
+        if (contractChain is not null && contractKey is not null)
+        {
+            var key = PkiKeys.ReadPrivateKeyPem(File.ReadAllText(contractKey.FullName));
+            if (PkiKeys.Of(key) != PkiAlgorithm.Secp256r1)
+            {
+                return pnc with { Iso20ContractChain = V2gCertificates.ParsePem(File.ReadAllText(contractChain.FullName)), Iso20ContractKey = key };
+            }
+        }
+        foreach (var dir in EvTls.Iso20Folders(pki, algorithm))
+        {
+            string chain = Path.Combine(dir, "contract-chain.pem"), key = Path.Combine(dir, "contract.key.pem");
+            if (File.Exists(chain) && File.Exists(key))
+            {
+                return pnc with { Iso20ContractChain = V2gCertificates.ParsePem(File.ReadAllText(chain)), Iso20ContractKey = PkiKeys.ReadPrivateKeyPem(File.ReadAllText(key)) };
+            }
+        }
+        return pnc;
     }
 
     /// <summary>--keylog: where the TLS session keys go for Wireshark (SSLKEYLOGFILE when not given).</summary>

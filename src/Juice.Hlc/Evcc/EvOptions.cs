@@ -143,7 +143,7 @@ public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protoc
     string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0);
 
 /// <summary>
-/// The certificates of a Plug &amp; Charge EV (ISO 15118-2): its contract (chain, leaf first, and key) if it has one,
+/// The certificates of a Plug &amp; Charge EV (ISO 15118-2, and its -20 contract): its contract (chain, leaf first, and key) if it has one,
 /// the OEM provisioning certificate and key to have one installed, and the V2G roots it trusts (for the SECC's TLS
 /// certificate and the certificate provisioning service's signature).
 /// </summary>
@@ -152,6 +152,11 @@ public sealed record EvPlugAndCharge
     public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? ContractChain { get; init; }
 
     public Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters? ContractKey { get; init; }
+
+    /// <summary>ISO 15118-20: the contract of the -20 PKI (secp521r1 or Ed448), chain leaf first, used for PnC in -20 sessions.</summary>
+    public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? Iso20ContractChain { get; init; }
+
+    public Org.BouncyCastle.Crypto.AsymmetricKeyParameter? Iso20ContractKey { get; init; }
 
     public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? OemProvisioningChain { get; init; }
 

@@ -1,5 +1,6 @@
 using Juice.Hlc.Exi;
 using Juice.Hlc.Exi.Iso20;
+using Juice.Hlc.Security;
 using Juice.Hlc.Secc.Iso20;
 using Juice.Hlc.Session;
 using Juice.Hlc.V2gtp;
@@ -39,9 +40,10 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
     /// <summary>Scheduled BPT: the power the EV plans to feed in, within the charger's limits.</summary>
     private double PlannedDischargeW => Math.Min(options.DischargePowerW ?? 0, Math.Min(_evseDischargeW, _scheduleDischargeW));
 
-    private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, V2GMessageType request, V2gMessageKind kind) where TResponse : V2GResponseType
+    private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, V2GMessageType request, V2gMessageKind kind,
+        Juice.Hlc.Exi.XmlDsig.SignatureType? signature = null) where TResponse : V2GResponseType
     {
-        request.Header = new MessageHeaderType { SessionID = _sessionId, TimeStamp = (ulong)time.GetUtcNow().ToUnixTimeSeconds() };
+        request.Header = new MessageHeaderType { SessionID = _sessionId, TimeStamp = (ulong)time.GetUtcNow().ToUnixTimeSeconds(), Signature = signature };
         var (type, exi, _) = Iso20Framing.Encode(request);
         var frame = await client.ExchangeAsync(connection, type, exi, kind, CancellationToken.None).ConfigureAwait(false);
         _messages++;
@@ -73,24 +75,62 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
 
     private static string Name(V2GMessageType m) => m.GetType().Name.Replace("Type", "", StringComparison.Ordinal);
 
-    private Task<TResponse> UntilAsync<TResponse>(V2gtpConnection c, Func<V2GMessageType> request, V2gMessageKind kind, Func<TResponse, bool> finished, TimeSpan timeout)
+    private Task<TResponse> UntilAsync<TResponse>(V2gtpConnection c, Func<V2GMessageType> request, V2gMessageKind kind, Func<TResponse, bool> finished, TimeSpan timeout,
+        Juice.Hlc.Exi.XmlDsig.SignatureType? signature = null)
         where TResponse : V2GResponseType =>
-        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), kind), finished, kind.ToString(), timeout, time, options.Delay);
+        EvRetry.UntilAsync(() => SendAsync<TResponse>(c, request(), kind, signature), finished, kind.ToString(), timeout, time, options.Delay);
 
-    public async Task<EvResult> RunAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
+    /// <summary>The eMAID of the contract the EV authorized with (Plug &amp; Charge), else null.</summary>
+    private string? _emaid;
+
+    /// <summary>
+    /// AuthorizationSetup, then Authorization: Plug &amp; Charge where the charger offers it and the EV has a -20
+    /// contract (the charger's GenChallenge and the contract chain in PnC_AReqAuthorizationMode, signed in the header
+    /// with the contract key, [V2G20-1063]), else external identification; repeated while the charger says Ongoing.
+    /// </summary>
+    private async Task AuthorizeAsync(V2gtpConnection c)
     {
-        await SendAsync<SessionSetupResType>(c, new SessionSetupReqType { Header = null!, EVCCID = Convert.ToHexString(options.Evccid) }, V2gMessageKind.SessionSetup).ConfigureAwait(false);
         var setup = await SendAsync<AuthorizationSetupResType>(c, new AuthorizationSetupReqType { Header = null! }, V2gMessageKind.Authorization).ConfigureAwait(false);
+        var timeout = options.TimersFor(protocol).EvccOngoingTimeout;
+        if (options.PlugAndCharge is { Iso20ContractChain: { Count: > 0 } chain, Iso20ContractKey: { } key } && setup.AuthorizationServices.Contains(AuthorizationType.PnC)
+            && setup.Choice is AuthorizationSetupResTypeChoice.PnC_ASResAuthorizationMode offer)
+        {
+            var mode = new PnC_AReqAuthorizationModeType
+            {
+                Id = "id1",
+                GenChallenge = offer.Value.GenChallenge,
+                ContractCertificateChain = new ContractCertificateChainType
+                {
+                    Certificate = chain[0].GetEncoded(),
+                    SubCertificates = new SubCertificatesType { Certificate = [.. chain.Skip(1).Select(x => x.GetEncoded())] },
+                },
+            };
+            var signature = Iso20Signatures.Sign([(mode.Id, Iso20Signatures.Element("PnC_AReqAuthorizationMode", mode))], key);
+            await UntilAsync<AuthorizationResType>(c, () => new AuthorizationReqType
+            {
+                Header = null!,
+                SelectedAuthorizationService = AuthorizationType.PnC,
+                Choice = new AuthorizationReqTypeChoice.PnC_AReqAuthorizationMode(mode),
+            }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, timeout, signature).ConfigureAwait(false);
+            _emaid = V2gCertificates.CommonName(chain[0]);
+            return;
+        }
         if (!setup.AuthorizationServices.Contains(AuthorizationType.EIM))
         {
-            throw new EvSessionException("the charger offers no external identification");
+            throw new EvSessionException(options.PlugAndCharge is null ? "the charger offers no external identification" : "the charger offers no external identification, and the EV has no -20 contract for Plug & Charge");
         }
         await UntilAsync<AuthorizationResType>(c, () => new AuthorizationReqType
         {
             Header = null!,
             SelectedAuthorizationService = AuthorizationType.EIM,
             Choice = new AuthorizationReqTypeChoice.EIM_AReqAuthorizationMode(new EIM_AReqAuthorizationModeType()),
-        }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
+        }, V2gMessageKind.Authorization, r => r.EVSEProcessing == ProcessingType.Finished, timeout).ConfigureAwait(false);
+    }
+
+    public async Task<EvResult> RunAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
+    {
+        await SendAsync<SessionSetupResType>(c, new SessionSetupReqType { Header = null!, EVCCID = Convert.ToHexString(options.Evccid) }, V2gMessageKind.SessionSetup).ConfigureAwait(false);
+        await AuthorizeAsync(c).ConfigureAwait(false);
 
         var discovery = await SendAsync<ServiceDiscoveryResType>(c, new ServiceDiscoveryReqType { Header = null! }, V2gMessageKind.ServiceDiscovery).ConfigureAwait(false);
         var offered = discovery.EnergyTransferServiceList.Service.Select(s => s.ServiceID).ToHashSet();
@@ -200,7 +240,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
                 .ConfigureAwait(false);
         }
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.Terminate }, V2gMessageKind.SessionStop).ConfigureAwait(false);
-        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh);
+        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid);
     }
 
     private double AcPowerW(double currentA) => currentA * 230 * options.Phases;

@@ -102,6 +102,53 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
         Assert.Contains("Plug & Charge: contract DEJUIC000000001, ", second);
     }
 
+    private Task<(int Code, string Output)> Iso20Ev(params string[] args) =>
+        RunJuice(["ev", "--pnc", "--protocol", "iso20", "--host", "::1", "--port", _station.TlsPort.ToString(CultureInfo.InvariantCulture), "--duration", "1",
+            "--interval-ms", "100", "--message-timeout", "15", .. args]);
+
+    [Theory]
+    [InlineData("secp521r1", "dc")]
+    [InlineData("ed448", "ac")]
+    public async Task An_ISO_15118_20_car_charges_with_its_contract_over_TLS_1_3_and_the_backend_authorizes_the_eMAID(string algorithm, string energy)
+    {
+        // the station took the -20 certificates from the iso20-* folders of Pnc:Pki, the backend its -20 MO roots from --pki
+        var (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", algorithm, "--energy", energy);
+        Assert.True(code == 0, output);
+        Assert.Contains("(TLS 1.3)", output);
+        Assert.Contains($"key {algorithm}", output);
+        Assert.Contains("Plug & Charge: contract DEJUIC000000001", output);
+        Assert.Contains(energy == "ac" ? "(Iso15118_20Ac)" : "(Iso15118_20Dc)", output);
+        var authorize = await _backend.WaitFor(e => e.GetProperty("event").GetString() == "pnc" && e.GetProperty("messageId").GetString() == "Authorize", "the contract Authorize");
+        Assert.Equal("DEJUIC000000001", authorize.GetProperty("request").GetProperty("idToken").GetProperty("idToken").GetString());
+        var history = await _station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("DEJUIC000000001", session.GetProperty("idTag").GetString());
+        Assert.Equal("Contract", session.GetProperty("source").GetString());
+    }
+
+    [Fact]
+    public async Task ISO_15118_20_contracts_revoked_by_the_backend_or_from_an_unknown_MO_are_refused_with_their_codes()
+    {
+        // the same seed gives the same CAs: a contract for a revoked eMAID from the station's own -20 MO
+        string revokedDir = Path.Combine(_dir, "revoked");
+        Assert.Equal(0, (await RunJuice("certs", "generate", "--out", revokedDir, "--seed", "pnc-e2e", "--emaid", "DEJUIC000000666")).Code);
+        string p521 = Path.Combine(revokedDir, "iso20-secp521r1");
+        var (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "secp521r1", "--energy", "dc",
+            "--contract-chain", Path.Combine(p521, "contract-chain.pem"), "--contract-key", Path.Combine(p521, "contract.key.pem"));
+        Assert.True(code == 1, output);
+        Assert.Contains("AuthorizationReq with WARNING_CertificateRevoked", output);
+
+        // a contract of another MO: validated centrally, and the backend refuses its chain
+        string foreignDir = Path.Combine(_dir, "foreign20");
+        Assert.Equal(0, (await RunJuice("certs", "generate", "--out", foreignDir, "--seed", "pnc-e2e-foreign")).Code);
+        string ed448 = Path.Combine(foreignDir, "iso20-ed448");
+        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "ed448", "--energy", "ac",
+            "--contract-chain", Path.Combine(ed448, "contract-chain.pem"), "--contract-key", Path.Combine(ed448, "contract.key.pem"));
+        Assert.True(code == 1, output);
+        Assert.Contains("AuthorizationReq with WARNING_GeneralPnCAuthorizationError", output);
+        Assert.Empty((await _station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+    }
+
     /// <summary>Writes a contract chain and key for <paramref name="emaid"/>, issued by the MO Sub-CA 2 of <paramref name="pki"/>.</summary>
     private (string Chain, string Key) ContractFiles(TestPki pki, string emaid, DateTimeOffset notBefore, TimeSpan validity, bool tamper = false)
     {

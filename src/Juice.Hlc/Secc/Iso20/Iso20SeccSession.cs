@@ -29,8 +29,9 @@ public enum Iso20SeccState
 /// external identification, in scheduled and dynamic control mode (ISO 15118-20:2022 §8.3, the message sequence of
 /// Figures 102-105). Same shape and shared core as the DIN and ISO-2 sessions: pure request handling, no I/O, the
 /// clock injected. This file: the sequence, identification, services and the session's end; the energy transfer
-/// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs. Plug &amp; Charge,
-/// standby and renegotiation are declined with the code the standard gives for a feature not offered.
+/// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs, identification
+/// (EIM, and Plug &amp; Charge over TLS 1.3) in Iso20SeccSession.Authorization.cs. Certificate installation, standby
+/// and renegotiation are declined with the code the standard gives for a feature not offered.
 /// </summary>
 public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 {
@@ -50,11 +51,14 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
     private EvNeeds? _needs;
 
     /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
-    public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null)
+    /// <param name="tls">The connection is TLS 1.3: Plug &amp; Charge may be offered.</param>
+    public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null,
+        bool tls = false)
     {
         time ??= TimeProvider.System;
         _cp = chargingPoint;
         _protocol = protocol;
+        _tls = tls;
         // paused -20 sessions are kept under one protocol key (AC or DC is chosen again after the resume)
         _core = new SeccSessionCore(chargingPoint, options ?? new SeccSessionOptions(), time, paused ?? new PausedSessions(time), V2gProtocol.Iso15118_20Dc);
     }
@@ -159,44 +163,6 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
             ResponseCode = resumed ? ResponseCodeType.OK_OldSessionJoined : ResponseCodeType.OK_NewSessionEstablished,
             EVSEID = _cp.EvseId,
         });
-    }
-
-    /// <summary>External identification only until Plug &amp; Charge for -20 is built; certificate installation not offered.</summary>
-    private SeccReply<V2GMessageType> AuthorizationSetup()
-    {
-        State = Iso20SeccState.WaitForAuthorizationReq;
-        return Next(new AuthorizationSetupResType
-        {
-            Header = Header(),
-            ResponseCode = ResponseCodeType.OK,
-            AuthorizationServices = [AuthorizationType.EIM],
-            CertificateInstallationService = false,
-            Choice = new AuthorizationSetupResTypeChoice.EIM_ASResAuthorizationMode(new EIM_ASResAuthorizationModeType()),
-        });
-    }
-
-    private async ValueTask<SeccReply<V2GMessageType>> AuthorizationAsync(AuthorizationReqType r, CancellationToken ct)
-    {
-        if (r.SelectedAuthorizationService != AuthorizationType.EIM || r.Choice is not AuthorizationReqTypeChoice.EIM_AReqAuthorizationMode)
-        {
-            return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_AuthorizationSelectionInvalid, EVSEProcessing = ProcessingType.Finished },
-                SessionEndReason.Error, $"{r.SelectedAuthorizationService} was not offered in AuthorizationSetupRes");
-        }
-        var (status, overdue) = await _core.AuthorizeAsync(IdentificationMode.External, ct).ConfigureAwait(false);
-        switch (status)
-        {
-            case AuthorizationStatus.Pending when overdue:
-                return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED, EVSEProcessing = ProcessingType.Finished },
-                    SessionEndReason.Timeout, "the authorization was not decided within V2G_SECC_Ongoing_Performance_Time");
-            case AuthorizationStatus.Pending:
-                return Next(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Ongoing_WaitingForCustomerInteraction });
-            case AuthorizationStatus.Accepted:
-                State = Iso20SeccState.WaitForServiceDiscoveryReq;
-                return Next(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEProcessing = ProcessingType.Finished });
-            default:
-                return Close(new AuthorizationResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_EIMAuthorizationFailure, EVSEProcessing = ProcessingType.Finished },
-                    SessionEndReason.Error, $"the station refused the EV ({status})");
-        }
     }
 
     private IEnumerable<ushort> Services()
