@@ -52,15 +52,17 @@ internal static class EvCommand
         var interval = new Option<int>("--interval-ms") { Description = "pause between charging-loop requests, ms", DefaultValueFactory = _ => 100 };
         var messageTimeout = new Option<double?>("--message-timeout") { Description = "seconds to wait for every response (default: the standard's V2G_EVCC_Msg_Timeout per message, 0.25 s for CurrentDemand)" };
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
-        var renegotiateAfter = new Option<int?>("--renegotiate-after") { Description = "ISO 15118-2: renegotiate once on the EV's own after this many charging-loop messages" };
+        var renegotiateAfter = new Option<int?>("--renegotiate-after") { Description = "renegotiate once on the EV's own after this many charging-loop messages (ISO 15118-2: charge parameters; -20: schedules)" };
+        var standbyAfter = new Option<int?>("--standby-after") { Description = "ISO 15118-20: go to standby once after this many charging-loop messages (PowerDelivery(Standby)), wake up after --standby-seconds" };
+        var standbySeconds = new Option<double>("--standby-seconds") { Description = "how long the standby lasts, s", DefaultValueFactory = _ => 2 };
         var recheckCable = new Option<bool>("--recheck-cable") { Description = "DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do" };
         var noChargingProfile = new Option<bool>("--no-charging-profile") { Description = "ISO 15118-2: leave the ChargingProfile out of PowerDeliveryReq(Start) (default: one derived from the chosen schedule)" };
         var log = new Option<FileInfo?>("--log") { Description = "write every message, decoded as XML, to this file" };
         var pcap = new Option<FileInfo?>("--pcap") { Description = "write the SDP and V2GTP traffic as a pcap file (Wireshark)" };
         var keyLog = KeyLogOption();
         var seed = new Option<int?>("--seed") { Description = "deterministic mode: the battery runs on simulated time, the same seed gives the same requests" };
-        var pause = new Option<bool>("--pause") { Description = "end with SessionStop(Pause) and print the SessionID to resume with (ISO 15118-2)" };
-        var resume = new Option<string?>("--resume-session") { Description = "resume a paused session: its SessionID in hex (ISO 15118-2)" };
+        var pause = new Option<bool>("--pause") { Description = "end with SessionStop(Pause) and print the SessionID to resume with (ISO 15118-2 and -20)" };
+        var resume = new Option<string?>("--resume-session") { Description = "resume a paused session: its SessionID in hex (ISO 15118-2 and -20)" };
         var sessions = new Option<int?>("--sessions") { Description = "load mode: run this many EV sessions" };
         var concurrency = new Option<int>("--concurrency") { Description = "load mode: EVs connected at the same time", DefaultValueFactory = _ => 1 };
         var rampUp = new Option<double>("--ramp-up") { Description = "load mode: seconds over which the first concurrent EVs connect", DefaultValueFactory = _ => 0 };
@@ -101,7 +103,7 @@ internal static class EvCommand
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
             pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc, dischargeKw,
-            tlsAlgorithm, vehicleChain, vehicleKey, noVehicle, tlsVersion };
+            tlsAlgorithm, vehicleChain, vehicleKey, noVehicle, tlsVersion, standbyAfter, standbySeconds };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -128,6 +130,8 @@ internal static class EvCommand
                     MessageTimeout = result.GetValue(messageTimeout) is { } t ? TimeSpan.FromSeconds(t) : null,
                     SkipPreChargeVoltageCheck = result.GetValue(skipPreCharge),
                     RenegotiateAfter = result.GetValue(renegotiateAfter),
+                    StandbyAfter = result.GetValue(standbyAfter),
+                    StandbyDuration = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(standbySeconds))),
                     RecheckCableAfterRenegotiation = result.GetValue(recheckCable),
                     SendChargingProfile = !result.GetValue(noChargingProfile),
                     Seed = result.GetValue(seed),
@@ -323,7 +327,8 @@ internal static class EvCommand
             var result = await client.RunAsync(connection, live, stop);
             live.End();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh{(result.DischargedWh > 0 ? $" net, {result.DischargedWh / 1000:0.000} kWh fed back" : "")}, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"));
+                $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh{(result.DischargedWh > 0 ? $" net, {result.DischargedWh / 1000:0.000} kWh fed back" : "")}, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"
+                + $"{(result.Renegotiations > 0 ? $", {result.Renegotiations} renegotiation(s)" : "")}{(result.Standbys > 0 ? $", {result.Standbys} standby" : "")}"));
             if (result.Emaid is { } emaid)
             {
                 status.WriteLine($"Plug & Charge: contract {emaid}{(result.ContractInstalled ? " (installed in this session)" : "")}, {result.MeteringReceipts} metering receipts signed");

@@ -104,10 +104,19 @@ public sealed record EvOptions
     public TimeSpan? LoopPhase { get; init; }
 
     /// <summary>
-    /// ISO 15118-2: after this many charging-loop messages the EV itself renegotiates once (PowerDelivery(Renegotiate),
-    /// ChargeParameterDiscovery, PowerDelivery(Start)), as some EVs do; null: only when the charger asks.
+    /// After this many charging-loop messages the EV itself renegotiates once, as some EVs do: ISO 15118-2
+    /// PowerDelivery(Renegotiate), ChargeParameterDiscovery, PowerDelivery(Start); ISO 15118-20
+    /// PowerDelivery(ScheduleRenegotiation), ScheduleExchange, PowerDelivery(Start). Null: only when the charger asks.
     /// </summary>
     public int? RenegotiateAfter { get; init; }
+
+    /// <summary>
+    /// ISO 15118-20: after this many charging-loop messages the EV goes to standby (PowerDelivery(Standby), the loop
+    /// asks for no energy) for <see cref="StandbyDuration"/>, then wakes up with PowerDelivery(Start); null: never.
+    /// </summary>
+    public int? StandbyAfter { get; init; }
+
+    public TimeSpan StandbyDuration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do (the
@@ -140,7 +149,7 @@ public sealed record EvProgress(string Step, double Soc, double EnergyWh, double
 /// <summary>How a simulated session ended; SessionId is the ID the charger gave (to resume a paused session).</summary>
 /// <remarks><paramref name="EnergyWh"/> is what went into the battery, net; <paramref name="DischargedWh"/> what it fed back (bidirectional).</remarks>
 public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false,
-    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0);
+    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0, int Renegotiations = 0, int Standbys = 0);
 
 /// <summary>
 /// The certificates of a Plug &amp; Charge EV (ISO 15118-2, and its -20 contract): its contract (chain, leaf first, and key) if it has one,

@@ -15,7 +15,9 @@ namespace Juice.Hlc.Evcc;
 /// </summary>
 internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimeProvider time, V2gProtocol protocol)
 {
-    private byte[] _sessionId = new byte[8];
+    // a resumed session starts with the SessionID of the paused one ([V2G20-…] SessionSetupReq with the old ID, OK_OldSessionJoined)
+    private byte[] _sessionId = options.ResumeSessionId ?? new byte[8];
+    private bool _resumed;
     private int _messages;
     private readonly EvBattery _battery = new(options, time);
 
@@ -68,6 +70,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         }
         if (typed is SessionSetupResType)
         {
+            _resumed = typed.ResponseCode == ResponseCodeType.OK_OldSessionJoined;
             _sessionId = response.Header.SessionID;
         }
         return typed;
@@ -207,17 +210,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             _evseDischargeW = cpd.AC_CPDResEnergyTransferMode is BPT_AC_CPDResEnergyTransferModeType b ? Si(b.EVSEMaximumDischargePower) : 0;
         }
 
-        var schedules = await UntilAsync<ScheduleExchangeResType>(c, ScheduleExchange, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == ProcessingType.Finished,
-            options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
-        if (schedules.Choice is ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode scheduled)
-        {
-            // the first tuple; the EV's power profile stays within its first power entry
-            _tuple = scheduled.Value.ScheduleTuple.FirstOrDefault() ?? throw new EvSessionException("ScheduleExchangeRes offers no schedule tuple");
-            // a discharging schedule's power is negative (ISO 15118-20 §8.3.5.3.40); some chargers send it positive
-            _scheduleDischargeW = _tuple.DischargingSchedule?.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } d ? Math.Abs(Si(d.Power)) : 0;
-        }
-        // scheduled BPT: the EV's own plan, feed in first while above its floor
-        _discharging = _bpt && !options.DynamicControl && PlannedDischargeW > 0 && _battery.Soc > options.DischargeFloorSoc;
+        await ScheduleExchangeAsync(c).ConfigureAwait(false);
 
         if (Dc)
         {
@@ -231,7 +224,16 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         }
         await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
 
-        var end = await _battery.ChargeAsync(() => Dc ? DcLoopAsync(c) : AcLoopAsync(c), Dc ? "DC_ChargeLoop" : "AC_ChargeLoop", progress, stop).ConfigureAwait(false);
+        LoopEnd end;
+        while ((end = await _battery.ChargeAsync(() => LoopAsync(c), Dc ? "DC_ChargeLoop" : "AC_ChargeLoop", progress, stop, canRenegotiate: true).ConfigureAwait(false)).Renegotiate)
+        {
+            // schedule renegotiation (on the EVSE's notification or the EV's own): PowerDelivery(ScheduleRenegotiation),
+            // ScheduleExchange, PowerDelivery(Start) with a profile within the new schedule
+            await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.ScheduleRenegotiation), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+            await ScheduleExchangeAsync(c).ConfigureAwait(false);
+            await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+            _renegotiations++;
+        }
 
         await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Stop), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
         if (Dc)
@@ -239,9 +241,60 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             await SendAsync<DC_WeldingDetectionResType>(c, new DC_WeldingDetectionReqType { Header = null!, EVProcessing = ProcessingType.Finished }, V2gMessageKind.WeldingDetection)
                 .ConfigureAwait(false);
         }
-        await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.Terminate }, V2gMessageKind.SessionStop).ConfigureAwait(false);
-        return new EvResult(true, end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid);
+        // pause: the session can be resumed on a new connection with its SessionID
+        await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate },
+            V2gMessageKind.SessionStop).ConfigureAwait(false);
+        return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid,
+            Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed);
     }
+
+    private int _renegotiations;
+    private int _standbys;
+    private int _loopMessages;
+
+    /// <summary>In standby since (timestamp), or 0.</summary>
+    private long _standbySince;
+
+    /// <summary>ScheduleExchange (repeated while Ongoing): the first tuple of scheduled control, whose first entries bound the EV's power.</summary>
+    private async Task ScheduleExchangeAsync(V2gtpConnection c)
+    {
+        var schedules = await UntilAsync<ScheduleExchangeResType>(c, ScheduleExchange, V2gMessageKind.ChargeParameterDiscovery, r => r.EVSEProcessing == ProcessingType.Finished,
+            options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
+        if (schedules.Choice is ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode scheduled)
+        {
+            // the first tuple; the EV's power profile stays within its first power entry
+            _tuple = scheduled.Value.ScheduleTuple.FirstOrDefault() ?? throw new EvSessionException("ScheduleExchangeRes offers no schedule tuple");
+            // a discharging schedule's power is negative (ISO 15118-20 §8.3.5.3.40); some chargers send it positive
+            _scheduleDischargeW = _tuple.DischargingSchedule?.PowerSchedule.PowerScheduleEntries.PowerScheduleEntry.FirstOrDefault() is { } d ? Math.Abs(Si(d.Power)) : 0;
+        }
+        // scheduled BPT: the EV's own plan, feed in first while above its floor
+        _discharging = _bpt && !options.DynamicControl && PlannedDischargeW > 0 && _battery.Soc > options.DischargeFloorSoc;
+    }
+
+    /// <summary>
+    /// One charging-loop exchange; with <see cref="EvOptions.StandbyAfter"/> the EV goes to standby once
+    /// (PowerDelivery(Standby), then loop messages that ask for nothing) and wakes up with PowerDelivery(Start).
+    /// </summary>
+    private async Task<LoopAnswer> LoopAsync(V2gtpConnection c)
+    {
+        _loopMessages++;
+        if (options.StandbyAfter is { } after && _loopMessages == after && _standbys == 0)
+        {
+            await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Standby), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+            _standbySince = time.GetTimestamp();
+            _standbys++;
+        }
+        else if (_standbySince != 0 && time.GetElapsedTime(_standbySince) >= options.StandbyDuration)
+        {
+            await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+            _standbySince = 0;
+        }
+        var answer = Dc ? await DcLoopAsync(c).ConfigureAwait(false) : await AcLoopAsync(c).ConfigureAwait(false);
+        // no renegotiation while in standby: the EV wakes up first
+        return _standbySince != 0 ? answer with { PowerW = 0, RenegotiationRequested = false } : answer;
+    }
+
+    private bool InStandby => _standbySince != 0;
 
     private double AcPowerW(double currentA) => currentA * 230 * options.Phases;
 
@@ -343,6 +396,9 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
 
     private static bool StopAsked(EVSEStatusType? status) => status?.EVSENotification is EvseNotificationType.Terminate or EvseNotificationType.Pause;
 
+    /// <summary>The EVSE asks for new schedules (its limits changed); dynamic control needs none.</summary>
+    private bool RenegotiationAsked(EVSEStatusType? status) => !options.DynamicControl && status?.EVSENotification == EvseNotificationType.ScheduleRenegotiation;
+
     private CLReqControlModeType DcControl()
     {
         FollowPlan();
@@ -379,7 +435,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
                 };
         }
         // scheduled: the EV sets the current, negative while its plan feeds in
-        double target = _discharging ? -DcCurrentA(PlannedDischargeW) : _battery.DcCurrentA;
+        double target = InStandby ? 0 : _discharging ? -DcCurrentA(PlannedDischargeW) : _battery.DcCurrentA;
         return _bpt
             ? new BPT_Scheduled_DC_CLReqControlModeType
             {
@@ -418,7 +474,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             Dynamic_DC_CLResControlModeType d => Si(d.EVSEMaximumChargeCurrent),
             _ => null,
         };
-        return new LoopAnswer(Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), limit, StopAsked(r.EVSEStatus));
+        return new LoopAnswer(Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), limit, StopAsked(r.EVSEStatus), RenegotiationAsked(r.EVSEStatus));
     }
 
     private async Task<LoopAnswer> AcLoopAsync(V2gtpConnection c)
@@ -481,11 +537,15 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         };
         // the EV draws what it may: its own maximum within the charger's target power; a negative target (dynamic
         // BPT) it feeds in as far as it can; its own plan (scheduled BPT) it follows
-        if (!_discharging)
+        if (InStandby)
+        {
+            _lastAcPowerW = 0;   // standby: the EV draws nothing
+        }
+        else if (!_discharging)
         {
             _lastAcPowerW = target is < 0 and var t0 ? Math.Max(t0, -discharge) : Math.Min(AcPowerW(options.MaxCurrentA), target ?? maxPower);
         }
-        return new LoopAnswer(_lastAcPowerW, target is { } t ? Math.Max(0, t) / (230 * options.Phases) : null, StopAsked(r.EVSEStatus));
+        return new LoopAnswer(_lastAcPowerW, target is { } t ? Math.Max(0, t) / (230 * options.Phases) : null, StopAsked(r.EVSEStatus), RenegotiationAsked(r.EVSEStatus));
     }
 
     private double _lastAcPowerW;

@@ -163,6 +163,46 @@ public sealed class Iso20SeccChecksTests
     }
 
     [Fact]
+    public async Task Standby_and_schedule_renegotiation_before_the_charging_loop_get_their_codes_and_in_the_loop_are_served()
+    {
+        var evse = new SimpleEvse();
+        var s = await new Session(evse, V2gProtocol.Iso15118_20Ac).UpToServiceSelection(AcService, 2);
+        await s.Send(new AC_ChargeParameterDiscoveryReqType
+        {
+            Header = null!,
+            AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
+        });
+        await s.Send(Dynamic());
+        PowerDeliveryReqType Pd(ChargeProgressType progress) => new() { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = progress };
+        // before the loop: standby is not allowed (the session goes on), a renegotiation is a failure
+        Assert.Equal(ResponseCodeType.WARNING_StandbyNotAllowed, Code(await s.Send(Pd(ChargeProgressType.Standby))));
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.Start))));
+        Assert.True(evse.EnergyTransferOn);
+        // in the loop: standby opens the energy transfer, Start wakes it up, a renegotiation leads to ScheduleExchange
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.Standby))));
+        Assert.False(evse.EnergyTransferOn);
+        Assert.Equal(ResponseCodeType.WARNING_StandbyNotAllowed, Code(await s.Send(Pd(ChargeProgressType.Standby))));   // already in standby
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.Start))));
+        Assert.True(evse.EnergyTransferOn);
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.ScheduleRenegotiation))));
+        Assert.Equal(Iso20SeccState.WaitForScheduleExchangeReq, s.Secc.State);
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Dynamic())));
+        Assert.Equal(Iso20SeccState.WaitForPowerDeliveryReq, s.Secc.State);
+        Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.Start))));
+        Assert.Equal(Iso20SeccState.WaitForChargeLoopReq, s.Secc.State);
+
+        var fresh = await new Session(new SimpleEvse(), V2gProtocol.Iso15118_20Ac).UpToServiceSelection(AcService, 2);
+        await fresh.Send(new AC_ChargeParameterDiscoveryReqType
+        {
+            Header = null!,
+            AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
+        });
+        await fresh.Send(Dynamic());
+        Assert.Equal(ResponseCodeType.FAILED_ScheduleRenegotiation, Code(await fresh.Send(Pd(ChargeProgressType.ScheduleRenegotiation))));
+        Assert.Equal(Iso20SeccState.Ended, fresh.Secc.State);
+    }
+
+    [Fact]
     public async Task The_AC_namespace_offers_only_the_AC_service_and_the_DC_namespace_only_DC()
     {
         foreach (var (protocol, service) in new[] { (V2gProtocol.Iso15118_20Ac, AcService), (V2gProtocol.Iso15118_20Dc, DcService) })

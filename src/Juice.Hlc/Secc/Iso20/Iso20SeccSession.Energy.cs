@@ -121,7 +121,7 @@ public sealed partial class Iso20SeccSession
         switch (r.Choice)
         {
             case ScheduleExchangeReqTypeChoice.Scheduled_SEReqControlMode wanted when _controlMode == Scheduled:
-                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
+                State = AfterScheduleExchange();
                 Needs(_needs! with
                 {
                     EnergyRequestWh = SiOrNull(wanted.Value.EVTargetEnergyRequest),
@@ -148,7 +148,7 @@ public sealed partial class Iso20SeccSession
             case ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode dynamic when _controlMode == Dynamic:
                 var ev = dynamic.Value;
                 Needs(_needs! with { EnergyRequestWh = Si(ev.EVTargetEnergyRequest), Departure = _core.Time.GetUtcNow().AddSeconds(ev.DepartureTime) });
-                State = Dc ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
+                State = AfterScheduleExchange();
                 return Next(new ScheduleExchangeResType
                 {
                     Header = Header(),
@@ -160,6 +160,19 @@ public sealed partial class Iso20SeccSession
                 return Close(Failed(r, ResponseCodeType.FAILED_ScheduleSelectionInvalid), SessionEndReason.Error,
                     $"ScheduleExchange in the other control mode than the selected parameter set ({(_controlMode == Dynamic ? "dynamic" : "scheduled")})");
         }
+    }
+
+    /// <summary>
+    /// After ScheduleExchange: the DC checks first (cable check, pre-charge), or PowerDelivery at once for AC and in a
+    /// renegotiation, whose new schedules answer the station's renegotiation request.
+    /// </summary>
+    private Iso20SeccState AfterScheduleExchange()
+    {
+        if (_renegotiating && _cp.Request == EvseRequest.Renegotiate)
+        {
+            _cp.RequestHandled(EvseRequest.Renegotiate);
+        }
+        return Dc && !_renegotiating ? Iso20SeccState.WaitForCableCheckReq : Iso20SeccState.WaitForPowerDeliveryReq;
     }
 
     /// <summary>The EV's power profile stays within the schedule it chose: up to its charging power, down to its discharging power.</summary>
@@ -204,10 +217,19 @@ public sealed partial class Iso20SeccSession
         return Next(new DC_PreChargeResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) });
     }
 
-    /// <summary>The EVSE's notification while charging: Terminate when the station asks to stop (with the delay the EV has to act).</summary>
+    /// <summary>
+    /// The EVSE's notification while charging: Terminate when the station asks to stop, ScheduleRenegotiation when its
+    /// limits changed in scheduled control (with the delay the EV has to act).
+    /// </summary>
     private EVSEStatusType? Status()
     {
         var (request, delay) = _core.Notification();
+        if (request == EvseRequest.Renegotiate && _controlMode == Dynamic)
+        {
+            // dynamic control: every loop response carries the station's limits, nothing to renegotiate
+            _cp.RequestHandled(EvseRequest.Renegotiate);
+            return null;
+        }
         return request == EvseRequest.None ? null : new EVSEStatusType
         {
             NotificationMaxDelay = delay,

@@ -30,8 +30,9 @@ public enum Iso20SeccState
 /// Figures 102-105). Same shape and shared core as the DIN and ISO-2 sessions: pure request handling, no I/O, the
 /// clock injected. This file: the sequence, identification, services and the session's end; the energy transfer
 /// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs, identification
-/// (EIM, and Plug &amp; Charge over TLS 1.3) in Iso20SeccSession.Authorization.cs. Certificate installation, standby
-/// and renegotiation are declined with the code the standard gives for a feature not offered.
+/// (EIM, and Plug &amp; Charge over TLS 1.3) in Iso20SeccSession.Authorization.cs. Schedule renegotiation, standby and
+/// pause/resume are served; certificate installation and service renegotiation are declined with the code the
+/// standard gives for a feature not offered.
 /// </summary>
 public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 {
@@ -49,6 +50,12 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
     private bool _energyOn;
     private double _schedulePowerW;
     private EvNeeds? _needs;
+
+    /// <summary>Schedule renegotiation is under way: after ScheduleExchange the EV goes straight to PowerDelivery(Start).</summary>
+    private bool _renegotiating;
+
+    /// <summary>The EV asked for standby: no energy until its PowerDelivery(Start).</summary>
+    private bool _standby;
 
     /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
     /// <param name="tls">The connection is TLS 1.3: Plug &amp; Charge may be offered.</param>
@@ -261,6 +268,15 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         bool inLoop = State == Iso20SeccState.WaitForChargeLoopReq;
         switch (r.ChargeProgress)
         {
+            case ChargeProgressType.Start when inLoop && _standby:
+                // wake-up from standby: the energy transfer goes on in the same loop
+                if (_cp.Request == EvseRequest.StopCharging || !await _cp.SetEnergyTransferAsync(true, ct).ConfigureAwait(false))
+                {
+                    return Close(Failed(r, ResponseCodeType.FAILED_PowerDeliveryNotApplied), SessionEndReason.Error, "the station does not deliver energy now (wake-up from standby)");
+                }
+                _standby = false;
+                _energyOn = true;
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
             case ChargeProgressType.Start when inLoop:
                 return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, "PowerDelivery(Start) in the charging loop");
             case ChargeProgressType.Start when r.BPT_ChannelSelection is not null && !_bpt:
@@ -289,11 +305,13 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
                     return Close(Failed(r, ResponseCodeType.FAILED_ContactorError), SessionEndReason.Error, "the contactors did not close");
                 }
                 _energyOn = true;
+                _renegotiating = false;
                 State = Iso20SeccState.WaitForChargeLoopReq;
                 return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
             case ChargeProgressType.Stop:
                 bool opened = await _cp.SetEnergyTransferAsync(false, ct).ConfigureAwait(false);
                 _energyOn = false;
+                _standby = false;
                 if (_cp.Request == EvseRequest.StopCharging)
                 {
                     _cp.RequestHandled(EvseRequest.StopCharging);
@@ -304,10 +322,24 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
                 }
                 State = Dc ? Iso20SeccState.WaitForWeldingDetectionReq : Iso20SeccState.WaitForSessionStopReq;
                 return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
+            case ChargeProgressType.Standby when inLoop && !_standby:
+                // standby: no energy for now, the session and its charging loop go on until the EV wakes up with
+                // PowerDelivery(Start) or stops
+                await _cp.SetEnergyTransferAsync(false, ct).ConfigureAwait(false);
+                _standby = true;
+                _energyOn = false;
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
             case ChargeProgressType.Standby:
+                // only from the charging loop, once
                 return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.WARNING_StandbyNotAllowed });
+            case ChargeProgressType.ScheduleRenegotiation when inLoop && !_standby:
+                // the EV (on its own or after the EVSE's ScheduleRenegotiation notification) asks for new schedules:
+                // ScheduleExchange again, then PowerDelivery(Start); the energy transfer goes on meanwhile
+                _renegotiating = true;
+                State = Iso20SeccState.WaitForScheduleExchangeReq;
+                return Next(new PowerDeliveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
             default:
-                return Close(Failed(r, ResponseCodeType.FAILED_ScheduleRenegotiation), SessionEndReason.Error, "schedule renegotiation is not offered");
+                return Close(Failed(r, ResponseCodeType.FAILED_ScheduleRenegotiation), SessionEndReason.Error, "schedule renegotiation outside the charging loop");
         }
     }
 

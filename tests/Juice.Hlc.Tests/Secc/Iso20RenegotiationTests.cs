@@ -1,0 +1,193 @@
+using System.Net;
+using Juice.Hlc.Evcc;
+using Juice.Hlc.Secc;
+using Juice.Hlc.Session;
+using Juice.Hlc.Transport;
+
+namespace Juice.Hlc.Tests.Secc;
+
+/// <summary>
+/// ISO 15118-20 beyond one straight charge, our EV with our SECC over TCP: schedule renegotiation asked by the station
+/// (its new limits reach the EV as a new schedule) and by the EV, standby with wake-up (no energy meanwhile), and a
+/// session paused with SessionStop(Pause) and resumed on a new connection with its SessionID.
+/// </summary>
+public sealed class Iso20RenegotiationTests
+{
+    private static (V2gTcpServer Server, SeccConnectionHandler Handler) Start(SimpleEvse evse)
+    {
+        var options = new SeccOptions { Protocols = [AppProtocolVersion.Iso20Dc, AppProtocolVersion.Iso20Ac], Iso20AllowPlainTcp = true };
+        var handler = new SeccConnectionHandler(evse, options);
+        var server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.IPv6Loopback }, handler.RunAsync);
+        server.Start();
+        return (server, handler);
+    }
+
+    private static EvOptions Ev(EnergyTransfer energy, bool dynamic = false) => new()
+    {
+        Protocols = [energy == EnergyTransfer.Dc ? AppProtocolVersion.Iso20Dc : AppProtocolVersion.Iso20Ac],
+        Energy = energy,
+        DynamicControl = dynamic,
+        BatteryCapacityWh = 100_000,
+        StartSoc = 20,
+        TargetSoc = 90,
+        LoopInterval = TimeSpan.FromMilliseconds(20),
+        MessageTimeout = TimeSpan.FromSeconds(15),
+        Duration = TimeSpan.FromSeconds(60),
+    };
+
+    private sealed class Watch(Action<EvProgress> report) : IProgress<EvProgress>
+    {
+        public void Report(EvProgress value) => report(value);
+    }
+
+    private static async Task Ended(SimpleEvse evse)
+    {
+        for (int i = 0; i < 500 && evse.Ended is null; i++)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task The_stations_new_limits_reach_the_EV_by_a_schedule_renegotiation(EnergyTransfer energy)
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        int loops = 0;
+        bool lowered = false;
+        var watch = new Watch(p =>
+        {
+            if (++loops == 5)
+            {
+                // the station's limit drops: it asks for a renegotiation (EVSENotification ScheduleRenegotiation)
+                evse.AcLimits = evse.AcLimits with { MaxPowerW = 7_000, MaxCurrentA = 10 };
+                evse.DcLimits = evse.DcLimits with { MaxPowerW = 20_000, MaxCurrentA = 50 };
+                evse.Request = EvseRequest.Renegotiate;
+                lowered = true;
+            }
+            else if (lowered && loops > 40)
+            {
+                evse.Request = EvseRequest.StopCharging;
+            }
+        });
+        var result = await new EvClient(Ev(energy) with { Duration = null }).RunAsync(connection, watch, CancellationToken.None);
+
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(1, result.Renegotiations);
+        Assert.NotEqual(EvseRequest.Renegotiate, evse.Request);   // the new schedules answered the request
+        // the EV's PowerDelivery(Start) after the renegotiation stayed within the new schedule (else FAILED_EVPowerProfileInvalid)
+        Assert.Contains("the charger asked to stop", result.Reason);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task The_EV_renegotiates_on_its_own_and_goes_on_charging(EnergyTransfer energy)
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        var result = await new EvClient(Ev(energy) with { RenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) }).RunAsync(connection, null, CancellationToken.None);
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(1, result.Renegotiations);
+        Assert.True(result.EnergyWh > 0);
+        await Ended(evse);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
+    public async Task In_standby_the_charger_delivers_no_energy_until_the_EV_wakes_up(EnergyTransfer energy)
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        var seen = new List<(double PowerW, bool On)>();
+        var watch = new Watch(p =>
+        {
+            lock (seen)
+            {
+                seen.Add((p.PowerW, evse.EnergyTransferOn));
+            }
+        });
+        var ev = Ev(energy) with { StandbyAfter = 4, StandbyDuration = TimeSpan.FromMilliseconds(300), Duration = TimeSpan.FromSeconds(1.5) };
+        var result = await new EvClient(ev).RunAsync(connection, watch, CancellationToken.None);
+
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(1, result.Standbys);
+        lock (seen)
+        {
+            // charging, then standby (energy transfer off, nothing drawn), then charging again after the wake-up
+            int standby = seen.FindIndex(x => !x.On);
+            Assert.True(standby >= 3, string.Join(", ", seen));
+            int awake = seen.FindIndex(standby, x => x.On);
+            Assert.True(awake > standby, "the EV woke up: " + string.Join(", ", seen));
+            Assert.All(seen.Skip(standby).Take(awake - standby), x => Assert.Equal(0, x.PowerW));
+            Assert.True(seen.Skip(awake).Any(x => x.PowerW > 0), "charging again after the wake-up");
+        }
+    }
+
+    [Fact]
+    public async Task A_paused_session_is_resumed_on_a_new_connection_with_its_SessionID()
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        EvResult first;
+        await using (var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint))
+        {
+            first = await new EvClient(Ev(EnergyTransfer.Dc) with { Pause = true, Duration = TimeSpan.FromSeconds(0.3) }).RunAsync(connection, null, CancellationToken.None);
+        }
+        Assert.True(first.Completed, first.Reason);
+        Assert.Contains("session paused", first.Reason);
+        Assert.False(first.Resumed);
+        await Ended(evse);
+        Assert.Equal(SessionEndReason.EvPaused, evse.Ended);
+
+        await using (var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint))
+        {
+            var second = await new EvClient(Ev(EnergyTransfer.Dc) with { ResumeSessionId = first.SessionId, Duration = TimeSpan.FromSeconds(0.3) })
+                .RunAsync(connection, null, CancellationToken.None);
+            Assert.True(second.Completed, second.Reason);
+            Assert.True(second.Resumed);
+            Assert.Equal(first.SessionId, second.SessionId);
+        }
+
+        // an unknown SessionID gets a new session
+        await using (var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint))
+        {
+            var third = await new EvClient(Ev(EnergyTransfer.Dc) with { ResumeSessionId = [1, 2, 3, 4, 5, 6, 7, 8], Duration = TimeSpan.FromSeconds(0.3) })
+                .RunAsync(connection, null, CancellationToken.None);
+            Assert.True(third.Completed, third.Reason);
+            Assert.False(third.Resumed);
+        }
+    }
+
+    [Fact]
+    public async Task In_dynamic_control_a_renegotiation_request_needs_no_renegotiation()
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        int loops = 0;
+        var watch = new Watch(_ =>
+        {
+            if (++loops == 3)
+            {
+                evse.Request = EvseRequest.Renegotiate;
+            }
+        });
+        var result = await new EvClient(Ev(EnergyTransfer.Dc, dynamic: true) with { Duration = TimeSpan.FromSeconds(0.6) }).RunAsync(connection, watch, CancellationToken.None);
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(0, result.Renegotiations);
+        Assert.Equal(EvseRequest.None, evse.Request);   // handled at once: the loop responses carry the limits
+    }
+}
