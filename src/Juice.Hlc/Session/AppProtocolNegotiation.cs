@@ -66,6 +66,8 @@ public sealed record AppProtocolVersion(V2gProtocol Protocol, string Namespace, 
                 "iso20-ac" => [Iso20Ac],
                 "iso2" => [Iso2],
                 "din" => [Din],
+                "iso20-wpt" or "iso20-acdp" or "wpt" or "acdp" => throw new FormatException(
+                    $"'{name}': ISO 15118-20 WPT and ACDP sessions are not offered by this SECC (an EV that offers only them gets Failed_NoNegotiation); iso20, iso20-dc, iso20-ac, iso2, din"),
                 _ => throw new FormatException($"unknown protocol '{name}' (iso20, iso20-dc, iso20-ac, iso2, din)"),
             };
             result.AddRange(named.Where(p => !result.Contains(p)));

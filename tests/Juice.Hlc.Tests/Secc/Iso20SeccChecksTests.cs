@@ -202,6 +202,24 @@ public sealed class Iso20SeccChecksTests
         Assert.Equal(Iso20SeccState.Ended, fresh.Secc.State);
     }
 
+    [Theory]
+    [InlineData((ushort)3)]   // WPT
+    [InlineData((ushort)4)]   // DC_ACDP
+    [InlineData((ushort)7)]   // DC_ACDP_BPT
+    [InlineData((ushort)8)]   // MCS
+    public async Task A_service_of_a_session_kind_this_SECC_does_not_offer_is_an_invalid_selection(ushort service)
+    {
+        var s = new Session(new SimpleEvse());
+        Assert.Equal(ResponseCodeType.OK_NewSessionEstablished, Code(await s.Send(new SessionSetupReqType { Header = null!, EVCCID = "WMIV1234567890ABCDEX" })));
+        await s.Send(new AuthorizationSetupReqType { Header = null! });
+        await s.Send(Eim());
+        var discovery = (ServiceDiscoveryResType)(await s.Send(new ServiceDiscoveryReqType { Header = null! })).Response;
+        Assert.DoesNotContain(service, discovery.EnergyTransferServiceList.Service.Select(x => x.ServiceID));
+        var reply = await s.Send(new ServiceSelectionReqType { Header = null!, SelectedEnergyTransferService = new SelectedServiceType { ServiceID = service, ParameterSetID = 1 } });
+        Assert.Equal(ResponseCodeType.FAILED_ServiceSelectionInvalid, Code(reply));
+        Assert.Equal(Iso20SeccState.Ended, s.Secc.State);
+    }
+
     [Fact]
     public async Task The_AC_namespace_offers_only_the_AC_service_and_the_DC_namespace_only_DC()
     {

@@ -29,6 +29,21 @@ public sealed class AppProtocolNegotiationTests
     }
 
     [Fact]
+    public void WPT_and_ACDP_are_not_offered_an_EV_with_only_them_fails_and_one_that_also_speaks_DC_gets_DC()
+    {
+        // the SECC's configuration cannot name them: they are sessions this station does not run
+        var e = Assert.Throws<FormatException>(() => AppProtocolVersion.ParseList("iso20-wpt"));
+        Assert.Contains("WPT", e.Message);
+        var secc = AppProtocolVersion.ParseList("iso20,iso2,din");
+        var only = new SupportedAppProtocolReq { AppProtocol = [Offer("urn:iso:std:iso:15118:-20:WPT", 1, 0, 1, 1), Offer("urn:iso:std:iso:15118:-20:ACDP", 1, 0, 2, 2)] };
+        Assert.Equal(ResponseCodeType.Failed_NoNegotiation, AppProtocolNegotiation.Negotiate(only, secc).Response.ResponseCode);
+        var both = new SupportedAppProtocolReq { AppProtocol = [Offer("urn:iso:std:iso:15118:-20:WPT", 1, 0, 1, 1), Offer(Iso20, 1, 0, 2, 2)] };
+        var result = AppProtocolNegotiation.Negotiate(both, secc);
+        Assert.Equal((byte)2, result.Response.SchemaID);
+        Assert.Equal(V2gProtocol.Iso15118_20Dc, result.Selected!.Protocol);
+    }
+
+    [Fact]
     public void A_protocol_the_SECC_is_not_configured_for_is_not_chosen()
     {
         var req = new SupportedAppProtocolReq { AppProtocol = [Offer(Iso2, 2, 0, 10, 1), Offer(Din, 2, 0, 20, 2)] };
