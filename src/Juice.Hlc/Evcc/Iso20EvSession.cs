@@ -43,10 +43,11 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
     private double PlannedDischargeW => Math.Min(options.DischargePowerW ?? 0, Math.Min(_evseDischargeW, _scheduleDischargeW));
 
     private async Task<TResponse> SendAsync<TResponse>(V2gtpConnection connection, V2GMessageType request, V2gMessageKind kind,
-        Juice.Hlc.Exi.XmlDsig.SignatureType? signature = null) where TResponse : V2GResponseType
+        Juice.Hlc.Exi.XmlDsig.SignatureType? signature = null, V2gtpPayloadType? stream = null) where TResponse : V2GResponseType
     {
         request.Header = new MessageHeaderType { SessionID = _sessionId, TimeStamp = (ulong)time.GetUtcNow().ToUnixTimeSeconds(), Signature = signature };
         var (type, exi, _) = Iso20Framing.Encode(request);
+        type = stream ?? type;
         var frame = await client.ExchangeAsync(connection, type, exi, kind, CancellationToken.None).ConfigureAwait(false);
         _messages++;
         V2GMessageType response;
@@ -245,7 +246,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate },
             V2gMessageKind.SessionStop).ConfigureAwait(false);
         return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid,
-            Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed);
+            Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed, MeteringReceipts: _receipts);
     }
 
     private int _renegotiations;
@@ -290,11 +291,46 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             _standbySince = 0;
         }
         var answer = Dc ? await DcLoopAsync(c).ConfigureAwait(false) : await AcLoopAsync(c).ConfigureAwait(false);
+        if (_loopStatus?.EVSENotification == EvseNotificationType.MeteringConfirmation && _loopMeter is { } meter)
+        {
+            await ConfirmMeteringAsync(c, meter).ConfigureAwait(false);
+        }
         // no renegotiation while in standby: the EV wakes up first
         return _standbySince != 0 ? answer with { PowerW = 0, RenegotiationRequested = false } : answer;
     }
 
     private bool InStandby => _standbySince != 0;
+
+    /// <summary>The last charging-loop response's notification and MeterInfo.</summary>
+    private EVSEStatusType? _loopStatus;
+    private MeterInfoType? _loopMeter;
+    private int _receipts;
+
+    /// <summary>
+    /// MeteringConfirmation (Plug &amp; Charge): the MeterInfo the charger sent, signed with the contract key as
+    /// SignedMeteringData, multiplexed beside the charging loop on the metering-confirmation stream (0x8102).
+    /// Without a -20 contract the EV cannot sign and leaves the notification unanswered.
+    /// </summary>
+    private async Task ConfirmMeteringAsync(V2gtpConnection c, MeterInfoType meter)
+    {
+        if (options.PlugAndCharge?.Iso20ContractKey is not { } key || _emaid is null)
+        {
+            return;
+        }
+        var data = new SignedMeteringDataType
+        {
+            Id = "id2",
+            SessionID = _sessionId,
+            MeterInfo = meter,
+            Choice = _tuple is { } tuple
+                ? new SignedMeteringDataTypeChoice.Scheduled_SMDTControlMode(new Scheduled_SMDTControlModeType { SelectedScheduleTupleID = tuple.ScheduleTupleID })
+                : new SignedMeteringDataTypeChoice.Dynamic_SMDTControlMode(new Dynamic_SMDTControlModeType()),
+        };
+        var signature = Iso20Signatures.Sign([(data.Id, Iso20Signatures.Element("SignedMeteringData", data))], key);
+        await SendAsync<MeteringConfirmationResType>(c, new MeteringConfirmationReqType { Header = null!, SignedMeteringData = data }, V2gMessageKind.MeteringReceipt,
+            signature, V2gtpPayloadType.MeteringConfirmation).ConfigureAwait(false);
+        _receipts++;
+    }
 
     private double AcPowerW(double currentA) => currentA * 230 * options.Phases;
 
@@ -474,6 +510,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             Dynamic_DC_CLResControlModeType d => Si(d.EVSEMaximumChargeCurrent),
             _ => null,
         };
+        (_loopStatus, _loopMeter) = (r.EVSEStatus, r.MeterInfo);
         return new LoopAnswer(Si(r.EVSEPresentVoltage) * Si(r.EVSEPresentCurrent), limit, StopAsked(r.EVSEStatus), RenegotiationAsked(r.EVSEStatus));
     }
 
@@ -545,6 +582,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
         {
             _lastAcPowerW = target is < 0 and var t0 ? Math.Max(t0, -discharge) : Math.Min(AcPowerW(options.MaxCurrentA), target ?? maxPower);
         }
+        (_loopStatus, _loopMeter) = (r.EVSEStatus, r.MeterInfo);
         return new LoopAnswer(_lastAcPowerW, target is { } t ? Math.Max(0, t) / (230 * options.Phases) : null, StopAsked(r.EVSEStatus), RenegotiationAsked(r.EVSEStatus));
     }
 

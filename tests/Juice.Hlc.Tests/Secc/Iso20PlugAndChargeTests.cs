@@ -225,4 +225,125 @@ public sealed class Iso20PlugAndChargeTests
         Assert.Equal(ProcessingType.Finished, third.EVSEProcessing);
         Assert.False(asked!.Contract!.LocallyValidated);
     }
+
+    private static DC_ChargeLoopReqType Loop() => new()
+    {
+        Header = null!,
+        MeterInfoRequested = false,
+        EVPresentVoltage = Rn(400),
+        CLReqControlMode = new Dynamic_DC_CLReqControlModeType
+        {
+            EVTargetEnergyRequest = Rn(20_000), EVMaximumEnergyRequest = Rn(30_000), EVMinimumEnergyRequest = Rn(5_000),
+            EVMaximumChargePower = Rn(150_000), EVMinimumChargePower = Rn(100), EVMaximumChargeCurrent = Rn(300), EVMaximumVoltage = Rn(500), EVMinimumVoltage = Rn(200),
+        },
+    };
+
+    private static RationalNumberType Rn(double value) => Iso20Values.Rn(value);
+
+    /// <summary>A PnC DC session in dynamic control up to its first charging-loop response.</summary>
+    private static async Task<(Session Session, DC_ChargeLoopResType First)> ChargingWithContract(SimpleEvse evse, FakeTimeProvider time, TestPki pki)
+    {
+        var session = new Session(evse, time: time);
+        byte[] challenge = Challenge(await session.UpToAuthorizationSetup());
+        var mode = Mode(challenge, pki.Chain(CertificateRole.Contract));
+        Assert.Equal(ResponseCodeType.OK, (await session.Send(Request(mode), Sign(mode, pki[CertificateRole.Contract].Key))).ResponseCode);
+        await session.Send(new ServiceDiscoveryReqType { Header = null! });
+        Assert.Equal(ResponseCodeType.OK, (await session.Send(new ServiceSelectionReqType
+        {
+            Header = null!,
+            SelectedEnergyTransferService = new SelectedServiceType { ServiceID = Iso20Values.DcService, ParameterSetID = 2 },
+        })).ResponseCode);
+        await session.Send(new DC_ChargeParameterDiscoveryReqType
+        {
+            Header = null!,
+            DC_CPDReqEnergyTransferMode = new DC_CPDReqEnergyTransferModeType
+            {
+                EVMaximumChargePower = Rn(150_000), EVMinimumChargePower = Rn(100), EVMaximumChargeCurrent = Rn(300), EVMinimumChargeCurrent = Rn(1),
+                EVMaximumVoltage = Rn(500), EVMinimumVoltage = Rn(200),
+            },
+        });
+        await session.Send(new ScheduleExchangeReqType
+        {
+            Header = null!,
+            MaximumSupportingPoints = 1024,
+            Choice = new ScheduleExchangeReqTypeChoice.Dynamic_SEReqControlMode(new Dynamic_SEReqControlModeType
+            {
+                DepartureTime = 3600, EVTargetEnergyRequest = Rn(20_000), EVMaximumEnergyRequest = Rn(30_000), EVMinimumEnergyRequest = Rn(5_000),
+            }),
+        });
+        await session.Send(new DC_CableCheckReqType { Header = null! });
+        await session.Send(new DC_PreChargeReqType { Header = null!, EVProcessing = ProcessingType.Finished, EVPresentVoltage = Rn(400), EVTargetVoltage = Rn(400) });
+        Assert.Equal(ResponseCodeType.OK, (await session.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Start })).ResponseCode);
+        return (session, Assert.IsType<DC_ChargeLoopResType>(await session.Send(Loop())));
+    }
+
+    private static MeteringConfirmationReqType Confirmation(byte[] sessionId, MeterInfoType meter) => new()
+    {
+        Header = null!,
+        SignedMeteringData = new SignedMeteringDataType
+        {
+            Id = "id2",
+            SessionID = sessionId,
+            MeterInfo = meter,
+            Choice = new SignedMeteringDataTypeChoice.Dynamic_SMDTControlMode(new Dynamic_SMDTControlModeType()),
+        },
+    };
+
+    private static Juice.Hlc.Exi.XmlDsig.SignatureType SignMetering(MeteringConfirmationReqType r, AsymmetricKeyParameter key) =>
+        Iso20Signatures.Sign([(r.SignedMeteringData.Id, Iso20Signatures.Element("SignedMeteringData", r.SignedMeteringData))], key);
+
+    [Theory]
+    [InlineData(PkiAlgorithm.Secp521r1)]
+    [InlineData(PkiAlgorithm.Ed448)]
+    public async Task The_SECC_asks_for_metering_confirmation_and_keeps_the_signed_reading_as_the_receipt(PkiAlgorithm algorithm)
+    {
+        var time = new FakeTimeProvider(Now);
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var pki = Pki(algorithm);
+        var (session, first) = await ChargingWithContract(evse, time, pki);
+        // the first loop response asks, with the MeterInfo to sign
+        Assert.Equal(EvseNotificationType.MeteringConfirmation, first.EVSEStatus!.EVSENotification);
+        var meter = Assert.IsType<MeterInfoType>(first.MeterInfo);
+        var confirmation = Confirmation(session.Id, meter);
+        var answer = await session.Send(confirmation, SignMetering(confirmation, pki[CertificateRole.Contract].Key));
+        Assert.Equal(ResponseCodeType.OK, answer.ResponseCode);
+        var receipt = Assert.Single(evse.Receipts);
+        Assert.Equal("DEJUIC000000001", receipt.Emaid);
+        Assert.Equal(meter.MeterID, receipt.MeterId);
+        Assert.Equal(algorithm == PkiAlgorithm.Ed448 ? 114 : 132, receipt.SignatureValue.Length);
+
+        // not again until the receipt interval (60 s) has passed
+        Assert.Null(Assert.IsType<DC_ChargeLoopResType>(await session.Send(Loop())).EVSEStatus);
+        time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(EvseNotificationType.MeteringConfirmation, Assert.IsType<DC_ChargeLoopResType>(await session.Send(Loop())).EVSEStatus!.EVSENotification);
+    }
+
+    [Theory]
+    [InlineData("signed by another key")]
+    [InlineData("another MeterInfo")]
+    [InlineData("another SessionID")]
+    [InlineData("no signature")]
+    public async Task A_metering_confirmation_that_does_not_prove_the_reading_is_FAILED_MeteringSignatureNotValid(string what)
+    {
+        var time = new FakeTimeProvider(Now);
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var pki = P521.Value;
+        var (session, first) = await ChargingWithContract(evse, time, pki);
+        var meter = first.MeterInfo!;
+        if (what == "another MeterInfo")
+        {
+            meter = new MeterInfoType { MeterID = meter.MeterID, ChargedEnergyReadingWh = meter.ChargedEnergyReadingWh + 1000 };
+        }
+        var confirmation = Confirmation(what == "another SessionID" ? new byte[8] : session.Id, meter);
+        var signature = what switch
+        {
+            "no signature" => null,
+            "signed by another key" => SignMetering(confirmation, pki[CertificateRole.MoSubCa2].Key),
+            _ => SignMetering(confirmation, pki[CertificateRole.Contract].Key),
+        };
+        var answer = await session.Send(confirmation, signature);
+        Assert.Equal(ResponseCodeType.FAILED_MeteringSignatureNotValid, answer.ResponseCode);
+        Assert.Equal(Iso20SeccState.Ended, session.Secc.State);
+        Assert.Empty(evse.Receipts);
+    }
 }

@@ -190,4 +190,28 @@ public sealed class Iso20RenegotiationTests
         Assert.Equal(0, result.Renegotiations);
         Assert.Equal(EvseRequest.None, evse.Request);   // handled at once: the loop responses carry the limits
     }
+
+    [Fact]
+    public async Task A_request_on_a_multiplexed_stream_is_answered_on_that_stream_and_an_unknown_payload_type_ends_the_connection()
+    {
+        var (server, _) = Start(new SimpleEvse());
+        await using var _s = server;
+        await using var ev = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        await ev.WriteAsync(Juice.Hlc.V2gtp.V2gtpPayloadType.Exi,
+            Juice.Hlc.Exi.AppHandshake.AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso20Dc])));
+        Assert.NotNull(await ev.ReadAsync());
+        // ISO 15118-20 Table 12: CommonMessages also travel on the multiplexed streams beside the main stream
+        var (_, exi, _) = Juice.Hlc.Secc.Iso20.Iso20Framing.Encode(new Juice.Hlc.Exi.Iso20.SessionSetupReqType
+        {
+            Header = new Juice.Hlc.Exi.Iso20.MessageHeaderType { SessionID = new byte[8], TimeStamp = 1 },
+            EVCCID = "WMIV1234567890ABCDEX",
+        });
+        await ev.WriteAsync(Juice.Hlc.V2gtp.V2gtpPayloadType.MeteringConfirmation, exi);
+        var answer = await ev.ReadAsync();
+        Assert.Equal(Juice.Hlc.V2gtp.V2gtpPayloadType.MeteringConfirmation, answer!.Value.PayloadType);
+        Assert.IsType<Juice.Hlc.Exi.Iso20.SessionSetupResType>(Juice.Hlc.Secc.Iso20.Iso20Framing.Decode(answer.Value).Message);
+        // a payload type no -20 stream uses: the connection ends (Table 11)
+        await ev.WriteAsync((Juice.Hlc.V2gtp.V2gtpPayloadType)0x8201, exi);
+        Assert.Null(await ev.ReadAsync());
+    }
 }

@@ -124,6 +124,11 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
         var session = Assert.Single(history.EnumerateArray());
         Assert.Equal("DEJUIC000000001", session.GetProperty("idTag").GetString());
         Assert.Equal("Contract", session.GetProperty("source").GetString());
+        // metering confirmation beside the charging loop: the signed readings are the transaction's receipts
+        Assert.Matches("[1-9][0-9]* metering receipts signed", output);
+        var receipts = await _station.Http.GetFromJsonAsync<JsonElement>($"/api/history/{session.GetProperty("id").GetInt64()}/receipts");
+        Assert.True(receipts.GetArrayLength() >= 1);
+        Assert.Equal(algorithm == "ed448" ? 228 : 264, receipts[0].GetProperty("signature").GetString()!.Length);   // Ed448 114 bytes, P-521 r‖s 132 bytes, hex
     }
 
     [Fact]

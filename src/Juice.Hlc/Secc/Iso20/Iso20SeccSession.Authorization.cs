@@ -113,6 +113,7 @@ public sealed partial class Iso20SeccSession
             return Close(AuthorizationRes(ResponseCodeType.WARNING_GeneralPnCAuthorizationError), SessionEndReason.Error, $"the contract changed from {known.Emaid} to {contract.Emaid}");
         }
         _contract = contract;
+        _contractKey = chain.Leaf!.GetPublicKey();
         return null;
     }
 

@@ -338,12 +338,13 @@ public sealed partial class Iso20SeccSession
         }
         _cp.DcTarget(voltage, current);
         var meter = _cp.ReadMeter();
+        var (status, meterInfo) = LoopStatus(meter, r.MeterInfoRequested);
         return Next(new DC_ChargeLoopResType
         {
             Header = Header(),
             ResponseCode = ResponseCodeType.OK,
-            EVSEStatus = Status(),
-            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
+            EVSEStatus = status,
+            MeterInfo = meterInfo,
             EVSEPresentCurrent = Rn(meter.CurrentA),
             EVSEPresentVoltage = Rn(meter.VoltageV),
             EVSEPowerLimitAchieved = voltage * current >= limits.MaxPowerW,
@@ -387,12 +388,13 @@ public sealed partial class Iso20SeccSession
                 return Close(Failed(r, ResponseCodeType.FAILED_WrongChargeParameter), SessionEndReason.Error, $"{r.CLReqControlMode.GetType().Name} in a session of the other control mode");
         }
         var meter = _cp.ReadMeter();
+        var (status, meterInfo) = LoopStatus(meter, r.MeterInfoRequested);
         return Next(new AC_ChargeLoopResType
         {
             Header = Header(),
             ResponseCode = ResponseCodeType.OK,
-            EVSEStatus = Status(),
-            MeterInfo = r.MeterInfoRequested ? MeterInfo(meter) : null,
+            EVSEStatus = status,
+            MeterInfo = meterInfo,
             CLResControlMode = control,
         });
     }

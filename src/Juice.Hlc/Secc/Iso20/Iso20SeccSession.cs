@@ -93,6 +93,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         AC_ChargeLoopReqType => V2gMessageKind.ChargingStatus,
         DC_ChargeLoopReqType => V2gMessageKind.CurrentDemand,
         DC_WeldingDetectionReqType => V2gMessageKind.WeldingDetection,
+        MeteringConfirmationReqType => V2gMessageKind.MeteringReceipt,
         SessionStopReqType => V2gMessageKind.SessionStop,
         _ => null,
     };
@@ -110,7 +111,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         (Iso20SeccState.WaitForCableCheckReq, DC_CableCheckReqType) => true,
         (Iso20SeccState.WaitForPreChargeReq, DC_PreChargeReqType or PowerDeliveryReqType) => true,
         (Iso20SeccState.WaitForPowerDeliveryReq, PowerDeliveryReqType) => true,
-        (Iso20SeccState.WaitForChargeLoopReq, AC_ChargeLoopReqType or DC_ChargeLoopReqType or PowerDeliveryReqType) => true,
+        (Iso20SeccState.WaitForChargeLoopReq, AC_ChargeLoopReqType or DC_ChargeLoopReqType or PowerDeliveryReqType or MeteringConfirmationReqType) => true,
         (Iso20SeccState.WaitForWeldingDetectionReq, DC_WeldingDetectionReqType or SessionStopReqType) => true,
         (Iso20SeccState.WaitForSessionStopReq, SessionStopReqType) => true,
         _ => false,
@@ -146,6 +147,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
             AC_ChargeLoopReqType r => AcChargeLoop(r),
             DC_WeldingDetectionReqType => Next(new DC_WeldingDetectionResType { Header = Header(), ResponseCode = ResponseCodeType.OK, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) }),
             SessionStopReqType r => await SessionStopAsync(r, cancellationToken).ConfigureAwait(false),
+            MeteringConfirmationReqType r => MeteringConfirmation(r),
             _ => Close(Failed(request, ResponseCodeType.FAILED_SequenceError), SessionEndReason.Error, $"{Name(request)} is not supported"),
         };
     }
@@ -396,6 +398,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
                 EVSEPowerLimitAchieved = false, EVSECurrentLimitAchieved = false, EVSEVoltageLimitAchieved = false, CLResControlMode = new Scheduled_DC_CLResControlModeType() },
             AC_ChargeLoopReqType => new AC_ChargeLoopResType { Header = header, ResponseCode = code, CLResControlMode = new Scheduled_AC_CLResControlModeType() },
             DC_WeldingDetectionReqType => new DC_WeldingDetectionResType { Header = header, ResponseCode = code, EVSEPresentVoltage = Rn(_cp.ReadMeter().VoltageV) },
+            MeteringConfirmationReqType => new MeteringConfirmationResType { Header = header, ResponseCode = code },
             _ => new SessionStopResType { Header = header, ResponseCode = code },
         };
     }

@@ -79,12 +79,19 @@ public static class Iso20Framing
         return index;
     }
 
-    /// <summary>The payload types a -20 session's messages come on (the multiplexed streams belong to later features).</summary>
-    public static bool Carries(V2gtpPayloadType type) => Schemas.Any(s => s.Type == type);
+    /// <summary>
+    /// The multiplexed streams beside the main stream (Table 12): schedule renegotiation, metering confirmation and
+    /// parking status carry CommonMessages; a response goes back on the stream of its request.
+    /// </summary>
+    public static bool IsMultiplexed(V2gtpPayloadType type) =>
+        type is V2gtpPayloadType.ScheduleRenegotiation or V2gtpPayloadType.MeteringConfirmation or V2gtpPayloadType.ParkingStatus;
+
+    /// <summary>The payload types a -20 session's messages come on: the message schemas' streams and the multiplexed CommonMessages streams.</summary>
+    public static bool Carries(V2gtpPayloadType type) => Schemas.Any(s => s.Type == type) || IsMultiplexed(type);
 
     public static (V2GMessageType Message, ExiCodec Codec) Decode(V2gtpMessage frame)
     {
-        var schema = Schemas.FirstOrDefault(s => s.Type == frame.PayloadType);
+        var schema = Schemas.FirstOrDefault(s => s.Type == (IsMultiplexed(frame.PayloadType) ? V2gtpPayloadType.MainStream : frame.PayloadType));
         if (schema.Codec is null)
         {
             throw new ExiContentException(0, $"payload type 0x{(ushort)frame.PayloadType:x4} carries no ISO 15118-20 message schema");
