@@ -73,4 +73,16 @@ public sealed class Iso20StationSessionTests : IDisposable
         Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
         Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
     }
+
+    [Fact]
+    public async Task A_service_renegotiation_keeps_the_session_and_its_transaction()
+    {
+        await using var station = await Station();
+        var (code, output) = await station.Ev("--protocol", "iso20", "--energy", "dc", "--duration", "1", "--interval-ms", "100", "--service-renegotiate-after", "3");
+        Assert.True(code == 0, output);
+        Assert.Contains("1 service renegotiation(s)", output);
+        var session = Assert.Single((await station.Http.GetFromJsonAsync<JsonElement>("/api/history")).EnumerateArray());
+        Assert.Equal("EVStopped", session.GetProperty("reason").GetString());
+        Assert.True(session.GetProperty("energyWh").GetDouble() > 0);
+    }
 }

@@ -54,6 +54,10 @@ internal static class EvCommand
         var skipPreCharge = new Option<bool>("--skip-precharge-check") { Description = "go on after pre-charge even if the present voltage never reaches the target (some chargers)" };
         var renegotiateAfter = new Option<int?>("--renegotiate-after") { Description = "renegotiate once on the EV's own after this many charging-loop messages (ISO 15118-2: charge parameters; -20: schedules)" };
         var standbyAfter = new Option<int?>("--standby-after") { Description = "ISO 15118-20: go to standby once after this many charging-loop messages (PowerDelivery(Standby)), wake up after --standby-seconds" };
+        var serviceRenegotiateAfter = new Option<int?>("--service-renegotiate-after")
+        {
+            Description = "ISO 15118-20: after this many charging-loop messages stop and renegotiate the service once (SessionStop(ServiceRenegotiation), ServiceDiscovery again)",
+        };
         var standbySeconds = new Option<double>("--standby-seconds") { Description = "how long the standby lasts, s", DefaultValueFactory = _ => 2 };
         var recheckCable = new Option<bool>("--recheck-cable") { Description = "DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do" };
         var noChargingProfile = new Option<bool>("--no-charging-profile") { Description = "ISO 15118-2: leave the ChargingProfile out of PowerDeliveryReq(Start) (default: one derived from the chosen schedule)" };
@@ -103,7 +107,7 @@ internal static class EvCommand
             host, port, iface, protocol, energy, phases, evccid, startSoc, targetSoc, capacity, maxCurrent, departure, duration, interval, messageTimeout, skipPreCharge,
             renegotiateAfter, recheckCable, noChargingProfile, log, pcap, seed, pause, resume, sessions, concurrency, rampUp, seccPid, threadPerEv, paced,
             pnc, tls, pki, oemOnly, contractChain, contractKey, oemChain, oemKey, v2gRoot, moRoot, store, install, update, presentExpired, slac, threshold, keyLog, control, minSoc, dischargeKw,
-            tlsAlgorithm, vehicleChain, vehicleKey, noVehicle, tlsVersion, standbyAfter, standbySeconds };
+            tlsAlgorithm, vehicleChain, vehicleKey, noVehicle, tlsVersion, standbyAfter, standbySeconds, serviceRenegotiateAfter };
         command.SetAction(async (result, ct) =>
         {
             EvOptions options;
@@ -131,6 +135,7 @@ internal static class EvCommand
                     SkipPreChargeVoltageCheck = result.GetValue(skipPreCharge),
                     RenegotiateAfter = result.GetValue(renegotiateAfter),
                     StandbyAfter = result.GetValue(standbyAfter),
+                    ServiceRenegotiateAfter = result.GetValue(serviceRenegotiateAfter),
                     StandbyDuration = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(standbySeconds))),
                     RecheckCableAfterRenegotiation = result.GetValue(recheckCable),
                     SendChargingProfile = !result.GetValue(noChargingProfile),
@@ -328,7 +333,8 @@ internal static class EvCommand
             live.End();
             status.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"session ended normally: {result.Reason}; SoC {result.Soc:0.0} %, {result.EnergyWh / 1000:0.000} kWh{(result.DischargedWh > 0 ? $" net, {result.DischargedWh / 1000:0.000} kWh fed back" : "")}, {result.Messages} messages ({result.Protocol}){(result.Resumed ? ", resumed" : "")}"
-                + $"{(result.Renegotiations > 0 ? $", {result.Renegotiations} renegotiation(s)" : "")}{(result.Standbys > 0 ? $", {result.Standbys} standby" : "")}"));
+                + $"{(result.Renegotiations > 0 ? $", {result.Renegotiations} renegotiation(s)" : "")}{(result.Standbys > 0 ? $", {result.Standbys} standby" : "")}"
+                + $"{(result.ServiceRenegotiations > 0 ? $", {result.ServiceRenegotiations} service renegotiation(s)" : "")}"));
             if (result.Emaid is { } emaid)
             {
                 status.WriteLine($"Plug & Charge: contract {emaid}{(result.ContractInstalled ? " (installed in this session)" : "")}, {result.MeteringReceipts} metering receipts signed");

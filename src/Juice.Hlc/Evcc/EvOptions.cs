@@ -119,6 +119,12 @@ public sealed record EvOptions
     public TimeSpan StandbyDuration { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// ISO 15118-20: after this many charging-loop messages the EV renegotiates its service once: PowerDelivery(Stop),
+    /// SessionStop(ServiceRenegotiation), then ServiceDiscovery to the charging loop again in the same session; null: never.
+    /// </summary>
+    public int? ServiceRenegotiateAfter { get; init; }
+
+    /// <summary>
     /// DC, with a renegotiation: CableCheck and PreCharge again before PowerDelivery(Start), as some EVs do (the
     /// sequence of the first start); false: PowerDelivery(Start) right after the charge parameter discovery.
     /// </summary>
@@ -149,7 +155,7 @@ public sealed record EvProgress(string Step, double Soc, double EnergyWh, double
 /// <summary>How a simulated session ended; SessionId is the ID the charger gave (to resume a paused session).</summary>
 /// <remarks><paramref name="EnergyWh"/> is what went into the battery, net; <paramref name="DischargedWh"/> what it fed back (bidirectional).</remarks>
 public sealed record EvResult(bool Completed, string Reason, V2gProtocol? Protocol, double Soc, double EnergyWh, int Messages, byte[] SessionId, bool Resumed = false,
-    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0, int Renegotiations = 0, int Standbys = 0);
+    string? Emaid = null, bool ContractInstalled = false, int MeteringReceipts = 0, double DischargedWh = 0, int Renegotiations = 0, int Standbys = 0, int ServiceRenegotiations = 0);
 
 /// <summary>
 /// The certificates of a Plug &amp; Charge EV (ISO 15118-2, and its -20 contract): its contract (chain, leaf first, and key) if it has one,

@@ -135,7 +135,39 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
     {
         await SendAsync<SessionSetupResType>(c, new SessionSetupReqType { Header = null!, EVCCID = Convert.ToHexString(options.Evccid) }, V2gMessageKind.SessionSetup).ConfigureAwait(false);
         await AuthorizeAsync(c).ConfigureAwait(false);
+        LoopEnd end;
+        while (true)
+        {
+            end = await EnergyTransferAsync(c, progress, stop).ConfigureAwait(false);
+            await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Stop), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
+            if (Dc)
+            {
+                await SendAsync<DC_WeldingDetectionResType>(c, new DC_WeldingDetectionReqType { Header = null!, EVProcessing = ProcessingType.Finished }, V2gMessageKind.WeldingDetection)
+                    .ConfigureAwait(false);
+            }
+            if (!_serviceRenegotiationDue)
+            {
+                break;
+            }
+            // service renegotiation: SessionStop(ServiceRenegotiation), then the services are chosen again from ServiceDiscovery
+            _serviceRenegotiationDue = false;
+            await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.ServiceRenegotiation },
+                V2gMessageKind.SessionStop).ConfigureAwait(false);
+            _serviceRenegotiations++;
+        }
+        // pause: the session can be resumed on a new connection with its SessionID
+        await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate },
+            V2gMessageKind.SessionStop).ConfigureAwait(false);
+        return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid,
+            Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed, MeteringReceipts: _receipts, ServiceRenegotiations: _serviceRenegotiations);
+    }
 
+    private bool _serviceRenegotiationDue;
+    private int _serviceRenegotiations;
+
+    /// <summary>From ServiceDiscovery to the end of the charging loop (with its schedule renegotiations).</summary>
+    private async Task<LoopEnd> EnergyTransferAsync(V2gtpConnection c, IProgress<EvProgress>? progress, CancellationToken stop)
+    {
         var discovery = await SendAsync<ServiceDiscoveryResType>(c, new ServiceDiscoveryReqType { Header = null! }, V2gMessageKind.ServiceDiscovery).ConfigureAwait(false);
         var offered = discovery.EnergyTransferServiceList.Service.Select(s => s.ServiceID).ToHashSet();
         // bidirectional where the charger offers it, else charging only
@@ -235,18 +267,7 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Start), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
             _renegotiations++;
         }
-
-        await SendAsync<PowerDeliveryResType>(c, PowerDelivery(ChargeProgressType.Stop), V2gMessageKind.PowerDelivery).ConfigureAwait(false);
-        if (Dc)
-        {
-            await SendAsync<DC_WeldingDetectionResType>(c, new DC_WeldingDetectionReqType { Header = null!, EVProcessing = ProcessingType.Finished }, V2gMessageKind.WeldingDetection)
-                .ConfigureAwait(false);
-        }
-        // pause: the session can be resumed on a new connection with its SessionID
-        await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate },
-            V2gMessageKind.SessionStop).ConfigureAwait(false);
-        return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid,
-            Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed, MeteringReceipts: _receipts);
+        return end;
     }
 
     private int _renegotiations;
@@ -291,6 +312,12 @@ internal sealed class Iso20EvSession(EvClient client, EvOptions options, TimePro
             _standbySince = 0;
         }
         var answer = Dc ? await DcLoopAsync(c).ConfigureAwait(false) : await AcLoopAsync(c).ConfigureAwait(false);
+        if (options.ServiceRenegotiateAfter is { } serviceAfter && _loopMessages == serviceAfter && _serviceRenegotiations == 0 && _loopStatus?.EVSENotification is null)
+        {
+            // the EV renegotiates its service once: the loop ends here, the session goes on from ServiceDiscovery
+            _serviceRenegotiationDue = true;
+            return answer with { StopRequested = true };
+        }
         if (_loopStatus?.EVSENotification == EvseNotificationType.MeteringConfirmation && _loopMeter is { } meter)
         {
             await ConfirmMeteringAsync(c, meter).ConfigureAwait(false);

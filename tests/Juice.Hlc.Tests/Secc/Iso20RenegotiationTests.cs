@@ -103,6 +103,23 @@ public sealed class Iso20RenegotiationTests
     [Theory]
     [InlineData(EnergyTransfer.AcThreePhase)]
     [InlineData(EnergyTransfer.Dc)]
+    public async Task After_a_service_renegotiation_the_EV_chooses_its_service_again_and_charges_on_in_the_same_session(EnergyTransfer energy)
+    {
+        var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
+        var (server, _) = Start(evse);
+        await using var _s = server;
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        var result = await new EvClient(Ev(energy) with { ServiceRenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) }).RunAsync(connection, null, CancellationToken.None);
+        Assert.True(result.Completed, result.Reason);
+        Assert.Equal(1, result.ServiceRenegotiations);
+        Assert.Contains("duration", result.Reason);   // the second energy transfer ran to the end
+        await Ended(evse);
+        Assert.Equal(SessionEndReason.EvStopped, evse.Ended);
+    }
+
+    [Theory]
+    [InlineData(EnergyTransfer.AcThreePhase)]
+    [InlineData(EnergyTransfer.Dc)]
     public async Task In_standby_the_charger_delivers_no_energy_until_the_EV_wakes_up(EnergyTransfer energy)
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };

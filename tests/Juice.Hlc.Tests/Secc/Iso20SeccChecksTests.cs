@@ -237,7 +237,7 @@ public sealed class Iso20SeccChecksTests
     public static TheoryData<string> Failures => new()
     {
         "FAILED_SequenceError", "FAILED_UnknownSession", "FAILED_ServiceIDInvalid", "FAILED_ServiceSelectionInvalid", "FAILED_WrongChargeParameter",
-        "FAILED_ScheduleSelectionInvalid", "FAILED_NoServiceRenegotiationSupported", "FAILED_EVPowerProfileInvalid", "tuple:FAILED_ScheduleSelectionInvalid", "WARNING_AuthorizationSelectionInvalid", "WARNING_EIMAuthorizationFailure",
+        "FAILED_ScheduleSelectionInvalid", "FAILED_EVPowerProfileInvalid", "tuple:FAILED_ScheduleSelectionInvalid", "WARNING_AuthorizationSelectionInvalid", "WARNING_EIMAuthorizationFailure",
     };
 
     [Theory]
@@ -291,16 +291,6 @@ public sealed class Iso20SeccChecksTests
                 await s.UpToServiceSelection(DcService, 1);   // scheduled control selected ...
                 await s.Send(DcCpd());
                 reply = await s.Send(Dynamic());                      // ... dynamic asked for
-                break;
-            case "FAILED_NoServiceRenegotiationSupported":
-                await s.UpToServiceSelection(DcService, 1);
-                await s.Send(DcCpd());
-                await s.Send(Scheduled());
-                await s.Send(new DC_CableCheckReqType { Header = null! });
-                await s.Send(new DC_PreChargeReqType { Header = null!, EVProcessing = ProcessingType.Finished, EVPresentVoltage = Rn(400), EVTargetVoltage = Rn(400) });
-                await s.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Start });
-                await s.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Stop });
-                reply = await s.Send(new SessionStopReqType { Header = null!, ChargingSession = ChargingSessionType.ServiceRenegotiation });
                 break;
             case "FAILED_EVPowerProfileInvalid" or "tuple:FAILED_ScheduleSelectionInvalid":
                 await s.UpToServiceSelection(DcService, 1);

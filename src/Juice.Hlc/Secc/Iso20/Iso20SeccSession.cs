@@ -31,8 +31,8 @@ public enum Iso20SeccState
 /// clock injected. This file: the sequence, identification, services and the session's end; the energy transfer
 /// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs, identification
 /// (EIM, and Plug &amp; Charge over TLS 1.3) in Iso20SeccSession.Authorization.cs. Schedule renegotiation, standby and
-/// pause/resume are served; certificate installation and service renegotiation are declined with the code the
-/// standard gives for a feature not offered.
+/// pause/resume and service renegotiation are served; certificate installation is not offered yet
+/// (CertificateInstallationService false).
 /// </summary>
 public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 {
@@ -202,7 +202,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         {
             Header = Header(),
             ResponseCode = ResponseCodeType.OK,
-            ServiceRenegotiationSupported = false,
+            ServiceRenegotiationSupported = true,
             EnergyTransferServiceList = new ServiceListType { Service = [.. Services().Select(id => new ServiceType { ServiceID = id, FreeService = false })] },
         });
     }
@@ -355,9 +355,16 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
                 _core.Pause();
                 return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.OK }, SessionEndReason.EvPaused);
             case ChargingSessionType.ServiceRenegotiation:
-                // ServiceDiscoveryRes said ServiceRenegotiationSupported = false
-                return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.FAILED_NoServiceRenegotiationSupported }, SessionEndReason.Error,
-                    "service renegotiation is not offered");
+                // service renegotiation (ServiceRenegotiationSupported in ServiceDiscoveryRes): the session and its
+                // authorization go on, the EV chooses its service again from ServiceDiscovery
+                _service = 0;
+                _bpt = false;
+                _controlMode = 0;
+                _energyOn = false;
+                _standby = false;
+                _renegotiating = false;
+                State = Iso20SeccState.WaitForServiceDiscoveryReq;
+                return Next(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.OK });
             default:
                 return Close(new SessionStopResType { Header = Header(), ResponseCode = ResponseCodeType.OK }, SessionEndReason.EvStopped);
         }
