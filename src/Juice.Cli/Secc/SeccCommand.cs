@@ -24,7 +24,7 @@ internal static class SeccCommand
         var iface = new Option<string?>("--interface") { Description = "answer SDP on this interface (multicast ff02::1)" };
         var protocol = new Option<string>("--protocol")
         {
-            Description = "protocols in the SECC's preference order: iso20 (-20 DC and AC; over plain TCP, -20's test mode: this simulator has no TLS), iso20-dc, iso20-ac, iso2, din",
+            Description = "protocols in the SECC's preference order: iso20 (-20 DC and AC; over TLS 1.3 with --tls, else over plain TCP in -20's test mode), iso20-dc, iso20-ac, iso2, din",
             DefaultValueFactory = _ => "iso2,din",
         };
         var energy = new Option<string>("--energy") { Description = "energy transfer offered: ac, dc or ac,dc", DefaultValueFactory = _ => "ac,dc" };
@@ -47,9 +47,11 @@ internal static class SeccCommand
         var verbose = new Option<bool>("--verbose") { Description = "log every connection and session" };
         var threads = new Option<bool>("--thread-per-connection") { Description = "run each EV connection on a thread of its own with blocking I/O (lowest round trip)" };
         var maxConnections = new Option<int>("--max-connections") { Description = "open connections at most (beyond: the oldest one without a handshake is closed, else the new one)", DefaultValueFactory = _ => 4096 };
+        var tls = new Option<bool>("--tls") { Description = "serve TLS instead of TCP (1.2 with the -2 SECC certificate, 1.3 with the -20 ones; needs --pki) and offer Plug & Charge with the PKI's MO roots" };
+        var pki = new Option<DirectoryInfo?>("--pki") { Description = "with --tls: a 'juice certs generate' folder (its -2 SECC chain, and those of its iso20-* folders)" };
         var maxPerPeer = new Option<int>("--max-connections-per-peer") { Description = "open connections from one address at most (same rule; load tests connect many EVs from one address)", DefaultValueFactory = _ => 4096 };
         var command = new Command("secc", "SECC simulator: answers ISO 15118-20 (--protocol iso20), ISO 15118-2 and DIN SPEC 70121 EVs over TCP (and SDP), each with its own simulated charging point") {
-            address, port, iface, protocol, energy, bptKw, dischargeRequestKw, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads, maxConnections, maxPerPeer };
+            address, port, iface, protocol, energy, bptKw, dischargeRequestKw, authorize, authDelay, cableCheck, log, pcap, stats, verbose, threads, maxConnections, maxPerPeer, tls, pki };
         command.SetAction(async (result, ct) =>
         {
             IReadOnlyList<AppProtocolVersion> protocols;
@@ -80,6 +82,19 @@ internal static class SeccCommand
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
+            SeccTls? secure = null;
+            if (result.GetValue(tls))
+            {
+                try
+                {
+                    secure = SeccTls.Load(result.GetValue(pki) ?? throw new FormatException("--tls needs --pki DIR (write one with: juice certs generate --out DIR)"));
+                }
+                catch (Exception e) when (e is FormatException or IOException or System.Text.Json.JsonException)
+                {
+                    Console.Error.WriteLine(e.Message);
+                    return 2;
+                }
+            }
             bool accept = result.GetValue(authorize) == "accept";
             var authDelaySeconds = TimeSpan.FromSeconds(result.GetValue(authDelay));
             var cableCheckSeconds = TimeSpan.FromSeconds(result.GetValue(cableCheck));
@@ -103,7 +118,12 @@ internal static class SeccCommand
             var options = new SeccOptions
             {
                 Protocols = protocols,
-                Iso20AllowPlainTcp = true,   // a simulator without TLS: -20 only when asked for with --protocol
+                Iso20AllowPlainTcp = secure is null,   // without --tls: -20 over plain TCP, its test mode (only when asked for with --protocol)
+                Session = secure is null ? new SeccSessionOptions() : new SeccSessionOptions
+                {
+                    IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
+                    PlugAndCharge = new PlugAndChargeOptions { ContractRoots = secure.MoRoots },
+                },
                 MaxConnections = Math.Max(1, result.GetValue(maxConnections)),
                 MaxConnectionsPerPeer = Math.Max(1, result.GetValue(maxPerPeer)),
                 Trace = xml is null ? null : (remote, direction, codec, exi) =>
@@ -129,6 +149,13 @@ internal static class SeccCommand
                 Port = result.GetValue(port),
                 ThreadPerConnection = result.GetValue(threads),
                 Observe = capture is null ? null : (stream, remote, local) => new RecordingStream(stream, capture.OpenTcp(remote, local), localIsClient: false),
+                StreamFactory = secure is null ? static (s, _) => ValueTask.FromResult(s) : async (s, token) =>
+                {
+                    // a peer that never finishes its handshake does not hold the connection
+                    using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    handshake.CancelAfter(TimeSpan.FromSeconds(10));
+                    return await V2gTls.AcceptAsync(s, secure.Setup, handshake.Token);
+                },
             }, async (connection, remote, token) =>
             {
                 Interlocked.Increment(ref connections);
@@ -143,10 +170,11 @@ internal static class SeccCommand
             }, loggers.CreateLogger<V2gTcpServer>());
             server.Start();
             await using var sdp = result.GetValue(iface) is { } name
-                ? new SdpServer(new SdpServerOptions { InterfaceName = name, TcpPort = (ushort)server.LocalEndPoint.Port }, loggers.CreateLogger<SdpServer>())
+                ? new SdpServer(new SdpServerOptions { InterfaceName = name, TcpPort = (ushort)server.LocalEndPoint.Port, OffersTls = secure is not null, OffersTcp = secure is null },
+                    loggers.CreateLogger<SdpServer>())
                 : null;
             sdp?.Start();
-            Console.WriteLine($"SECC listening on {server.LocalEndPoint}{(sdp is null ? "" : $", SDP on {result.GetValue(iface)}")} (pid {Environment.ProcessId}); Ctrl+C stops");
+            Console.WriteLine($"SECC listening on {server.LocalEndPoint}{(secure is null ? "" : $" with TLS ({secure.Describe()})")}{(sdp is null ? "" : $", SDP on {result.GetValue(iface)}")} (pid {Environment.ProcessId}); Ctrl+C stops");
             double every = result.GetValue(stats);
             try
             {
@@ -165,4 +193,27 @@ internal static class SeccCommand
         });
         return command;
     }
+}
+
+/// <summary>The simulator's TLS: the SECC chains of a <c>juice certs generate</c> folder (-2, and -20 from its iso20-* folders) and its MO and OEM roots.</summary>
+internal sealed record SeccTls(V2gTlsServerSetup Setup, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> MoRoots)
+{
+    public static SeccTls Load(DirectoryInfo dir)
+    {
+        var iso2 = Juice.Hlc.Security.TestPki.Load(dir.FullName);
+        var iso20 = new[] { Juice.Hlc.Security.PkiAlgorithm.Secp521r1, Juice.Hlc.Security.PkiAlgorithm.Ed448 }
+            .Select(a => Path.Combine(dir.FullName, Juice.Hlc.Security.TestPki.Iso20Folder(a)))
+            .Where(d => File.Exists(Path.Combine(d, "pki.json")))
+            .Select(Juice.Hlc.Security.TestPki.Load).ToList();
+        V2gTlsCredentials Secc(Juice.Hlc.Security.TestPki p) => new(p.Chain(Juice.Hlc.Security.CertificateRole.Secc), p[Juice.Hlc.Security.CertificateRole.Secc].Key);
+        var setup = new V2gTlsServerSetup
+        {
+            Iso2 = () => Secc(iso2),
+            Iso20 = () => [.. iso20.Select(Secc)],
+            VehicleRoots = [.. iso20.Select(p => p.OemRoot)],
+        };
+        return new SeccTls(setup, [iso2.MoRoot, .. iso20.Select(p => p.MoRoot)]);
+    }
+
+    public string Describe() => $"{(Setup.Iso20().Count > 0 ? "1.2 and 1.3, -20 " + string.Join("/", Setup.Iso20().Select(c => c.Algorithm.ToString().ToLowerInvariant())) : "1.2 only")}";
 }

@@ -20,7 +20,7 @@ public sealed partial class SimulatorProcessTests : IDisposable
         _dir.Delete(recursive: true);
     }
 
-    [GeneratedRegex(@"SECC listening on \[::1\]:(\d+) \(pid (\d+)\)")]
+    [GeneratedRegex(@"SECC listening on \[::1\]:(\d+).* \(pid (\d+)\)")]
     private static partial Regex Listening();
 
     private async Task<(int Port, int Pid)> StartSecc(params string[] args)
@@ -80,6 +80,34 @@ public sealed partial class SimulatorProcessTests : IDisposable
         Assert.Contains("--port 15118 is not allowed: the SECC's TCP port is a dynamic port, 49152-65535", output);
         var (port, _) = await StartSecc();
         Assert.InRange(port, 49152, 65535);
+    }
+
+    [Fact]
+    public async Task With_TLS_the_SECC_simulator_serves_ISO_15118_20_Plug_and_Charge_over_TLS_1_3_and_ISO_15118_2_over_TLS_1_2()
+    {
+        string pki = Path.Combine(_dir.FullName, "pki");
+        Assert.Equal(0, (await Run("dotnet", Juice, "certs", "generate", "--out", pki, "--seed", "sim-tls")).Code);
+        var (port, _) = await StartSecc("--tls", "--pki", pki, "--protocol", "iso20,iso2");
+        foreach (var algorithm in new[] { "secp521r1", "ed448" })
+        {
+            var (code, output) = await Ev(port, "--protocol", "iso20", "--energy", "dc", "--pnc", "--pki", pki, "--tls-algorithm", algorithm, "--duration", "0.5", "--interval-ms", "50");
+            Assert.True(code == 0, output);
+            Assert.Contains("TLS: Aes256GcmSha384 (TLS 1.3)", output);
+            Assert.Contains($"key {algorithm}", output);
+            Assert.Contains("Plug & Charge: contract DEJUIC000000001", output);
+            Assert.Contains("(Iso15118_20Dc)", output);
+        }
+        var (code2, output2) = await Ev(port, "--protocol", "iso2", "--energy", "ac", "--tls", "--pki", pki, "--duration", "0.5", "--interval-ms", "50");
+        Assert.True(code2 == 0, output2);
+        Assert.Contains("(TLS 1.2)", output2);
+        // a plain TCP client is not served: the port speaks TLS
+        var (code3, output3) = await Ev(port, "--protocol", "iso2", "--energy", "ac", "--duration", "0.5", "--message-timeout", "3");
+        Assert.NotEqual(0, code3);
+        _ = output3;
+        // --tls without a PKI: one line, exit 2
+        var (bad, badOutput) = await Run("dotnet", Juice, "secc", "--tls", "--port", "0");
+        Assert.Equal(2, bad);
+        Assert.Contains("--tls needs --pki DIR", badOutput);
     }
 
     [Theory]
