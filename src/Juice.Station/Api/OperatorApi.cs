@@ -204,6 +204,14 @@ public static class OperatorApi
             secc = store.SeccCredentials is { } c
                 ? new { subject = c.Chain[0].SubjectDN.ToString(), serial = c.Chain[0].SerialNumber.ToString(16), notAfter = c.Chain[0].NotAfter, sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(c.Chain[0]) }
                 : null,
+            // the ISO 15118-20 SECC certificates (TLS 1.3), one per algorithm
+            iso20Secc = store.Iso20SeccCredentials.Select(x => new
+            {
+                algorithm = x.Algorithm.ToString().ToLowerInvariant(),
+                subject = x.Chain[0].SubjectDN.ToString(),
+                notAfter = x.Chain[0].NotAfter,
+                sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(x.Chain[0]),
+            }),
             renewalPending = store.PendingKey is not null,
             seccOcsp = store.SeccOcsp is { } o ? new { status = o.Status, at = o.At } : null,
             certificates = store.Installed().Select(x => new

@@ -32,6 +32,10 @@ public sealed class Iso20TlsEndToEndTests : IAsyncLifetime
         }
         _station = await StationProcess.StartAsync(db, args);
         Assert.NotEqual(0, _station.TlsPort);
+        // the operator sees both -20 SECC certificates beside the -2 one
+        var pnc = await _station.Http.GetFromJsonAsync<JsonElement>("/api/pnc");
+        Assert.Equal(["ed448", "secp521r1"], pnc.GetProperty("iso20Secc").EnumerateArray().Select(x => x.GetProperty("algorithm").GetString()!).Order());
+        Assert.NotEqual(JsonValueKind.Null, pnc.GetProperty("secc").ValueKind);
     }
 
     public async Task DisposeAsync()
