@@ -33,7 +33,7 @@ internal static class Tshark
     [
         "frame.number", "frame.time_epoch", "eth.src", "eth.dst", "eth.type", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
         "udp.srcport", "udp.dstport", "udp.payload", "tcp.srcport", "tcp.dstport", "tcp.stream", "tcp.seq_raw", "tcp.len", "tcp.payload",
-        "tls.record.content_type", "data.data",
+        "tls.record.length", "tls.record.content_type", "tls.record.opaque_type", "data.data",
     ];
 
     public static async Task<IReadOnlyList<Packet>> ReadAsync(string file, string? keyLog, CancellationToken ct)
@@ -100,7 +100,12 @@ internal static class Tshark
                     {
                         packets.Add(new Packet(frame, time, PacketKind.Tls, src, dst, sport, Int(V("tcp.dstport")), stream, Convert.FromHexString(data)));
                     }
-                    if (decrypted.Length == 0 && V("tls.record.content_type").Split('|').Contains("23"))
+                    // records that stayed encrypted: TLS 1.2 application data (content type 23 without data), or TLS 1.3
+                    // records whose inner content type tshark could not read (fewer content types than records)
+                    int records = V("tls.record.length").Split('|', StringSplitOptions.RemoveEmptyEntries).Length;
+                    string[] types = V("tls.record.content_type").Split('|', StringSplitOptions.RemoveEmptyEntries);
+                    bool tls13 = V("tls.record.opaque_type").Length > 0;
+                    if (decrypted.Length == 0 && (types.Length < records || (!tls13 && types.Contains("23"))))
                     {
                         packets.Add(new Packet(frame, time, PacketKind.TlsEncrypted, src, dst, sport, Int(V("tcp.dstport")), stream, []));
                     }

@@ -148,8 +148,8 @@ public static class V2gTls
     /// <summary>
     /// The NSS key log lines of a finished handshake (the SSLKEYLOGFILE format Wireshark and tshark read to decrypt a
     /// capture): TLS 1.2 <c>CLIENT_RANDOM &lt;client random&gt; &lt;master secret&gt;</c>; TLS 1.3 the application traffic
-    /// secrets <c>CLIENT_TRAFFIC_SECRET_0</c> and <c>SERVER_TRAFFIC_SECRET_0</c> (the application data, not the
-    /// encrypted handshake messages). For debugging only: whoever holds them reads the session.
+    /// secrets <c>CLIENT_TRAFFIC_SECRET_0</c> and <c>SERVER_TRAFFIC_SECRET_0</c> (the handshake traffic secrets come
+    /// earlier, <see cref="HandshakeKeyLogLines"/>). For debugging only: whoever holds them reads the session.
     /// </summary>
     public static IEnumerable<string> KeyLogLines(TlsContext context)
     {
@@ -164,6 +164,23 @@ public static class V2gTls
         {
             yield return $"CLIENT_RANDOM {random} {Convert.ToHexStringLower(SecretBytes((AbstractTlsSecret)p.MasterSecret))}";
         }
+    }
+
+    /// <summary>
+    /// TLS 1.3, during the handshake (once the handshake keys are in place, before the application keys replace them):
+    /// <c>CLIENT_HANDSHAKE_TRAFFIC_SECRET</c> and <c>SERVER_HANDSHAKE_TRAFFIC_SECRET</c>, which Wireshark needs to follow the
+    /// encrypted handshake and so the session.
+    /// </summary>
+    internal static IEnumerable<string> HandshakeKeyLogLines(TlsContext context)
+    {
+        var p = context.SecurityParameters;
+        if (!TlsUtilities.IsTlsV13(context) || p.TrafficSecretClient is not AbstractTlsSecret client || p.TrafficSecretServer is not AbstractTlsSecret server)
+        {
+            yield break;
+        }
+        string random = Convert.ToHexStringLower(p.ClientRandom);
+        yield return $"CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {Convert.ToHexStringLower(SecretBytes(client))}";
+        yield return $"SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {Convert.ToHexStringLower(SecretBytes(server))}";
     }
 
     // BouncyCastle hands a secret out only by destroying it (Extract); the master secret is still needed afterwards
@@ -273,6 +290,11 @@ public static class V2gTls
 
         public override CertificateRequest? GetCertificateRequest()
         {
+            // called with the handshake keys in place (TLS 1.3): their key log lines, before the application keys replace them
+            foreach (var line in keyLog is null ? [] : HandshakeKeyLogLines(m_context))
+            {
+                keyLog!(line);
+            }
             // ISO 15118-2 has no client authentication; -20 asks for the vehicle certificate
             if (!TlsUtilities.IsTlsV13(m_context) || setup.VehicleRoots.Count == 0)
             {
@@ -347,6 +369,11 @@ public static class V2gTls
             {
                 var chain = serverCertificate.Certificate.GetCertificateList().Select(c => new BcCertificate(c.GetEncoded())).ToList();
                 client.PeerChain = chain;
+                // TLS 1.3: the certificate came encrypted under the handshake keys, still in place here
+                foreach (var line in client.KeyLog is null ? [] : HandshakeKeyLogLines(client.m_context))
+                {
+                    client.KeyLog!(line);
+                }
                 // [V2G2-620], [V2G20-2354]: the SECC certificate chain up to a V2G root the EV trusts; no host name check
                 var result = CertificateChains.Validate(chain, client.Setup.V2gRoots, client.Setup.Now, "CPO");
                 if (!result.Valid)
@@ -379,6 +406,8 @@ public static class V2gTls
         private BcTlsCrypto Bc => crypto;
 
         private V2gTlsClientSetup Setup => setup;
+
+        private Action<string>? KeyLog => keyLog;
     }
 
     /// <summary>The key exchanges: BouncyCastle's own for ECDHE_ECDSA, ours for ECDH_ECDSA with an explicit client key.</summary>

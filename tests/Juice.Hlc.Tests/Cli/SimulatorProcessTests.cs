@@ -104,6 +104,19 @@ public sealed partial class SimulatorProcessTests : IDisposable
         var (code3, output3) = await Ev(port, "--protocol", "iso2", "--energy", "ac", "--duration", "0.5", "--message-timeout", "3");
         Assert.NotEqual(0, code3);
         _ = output3;
+        // a TLS 1.3 capture: not decodable without the key log, decoded with the handshake and traffic secrets juice ev writes
+        string pcap = Path.Combine(_dir.FullName, "tls13.pcap"), keys = Path.Combine(_dir.FullName, "keys13.log");
+        var (code4, output4) = await Ev(port, "--protocol", "iso20", "--energy", "dc", "--tls", "--pki", pki, "--duration", "0.3", "--interval-ms", "50", "--pcap", pcap, "--keylog", keys);
+        Assert.True(code4 == 0, output4);
+        string[] lines = File.ReadAllLines(keys);
+        Assert.Equal(["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"], lines.Select(l => l.Split(' ')[0]));
+        var (plain, plainOutput) = await Run("dotnet", Juice, "pcap", "decode", pcap);
+        Assert.Equal(1, plain);
+        Assert.Contains("is TLS and could not be decrypted", plainOutput);
+        var (decoded, decodedOutput) = await Run("dotnet", Juice, "pcap", "decode", pcap, "--keylog", keys);
+        Assert.True(decoded == 0, decodedOutput);
+        Assert.Contains("V2GTP 0x8002 SessionSetupReq [iso20-common]", decodedOutput);
+        Assert.Contains("V2GTP 0x8002 SessionStopRes [iso20-common]", decodedOutput);
         // --tls without a PKI: one line, exit 2
         var (bad, badOutput) = await Run("dotnet", Juice, "secc", "--tls", "--port", "0");
         Assert.Equal(2, bad);

@@ -329,7 +329,7 @@ public sealed class V2gTls13Tests : IDisposable
     }
 
     [Fact]
-    public async Task The_key_log_of_a_TLS_1_3_session_names_both_application_traffic_secrets()
+    public async Task The_key_log_of_a_TLS_1_3_session_names_the_handshake_and_application_traffic_secrets()
     {
         var lines = new List<string>();
         var outcomes = new List<string>();
@@ -342,8 +342,12 @@ public sealed class V2gTls13Tests : IDisposable
         }
         await serving.WaitAsync(TimeSpan.FromSeconds(20));
         listener.Stop();
-        Assert.Equal(2, lines.Count);
-        Assert.Matches("^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{96}$", lines[0]);   // SHA-384 secrets of TLS_AES_256_GCM_SHA384
-        Assert.Matches("^SERVER_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{96}$", lines[1]);
+        Assert.Equal(4, lines.Count);
+        // SHA-384 secrets of TLS_AES_256_GCM_SHA384: the handshake's (logged while it runs) and the application's
+        Assert.Matches("^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{96}$", lines[0]);
+        Assert.Matches("^SERVER_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{96}$", lines[1]);
+        Assert.Matches("^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{96}$", lines[2]);
+        Assert.Matches("^SERVER_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{96}$", lines[3]);
+        Assert.NotEqual(lines[0].Split(' ')[2], lines[2].Split(' ')[2]);
     }
 }
