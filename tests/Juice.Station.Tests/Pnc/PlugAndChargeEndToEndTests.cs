@@ -132,7 +132,7 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ISO_15118_20_contracts_revoked_by_the_backend_or_from_an_unknown_MO_are_refused_with_their_codes()
+    public async Task ISO_15118_20_contracts_revoked_expired_tampered_or_from_an_unknown_MO_are_refused_with_their_codes()
     {
         // the same seed gives the same CAs: a contract for a revoked eMAID from the station's own -20 MO
         string revokedDir = Path.Combine(_dir, "revoked");
@@ -142,6 +142,27 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
             "--contract-chain", Path.Combine(p521, "contract-chain.pem"), "--contract-key", Path.Combine(p521, "contract.key.pem"));
         Assert.True(code == 1, output);
         Assert.Contains("AuthorizationReq with WARNING_CertificateRevoked", output);
+
+        // an expired contract of the same MO (the same seed, issued years ago: two years' validity are over)
+        string oldDir = Path.Combine(_dir, "expired20");
+        Assert.Equal(0, (await RunJuice("certs", "generate", "--out", oldDir, "--seed", "pnc-e2e", "--valid-from", "2020-01-01")).Code);
+        string old521 = Path.Combine(oldDir, "iso20-secp521r1");
+        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "secp521r1", "--energy", "dc",
+            "--contract-chain", Path.Combine(old521, "contract-chain.pem"), "--contract-key", Path.Combine(old521, "contract.key.pem"));
+        Assert.True(code == 1, output);
+        Assert.Contains("AuthorizationReq with WARNING_CertificateExpired", output);
+
+        // a tampered contract certificate (a byte of its signature changed)
+        string own521 = Path.Combine(Pki, "iso20-secp521r1");
+        var chain = V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(own521, "contract-chain.pem")));
+        byte[] leaf = chain[0].GetEncoded();
+        leaf[^6] ^= 0x01;
+        string tampered = Path.Combine(_dir, "tampered20-chain.pem");
+        File.WriteAllText(tampered, Pem.Encode("CERTIFICATE", leaf) + V2gCertificates.ToPem(chain.Skip(1)));
+        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "secp521r1", "--energy", "dc",
+            "--contract-chain", tampered, "--contract-key", Path.Combine(own521, "contract.key.pem"));
+        Assert.True(code == 1, output);
+        Assert.Contains("AuthorizationReq with WARNING_CertificateValidationError", output);
 
         // a contract of another MO: validated centrally, and the backend refuses its chain
         string foreignDir = Path.Combine(_dir, "foreign20");
