@@ -16,6 +16,8 @@ internal static class EvLoad
 {
     public static async Task<int> RunAsync(EvOptions options, EvTarget target, int sessions, int concurrency, TimeSpan rampUp, int? seccPid, bool threadPerEv, TextWriter output, CancellationToken stop, bool paced = false)
     {
+        // with --tls every EV does its own handshake (TLS 1.2 for -2/DIN, 1.3 for -20), as a car would
+        var streams = target.StreamFactory(null, TextWriter.Null);
         if (await target.ResolveAsync(null, output, stop) is not { } endpoint)
         {
             return 2;
@@ -26,7 +28,7 @@ internal static class EvLoad
         // One short session first, outside the count, so that both processes have their code loaded before the baseline.
         try
         {
-            await RunOneAsync(endpoint, options with { Duration = TimeSpan.FromMilliseconds(200), Pause = false }, null, stop);
+            await RunOneAsync(endpoint, streams, options with { Duration = TimeSpan.FromMilliseconds(200), Pause = false }, null, stop);
         }
         catch (Exception e) when (e is EvSessionException or IOException or System.Net.Sockets.SocketException or Juice.Hlc.V2gtp.V2gtpException)
         {
@@ -96,11 +98,11 @@ internal static class EvLoad
                 {
                     if (threadPerEv)
                     {
-                        RunOne(endpoint, ev, trips, stop);
+                        RunOne(endpoint, streams, ev, trips, stop);
                     }
                     else
                     {
-                        await RunOneAsync(endpoint, ev, trips, stop);
+                        await RunOneAsync(endpoint, streams, ev, trips, stop);
                     }
                     Interlocked.Increment(ref completed);
                 }
@@ -168,7 +170,8 @@ internal static class EvLoad
     }
 
     /// <summary>One EV session on the calling thread: every read, write and wait blocks it, nothing is scheduled elsewhere.</summary>
-    private static void RunOne(IPEndPoint endpoint, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)
+    /// <param name="streams">The connection's stream (TLS where asked for); null: plain TCP.</param>
+    private static void RunOne(IPEndPoint endpoint, Func<Stream, CancellationToken, ValueTask<Stream>>? streams, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)
     {
         var socket = new System.Net.Sockets.Socket(endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
         try
@@ -180,7 +183,12 @@ internal static class EvLoad
             socket.Dispose();
             throw;
         }
-        var connection = new Juice.Hlc.V2gtp.V2gtpConnection(new BlockingSocketStream(socket));
+        Stream stream = new BlockingSocketStream(socket);
+        if (streams is { } tls)
+        {
+            stream = tls(stream, stop).AsTask().GetAwaiter().GetResult();   // this EV's own thread: blocking is its mode
+        }
+        var connection = new Juice.Hlc.V2gtp.V2gtpConnection(stream);
         try
         {
             var result = new EvClient(options, roundTrips: trips).RunAsync(connection, null, stop).GetAwaiter().GetResult();
@@ -195,9 +203,10 @@ internal static class EvLoad
         }
     }
 
-    private static async Task RunOneAsync(IPEndPoint endpoint, EvOptions options, IEvRoundTrips? trips, CancellationToken stop)
+    private static async Task RunOneAsync(IPEndPoint endpoint, Func<Stream, CancellationToken, ValueTask<Stream>>? streams, EvOptions options, IEvRoundTrips? trips,
+        CancellationToken stop)
     {
-        await using var connection = await V2gTcpClient.ConnectAsync(endpoint, ct: stop);
+        await using var connection = await V2gTcpClient.ConnectAsync(endpoint, streamFactory: streams, ct: stop);
         var result = await new EvClient(options, roundTrips: trips).RunAsync(connection, null, stop);
         if (!result.Completed)
         {

@@ -117,6 +117,11 @@ public sealed partial class SimulatorProcessTests : IDisposable
         Assert.True(decoded == 0, decodedOutput);
         Assert.Contains("V2GTP 0x8002 SessionSetupReq [iso20-common]", decodedOutput);
         Assert.Contains("V2GTP 0x8002 SessionStopRes [iso20-common]", decodedOutput);
+        // the load mode does every EV's handshake too (it used to connect without TLS)
+        var (load, loadOutput) = await Ev(port, "--protocol", "iso20", "--energy", "dc", "--tls", "--pki", pki, "--sessions", "4", "--concurrency", "4", "--ramp-up", "0.5",
+            "--duration", "0.3", "--interval-ms", "50");
+        Assert.True(load == 0, loadOutput);
+        Assert.Contains("4 completed, 0 failed", loadOutput);
         // --tls without a PKI: one line, exit 2
         var (bad, badOutput) = await Run("dotnet", Juice, "secc", "--tls", "--port", "0");
         Assert.Equal(2, bad);
