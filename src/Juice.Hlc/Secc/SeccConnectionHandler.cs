@@ -260,10 +260,7 @@ public sealed partial class SeccConnectionHandler
                 var kind = session.KindOf(request);
                 var reply = await session.HandleAsync(request, received.Payload, ct).ConfigureAwait(false);
                 var (type, response, responseCodec) = reply.Exi is { } exi ? (framing.TypeOf(reply.Response), exi, framing.CodecOf(reply.Response)) : framing.Encode(reply.Response);
-                if (Iso20Framing.IsMultiplexed(received.PayloadType))
-                {
-                    type = received.PayloadType;   // ISO 15118-20 Table 12: the answer on the multiplexed stream of its request
-                }
+                type = framing.ReplyOn(received.PayloadType, type);
                 _options.Trace?.Invoke(remote, "se->ev", responseCodec, response);
                 await connection.WriteAsync(type, response, ct).ConfigureAwait(false);
                 var took = _time.GetElapsedTime(receivedAt);

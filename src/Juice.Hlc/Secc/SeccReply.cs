@@ -50,6 +50,12 @@ internal sealed record SessionFraming<TMessage>(
     Func<TMessage, V2gtpPayloadType> TypeOf,
     Func<TMessage, ExiCodec> CodecOf)
 {
+    /// <summary>
+    /// The payload type a response goes back on, given its request's: its own by default; ISO 15118-20 answers a request
+    /// of a multiplexed stream on that stream (Table 12).
+    /// </summary>
+    public Func<V2gtpPayloadType, V2gtpPayloadType, V2gtpPayloadType> ReplyOn { get; init; } = static (_, response) => response;
+
     public static SessionFraming<TMessage> Exi(ExiCodec codec, Func<byte[], TMessage> decode, Func<TMessage, byte[]> encode) => new(
         static t => t == V2gtpPayloadType.Exi,
         frame => (decode(frame.Payload), codec),

@@ -28,7 +28,6 @@ public static class Iso20Signatures
     public const string Shake256 = "http://www.w3.org/2021/04/xmldsig-more#shake256";
 
     private static readonly XNamespace CommonMessages = "urn:iso:std:iso:15118:-20:CommonMessages";
-    private static readonly XNamespace Dsig = "http://www.w3.org/2000/09/xmldsig#";
 
     /// <summary>A CommonMessages element as the fragment the signature covers.</summary>
     public static ExiRoot Element(string localName, object value) => new(CommonMessages + localName, value);
@@ -64,23 +63,12 @@ public static class Iso20Signatures
     public static SignatureType Sign(IEnumerable<(string Id, ExiRoot Element)> elements, AsymmetricKeyParameter key)
     {
         var (signatureMethod, digestMethod) = MethodsOf(key);
-        var signedInfo = new SignedInfoType
-        {
-            CanonicalizationMethod = new CanonicalizationMethodType { Algorithm = Iso2Signatures.CanonicalExi },
-            SignatureMethod = new SignatureMethodType { Algorithm = signatureMethod },
-            Reference = [.. elements.Select(e => new ReferenceType
-            {
-                URI = "#" + e.Id,
-                Transforms = new TransformsType { Transform = [new TransformType { Algorithm = Iso2Signatures.CanonicalExi }] },
-                DigestMethod = new DigestMethodType { Algorithm = digestMethod },
-                DigestValue = Digest(e.Element, digestMethod)!,
-            })],
-        };
+        var signedInfo = Iso2Signatures.SignedInfo(signatureMethod, digestMethod, elements, e => Digest(e, digestMethod)!);
         return new SignatureType { SignedInfo = signedInfo, SignatureValue = new SignatureValueType { Value = SignRaw(SignedInfoExi(signedInfo), key) } };
     }
 
-    /// <summary>The EXI fragment of SignedInfo that the signature value covers (the xmldsig-only fragment grammar, as in -2).</summary>
-    public static byte[] SignedInfoExi(SignedInfoType signedInfo) => XmlDsigExi.EncodeFragment(new ExiRoot(Dsig + "SignedInfo", signedInfo));
+    /// <summary>The EXI fragment of SignedInfo that the signature value covers: the xmldsig-only fragment grammar, as in -2.</summary>
+    public static byte[] SignedInfoExi(SignedInfoType signedInfo) => Iso2Signatures.SignedInfoExi(signedInfo);
 
     /// <summary>
     /// Checks a header signature: every element must have a Reference whose digest (SHA-512 or SHAKE256) is the
@@ -107,21 +95,9 @@ public static class Iso20Signatures
         {
             return (SignatureCheck.UnsupportedAlgorithm, $"signature method {info.SignatureMethod.Algorithm} (the signer's key needs {expected}), canonicalization {info.CanonicalizationMethod.Algorithm}");
         }
-        foreach (var (id, element) in elements)
+        if (Iso2Signatures.CheckReferences(info, elements, Digest) is { } problem)
         {
-            var reference = info.Reference.FirstOrDefault(r => r.URI == "#" + id);
-            if (reference is null)
-            {
-                return (SignatureCheck.Missing, $"no Reference to #{id} ({element.Name.LocalName})");
-            }
-            if (Digest(element, reference.DigestMethod.Algorithm) is not { } digest)
-            {
-                return (SignatureCheck.UnsupportedAlgorithm, $"digest method {reference.DigestMethod.Algorithm} for #{id}");
-            }
-            if (!CryptographicOperations.FixedTimeEquals(reference.DigestValue, digest))
-            {
-                return (SignatureCheck.DigestMismatch, $"the digest of #{id} ({element.Name.LocalName}) does not match the element");
-            }
+            return problem;
         }
         return VerifyRaw(SignedInfoExi(info), signature.SignatureValue.Value, signer)
             ? (SignatureCheck.Valid, "valid")

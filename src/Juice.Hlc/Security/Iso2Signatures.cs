@@ -53,19 +53,52 @@ public static class Iso2Signatures
     /// <summary>The signature over the given elements (Id and element), made with <paramref name="key"/>.</summary>
     public static SignatureType Sign(IEnumerable<(string Id, ExiRoot Element)> elements, ECPrivateKeyParameters key)
     {
-        var signedInfo = new SignedInfoType
-        {
-            CanonicalizationMethod = new CanonicalizationMethodType { Algorithm = CanonicalExi },
-            SignatureMethod = new SignatureMethodType { Algorithm = EcdsaSha256 },
-            Reference = [.. elements.Select(e => new ReferenceType
-            {
-                URI = "#" + e.Id,
-                Transforms = new TransformsType { Transform = [new TransformType { Algorithm = CanonicalExi }] },
-                DigestMethod = new DigestMethodType { Algorithm = Sha256 },
-                DigestValue = Digest(e.Element),
-            })],
-        };
+        var signedInfo = SignedInfo(EcdsaSha256, Sha256, elements, Digest);
         return new SignatureType { SignedInfo = signedInfo, SignatureValue = new SignatureValueType { Value = SignRaw(SignedInfoExi(signedInfo), key) } };
+    }
+
+    /// <summary>
+    /// SignedInfo as ISO 15118-2 and -20 both build it: canonical EXI, the signature method, and per element a
+    /// Reference "#Id" with the canonical-EXI transform and its digest.
+    /// </summary>
+    internal static SignedInfoType SignedInfo(string signatureMethod, string digestMethod, IEnumerable<(string Id, ExiRoot Element)> elements, Func<ExiRoot, byte[]> digest) => new()
+    {
+        CanonicalizationMethod = new CanonicalizationMethodType { Algorithm = CanonicalExi },
+        SignatureMethod = new SignatureMethodType { Algorithm = signatureMethod },
+        Reference = [.. elements.Select(e => new ReferenceType
+        {
+            URI = "#" + e.Id,
+            Transforms = new TransformsType { Transform = [new TransformType { Algorithm = CanonicalExi }] },
+            DigestMethod = new DigestMethodType { Algorithm = digestMethod },
+            DigestValue = digest(e.Element),
+        })],
+    };
+
+    /// <summary>
+    /// The References of a SignedInfo against the elements (-2 and -20 alike): each element needs a Reference to its Id
+    /// whose digest, by the method it names (<paramref name="digest"/> gives null for a method the protocol does not
+    /// use), is the element's. Null when all match.
+    /// </summary>
+    internal static (SignatureCheck Result, string Detail)? CheckReferences(SignedInfoType info, IEnumerable<(string Id, ExiRoot Element)> elements,
+        Func<ExiRoot, string, byte[]?> digest)
+    {
+        foreach (var (id, element) in elements)
+        {
+            var reference = info.Reference.FirstOrDefault(r => r.URI == "#" + id);
+            if (reference is null)
+            {
+                return (SignatureCheck.Missing, $"no Reference to #{id} ({element.Name.LocalName})");
+            }
+            if (digest(element, reference.DigestMethod.Algorithm) is not { } value)
+            {
+                return (SignatureCheck.UnsupportedAlgorithm, $"digest method {reference.DigestMethod.Algorithm} for #{id}");
+            }
+            if (!CryptographicOperations.FixedTimeEquals(reference.DigestValue, value))
+            {
+                return (SignatureCheck.DigestMismatch, $"the digest of #{id} ({element.Name.LocalName}) does not match the element");
+            }
+        }
+        return null;
     }
 
     /// <summary>The EXI fragment of SignedInfo that the signature value covers.</summary>
@@ -86,21 +119,9 @@ public static class Iso2Signatures
         {
             return (SignatureCheck.UnsupportedAlgorithm, $"signature method {info.SignatureMethod.Algorithm}, canonicalization {info.CanonicalizationMethod.Algorithm}");
         }
-        foreach (var (id, element) in elements)
+        if (CheckReferences(info, elements, (element, method) => method == Sha256 ? Digest(element) : null) is { } problem)
         {
-            var reference = info.Reference.FirstOrDefault(r => r.URI == "#" + id);
-            if (reference is null)
-            {
-                return (SignatureCheck.Missing, $"no Reference to #{id} ({element.Name.LocalName})");
-            }
-            if (reference.DigestMethod.Algorithm != Sha256)
-            {
-                return (SignatureCheck.UnsupportedAlgorithm, $"digest method {reference.DigestMethod.Algorithm} for #{id}");
-            }
-            if (!CryptographicOperations.FixedTimeEquals(reference.DigestValue, Digest(element)))
-            {
-                return (SignatureCheck.DigestMismatch, $"the digest of #{id} ({element.Name.LocalName}) does not match the element");
-            }
+            return problem;
         }
         return VerifyRaw(SignedInfoExi(info), signature.SignatureValue.Value, signer)
             ? (SignatureCheck.Valid, "valid")

@@ -109,5 +109,8 @@ public static class Iso20Framing
     }
 
     /// <summary>The SECC connection runner's view of this framing.</summary>
-    internal static SessionFraming<V2GMessageType> Session { get; } = new(Carries, Decode, Encode, m => ByModel[m.GetType()].Type, m => ByModel[m.GetType()].Codec);
+    internal static SessionFraming<V2GMessageType> Session { get; } = new(Carries, Decode, Encode, m => ByModel[m.GetType()].Type, m => ByModel[m.GetType()].Codec)
+    {
+        ReplyOn = static (request, response) => IsMultiplexed(request) ? request : response,
+    };
 }
