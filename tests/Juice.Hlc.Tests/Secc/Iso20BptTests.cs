@@ -232,7 +232,7 @@ public sealed class Iso20BptTests
         };
         await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
         // dynamic: once the EV feeds in, the station withdraws its request and the SECC steers the EV back to charging
-        var steer = new Steer(p =>
+        var steer = new Callback<EvProgress>(p =>
         {
             if (p.PowerW < 0)
             {
@@ -252,10 +252,5 @@ public sealed class Iso20BptTests
         Assert.True(meter.ExportedEnergyWh > 0, "the charger metered energy fed back");
         Assert.True(meter.EnergyWh > 0, "and energy charged");
         Assert.True(evse.Needs!.Bidirectional);
-    }
-
-    private sealed class Steer(Action<EvProgress> report) : IProgress<EvProgress>
-    {
-        public void Report(EvProgress value) => report(value);
     }
 }

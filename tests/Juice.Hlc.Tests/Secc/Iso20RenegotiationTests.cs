@@ -13,13 +13,20 @@ namespace Juice.Hlc.Tests.Secc;
 /// </summary>
 public sealed class Iso20RenegotiationTests
 {
-    private static (V2gTcpServer Server, SeccConnectionHandler Handler) Start(SimpleEvse evse)
+    private static V2gTcpServer Start(SimpleEvse evse)
     {
         var options = new SeccOptions { Protocols = [AppProtocolVersion.Iso20Dc, AppProtocolVersion.Iso20Ac], Iso20AllowPlainTcp = true };
-        var handler = new SeccConnectionHandler(evse, options);
-        var server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.IPv6Loopback }, handler.RunAsync);
+        var server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.IPv6Loopback }, new SeccConnectionHandler(evse, options).RunAsync);
         server.Start();
-        return (server, handler);
+        return server;
+    }
+
+    /// <summary>One session of our EV at a SECC serving <paramref name="evse"/>, over loopback TCP.</summary>
+    private static async Task<EvResult> Charge(SimpleEvse evse, EvOptions ev, IProgress<EvProgress>? watch = null)
+    {
+        await using var server = Start(evse);
+        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
+        return await new EvClient(ev).RunAsync(connection, watch, CancellationToken.None);
     }
 
     private static EvOptions Ev(EnergyTransfer energy, bool dynamic = false) => new()
@@ -35,11 +42,6 @@ public sealed class Iso20RenegotiationTests
         Duration = TimeSpan.FromSeconds(60),
     };
 
-    private sealed class Watch(Action<EvProgress> report) : IProgress<EvProgress>
-    {
-        public void Report(EvProgress value) => report(value);
-    }
-
     private static async Task Ended(SimpleEvse evse)
     {
         for (int i = 0; i < 500 && evse.Ended is null; i++)
@@ -54,12 +56,9 @@ public sealed class Iso20RenegotiationTests
     public async Task The_stations_new_limits_reach_the_EV_by_a_schedule_renegotiation(EnergyTransfer energy)
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
-        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
         int loops = 0;
         bool lowered = false;
-        var watch = new Watch(p =>
+        var watch = new Callback<EvProgress>(p =>
         {
             if (++loops == 5)
             {
@@ -74,7 +73,7 @@ public sealed class Iso20RenegotiationTests
                 evse.Request = EvseRequest.StopCharging;
             }
         });
-        var result = await new EvClient(Ev(energy) with { Duration = null }).RunAsync(connection, watch, CancellationToken.None);
+        var result = await Charge(evse, Ev(energy) with { Duration = null }, watch);
 
         Assert.True(result.Completed, result.Reason);
         Assert.Equal(1, result.Renegotiations);
@@ -89,10 +88,7 @@ public sealed class Iso20RenegotiationTests
     public async Task The_EV_renegotiates_on_its_own_and_goes_on_charging(EnergyTransfer energy)
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
-        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
-        var result = await new EvClient(Ev(energy) with { RenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) }).RunAsync(connection, null, CancellationToken.None);
+        var result = await Charge(evse, Ev(energy) with { RenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) });
         Assert.True(result.Completed, result.Reason);
         Assert.Equal(1, result.Renegotiations);
         Assert.True(result.EnergyWh > 0);
@@ -106,10 +102,7 @@ public sealed class Iso20RenegotiationTests
     public async Task After_a_service_renegotiation_the_EV_chooses_its_service_again_and_charges_on_in_the_same_session(EnergyTransfer energy)
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
-        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
-        var result = await new EvClient(Ev(energy) with { ServiceRenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) }).RunAsync(connection, null, CancellationToken.None);
+        var result = await Charge(evse, Ev(energy) with { ServiceRenegotiateAfter = 3, Duration = TimeSpan.FromSeconds(1) });
         Assert.True(result.Completed, result.Reason);
         Assert.Equal(1, result.ServiceRenegotiations);
         Assert.Contains("duration", result.Reason);   // the second energy transfer ran to the end
@@ -123,11 +116,8 @@ public sealed class Iso20RenegotiationTests
     public async Task In_standby_the_charger_delivers_no_energy_until_the_EV_wakes_up(EnergyTransfer energy)
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
-        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
         var seen = new List<(double PowerW, bool On)>();
-        var watch = new Watch(p =>
+        var watch = new Callback<EvProgress>(p =>
         {
             lock (seen)
             {
@@ -135,7 +125,7 @@ public sealed class Iso20RenegotiationTests
             }
         });
         var ev = Ev(energy) with { StandbyAfter = 4, StandbyDuration = TimeSpan.FromMilliseconds(300), Duration = TimeSpan.FromSeconds(1.5) };
-        var result = await new EvClient(ev).RunAsync(connection, watch, CancellationToken.None);
+        var result = await Charge(evse, ev, watch);
 
         Assert.True(result.Completed, result.Reason);
         Assert.Equal(1, result.Standbys);
@@ -155,8 +145,7 @@ public sealed class Iso20RenegotiationTests
     public async Task A_paused_session_is_resumed_on_a_new_connection_with_its_SessionID()
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
+        await using var server = Start(evse);
         EvResult first;
         await using (var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint))
         {
@@ -191,18 +180,15 @@ public sealed class Iso20RenegotiationTests
     public async Task In_dynamic_control_a_renegotiation_request_needs_no_renegotiation()
     {
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var (server, _) = Start(evse);
-        await using var _s = server;
-        await using var connection = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
         int loops = 0;
-        var watch = new Watch(_ =>
+        var watch = new Callback<EvProgress>(_ =>
         {
             if (++loops == 3)
             {
                 evse.Request = EvseRequest.Renegotiate;
             }
         });
-        var result = await new EvClient(Ev(EnergyTransfer.Dc, dynamic: true) with { Duration = TimeSpan.FromSeconds(0.6) }).RunAsync(connection, watch, CancellationToken.None);
+        var result = await Charge(evse, Ev(EnergyTransfer.Dc, dynamic: true) with { Duration = TimeSpan.FromSeconds(0.6) }, watch);
         Assert.True(result.Completed, result.Reason);
         Assert.Equal(0, result.Renegotiations);
         Assert.Equal(EvseRequest.None, evse.Request);   // handled at once: the loop responses carry the limits
@@ -211,8 +197,7 @@ public sealed class Iso20RenegotiationTests
     [Fact]
     public async Task A_request_on_a_multiplexed_stream_is_answered_on_that_stream_and_an_unknown_payload_type_ends_the_connection()
     {
-        var (server, _) = Start(new SimpleEvse());
-        await using var _s = server;
+        await using var server = Start(new SimpleEvse());
         await using var ev = await V2gTcpClient.ConnectAsync(server.LocalEndPoint);
         await ev.WriteAsync(Juice.Hlc.V2gtp.V2gtpPayloadType.Exi,
             Juice.Hlc.Exi.AppHandshake.AppHandshakeExi.EncodeSupportedAppProtocolReq(AppProtocolNegotiation.Offer([AppProtocolVersion.Iso20Dc])));

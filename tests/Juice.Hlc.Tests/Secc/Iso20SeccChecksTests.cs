@@ -40,6 +40,19 @@ public sealed class Iso20SeccChecksTests
             })));
             return this;
         }
+
+        /// <summary>An AC session in dynamic control up to its PowerDelivery: the service, charge parameters of 1.4-7.4 kW, the schedule exchange.</summary>
+        public async Task<Session> UpToAcPowerDelivery()
+        {
+            await UpToServiceSelection(AcService, 2);
+            await Send(new AC_ChargeParameterDiscoveryReqType
+            {
+                Header = null!,
+                AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
+            });
+            await Send(Dynamic());
+            return this;
+        }
     }
 
     private static AuthorizationReqType Eim() => new()
@@ -141,13 +154,7 @@ public sealed class Iso20SeccChecksTests
     public async Task An_AC_session_in_dynamic_control_gets_the_target_power_within_both_limits()
     {
         var evse = new SimpleEvse();
-        var s = await new Session(evse, V2gProtocol.Iso15118_20Ac).UpToServiceSelection(AcService, 2);
-        await s.Send(new AC_ChargeParameterDiscoveryReqType
-        {
-            Header = null!,
-            AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
-        });
-        await s.Send(Dynamic());
+        var s = await new Session(evse, V2gProtocol.Iso15118_20Ac).UpToAcPowerDelivery();
         Assert.Equal(ResponseCodeType.OK, Code(await s.Send(new PowerDeliveryReqType { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = ChargeProgressType.Start })));
         var loop = (AC_ChargeLoopResType)(await s.Send(new AC_ChargeLoopReqType
         {
@@ -166,13 +173,7 @@ public sealed class Iso20SeccChecksTests
     public async Task Standby_and_schedule_renegotiation_before_the_charging_loop_get_their_codes_and_in_the_loop_are_served()
     {
         var evse = new SimpleEvse();
-        var s = await new Session(evse, V2gProtocol.Iso15118_20Ac).UpToServiceSelection(AcService, 2);
-        await s.Send(new AC_ChargeParameterDiscoveryReqType
-        {
-            Header = null!,
-            AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
-        });
-        await s.Send(Dynamic());
+        var s = await new Session(evse, V2gProtocol.Iso15118_20Ac).UpToAcPowerDelivery();
         PowerDeliveryReqType Pd(ChargeProgressType progress) => new() { Header = null!, EVProcessing = ProcessingType.Finished, ChargeProgress = progress };
         // before the loop: standby is not allowed (the session goes on), a renegotiation is a failure
         Assert.Equal(ResponseCodeType.WARNING_StandbyNotAllowed, Code(await s.Send(Pd(ChargeProgressType.Standby))));
@@ -191,13 +192,7 @@ public sealed class Iso20SeccChecksTests
         Assert.Equal(ResponseCodeType.OK, Code(await s.Send(Pd(ChargeProgressType.Start))));
         Assert.Equal(Iso20SeccState.WaitForChargeLoopReq, s.Secc.State);
 
-        var fresh = await new Session(new SimpleEvse(), V2gProtocol.Iso15118_20Ac).UpToServiceSelection(AcService, 2);
-        await fresh.Send(new AC_ChargeParameterDiscoveryReqType
-        {
-            Header = null!,
-            AC_CPDReqEnergyTransferMode = new AC_CPDReqEnergyTransferModeType { EVMaximumChargePower = Rn(7_400), EVMinimumChargePower = Rn(1_400) },
-        });
-        await fresh.Send(Dynamic());
+        var fresh = await new Session(new SimpleEvse(), V2gProtocol.Iso15118_20Ac).UpToAcPowerDelivery();
         Assert.Equal(ResponseCodeType.FAILED_ScheduleRenegotiation, Code(await fresh.Send(Pd(ChargeProgressType.ScheduleRenegotiation))));
         Assert.Equal(Iso20SeccState.Ended, fresh.Secc.State);
     }

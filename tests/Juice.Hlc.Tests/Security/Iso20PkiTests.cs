@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Juice.Hlc.Security;
 
@@ -19,19 +18,7 @@ public sealed class Iso20PkiTests : IDisposable
     private static TestPki Generate(PkiAlgorithm algorithm, string seed = "juice-tests") =>
         TestPki.Generate(new TestPkiOptions { Seed = seed, ValidFrom = From, Algorithm = algorithm });
 
-    private static async Task<(int Code, string Output)> OpenSsl(params string[] args)
-    {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int Code, string Output)> OpenSsl(params string[] args) => ChildProcess.RunAsync("openssl", args);
 
     [Theory]
     [InlineData(PkiAlgorithm.Secp521r1)]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Juice.Hlc.Exi.Iso2;
 using Juice.Hlc.Security;
@@ -22,19 +21,7 @@ public sealed class SecurityPrimitivesTests : IDisposable
 
     private static TestPki Pki => Seeded.Value;
 
-    private static async Task<(int Code, string Output)> OpenSsl(params string[] args)
-    {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int Code, string Output)> OpenSsl(params string[] args) => ChildProcess.RunAsync("openssl", args);
 
     [Fact]
     public void A_seeded_PKI_is_the_same_to_the_byte_every_time()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -282,39 +281,15 @@ public sealed class V2gTls13Tests : IDisposable
     [InlineData("ed448", PkiAlgorithm.Ed448)]
     public async Task Our_EV_connects_to_OpenSSL_s_server_with_a_ISO_15118_20_chain_and_shows_its_vehicle_certificate(string pki, PkiAlgorithm algorithm)
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = V2gTlsTests.PortOf(probe);
-        }
         string dir = Path.Combine(_dir, pki);
         string intermediates = Path.Combine(dir, "secc-intermediates.pem");
         File.WriteAllText(intermediates, V2gCertificates.ToPem(Pki(algorithm).Chain(CertificateRole.Secc).Skip(1)));
         string oemTrust = Path.Combine(dir, "oem-trust.pem");
         File.WriteAllText(oemTrust, V2gCertificates.ToPem([Pki(algorithm).OemRoot]));
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "s_server", "-accept", "127.0.0.1:" + port, "-tls1_3", "-cert", Path.Combine(dir, "secc.pem"), "-key", Path.Combine(dir, "secc.key.pem"),
-            "-cert_chain", intermediates, "-Verify", "3", "-CAfile", oemTrust, "-verify_return_error", "-naccept", "1", "-rev" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var server = Process.Start(psi)!;
-        var serverOutput = server.StandardOutput.ReadToEndAsync();
-        var serverErrors = server.StandardError.ReadToEndAsync();
-        using var tcp = new TcpClient();
-        for (int i = 0; ; i++)
-        {
-            try
-            {
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (i < 200)
-            {
-                await Task.Delay(50);
-            }
-        }
+        var (server, output, tcp) = await V2gTlsTests.StartOpenSslServer(["-tls1_3", "-cert", Path.Combine(dir, "secc.pem"), "-key", Path.Combine(dir, "secc.key.pem"),
+            "-cert_chain", intermediates, "-Verify", "3", "-CAfile", oemTrust, "-verify_return_error"]);
+        using var _server = server;
+        using var _tcp = tcp;
         await using (var tls = await V2gTls.ConnectAsync(tcp.GetStream(), Ev(algorithm), CancellationToken.None))
         {
             Assert.Equal(V2gTlsVersion.Tls13, tls.Version);
@@ -324,7 +299,7 @@ public sealed class V2gTls13Tests : IDisposable
             Assert.Contains("cba", Encoding.ASCII.GetString(buffer, 0, n));
         }
         await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        string log = await serverOutput + await serverErrors;
+        string log = await output;
         Assert.Contains("CN=" + new TestPkiOptions().VehicleName, log.Replace(" = ", "=", StringComparison.Ordinal));   // OpenSSL verified our vehicle chain
     }
 

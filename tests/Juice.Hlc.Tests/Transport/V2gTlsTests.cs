@@ -65,6 +65,42 @@ public sealed class V2gTlsTests : IDisposable
 
     internal static int PortOf(TcpListener l) => ((IPEndPoint)l.LocalEndpoint).Port;
 
+    /// <summary>
+    /// <c>openssl s_server</c> with <paramref name="args"/> for one connection (<c>-naccept 1 -rev</c>: it answers each line
+    /// reversed) on a free loopback port, and a TCP connection to it once it listens; its stdout and stderr once it ends.
+    /// </summary>
+    internal static async Task<(Process Server, Task<string> Output, TcpClient Tcp)> StartOpenSslServer(IEnumerable<string> args)
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = PortOf(probe);
+        }
+        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "s_server", "-accept", "127.0.0.1:" + port }.Concat(args).Concat(["-naccept", "1", "-rev"]))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var server = Process.Start(psi)!;
+        var stdout = server.StandardOutput.ReadToEndAsync();
+        var stderr = server.StandardError.ReadToEndAsync();
+        var tcp = new TcpClient();
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                await tcp.ConnectAsync(IPAddress.Loopback, port);
+                break;
+            }
+            catch (SocketException) when (i < 200)
+            {
+                await Task.Delay(50);   // s_server is still starting
+            }
+        }
+        return (server, Task.WhenAll(stdout, stderr).ContinueWith(t => string.Concat(t.Result), TaskScheduler.Default), tcp);
+    }
+
     [Theory]
     [InlineData(V2gCipherSuite.EcdheEcdsaAes128CbcSha256)]
     [InlineData(V2gCipherSuite.EcdhEcdsaAes128CbcSha256)]
@@ -155,35 +191,12 @@ public sealed class V2gTlsTests : IDisposable
     [Fact]
     public async Task Our_EV_connects_to_OpenSSL_s_server_with_the_SECC_chain()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = PortOf(probe);
-        }
         string intermediates = Path.Combine(_dir, "secc-intermediates.pem");
         File.WriteAllText(intermediates, V2gCertificates.ToPem(Pki.Chain(CertificateRole.Secc).Skip(1)));
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "s_server", "-accept", "127.0.0.1:" + port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", Path.Combine(_dir, "secc.pem"),
-            "-key", Path.Combine(_dir, "secc.key.pem"), "-cert_chain", intermediates, "-naccept", "1", "-rev" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var server = Process.Start(psi)!;
-        var serverOutput = server.StandardOutput.ReadToEndAsync();
-        using var tcp = new TcpClient();
-        for (int i = 0; ; i++)
-        {
-            try
-            {
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (i < 100)
-            {
-                await Task.Delay(50);
-            }
-        }
+        var (server, serverOutput, tcp) = await StartOpenSslServer(["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256", "-cert", Path.Combine(_dir, "secc.pem"),
+            "-key", Path.Combine(_dir, "secc.key.pem"), "-cert_chain", intermediates]);
+        using var _server = server;
+        using var _tcp = tcp;
         await using (var tls = await V2gTls.ConnectAsync(tcp.GetStream(), [Pki.V2gRoot], DateTimeOffset.UtcNow, CancellationToken.None))
         {
             Assert.Equal(V2gCipherSuite.EcdheEcdsaAes128CbcSha256, tls.CipherSuite);
