@@ -57,39 +57,9 @@ public sealed class V2gTls13Tests : IDisposable
     };
 
     /// <summary>A server on loopback: per connection the outcome ("ok VERSION SUITE CN-of-vehicle" or "failed …") and an upper-case echo of one read.</summary>
-    private static (TcpListener Listener, Task Serving) Serve(V2gTlsServerSetup setup, List<string> outcomes, int connections = 1)
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var serving = Task.Run(async () =>
-        {
-            for (int i = 0; i < connections; i++)
-            {
-                using var client = await listener.AcceptTcpClientAsync();
-                try
-                {
-                    await using var tls = await V2gTls.AcceptAsync(client.GetStream(), setup, CancellationToken.None);
-                    string vehicle = tls.PeerChain.Count > 0 ? V2gCertificates.CommonName(tls.PeerChain[0]) ?? "?" : "none";
-                    lock (outcomes)
-                    {
-                        outcomes.Add($"ok {tls.Version} {tls.CipherSuite} {vehicle}");
-                    }
-                    var buffer = new byte[256];
-                    int n = await tls.ReadAsync(buffer);
-                    await tls.WriteAsync(Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(buffer, 0, n).ToUpperInvariant()));
-                    _ = await tls.ReadAsync(buffer);
-                }
-                catch (IOException e)
-                {
-                    lock (outcomes)
-                    {
-                        outcomes.Add("failed " + e.Message);
-                    }
-                }
-            }
-        });
-        return (listener, serving);
-    }
+    private static (TcpListener Listener, Task Serving) Serve(V2gTlsServerSetup setup, List<string> outcomes, int connections = 1) =>
+        V2gTlsTests.Serve(s => V2gTls.AcceptAsync(s, setup, CancellationToken.None),
+            tls => $"ok {tls.Version} {tls.CipherSuite} {(tls.PeerChain.Count > 0 ? V2gCertificates.CommonName(tls.PeerChain[0]) ?? "?" : "none")}", outcomes, connections);
 
     private static async Task<V2gTlsStream> Connect(TcpListener listener, V2gTlsClientSetup setup, TcpClient tcp)
     {

@@ -30,7 +30,14 @@ public sealed class V2gTlsTests : IDisposable
     private static V2gTlsCredentials Secc(TestPki pki) => new(pki.Chain(CertificateRole.Secc), pki[CertificateRole.Secc].PrivateKey);
 
     /// <summary>A TLS server on loopback that echoes one line per connection (upper-cased); handshake outcomes go into <paramref name="outcomes"/>.</summary>
-    private static (TcpListener Listener, Task Serving) Serve(V2gTlsCredentials credentials, List<string> outcomes, int connections = 1)
+    private static (TcpListener Listener, Task Serving) Serve(V2gTlsCredentials credentials, List<string> outcomes, int connections = 1) =>
+        Serve(s => V2gTls.AcceptAsync(s, () => credentials, CancellationToken.None), tls => "ok " + tls.CipherSuite, outcomes, connections);
+
+    /// <summary>
+    /// A TLS server on loopback: per connection the handshake by <paramref name="accept"/>, its outcome (<paramref name="ok"/> of
+    /// the stream, or "failed …") into <paramref name="outcomes"/>, and an upper-case echo of one read until the client closes.
+    /// </summary>
+    internal static (TcpListener Listener, Task Serving) Serve(Func<Stream, Task<V2gTlsStream>> accept, Func<V2gTlsStream, string> ok, List<string> outcomes, int connections)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -41,10 +48,10 @@ public sealed class V2gTlsTests : IDisposable
                 using var client = await listener.AcceptTcpClientAsync();
                 try
                 {
-                    await using var tls = await V2gTls.AcceptAsync(client.GetStream(), () => credentials, CancellationToken.None);
+                    await using var tls = await accept(client.GetStream());
                     lock (outcomes)
                     {
-                        outcomes.Add("ok " + tls.CipherSuite);
+                        outcomes.Add(ok(tls));
                     }
                     var buffer = new byte[256];
                     int n = await tls.ReadAsync(buffer);
