@@ -300,6 +300,10 @@ internal sealed class Registry
                 AllEnums.Add(def);
             }
         }
+        if (TextRelaxed.TryGetValue(st.QualifiedName, out var relaxed))
+        {
+            (def.MinLength, def.MaxLength) = relaxed;
+        }
         if (!st.QualifiedName.IsEmpty)
         {
             _namedSimple[st.QualifiedName] = def;
@@ -307,6 +311,15 @@ internal sealed class Registry
         _byObject[st] = def;
         return def;
     }
+
+    /// <summary>
+    /// Length facets the standard's text overrides, so the codec accepts what conforming peers send: ISO 15118-20
+    /// [V2G20-2495] sends an X448 DHPublicKey as its 56 bytes without filler to the schema's 133 (secp521r1).
+    /// </summary>
+    private static readonly Dictionary<XmlQualifiedName, (int Min, int Max)> TextRelaxed = new()
+    {
+        [new XmlQualifiedName("dhPublicKeyType", "urn:iso:std:iso:15118:-20:CommonMessages")] = (56, 133),
+    };
 
     /// <summary>Value range of the built-in integer types.</summary>
     public static (BigInteger?, BigInteger?) BuiltInRange(XmlTypeCode tc) => tc switch

@@ -56,6 +56,7 @@ internal sealed record CentralSystemOptions
 internal sealed class CentralSystem(CentralSystemOptions options, TextWriter output)
 {
     private readonly CertificateProvisioning _cps = new(options.Pki);
+    private readonly Iso20CertificateProvisioning? _cps20 = options.Iso20Pkis.Count > 0 ? new(options.Iso20Pkis) : null;
     private readonly PncDialect _dialect = PncDialect.For(options.Dialect, new PncOptions { EbeeVendorId = options.VendorId ?? PncDialect.OcaVendorId });
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonNode?>> _pending = new();
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -252,9 +253,17 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
         return new JsonObject { ["status"] = "Accepted", ["data"] = answer.ToJsonString() };
     }
 
-    /// <summary>The CPS: decodes the EV's request, issues the contract and returns the signed response as EXI.</summary>
+    /// <summary>
+    /// The CPS: decodes the EV's request (ISO 15118-2, or -20 when the schema version names the -20 CommonMessages),
+    /// issues the contract and returns the signed response as EXI.
+    /// </summary>
     private JsonObject Get15118EVCertificate(JsonNode request)
     {
+        string schema = (string?)request["iso15118SchemaVersion"] ?? (string?)request["15118SchemaVersion"] ?? "";
+        if (schema.Contains(":-20:", StringComparison.Ordinal))
+        {
+            return Get15118EVCertificate20(request, schema);
+        }
         V2G_Message message;
         try
         {
@@ -267,6 +276,27 @@ internal sealed class CentralSystem(CentralSystemOptions options, TextWriter out
         var outcome = message.Body.BodyElement is CertificateUpdateReqType ? _cps.Update(message) : _cps.Install(message);
         Emit(new JsonObject { ["event"] = "provisioning", ["ok"] = outcome.Ok, ["code"] = outcome.Code.ToString(), ["detail"] = outcome.Detail, ["emaid"] = outcome.Emaid });
         return new JsonObject { ["status"] = "Accepted", ["exiResponse"] = Convert.ToBase64String(CertificateProvisioning.Encode(outcome.Response)) };
+    }
+
+    private JsonObject Get15118EVCertificate20(JsonNode request, string schema)
+    {
+        if (_cps20 is null)
+        {
+            return new JsonObject { ["status"] = "Failed", ["statusInfo"] = new JsonObject { ["reasonCode"] = "UnsupportedRequest", ["additionalInfo"] = $"{schema}: this backend has no ISO 15118-20 PKI" } };
+        }
+        Juice.Hlc.Exi.Iso20.CertificateInstallationReqType installation;
+        try
+        {
+            installation = Juice.Hlc.Exi.Iso20.Iso20CommonExi.DecodeDocument(Convert.FromBase64String((string?)request["exiRequest"] ?? "")).Value as Juice.Hlc.Exi.Iso20.CertificateInstallationReqType
+                ?? throw new ExiContentException(0, "not a CertificateInstallationReq");
+        }
+        catch (Exception e) when (e is FormatException or ExiContentException)
+        {
+            return new JsonObject { ["status"] = "Failed", ["statusInfo"] = new JsonObject { ["reasonCode"] = "InvalidEXI", ["additionalInfo"] = e.Message } };
+        }
+        var outcome = _cps20.Install(installation);
+        Emit(new JsonObject { ["event"] = "provisioning", ["schema"] = schema, ["ok"] = outcome.Ok, ["code"] = outcome.Code.ToString(), ["detail"] = outcome.Detail, ["emaid"] = outcome.Emaid });
+        return new JsonObject { ["status"] = "Accepted", ["exiResponse"] = Convert.ToBase64String(outcome.Exi) };
     }
 
     /// <summary>The MO: a contract is accepted unless revoked; a chain sent along is validated against the MO roots (ISO 15118-2 and -20).</summary>

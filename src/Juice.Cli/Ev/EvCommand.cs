@@ -148,11 +148,12 @@ internal static class EvCommand
                             with { InstallWhenExpired = !result.GetValue(presentExpired) }
                         : null,
                 };
-                if (options.PlugAndCharge is { } pncOptions && options.Protocols.Any(p => p.IsIso20) && !result.GetValue(oemOnly))
+                if (options.PlugAndCharge is { } pncOptions && options.Protocols.Any(p => p.IsIso20))
                 {
-                    // the -20 contract (secp521r1 or Ed448) from the -20 PKI below --pki, or --contract-chain/--contract-key of a -20 key
+                    // the -20 contract (secp521r1 or Ed448) and OEM provisioning certificate from the -20 PKI below --pki, or
+                    // --contract-chain/--contract-key of a -20 key
                     options = options with { PlugAndCharge = Iso20Contract(pncOptions, result.GetValue(pki), result.GetValue(tlsAlgorithm) is { } a ? PkiKeys.Parse(a) : null,
-                        result.GetValue(contractChain), result.GetValue(contractKey)) };
+                        result.GetValue(contractChain), result.GetValue(contractKey), result.GetValue(oemOnly)) };
                 }
                 if (options.Evccid.Length is 0 or > 8)
                 {
@@ -248,9 +249,25 @@ internal static class EvCommand
         };
     }
 
-    /// <summary>The ISO 15118-20 contract: --contract-chain/--contract-key when their key is a -20 one, else contract-chain.pem and contract.key.pem of the -20 PKI.</summary>
-    private static EvPlugAndCharge Iso20Contract(EvPlugAndCharge pnc, DirectoryInfo? pki, PkiAlgorithm? algorithm, FileInfo? contractChain, FileInfo? contractKey)
+    /// <summary>
+    /// The ISO 15118-20 certificates: the contract (--contract-chain/--contract-key when their key is a -20 one, else
+    /// contract-chain.pem and contract.key.pem of the -20 PKI; none with --oem-only), and from the same -20 PKI the OEM
+    /// provisioning certificate to install one with, the V2G root and the MO root.
+    /// </summary>
+    private static EvPlugAndCharge Iso20Contract(EvPlugAndCharge pnc, DirectoryInfo? pki, PkiAlgorithm? algorithm, FileInfo? contractChain, FileInfo? contractKey, bool oemOnly)
     {
+        static IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> Read(string file) => File.Exists(file) ? V2gCertificates.ParsePem(File.ReadAllText(file)) : [];
+        if (EvTls.Iso20Folders(pki, algorithm) is [var first, ..])
+        {
+            string oemChain = Path.Combine(first, "oem-prov-chain.pem"), oemKey = Path.Combine(first, "oem-prov.key.pem");
+            pnc = pnc with
+            {
+                Iso20OemProvisioningChain = File.Exists(oemKey) ? Read(oemChain) : null,
+                Iso20OemProvisioningKey = File.Exists(oemKey) ? PkiKeys.ReadPrivateKeyPem(File.ReadAllText(oemKey)) : null,
+                Iso20V2gRoots = Read(Path.Combine(first, "v2g-root.pem")),
+                Iso20MoRoots = Read(Path.Combine(first, "mo-root.pem")),
+            };
+        }
         if (contractChain is not null && contractKey is not null)
         {
             var key = PkiKeys.ReadPrivateKeyPem(File.ReadAllText(contractKey.FullName));
@@ -259,7 +276,7 @@ internal static class EvCommand
                 return pnc with { Iso20ContractChain = V2gCertificates.ParsePem(File.ReadAllText(contractChain.FullName)), Iso20ContractKey = key };
             }
         }
-        foreach (var dir in EvTls.Iso20Folders(pki, algorithm))
+        foreach (var dir in oemOnly ? [] : EvTls.Iso20Folders(pki, algorithm))
         {
             string chain = Path.Combine(dir, "contract-chain.pem"), key = Path.Combine(dir, "contract.key.pem");
             if (File.Exists(chain) && File.Exists(key))

@@ -111,6 +111,7 @@ internal static class SeccCommand
                     MaxDischargePowerW = (result.GetValue(bptKw) ?? 0) * 1000,
                     DischargeRequestW = result.GetValue(dischargeRequestKw) * 1000,
                     IsolationTestDuration = cableCheckSeconds,
+                    CertificateService = secure?.CertificateService,
                     Authorize = _ => TimeProvider.System.GetElapsedTime(started) < authDelaySeconds ? AuthorizationStatus.Pending
                         : accept ? AuthorizationStatus.Accepted : AuthorizationStatus.Rejected,
                 };
@@ -195,8 +196,13 @@ internal static class SeccCommand
     }
 }
 
-/// <summary>The simulator's TLS: the SECC chains of a <c>juice certs generate</c> folder (-2, and -20 from its iso20-* folders) and its MO and OEM roots.</summary>
-internal sealed record SeccTls(V2gTlsServerSetup Setup, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> MoRoots)
+/// <summary>
+/// The simulator's TLS: the SECC chains of a <c>juice certs generate</c> folder (-2, and -20 from its iso20-* folders)
+/// and its MO and OEM roots; and the folder's provisioning services, which answer the EVs' certificate installations
+/// (and -2 updates) in place of a backend.
+/// </summary>
+internal sealed record SeccTls(V2gTlsServerSetup Setup, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> MoRoots,
+    Func<CertificateServiceRequest, CertificateServiceResult> CertificateService)
 {
     public static SeccTls Load(DirectoryInfo dir)
     {
@@ -212,7 +218,28 @@ internal sealed record SeccTls(V2gTlsServerSetup Setup, IReadOnlyCollection<Org.
             Iso20 = () => [.. iso20.Select(Secc)],
             VehicleRoots = [.. iso20.Select(p => p.OemRoot)],
         };
-        return new SeccTls(setup, [iso2.MoRoot, .. iso20.Select(p => p.MoRoot)]);
+        var cps = new Juice.Hlc.Security.CertificateProvisioning(iso2);
+        var cps20 = iso20.Count > 0 ? new Juice.Hlc.Security.Iso20CertificateProvisioning(iso20) : null;
+        CertificateServiceResult Provision(CertificateServiceRequest request)
+        {
+            try
+            {
+                if (request.SchemaNamespace == Juice.Hlc.Secc.Iso20.Iso20SeccSession.CommonMessagesNamespace)
+                {
+                    return cps20 is null
+                        ? new CertificateServiceResult(null, "the PKI folder has no ISO 15118-20 PKI")
+                        : new CertificateServiceResult(cps20.Install((Juice.Hlc.Exi.Iso20.CertificateInstallationReqType)Juice.Hlc.Exi.Iso20.Iso20CommonExi.DecodeDocument(request.Exi).Value).Exi);
+                }
+                var message = Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(request.Exi);
+                var outcome = request.Action == CertificateAction.Install ? cps.Install(message) : cps.Update(message);
+                return new CertificateServiceResult(Juice.Hlc.Security.CertificateProvisioning.Encode(outcome.Response));
+            }
+            catch (Exception e) when (e is Juice.Hlc.Exi.ExiContentException or InvalidCastException)
+            {
+                return new CertificateServiceResult(null, "the request is no certificate installation: " + e.Message);
+            }
+        }
+        return new SeccTls(setup, [iso2.MoRoot, .. iso20.Select(p => p.MoRoot)], Provision);
     }
 
     public string Describe() => $"{(Setup.Iso20().Count > 0 ? "1.2 and 1.3, -20 " + string.Join("/", Setup.Iso20().Select(c => c.Algorithm.ToString().ToLowerInvariant())) : "1.2 only")}";

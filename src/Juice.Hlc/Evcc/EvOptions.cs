@@ -173,6 +173,17 @@ public sealed record EvPlugAndCharge
 
     public Org.BouncyCastle.Crypto.AsymmetricKeyParameter? Iso20ContractKey { get; init; }
 
+    /// <summary>ISO 15118-20: the OEM provisioning chain (leaf first) and key of the -20 PKI, to install a -20 contract with.</summary>
+    public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? Iso20OemProvisioningChain { get; init; }
+
+    public Org.BouncyCastle.Crypto.AsymmetricKeyParameter? Iso20OemProvisioningKey { get; init; }
+
+    /// <summary>ISO 15118-20: the V2G roots the provisioning service's chain must lead to (ListOfRootCertificateIDs).</summary>
+    public IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> Iso20V2gRoots { get; init; } = [];
+
+    /// <summary>ISO 15118-20: MO roots to check an installed -20 contract against (empty: not checked against a root).</summary>
+    public IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate> Iso20MoRoots { get; init; } = [];
+
     public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? OemProvisioningChain { get; init; }
 
     public Org.BouncyCastle.Crypto.Parameters.ECPrivateKeyParameters? OemProvisioningKey { get; init; }

@@ -111,7 +111,7 @@ internal sealed partial class Iso20EvSession(EvClient client, EvOptions options,
         // pause: the session can be resumed on a new connection with its SessionID
         await SendAsync<SessionStopResType>(c, new SessionStopReqType { Header = null!, ChargingSession = options.Pause ? ChargingSessionType.Pause : ChargingSessionType.Terminate },
             V2gMessageKind.SessionStop).ConfigureAwait(false);
-        return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid,
+        return new EvResult(true, options.Pause ? end.Reason + "; session paused" : end.Reason, protocol, _battery.Soc, _battery.EnergyWh, _messages, _sessionId, DischargedWh: _battery.DischargedWh, Emaid: _emaid, ContractInstalled: _installed,
             Renegotiations: _renegotiations, Standbys: _standbys, Resumed: _resumed, MeteringReceipts: _receipts, ServiceRenegotiations: _serviceRenegotiations);
     }
 

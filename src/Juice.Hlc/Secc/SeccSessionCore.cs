@@ -91,6 +91,12 @@ public sealed record PlugAndChargeOptions
     /// </summary>
     public bool AllowCentralValidation { get; init; }
 
+    /// <summary>
+    /// ISO 15118-20: whether AuthorizationSetupRes offers CertificateInstallation now (the station has a backend to
+    /// forward it to); asked per session.
+    /// </summary>
+    public Func<bool> OfferCertificateInstallation { get; init; } = () => true;
+
     /// <summary>Verify the EV's signature on CertificateInstallationReq / CertificateUpdateReq before forwarding it (the backend checks it too).</summary>
     public bool VerifyCertificateRequests { get; init; } = true;
 }

@@ -39,6 +39,9 @@ public sealed record ContractAnswer(ContractVerdict Verdict, string Detail);
 /// <summary>The backend's Plug &amp; Charge services (the OCPP 1.6 ISO 15118 extension of the configured dialect).</summary>
 public interface IContractBackend
 {
+    /// <summary>The backend can be reached now (ISO 15118-20 offers certificate installation only then).</summary>
+    bool Online { get; }
+
     /// <summary>Authorize of an eMAID with its contract chain (PEM) or, when the station validated it, its hash data.</summary>
     Task<ContractAnswer> AuthorizeContractAsync(string emaid, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken cancellationToken);
 

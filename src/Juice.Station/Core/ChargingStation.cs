@@ -469,6 +469,9 @@ public sealed partial class ChargingStation
         }
     }
 
+    /// <summary>Plug &amp; Charge: the backend whose provisioning service installs contracts is online.</summary>
+    internal bool HlcCertificateServiceAvailable => _authorizer.ContractBackend is { Online: true };
+
     /// <summary>Plug &amp; Charge: a certificate installation or update goes to the backend's provisioning service.</summary>
     internal async ValueTask<CertificateServiceResult> HlcCertificateServiceAsync(CertificateServiceRequest request, CancellationToken ct) =>
         _authorizer.ContractBackend is { } backend

@@ -209,6 +209,7 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                     ContractRoots = certificates.ContractRoots,
                     ReceiptInterval = pnc.Value.ReceiptIntervalSeconds < 0 ? null : TimeSpan.FromSeconds(pnc.Value.ReceiptIntervalSeconds),
                     AllowCentralValidation = pnc.Value.AllowCentralValidation,
+                    OfferCertificateInstallation = () => station.HlcCertificateServiceAvailable,
                 },
             },
             Trace = (remote, direction, codec, exi) =>

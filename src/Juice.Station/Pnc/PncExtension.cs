@@ -48,6 +48,8 @@ internal sealed partial class PncExtension : IDataTransferHandler, IContractBack
 
     public string VendorId => Dialect.VendorId;
 
+    public bool Online => Backend.Online;
+
     /// <summary>The OCPP connection (resolved late: the OCPP client itself takes the DataTransfer handlers).</summary>
     private IOcppBackend Backend => _services.GetRequiredService<IOcppBackend>();
 

@@ -100,6 +100,13 @@ public sealed partial class SimulatorProcessTests : IDisposable
         var (code2, output2) = await Ev(port, "--protocol", "iso2", "--energy", "ac", "--tls", "--pki", pki, "--duration", "0.5", "--interval-ms", "50");
         Assert.True(code2 == 0, output2);
         Assert.Contains("(TLS 1.2)", output2);
+        // a car with only its OEM provisioning certificate: the simulator installs its contract from the PKI's provisioning services
+        foreach (var protocol in new[] { "iso20", "iso2" })
+        {
+            var (installCode, installOutput) = await Ev(port, "--protocol", protocol, "--energy", "dc", "--pnc", "--pki", pki, "--oem-only", "--duration", "0.3", "--interval-ms", "50");
+            Assert.True(installCode == 0, installOutput);
+            Assert.Contains("Plug & Charge: contract DEJUIC000000001 (installed in this session)", installOutput);
+        }
         // a plain TCP client is not served: the port speaks TLS
         var (code3, output3) = await Ev(port, "--protocol", "iso2", "--energy", "ac", "--duration", "0.5", "--message-timeout", "3");
         Assert.NotEqual(0, code3);

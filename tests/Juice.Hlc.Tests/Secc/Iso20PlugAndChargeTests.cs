@@ -22,39 +22,8 @@ public sealed class Iso20PlugAndChargeTests
 
     private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
 
-    private sealed class Session
-    {
-        public Session(SimpleEvse evse, bool tls = true, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? roots = null, FakeTimeProvider? time = null)
-        {
-            var options = new SeccSessionOptions
-            {
-                IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
-                PlugAndCharge = new PlugAndChargeOptions { ContractRoots = roots ?? [P521.Value.MoRoot, Ed448.Value.MoRoot] },
-            };
-            Secc = new Iso20SeccSession(evse, V2gProtocol.Iso15118_20Dc, options, time ?? new FakeTimeProvider(Now), tls: tls);
-        }
-
-        public Iso20SeccSession Secc { get; }
-
-        public byte[] Id { get; private set; } = new byte[8];
-
-        public async Task<V2GResponseType> Send(V2GMessageType request, Juice.Hlc.Exi.XmlDsig.SignatureType? signature = null)
-        {
-            request.Header = new MessageHeaderType { SessionID = Id, TimeStamp = 1, Signature = signature };
-            var reply = await Secc.HandleAsync(request, CancellationToken.None);
-            if (reply.Response is SessionSetupResType)
-            {
-                Id = reply.Response.Header.SessionID;
-            }
-            return (V2GResponseType)reply.Response;
-        }
-
-        public async Task<AuthorizationSetupResType> UpToAuthorizationSetup()
-        {
-            Assert.Equal(ResponseCodeType.OK_NewSessionEstablished, (await Send(new SessionSetupReqType { Header = null!, EVCCID = "WMIV1234567890ABCDEX" })).ResponseCode);
-            return Assert.IsType<AuthorizationSetupResType>(await Send(new AuthorizationSetupReqType { Header = null! }));
-        }
-    }
+    private sealed class Session(SimpleEvse evse, bool tls = true, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? roots = null, FakeTimeProvider? time = null)
+        : Iso20PncDriver(evse, new PlugAndChargeOptions { ContractRoots = roots ?? [P521.Value.MoRoot, Ed448.Value.MoRoot] }, time ?? new FakeTimeProvider(Now), tls);
 
     private static PnC_AReqAuthorizationModeType Mode(byte[] challenge, IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> chain) => new()
     {
@@ -90,7 +59,7 @@ public sealed class Iso20PlugAndChargeTests
         var session = new Session(evse);
         var setup = await session.UpToAuthorizationSetup();
         Assert.Equal([AuthorizationType.EIM, AuthorizationType.PnC], setup.AuthorizationServices);
-        Assert.False(setup.CertificateInstallationService);
+        Assert.True(setup.CertificateInstallationService);   // with PnC, the station forwards installations to its backend
         byte[] challenge = Challenge(setup);
         Assert.Equal(16, challenge.Length);
 

@@ -229,6 +229,8 @@ public sealed class ChargingStationTests : IDisposable
     {
         public List<(string Emaid, bool Local)> Asked { get; } = [];
 
+        public bool Online => true;
+
         public Task<ContractAnswer> AuthorizeContractAsync(string emaid, IReadOnlyList<byte[]> chain, bool locallyValidated, CancellationToken cancellationToken)
         {
             Asked.Add((emaid, locallyValidated));

@@ -92,4 +92,12 @@ public sealed class Iso20TlsEndToEndTests : IAsyncLifetime
         Assert.True(code == 0, output);
         Assert.Contains("(Iso15118_2)", output);
     }
+
+    [Fact]
+    public async Task Without_a_backend_no_certificate_installation_is_offered_to_a_car_with_only_its_OEM_certificate()
+    {
+        var (code, output) = await Ev("--protocol", "iso20", "--energy", "dc", "--pnc", "--oem-only");
+        Assert.Equal(1, code);
+        Assert.Contains("the EV has no -20 contract and the charger offers no certificate installation", output);
+    }
 }

@@ -131,6 +131,36 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
         Assert.Equal(algorithm == "ed448" ? 228 : 264, receipts[0].GetProperty("signature").GetString()!.Length);   // Ed448 114 bytes, P-521 r‖s 132 bytes, hex
     }
 
+    [Theory]
+    [InlineData("secp521r1", "ac")]
+    [InlineData("ed448", "dc")]
+    public async Task An_ISO_15118_20_car_with_only_its_OEM_provisioning_certificate_gets_a_contract_through_the_backend_and_charges_with_it(string algorithm, string energy)
+    {
+        string store = Path.Combine(_dir, "car20-" + algorithm);
+        var (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", algorithm, "--energy", energy, "--oem-only", "--contract-store", store);
+        Assert.True(code == 0, output);
+        Assert.Contains("(TLS 1.3)", output);
+        Assert.Contains("Plug & Charge: contract DEJUIC000000001 (installed in this session)", output);
+        Assert.Matches("[1-9][0-9]* metering receipts signed", output);
+
+        // the station forwarded the EV's request with the -20 schema; the backend issued a contract of the EV's algorithm
+        var request = await _backend.WaitFor(e => e.GetProperty("event").GetString() == "pnc" && e.GetProperty("messageId").GetString() == "Get15118EVCertificate", "Get15118EVCertificate");
+        Assert.Equal("urn:iso:std:iso:15118:-20:CommonMessages", request.GetProperty("request").GetProperty("iso15118SchemaVersion").GetString());
+        var provisioning = await _backend.WaitFor(e => e.GetProperty("event").GetString() == "provisioning", "the provisioning");
+        Assert.True(provisioning.GetProperty("ok").GetBoolean(), provisioning.GetRawText());
+        Assert.Contains($"({algorithm})", provisioning.GetProperty("detail").GetString());
+        var history = await _station.Http.GetFromJsonAsync<JsonElement>("/api/history");
+        var session = Assert.Single(history.EnumerateArray());
+        Assert.Equal("DEJUIC000000001", session.GetProperty("idTag").GetString());
+        Assert.Equal("Contract", session.GetProperty("source").GetString());
+
+        // the contract was kept: the next session authorizes with it, without an installation
+        Assert.Equal(algorithm, PkiKeys.Of(PkiKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(store, "iso20-contract.key.pem")))).Name());
+        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", algorithm, "--energy", energy, "--oem-only", "--contract-store", store);
+        Assert.True(code == 0, output);
+        Assert.Contains("Plug & Charge: contract DEJUIC000000001, ", output);
+    }
+
     [Fact]
     public async Task ISO_15118_20_contracts_revoked_expired_tampered_or_from_an_unknown_MO_are_refused_with_their_codes()
     {
@@ -143,11 +173,12 @@ public sealed class PlugAndChargeEndToEndTests : IAsyncLifetime
         Assert.True(code == 1, output);
         Assert.Contains("AuthorizationReq with WARNING_CertificateRevoked", output);
 
-        // an expired contract of the same MO (the same seed, issued years ago: two years' validity are over)
+        // an expired contract of the same MO (the same seed, issued years ago: two years' validity are over), presented
+        // anyway (a car would install a new one where the charger offers installation)
         string oldDir = Path.Combine(_dir, "expired20");
         Assert.Equal(0, (await RunJuice("certs", "generate", "--out", oldDir, "--seed", "pnc-e2e", "--valid-from", "2020-01-01")).Code);
         string old521 = Path.Combine(oldDir, "iso20-secp521r1");
-        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "secp521r1", "--energy", "dc",
+        (code, output) = await Iso20Ev("--pki", Pki, "--tls-algorithm", "secp521r1", "--energy", "dc", "--present-expired",
             "--contract-chain", Path.Combine(old521, "contract-chain.pem"), "--contract-key", Path.Combine(old521, "contract.key.pem"));
         Assert.True(code == 1, output);
         Assert.Contains("AuthorizationReq with WARNING_CertificateExpired", output);

@@ -4789,15 +4789,15 @@ internal static partial class ExiSimpleTypes
         };
     }
 
-    // dhPublicKeyType, length 133
+    // dhPublicKeyType, minLength 56, maxLength 133
     internal static void W_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
     {
-        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 133, 133, "dhPublicKeyType");
+        global::Juice.Hlc.Exi.ExiFacets.CheckLength(v.Length, 56, 133, "dhPublicKeyType");
         w.WriteBinary(v);
     }
     internal static byte[] R_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiReader r)
     {
-        return r.ReadBinary(133, 133);
+        return r.ReadBinary(56, 133);
     }
     internal static void WE_Iso20_dhPublicKeyType(ref global::Juice.Hlc.Exi.ExiWriter w, byte[] v)
     {
@@ -4815,7 +4815,7 @@ internal static partial class ExiSimpleTypes
     {
         if (!r.SimpleContentStart(G_Simple))
         {
-            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 133, "dhPublicKeyType");
+            return global::Juice.Hlc.Exi.ExiFacets.EmptyBinary(ref r, 56, "dhPublicKeyType");
         }
         var v = R_Iso20_dhPublicKeyType(ref r);
         r.SimpleContentEnd(G_Simple);

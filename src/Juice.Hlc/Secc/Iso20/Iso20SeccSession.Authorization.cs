@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Juice.Hlc.Exi.Iso20;
 using Juice.Hlc.Security;
+using Juice.Hlc.Session;
 
 namespace Juice.Hlc.Secc.Iso20;
 
@@ -20,6 +21,11 @@ public sealed partial class Iso20SeccSession
 
     /// <summary>PnC is offered: TLS 1.3, and the station checks contracts.</summary>
     private bool PncOffered => _tls && _core.Options.PlugAndCharge is not null && _core.Options.IdentificationModes.Contains(IdentificationMode.Contract);
+
+    /// <summary>Certificate installation is offered with Plug &amp; Charge, where the station has the backend service for it.</summary>
+    private bool CertificateInstallationOffered => _offerInstallation ??= PncOffered && _core.Options.PlugAndCharge!.OfferCertificateInstallation();
+
+    private bool? _offerInstallation;
 
     private bool EimOffered => _core.Options.IdentificationModes.Contains(IdentificationMode.External) || !PncOffered;
 
@@ -44,7 +50,7 @@ public sealed partial class Iso20SeccSession
             Header = Header(),
             ResponseCode = ResponseCodeType.OK,
             AuthorizationServices = [.. services],
-            CertificateInstallationService = false,
+            CertificateInstallationService = CertificateInstallationOffered,
             Choice = choice,
         });
     }
@@ -138,6 +144,81 @@ public sealed partial class Iso20SeccSession
             default:
                 return Close(AuthorizationRes(pnc ? ResponseCodeType.WARNING_GeneralPnCAuthorizationError : ResponseCodeType.WARNING_EIMAuthorizationFailure), SessionEndReason.Error,
                     pnc ? $"contract {_contract!.Emaid} not authorized ({status})" : $"the station refused the EV ({status})");
+        }
+    }
+
+    /// <summary>
+    /// CertificateInstallationReq (§8.3.4.3.2), between AuthorizationSetup and Authorization: the EV's signature over
+    /// its OEM provisioning chain is checked, the request goes to the backend exactly as it came (Get15118EVCertificate
+    /// with the -20 CommonMessages schema), and the backend's response goes back to the EV unchanged within
+    /// V2G_SECC_Msg_Performance_Time; no answer in time, or none at all, is FAILED. After the response the EV may ask
+    /// again (RemainingContractCertificateChains) or go on with AuthorizationReq.
+    /// </summary>
+    private async ValueTask<SeccReply<V2GMessageType>> CertificateInstallationAsync(CertificateInstallationReqType r, byte[] exi, CancellationToken ct)
+    {
+        if (_core.Options.PlugAndCharge!.VerifyCertificateRequests && CertificateRequestProblem(r) is { } problem)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED_SignatureError), SessionEndReason.Error, problem);
+        }
+        if (exi.Length == 0)
+        {
+            exi = Iso20CommonExi.EncodeCertificateInstallationReq(r);
+        }
+        var budget = _core.Options.Timers.SeccPerformance(V2gMessageKind.CertificateInstallation) - TimeSpan.FromMilliseconds(500);
+        CertificateServiceResult result;
+        try
+        {
+            result = await _cp.CertificateServiceAsync(new CertificateServiceRequest(CertificateAction.Install, exi, CommonMessagesNamespace), ct)
+                .AsTask().WaitAsync(budget, _core.Time, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            result = new CertificateServiceResult(null, $"the backend did not answer within {budget.TotalSeconds:0.#} s");
+        }
+        if (result.Exi is not { } answer)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, $"CertificateInstallationReq: {result.Problem}");
+        }
+        CertificateInstallationResType response;
+        try
+        {
+            response = Iso20CommonExi.DecodeDocument(answer).Value as CertificateInstallationResType
+                ?? throw new Juice.Hlc.Exi.ExiContentException(0, "not a CertificateInstallationRes");
+        }
+        catch (Juice.Hlc.Exi.ExiContentException e)
+        {
+            return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, $"CertificateInstallationReq: the backend's response is no -20 CertificateInstallationRes: {e.Message}");
+        }
+        if (!response.Header.SessionID.AsSpan().SequenceEqual(_core.SessionId))
+        {
+            // the backend may not know the SessionID; the signature covers SignedInstallationData only
+            response.Header.SessionID = _core.SessionId;
+            answer = Iso20CommonExi.EncodeCertificateInstallationRes(response);
+        }
+        if (response.ResponseCode >= ResponseCodeType.FAILED)
+        {
+            State = Iso20SeccState.Ended;
+            return new(response, SeccNext.Close, SessionEndReason.Error, $"CertificateInstallationReq: the backend answered {response.ResponseCode}", answer);
+        }
+        return new(response, SeccNext.Continue, null, null, answer);
+    }
+
+    /// <summary>The CommonMessages namespace: iso15118SchemaVersion of the request forwarded to the backend.</summary>
+    public const string CommonMessagesNamespace = "urn:iso:std:iso:15118:-20:CommonMessages";
+
+    /// <summary>Why the EV's signature over its OEM provisioning chain does not hold, or null.</summary>
+    private static string? CertificateRequestProblem(CertificateInstallationReqType r)
+    {
+        try
+        {
+            var chain = r.OEMProvisioningCertificateChain;
+            var (result, detail) = Iso20Signatures.Verify(r.Header.Signature, [(chain.Id, Iso20Signatures.Element("OEMProvisioningCertificateChain", chain))],
+                V2gCertificates.Parse(chain.Certificate).GetPublicKey());
+            return result == SignatureCheck.Valid ? null : $"the signature of CertificateInstallationReq: {result}: {detail}";
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or Org.BouncyCastle.Security.Certificates.CertificateException)
+        {
+            return "the OEM provisioning certificate of CertificateInstallationReq is unreadable: " + e.Message;
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Juice.Hlc.Exi.Iso20;
+using Juice.Hlc.Security;
 using Juice.Hlc.Session;
 using static Juice.Hlc.Secc.Iso20.Iso20Values;
 
@@ -31,8 +32,8 @@ public enum Iso20SeccState
 /// clock injected. This file: the sequence, identification, services and the session's end; the energy transfer
 /// (charge parameters, schedules, DC checks, the charging loops) is in Iso20SeccSession.Energy.cs, identification
 /// (EIM, and Plug &amp; Charge over TLS 1.3) in Iso20SeccSession.Authorization.cs. Schedule renegotiation, standby and
-/// pause/resume and service renegotiation are served; certificate installation is not offered yet
-/// (CertificateInstallationService false).
+/// pause/resume and service renegotiation are served; certificate installation (offered with Plug &amp; Charge) is
+/// forwarded to the backend as in ISO 15118-2.
 /// </summary>
 public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 {
@@ -84,6 +85,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
     {
         SessionSetupReqType => V2gMessageKind.SessionSetup,
         AuthorizationSetupReqType or AuthorizationReqType => V2gMessageKind.Authorization,
+        CertificateInstallationReqType => V2gMessageKind.CertificateInstallation,
         ServiceDiscoveryReqType or ServiceSelectionReqType => V2gMessageKind.ServiceDiscovery,
         ServiceDetailReqType => V2gMessageKind.ServiceDetail,
         ChargeParameterDiscoveryReqType or ScheduleExchangeReqType => V2gMessageKind.ChargeParameterDiscovery,
@@ -104,6 +106,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         (Iso20SeccState.WaitForSessionSetupReq, SessionSetupReqType) => true,
         (Iso20SeccState.WaitForAuthorizationSetupReq, AuthorizationSetupReqType) => true,
         (Iso20SeccState.WaitForAuthorizationReq, AuthorizationReqType) => true,
+        (Iso20SeccState.WaitForAuthorizationReq, CertificateInstallationReqType) => CertificateInstallationOffered,
         (Iso20SeccState.WaitForServiceDiscoveryReq, ServiceDiscoveryReqType) => true,
         (Iso20SeccState.WaitForServiceDetailOrSelectionReq, ServiceDetailReqType or ServiceSelectionReqType) => true,
         (Iso20SeccState.WaitForChargeParameterDiscoveryReq, AC_ChargeParameterDiscoveryReqType or DC_ChargeParameterDiscoveryReqType) => true,
@@ -117,7 +120,9 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
         _ => false,
     };
 
-    public async ValueTask<SeccReply<V2GMessageType>> HandleAsync(V2GMessageType request, CancellationToken cancellationToken)
+    public ValueTask<SeccReply<V2GMessageType>> HandleAsync(V2GMessageType request, CancellationToken cancellationToken) => HandleAsync(request, [], cancellationToken);
+
+    public async ValueTask<SeccReply<V2GMessageType>> HandleAsync(V2GMessageType request, byte[] exi, CancellationToken cancellationToken)
     {
         if (!Expected(request))
         {
@@ -134,6 +139,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
             SessionSetupReqType r => SessionSetup(r),
             AuthorizationSetupReqType => AuthorizationSetup(),
             AuthorizationReqType r => await AuthorizationAsync(r, cancellationToken).ConfigureAwait(false),
+            CertificateInstallationReqType r => await CertificateInstallationAsync(r, exi, cancellationToken).ConfigureAwait(false),
             ServiceDiscoveryReqType => ServiceDiscovery(),
             ServiceDetailReqType r => ServiceDetail(r),
             ServiceSelectionReqType r => ServiceSelection(r),
@@ -385,6 +391,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
             AuthorizationSetupReqType => new AuthorizationSetupResType { Header = header, ResponseCode = code, CertificateInstallationService = false, AuthorizationServices = [AuthorizationType.EIM],
                 Choice = new AuthorizationSetupResTypeChoice.EIM_ASResAuthorizationMode(new EIM_ASResAuthorizationModeType()) },
             AuthorizationReqType => new AuthorizationResType { Header = header, ResponseCode = code, EVSEProcessing = ProcessingType.Finished },
+            CertificateInstallationReqType => Iso20CertificateProvisioning.FailedResponse(header.SessionID, header.TimeStamp, code),
             ServiceDiscoveryReqType => new ServiceDiscoveryResType { Header = header, ResponseCode = code, ServiceRenegotiationSupported = false,
                 EnergyTransferServiceList = new ServiceListType { Service = [new ServiceType { ServiceID = Services().FirstOrDefault(DcService), FreeService = false }] } },
             ServiceDetailReqType r => new ServiceDetailResType { Header = header, ResponseCode = code, ServiceID = r.ServiceID,

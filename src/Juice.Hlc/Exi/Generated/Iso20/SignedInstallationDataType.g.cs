@@ -26,7 +26,7 @@ public sealed partial class SignedInstallationDataType
     public required global::Juice.Hlc.Exi.Iso20.EcdhCurveType ECDHCurve { get; set; }
 
     /// <summary>Element <c>DHPublicKey</c> (urn:iso:std:iso:15118:-20:CommonMessages:dhPublicKeyType); occurs 1..1.</summary>
-    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 133, MaxLength = 133)]
+    [global::Juice.Hlc.Exi.SchemaFacets(MinLength = 56, MaxLength = 133)]
     public required byte[] DHPublicKey { get; set; }
 
     /// <summary>Choice of SECP521_EncryptedPrivateKey, X448_EncryptedPrivateKey, TPM_EncryptedPrivateKey; occurs 1..1.</summary>
