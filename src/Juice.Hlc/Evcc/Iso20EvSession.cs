@@ -237,6 +237,7 @@ internal sealed partial class Iso20EvSession(EvClient client, EvOptions options,
             options.TimersFor(protocol).EvccOngoingTimeout).ConfigureAwait(false);
         if (schedules.Choice is ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode scheduled)
         {
+            CheckPriceSchedules(c, schedules.Header, scheduled.Value.ScheduleTuple);
             // the first tuple; the EV's power profile stays within its first power entry
             _tuple = scheduled.Value.ScheduleTuple.FirstOrDefault() ?? throw new EvSessionException("ScheduleExchangeRes offers no schedule tuple");
             // a discharging schedule's power is negative (ISO 15118-20 §8.3.5.3.40); some chargers send it positive
@@ -244,6 +245,31 @@ internal sealed partial class Iso20EvSession(EvClient client, EvOptions options,
         }
         // scheduled BPT: the EV's own plan, feed in first while above its floor
         _discharging = _bpt && !options.DynamicControl && PlannedDischargeW > 0 && _battery.Soc > options.DischargeFloorSoc;
+    }
+
+    /// <summary>
+    /// Signed price schedules: the signature in the ScheduleExchangeRes header must cover every price schedule with an
+    /// Id and verify with the SECC certificate the EV checked in TLS 1.3 (a change to a price, or a signature by anyone
+    /// else, ends the session); unsigned schedules, or signed ones over plain TCP with no certificate to check against,
+    /// are taken as they are.
+    /// </summary>
+    private static void CheckPriceSchedules(V2gtpConnection c, MessageHeaderType header, IReadOnlyList<ScheduleTupleType> tuples)
+    {
+        if (c.Stream is Juice.Hlc.Transport.V2gTlsStream { PeerChain: [var secc, ..] } && PriceSchedulesProblem(header, tuples, secc) is { } problem)
+        {
+            throw new EvSessionException("ScheduleExchangeRes: " + problem);
+        }
+    }
+
+    /// <summary>Why the price schedules' signature does not hold for <paramref name="secc"/>, or null (also when they are not signed).</summary>
+    internal static string? PriceSchedulesProblem(MessageHeaderType header, IReadOnlyList<ScheduleTupleType> tuples, Org.BouncyCastle.X509.X509Certificate secc)
+    {
+        if (header.Signature is null)
+        {
+            return null;
+        }
+        var (result, detail) = Iso20Signatures.Verify(header.Signature, Iso20SeccSession.PriceSchedules(tuples), secc.GetPublicKey());
+        return result == SignatureCheck.Valid ? null : $"the price schedules' signature does not hold: {result}: {detail}";
     }
 
     /// <summary>

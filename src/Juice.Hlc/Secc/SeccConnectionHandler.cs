@@ -220,7 +220,8 @@ public sealed partial class SeccConnectionHandler
                     SessionFraming<Juice.Hlc.Exi.Din.V2G_Message>.Exi(ExiCodec.Din, b => DinExi.Decode(b), m => DinExi.Encode(m)), timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
             case V2gProtocol.Iso15118_20Ac or V2gProtocol.Iso15118_20Dc:
-                await RunSessionAsync(connection, remote, chargingPoint, new Iso20SeccSession(chargingPoint, negotiation.Selected!.Protocol, _options.Session, _time, _paused, tls13),
+                await RunSessionAsync(connection, remote, chargingPoint, new Iso20SeccSession(chargingPoint, negotiation.Selected!.Protocol, _options.Session, _time, _paused, tls13,
+                    tls13 ? (connection.Stream as V2gTlsStream)?.Local?.PrivateKey : null),
                     Iso20Framing.Session, timeout, setupDeadline, cancellationToken).ConfigureAwait(false);
                 break;
         }

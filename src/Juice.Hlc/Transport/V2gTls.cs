@@ -225,6 +225,9 @@ public static class V2gTls
         IReadOnlyList<BcCertificate> PeerChain { get; }
 
         V2gTlsVersion Version { get; }
+
+        /// <summary>The SECC's: the certificate and key it showed; null on the EV.</summary>
+        V2gTlsCredentials? Local { get; }
     }
 
     private sealed class Server(BcTlsCrypto crypto, V2gTlsServerSetup setup, Action<string>? keyLog) : DefaultTlsServer(crypto), IOutcome
@@ -237,6 +240,8 @@ public static class V2gTls
         public IReadOnlyList<BcCertificate> PeerChain { get; private set; } = [];
 
         public V2gTlsVersion Version => TlsUtilities.IsTlsV13(m_context) ? V2gTlsVersion.Tls13 : V2gTlsVersion.Tls12;
+
+        public V2gTlsCredentials? Local { get; private set; }
 
         public override void NotifyHandshakeComplete()
         {
@@ -275,10 +280,12 @@ public static class V2gTls
                 var offered = parameters.ClientSigAlgs ?? [];
                 var chosen = offered.Select(a => _iso20.FirstOrDefault(c => SchemeOf(c.Algorithm).Equals(a))).FirstOrDefault(c => c is not null)
                     ?? throw new TlsFatalAlert(AlertDescription.handshake_failure, "the EV offers neither ecdsa_secp521r1_sha512 nor ed448 for the SECC's certificates");
+                Local = chosen;
                 return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(m_context), crypto, chosen.PrivateKey, ToTls(crypto, chosen.Chain, TlsUtilities.EmptyBytes),
                     SchemeOf(chosen.Algorithm));
             }
             var iso2 = _iso2 ?? throw new TlsFatalAlert(AlertDescription.protocol_version);
+            Local = iso2;
             return parameters.KeyExchangeAlgorithm switch
             {
                 KeyExchangeAlgorithm.ECDHE_ECDSA => new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(m_context), crypto, iso2.PrivateKey, ToTls(crypto, iso2.Chain, null),
@@ -334,6 +341,8 @@ public static class V2gTls
         public IReadOnlyList<BcCertificate> PeerChain { get; private set; } = [];
 
         public V2gTlsVersion Version => TlsUtilities.IsTlsV13(m_context) ? V2gTlsVersion.Tls13 : V2gTlsVersion.Tls12;
+
+        public V2gTlsCredentials? Local => null;
 
         public override void NotifyHandshakeComplete()
         {

@@ -17,8 +17,9 @@ public sealed class V2gTlsStream : Stream
     private readonly byte[] _readBuffer = new byte[16 * 1024 + 512];
     private bool _closed;
 
-    private V2gTlsStream(Stream network, TlsProtocol protocol, V2gCipherSuite suite, V2gTlsVersion version, IReadOnlyList<BcCertificate> peerChain)
+    private V2gTlsStream(Stream network, TlsProtocol protocol, V2gCipherSuite suite, V2gTlsVersion version, IReadOnlyList<BcCertificate> peerChain, V2gTlsCredentials? local)
     {
+        Local = local;
         _network = network;
         _protocol = protocol;
         CipherSuite = suite;
@@ -37,6 +38,9 @@ public sealed class V2gTlsStream : Stream
     /// empty where it sent none.
     /// </summary>
     public IReadOnlyList<BcCertificate> PeerChain { get; }
+
+    /// <summary>On the SECC: the certificate and key it showed in the handshake (the -20 one for TLS 1.3); null on the EV.</summary>
+    public V2gTlsCredentials? Local { get; }
 
     internal static async Task<V2gTlsStream> HandshakeAsync(Stream network, TlsProtocol protocol, V2gTls.IOutcome outcome, CancellationToken ct)
     {
@@ -72,7 +76,7 @@ public sealed class V2gTlsStream : Stream
             await TryFlushAsync(network, protocol).ConfigureAwait(false);
             throw new V2gTlsException("TLS handshake failed: " + e.Message, e);
         }
-        return new V2gTlsStream(network, protocol, outcome.Selected ?? throw new V2gTlsException("no cipher suite selected"), outcome.Version, outcome.PeerChain);
+        return new V2gTlsStream(network, protocol, outcome.Selected ?? throw new V2gTlsException("no cipher suite selected"), outcome.Version, outcome.PeerChain, outcome.Local);
     }
 
     private static async Task FlushOutputAsync(Stream network, TlsProtocol protocol, CancellationToken ct)

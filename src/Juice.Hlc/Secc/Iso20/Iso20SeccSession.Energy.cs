@@ -1,4 +1,5 @@
 using Juice.Hlc.Exi.Iso20;
+using Juice.Hlc.Security;
 using static Juice.Hlc.Secc.Iso20.Iso20Values;
 
 namespace Juice.Hlc.Secc.Iso20;
@@ -98,8 +99,11 @@ public sealed partial class Iso20SeccSession
         return Next(new AC_ChargeParameterDiscoveryResType { Header = Header(), ResponseCode = ResponseCodeType.OK, AC_CPDResEnergyTransferMode = evse });
     }
 
-    /// <summary>One schedule over the next day at one price level (the schema makes the price schedule optional, EVs such as Josev's refuse a schedule without one).</summary>
-    private static ChargingScheduleType Schedule(ulong now, double powerW) => new()
+    /// <summary>
+    /// One schedule over the next day at one price level (the schema makes the price schedule optional, EVs such as
+    /// Josev's refuse a schedule without one); <paramref name="id"/>: the price schedule's Id, which its signature names.
+    /// </summary>
+    private static ChargingScheduleType Schedule(ulong now, double powerW, string id) => new()
     {
         PowerSchedule = new PowerScheduleType
         {
@@ -108,12 +112,22 @@ public sealed partial class Iso20SeccSession
         },
         Choice = new ChargingScheduleTypeChoice.PriceLevelSchedule(new PriceLevelScheduleType
         {
+            Id = id,
             TimeAnchor = now,
             PriceScheduleID = 1,
             NumberOfPriceLevels = 1,
             PriceLevelScheduleEntries = new PriceLevelScheduleEntryListType { PriceLevelScheduleEntry = [new PriceLevelScheduleEntryType { Duration = ScheduleDuration, PriceLevel = 0 }] },
         }),
     };
+
+    /// <summary>The price schedules of the tuples with their Ids: the elements a ScheduleExchangeRes signature covers.</summary>
+    internal static IEnumerable<(string Id, Juice.Hlc.Exi.ExiRoot Element)> PriceSchedules(IEnumerable<ScheduleTupleType> tuples) =>
+        tuples.SelectMany(t => new[] { t.ChargingSchedule, t.DischargingSchedule }).Select(c => c?.Choice switch
+        {
+            ChargingScheduleTypeChoice.PriceLevelSchedule { Value.Id: { } id } p => (id, Iso20Signatures.Element("PriceLevelSchedule", p.Value)),
+            ChargingScheduleTypeChoice.AbsolutePriceSchedule { Value.Id: { } id } a => (id, Iso20Signatures.Element("AbsolutePriceSchedule", a.Value)),
+            _ => default((string, Juice.Hlc.Exi.ExiRoot)?),
+        }).OfType<(string, Juice.Hlc.Exi.ExiRoot)>();
 
     private SeccReply<V2GMessageType> ScheduleExchange(ScheduleExchangeReqType r)
     {
@@ -135,12 +149,18 @@ public sealed partial class Iso20SeccSession
                 var tuple = new ScheduleTupleType
                 {
                     ScheduleTupleID = ScheduleTupleId,
-                    ChargingSchedule = Schedule(now, limits.MaxPowerW),
-                    DischargingSchedule = _bpt ? Schedule(now, -limits.MaxDischargePowerW) : null,
+                    ChargingSchedule = Schedule(now, limits.MaxPowerW, "id1"),
+                    DischargingSchedule = _bpt ? Schedule(now, -limits.MaxDischargePowerW, "id2") : null,
                 };
+                var header = Header();
+                if (_signingKey is not null)
+                {
+                    // the price schedules, signed with the key of the SECC certificate the EV checked in TLS 1.3
+                    header.Signature = Iso20Signatures.Sign(PriceSchedules([tuple]), _signingKey);
+                }
                 return Next(new ScheduleExchangeResType
                 {
-                    Header = Header(),
+                    Header = header,
                     ResponseCode = ResponseCodeType.OK,
                     EVSEProcessing = ProcessingType.Finished,
                     Choice = new ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode(new Scheduled_SEResControlModeType { ScheduleTuple = [tuple] }),

@@ -45,6 +45,7 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
     private readonly SeccSessionCore _core;
     private readonly IChargingPoint _cp;
     private readonly V2gProtocol _protocol;
+    private readonly Org.BouncyCastle.Crypto.AsymmetricKeyParameter? _signingKey;
     private ushort _service;
     private bool _bpt;
     private int _controlMode;
@@ -60,13 +61,15 @@ public sealed partial class Iso20SeccSession : ISeccSession<V2GMessageType>
 
     /// <param name="protocol">The negotiated namespace: -20:AC offers the AC service, -20:DC the DC service (their message sets).</param>
     /// <param name="tls">The connection is TLS 1.3: Plug &amp; Charge may be offered.</param>
+    /// <param name="signingKey">The key of the SECC certificate shown in TLS 1.3: it signs the price schedules of ScheduleExchangeRes (null: unsigned).</param>
     public Iso20SeccSession(IChargingPoint chargingPoint, V2gProtocol protocol, SeccSessionOptions? options = null, TimeProvider? time = null, PausedSessions? paused = null,
-        bool tls = false)
+        bool tls = false, Org.BouncyCastle.Crypto.AsymmetricKeyParameter? signingKey = null)
     {
         time ??= TimeProvider.System;
         _cp = chargingPoint;
         _protocol = protocol;
         _tls = tls;
+        _signingKey = signingKey;
         // paused -20 sessions are kept under one protocol key (AC or DC is chosen again after the resume)
         _core = new SeccSessionCore(chargingPoint, options ?? new SeccSessionOptions(), time, paused ?? new PausedSessions(time), V2gProtocol.Iso15118_20Dc);
     }

@@ -9,12 +9,15 @@ using Juice.Hlc.Transport;
 namespace Juice.Hlc.Tests.Evcc;
 
 /// <summary>
-/// Our ISO 15118-20 EV with only its OEM provisioning certificate at our SECC over TLS 1.3, the provisioning service
-/// behind the SECC's certificate service: the contract is installed, used for PnC and metering confirmation, kept for
-/// the next session; a provisioning service that breaks its response is caught by the EV (the signature, and under a
-/// valid signature the key's tag or another certificate's key), and nothing is stored then.
+/// Our ISO 15118-20 EV at our SECC over TLS 1.3. Certificate installation, with only the OEM provisioning certificate
+/// and the provisioning service behind the SECC's certificate service: the contract is installed, used for PnC and
+/// metering confirmation, kept for the next session; a provisioning service that breaks its response is caught by the
+/// EV (the signature, and under a valid signature the key's tag or another certificate's key), and nothing is stored
+/// then. Signed price schedules: the SECC signs the price schedules of ScheduleExchangeRes with the key of the
+/// certificate it showed in TLS, the EV checks them against that certificate, and every change to a signed part, or a
+/// signature by another key, is refused.
 /// </summary>
-public sealed class Iso20ContractInstallationTests : IAsyncLifetime
+public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset From = DateTimeOffset.UtcNow.Date.AddDays(-1);
     private static readonly Lazy<TestPki> P521 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-ev-install", ValidFrom = From, Algorithm = PkiAlgorithm.Secp521r1 }));
@@ -23,6 +26,7 @@ public sealed class Iso20ContractInstallationTests : IAsyncLifetime
     private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
 
     private readonly string _store = Directory.CreateTempSubdirectory("juice-iso20-contract-").FullName;
+    private readonly List<object> _sent = [];
     private Iso20CertificateProvisioning _cps = null!;
     private SimpleEvse _evse = null!;
     private V2gTcpServer _server = null!;
@@ -47,6 +51,16 @@ public sealed class Iso20ContractInstallationTests : IAsyncLifetime
         var options = new SeccOptions
         {
             Protocols = [AppProtocolVersion.Iso20Dc, AppProtocolVersion.Iso20Ac],
+            Trace = (_, direction, codec, exi) =>
+            {
+                if (direction == "se->ev" && codec == Juice.Hlc.Exi.ExiCodec.Iso20Common)
+                {
+                    lock (_sent)
+                    {
+                        _sent.Add(codec.Decode(exi).Value);
+                    }
+                }
+            },
             Session = new SeccSessionOptions
             {
                 IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
@@ -163,5 +177,54 @@ public sealed class Iso20ContractInstallationTests : IAsyncLifetime
             r.Header.Signature = Iso20Signatures.Sign([(data.Id, Iso20Signatures.Element("SignedInstallationData", data))], foreign[CertificateRole.CpsLeaf].Key);
         };
         Assert.Contains("the provisioning service's chain is refused: UntrustedRoot", await Refused(PkiAlgorithm.Secp521r1));
+    }
+
+    [Theory]
+    [InlineData(PkiAlgorithm.Secp521r1)]
+    [InlineData(PkiAlgorithm.Ed448)]
+    public async Task The_SECC_signs_its_price_schedules_with_its_TLS_certificate_and_the_EV_refuses_any_change(PkiAlgorithm algorithm)
+    {
+        var result = await Charge(algorithm);
+        Assert.True(result.Completed, result.Reason);   // the EV checked the signature and went on
+        ScheduleExchangeResType response;
+        lock (_sent)
+        {
+            response = _sent.OfType<ScheduleExchangeResType>().Single();
+        }
+        var tuples = ((ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode)response.Choice).Value.ScheduleTuple;
+        var secc = Pki(algorithm)[CertificateRole.Secc].Certificate;
+        Assert.NotNull(response.Header.Signature);
+        Assert.Equal(Iso20Signatures.MethodsOf(secc.GetPublicKey()).Signature, response.Header.Signature!.SignedInfo.SignatureMethod.Algorithm);
+        Assert.Null(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, secc));
+
+        var schedule = ((ChargingScheduleTypeChoice.PriceLevelSchedule)tuples[0].ChargingSchedule.Choice!).Value;
+        string? Changed(Action change, Action undo)
+        {
+            change();
+            try
+            {
+                return Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, secc);
+            }
+            finally
+            {
+                undo();
+            }
+        }
+        var entry = schedule.PriceLevelScheduleEntries.PriceLevelScheduleEntry[0];
+        Assert.Contains("DigestMismatch", Changed(() => entry.PriceLevel = 3, () => entry.PriceLevel = 0));
+        Assert.Contains("DigestMismatch", Changed(() => entry.Duration++, () => entry.Duration--));
+        Assert.Contains("DigestMismatch", Changed(() => schedule.TimeAnchor++, () => schedule.TimeAnchor--));
+        Assert.Contains("DigestMismatch", Changed(() => schedule.PriceScheduleID = 9, () => schedule.PriceScheduleID = 1));
+        Assert.Contains("DigestMismatch", Changed(() => schedule.NumberOfPriceLevels = 4, () => schedule.NumberOfPriceLevels = 1));
+        Assert.NotNull(Changed(() => schedule.Id = "id7", () => schedule.Id = "id1"));   // the Reference no longer names it
+        var value = response.Header.Signature.SignatureValue.Value;
+        Assert.Contains("BadSignature", Changed(() => value[7] ^= 1, () => value[7] ^= 1));
+        Assert.Null(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, secc));   // every change undone
+        // signed by another key: the EV checks against the certificate it saw in TLS
+        var other = algorithm == PkiAlgorithm.Ed448 ? P521.Value : Ed448.Value;
+        Assert.NotNull(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, other[CertificateRole.Secc].Certificate));
+        var foreignSignature = new MessageHeaderType { SessionID = response.Header.SessionID, TimeStamp = 1,
+            Signature = Iso20Signatures.Sign(Juice.Hlc.Secc.Iso20.Iso20SeccSession.PriceSchedules(tuples), Pki(algorithm)[CertificateRole.CpsLeaf].Key) };
+        Assert.Contains("BadSignature", Iso20EvSession.PriceSchedulesProblem(foreignSignature, tuples, secc));
     }
 }
