@@ -169,6 +169,24 @@ internal sealed class SeccSessionCore(IChargingPoint chargingPoint, SeccSessionO
     }
 
     /// <summary>
+    /// A certificate installation or update for the backend (-2 and -20 alike): its answer, or why there is none when
+    /// the backend does not answer within V2G_SECC_Msg_Performance_Time (less half a second to send the response).
+    /// </summary>
+    public async ValueTask<CertificateServiceResult> CertificateServiceAsync(CertificateServiceRequest request, CancellationToken ct)
+    {
+        var budget = Options.Timers.SeccPerformance(request.Action == CertificateAction.Install ? V2gMessageKind.CertificateInstallation : V2gMessageKind.CertificateUpdate)
+            - TimeSpan.FromMilliseconds(500);
+        try
+        {
+            return await chargingPoint.CertificateServiceAsync(request, ct).AsTask().WaitAsync(budget, time, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return new CertificateServiceResult(null, $"the backend did not answer within {budget.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary>
     /// One Authorization/ContractAuthentication request: the station's decision if it comes within the budget of one
     /// response, else Pending (the EV repeats). A decision still pending after V2G_SECC_Ongoing_Performance_Time is
     /// "overdue": the SECC answers FAILED and ends the session ([V2G2-712], [V2G2-713]).

@@ -302,7 +302,6 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         var body = request.Body.BodyElement!;
         var pnc = _core.Options.PlugAndCharge!;
         bool install = body is CertificateInstallationReqType;
-        var kind = install ? V2gMessageKind.CertificateInstallation : V2gMessageKind.CertificateUpdate;
         if (pnc.VerifyCertificateRequests && CertificateRequestProblem(request) is { } problem)
         {
             return Close(Failed(body, ResponseCodeType.FAILED_SignatureError), SessionEndReason.Error, problem);
@@ -311,17 +310,7 @@ public sealed class Iso2SeccSession : ISeccSession<V2G_Message>
         {
             exi = Iso2Exi.Encode(request);
         }
-        var budget = _core.Options.Timers.SeccPerformance(kind) - TimeSpan.FromMilliseconds(500);
-        CertificateServiceResult result;
-        try
-        {
-            result = await _cp.CertificateServiceAsync(new CertificateServiceRequest(install ? CertificateAction.Install : CertificateAction.Update, exi), ct)
-                .AsTask().WaitAsync(budget, _core.Time, ct).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            result = new CertificateServiceResult(null, $"the backend did not answer within {budget.TotalSeconds:0.#} s");
-        }
+        var result = await _core.CertificateServiceAsync(new CertificateServiceRequest(install ? CertificateAction.Install : CertificateAction.Update, exi), ct).ConfigureAwait(false);
         if (result.Exi is not { } answer)
         {
             return Close(Failed(body, ResponseCodeType.FAILED), SessionEndReason.Error, $"{Name(body)}: {result.Problem}");

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Juice.Hlc.Exi.Iso20;
 using Juice.Hlc.Security;
-using Juice.Hlc.Session;
 
 namespace Juice.Hlc.Secc.Iso20;
 
@@ -164,17 +163,7 @@ public sealed partial class Iso20SeccSession
         {
             exi = Iso20CommonExi.EncodeCertificateInstallationReq(r);
         }
-        var budget = _core.Options.Timers.SeccPerformance(V2gMessageKind.CertificateInstallation) - TimeSpan.FromMilliseconds(500);
-        CertificateServiceResult result;
-        try
-        {
-            result = await _cp.CertificateServiceAsync(new CertificateServiceRequest(CertificateAction.Install, exi, CommonMessagesNamespace), ct)
-                .AsTask().WaitAsync(budget, _core.Time, ct).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            result = new CertificateServiceResult(null, $"the backend did not answer within {budget.TotalSeconds:0.#} s");
-        }
+        var result = await _core.CertificateServiceAsync(new CertificateServiceRequest(CertificateAction.Install, exi, CommonMessagesNamespace), ct).ConfigureAwait(false);
         if (result.Exi is not { } answer)
         {
             return Close(Failed(r, ResponseCodeType.FAILED), SessionEndReason.Error, $"CertificateInstallationReq: {result.Problem}");
