@@ -83,6 +83,8 @@ public static class StationApp
         var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
         builder.WebHost.UseUrls(api.Urls);
         builder.Logging.AddProvider(MemoryLog.Shared);
+        // a start a service refused with its reason (StationFailure): no second entry with the host's stack trace
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && !(level >= LogLevel.Error && StationFailure.Pending));
         // console lines with their time: ISO 8601 in UTC, one line per entry (the in-memory log carries its own time)
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -97,6 +99,15 @@ public static class StationApp
             return Task.CompletedTask;
         }));
         ApplyStoredBackendSettings(builder.Configuration);
+        var (errors, warnings) = StationConfiguration.Check(builder.Configuration);
+        foreach (var warning in warnings)
+        {
+            Console.Error.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} warn: {warning}");
+        }
+        if (errors.Count > 0)
+        {
+            throw new StationStartupException(errors);
+        }
         var s = builder.Services;
         s.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);
         s.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
@@ -115,6 +126,7 @@ public static class StationApp
             sp.GetRequiredService<IOptions<OcppOptions>>().Value, sp.GetRequiredService<IOptions<StationOptions>>().Value));
         s.AddSingleton<ITransactionJournal, OcppTransactionJournal>();
         s.AddSingleton<HistoryStore>();
+        s.AddSingleton<MeterTotalsStore>();
         s.AddSingleton<CertificateStore>();
         s.AddSingleton<OperatorAccount>();
         s.AddSingleton<OperatorAuthenticator>();
@@ -135,6 +147,7 @@ public static class StationApp
         s.AddSingleton<ModbusHostedService>();
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();
+        s.AddHostedService<MeterTotalsKeeper>();
         s.AddHostedService(sp => sp.GetRequiredService<SessionCharts>());
         s.AddSingleton<PncExtension>();
         s.AddSingleton<IDataTransferHandler>(sp => sp.GetRequiredService<PncExtension>());

@@ -259,7 +259,69 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.True(Juice.Hlc.Transport.V2gPorts.IsDynamic(o.Port));
         Assert.True(Juice.Hlc.Transport.V2gPorts.IsDynamic(o.TlsPort));
         Assert.Empty(o.Validate(1));
-        Assert.Contains(new Juice.Station.Hlc.SeccHostOptions { Port = 61000, TlsPort = 61000 }.Validate(1), p => p.Contains("need ports of their own"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--Secc:Port=61119" }, "port 61119 is set for Secc:Port and Secc:TlsPort: each listener needs its own port")]
+    [InlineData(new[] { "--Modbus:Port=61118" }, "port 61118 is set for Secc:Port and Modbus:Port")]
+    [InlineData(new[] { "--Station:Connectors=2", "--Modbus:Port=61117" }, "port 61118 is set for Secc:Port and Modbus:Port (+1, connector 2)")]
+    [InlineData(new[] { "--Api:Urls=http://127.0.0.1:61119" }, "port 61119 is set for Secc:TlsPort and Api:Urls http://127.0.0.1:61119")]
+    public void The_ports_of_the_stations_listeners_are_checked_against_each_other(string[] args, string problem)
+    {
+        var configuration = Microsoft.Extensions.Configuration.CommandLineConfigurationExtensions.AddCommandLine(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), args).Build();
+        var (errors, _) = StationConfiguration.Check(configuration);
+        Assert.Contains(errors, e => e.StartsWith(problem, StringComparison.Ordinal));
+        Assert.Empty(StationConfiguration.Check(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).Errors);   // the defaults
+    }
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_a_mistyped_key_and_a_taken_port_each_get_one_clear_line_and_no_stack_trace()
+    {
+        static async Task<(int Code, string Output)> Run(params string[] args)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Juice.Station.dll"), "--Modbus:Port=0", "--Secc:Port=0", "--Secc:TlsPort=0", "--Api:Urls=http://127.0.0.1:0" }.Concat(args))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            return (p.ExitCode, await stdout + await stderr);
+        }
+        var (code, output) = await Run("--Database:Path=" + Database, "--Station:MaxCurrent=abc", "--Station:EnergyTransfer=ac", "--Secc:Iso20AllowPlainTcp=maybe");
+        Assert.Equal(2, code);
+        Assert.Contains("error: Station:MaxCurrent = 'abc': a number (a point, not a comma, before decimals)", output);
+        Assert.Contains("error: Secc:Iso20AllowPlainTcp = 'maybe': true or false", output);
+        Assert.DoesNotContain("   at ", output);   // no stack trace
+
+        // a taken port: the line names the key and the address; exit 3
+        // (a dynamic port, as the SECC's must be)
+        System.Net.Sockets.TcpListener? taken = null;
+        int port = 50_000 + Random.Shared.Next(10_000);
+        for (; taken is null; port++)
+        {
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.IPv6Loopback, port);
+            try
+            {
+                listener.Start();
+                taken = listener;
+                break;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                listener.Dispose();
+            }
+        }
+        using var held = taken;
+        string db = Path.Combine(Path.GetDirectoryName(Database)!, "taken.db");
+        (code, output) = await Run("--Database:Path=" + db, $"--Secc:Port={port}", "--Modbus:Prot=1502", "--Api:InitialPassword=abcdefgh12");
+        Assert.Equal(3, code);
+        Assert.Contains($"error: Secc:Port = {port}: cannot listen on [::1]:{port}:", output);
+        Assert.DoesNotContain("   at ", output);
+        // the mistyped key was reported with the key it was probably meant to be
+        Assert.Contains("warn: unknown configuration key Modbus:Prot (ignored); did you mean Modbus:Port?", output);
     }
 
     [Fact]

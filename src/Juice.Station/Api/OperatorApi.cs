@@ -138,12 +138,23 @@ public static class OperatorApi
                     await context.Response.WriteAsJsonAsync(new { error = refusal });
                     return;
                 }
-                if (!session && !auth.Authenticate(context.Request))
+                if (!session)
                 {
-                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                    context.Response.Headers.WWWAuthenticate = "Basic realm=\"Juice station\"";
-                    await context.Response.WriteAsJsonAsync(new { error = "operator credentials required" });
-                    return;
+                    var throttle = context.RequestServices.GetRequiredService<LoginThrottle>();
+                    bool basic = context.Request.Headers.Authorization.ToString().StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
+                    using var turn = basic ? await throttle.TurnAsync(context, context.RequestAborted) : null;
+                    if (!auth.Authenticate(context.Request))
+                    {
+                        int left = basic ? throttle.Failed(context, "HTTP Basic on " + path) : LoginThrottle.FreeTries;
+                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                        context.Response.Headers.WWWAuthenticate = "Basic realm=\"Juice station\"";
+                        await context.Response.WriteAsJsonAsync(basic ? new { error = "wrong operator credentials", triesLeft = (int?)left } : new { error = "operator credentials required", triesLeft = (int?)null });
+                        return;
+                    }
+                    if (basic)
+                    {
+                        throttle.Succeeded(context);
+                    }
                 }
             }
             await next();
@@ -153,20 +164,23 @@ public static class OperatorApi
         var api = app.MapGroup("/api");
         WebUi.MapWebRoutes(api);
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
-        api.MapPost("/login", (LoginRequest request, OperatorAuthenticator auth) =>
+        api.MapPost("/login", async (LoginRequest request, OperatorAuthenticator auth, LoginThrottle throttle, HttpContext context) =>
         {
+            using var turn = await throttle.TurnAsync(context, context.RequestAborted);
             if (request.Password is not { Length: > 0 } || !auth.CheckPassword(request.Password))
             {
-                return Results.Json(new { error = "wrong password" }, statusCode: StatusCodes.Status401Unauthorized);
+                return LoginThrottle.Wrong(throttle.Failed(context, "POST /api/login"));
             }
+            throttle.Succeeded(context);
             var (token, expires) = auth.IssueToken();
             return Results.Ok(new { token, expires });
         });
-        api.MapPost("/operator/password", (PasswordChange change, OperatorAuthenticator auth, WebSessions sessions) =>
+        api.MapPost("/operator/password", async (PasswordChange change, OperatorAuthenticator auth, WebSessions sessions, LoginThrottle throttle, HttpContext context) =>
         {
+            using var turn = await throttle.TurnAsync(context, context.RequestAborted);
             if (!auth.CheckPassword(change.Current))
             {
-                return Results.Json(new { error = "the current password is wrong" }, statusCode: StatusCodes.Status403Forbidden);
+                return LoginThrottle.Wrong(throttle.Failed(context, "password change"), "the current password is wrong", StatusCodes.Status403Forbidden);
             }
             if (change.New is not { Length: >= 8 })
             {

@@ -71,36 +71,133 @@ public sealed class WebSessions(TimeProvider time)
 }
 
 /// <summary>
-/// Login rate limiting per client address: after <see cref="MaxFailures"/> wrong passwords within the window, further
-/// attempts are refused (429 with Retry-After) until the window has passed, whatever password they carry.
+/// One throttle for every way the operator's password can be tried — the web form (POST /api/session), POST
+/// /api/login, HTTP Basic on /api/*, the current password of a password change — per client address, with a growing
+/// delay instead of a lockout: the first <see cref="FreeTries"/> wrong passwords cost nothing; after that the tries
+/// from that address are taken one at a time and each waits before it is checked (1 s, 2 s, 4 s … at most
+/// <see cref="MaxDelay"/>), so a guesser is slowed to about one try a minute while the right password still gets in
+/// after the wait. A success, or <see cref="Forget"/> without failures, starts afresh. Every failure is logged with its
+/// source and way in. Time from the injected clock.
 /// </summary>
-public sealed class LoginThrottle(TimeProvider time)
+public sealed partial class LoginThrottle(TimeProvider time, ILogger<LoginThrottle> logger)
 {
-    public const int MaxFailures = 5;
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
-    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset Since)> _failures = new();
+    public const int FreeTries = 5;
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Forget = TimeSpan.FromMinutes(15);
+    private readonly ConcurrentDictionary<string, Client> _clients = new();
 
-    private static string Key(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unix";
-
-    /// <summary>How long this client must wait before it may try again, or null.</summary>
-    public TimeSpan? Blocked(HttpContext context)
+    private sealed class Client
     {
-        if (_failures.TryGetValue(Key(context), out var f) && f.Failures >= MaxFailures)
-        {
-            var left = f.Since + Window - time.GetUtcNow();
-            if (left > TimeSpan.Zero)
-            {
-                return left;
-            }
-            _failures.TryRemove(Key(context), out _);
-        }
-        return null;
+        public readonly SemaphoreSlim Turn = new(1, 1);
+        public int Failures;
+        public DateTimeOffset Last;
     }
 
-    public void Failed(HttpContext context) => _failures.AddOrUpdate(Key(context), _ => (1, time.GetUtcNow()),
-        (_, f) => time.GetUtcNow() - f.Since > Window ? (1, time.GetUtcNow()) : (f.Failures + 1, f.Since));
+    private static string Key(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "local socket";
 
-    public void Succeeded(HttpContext context) => _failures.TryRemove(Key(context), out _);
+    /// <summary>The wait before a try after <paramref name="failures"/> wrong passwords in a row (none for the free tries).</summary>
+    public static TimeSpan Delay(int failures) =>
+        failures < FreeTries ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, Math.Pow(2, failures - FreeTries)));
+
+    /// <summary>The wrong passwords in a row from this client (0 once forgotten).</summary>
+    public int Failures(HttpContext context)
+    {
+        if (_clients.TryGetValue(Key(context), out var c))
+        {
+            lock (c)
+            {
+                if (time.GetUtcNow() - c.Last <= Forget)
+                {
+                    return c.Failures;
+                }
+                c.Failures = 0;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// This client's turn to try a password: at once during the free tries; after them one try at a time, after the
+    /// delay its failures have earned. Dispose the turn once the try is decided.
+    /// </summary>
+    public async Task<IDisposable> TurnAsync(HttpContext context, CancellationToken ct)
+    {
+        if (Failures(context) < FreeTries)
+        {
+            return NoTurn.Instance;
+        }
+        var c = _clients.GetOrAdd(Key(context), _ => new Client());
+        await c.Turn.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Delay(Failures(context)), time, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            c.Turn.Release();
+            throw;
+        }
+        return new Release(c.Turn);
+    }
+
+    /// <summary>A wrong password by <paramref name="way"/>: logged; returns the tries left before each try waits.</summary>
+    public int Failed(HttpContext context, string way)
+    {
+        var c = _clients.GetOrAdd(Key(context), _ => new Client());
+        int failures;
+        lock (c)
+        {
+            var now = time.GetUtcNow();
+            c.Failures = now - c.Last > Forget ? 1 : c.Failures + 1;
+            c.Last = now;
+            failures = c.Failures;
+        }
+        Log.WrongPassword(logger, way, Key(context), failures, Delay(failures).TotalSeconds);
+        return Math.Max(0, FreeTries - failures);
+    }
+
+    public void Succeeded(HttpContext context)
+    {
+        if (_clients.TryGetValue(Key(context), out var c))
+        {
+            lock (c)
+            {
+                c.Failures = 0;
+            }
+        }
+    }
+
+    /// <summary>The answer to a wrong password: 401 (or <paramref name="status"/>) with the tries left before each try waits.</summary>
+    public static IResult Wrong(int triesLeft, string error = "wrong password", int status = StatusCodes.Status401Unauthorized) =>
+        Results.Json(new { error, triesLeft }, statusCode: status);
+
+    private sealed class NoTurn : IDisposable
+    {
+        public static readonly NoTurn Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class Release(SemaphoreSlim turn) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                turn.Release();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Wrong operator password ({Way}) from {Remote}: failure {Failures} in a row, the next try from there waits {Delay} s")]
+        public static partial void WrongPassword(ILogger logger, string way, string remote, int failures, double delay);
+    }
 }
 
 /// <summary>The station's recent log lines in memory (they survive a restart of the host), for the log download.</summary>
@@ -257,19 +354,13 @@ public static class WebUi
 
     public static void MapWebRoutes(RouteGroupBuilder api)
     {
-        api.MapPost("/session", (LoginRequest request, HttpContext context, OperatorAuthenticator auth, WebSessions sessions, LoginThrottle throttle, ILoggerFactory loggers) =>
+        api.MapPost("/session", async (LoginRequest request, HttpContext context, OperatorAuthenticator auth, WebSessions sessions, LoginThrottle throttle, ILoggerFactory loggers) =>
         {
             var logger = loggers.CreateLogger("Juice.Station.WebUi");
-            if (throttle.Blocked(context) is { } wait)
-            {
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return Results.Json(new { error = $"too many wrong passwords: try again in {Math.Ceiling(wait.TotalMinutes):0} min" }, statusCode: StatusCodes.Status429TooManyRequests);
-            }
+            using var turn = await throttle.TurnAsync(context, context.RequestAborted);
             if (string.IsNullOrEmpty(request.Password) || !auth.CheckPassword(request.Password))
             {
-                throttle.Failed(context);
-                logger.LogWarning("Web login refused from {Remote}: wrong password", context.Connection.RemoteIpAddress?.ToString() ?? "local socket");
-                return Results.Json(new { error = "wrong password" }, statusCode: StatusCodes.Status401Unauthorized);
+                return LoginThrottle.Wrong(throttle.Failed(context, "web login"));
             }
             throttle.Succeeded(context);
             var (id, csrf, expires) = sessions.Open();

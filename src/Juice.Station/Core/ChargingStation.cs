@@ -30,8 +30,9 @@ public sealed partial class ChargingStation
     private readonly List<Action> _events = [];
     private bool _evaluated;
 
+    /// <param name="totals">Where the meters' totals of the last run are kept: each meter goes on from them (<see cref="ContinuedMeter"/>).</param>
     public ChargingStation(IOptions<StationOptions> options, SettingsStore settings, Authorizer authorizer, HistoryStore history, TimeProvider time,
-        ILogger<ChargingStation> logger, Func<int, IEnergyMeter>? meters = null)
+        ILogger<ChargingStation> logger, Func<int, IEnergyMeter>? meters = null, MeterTotalsStore? totals = null)
     {
         _options = options.Value;
         _settings = settings;
@@ -39,8 +40,12 @@ public sealed partial class ChargingStation
         _history = history;
         _time = time;
         _logger = logger;
-        _connectors = [.. Enumerable.Range(1, _options.Connectors).Select(i => new Connector(i, _options.EvseId(i),
-            meters?.Invoke(i) ?? new SimulatedMeter($"JUICE-SIM-{i}", time, _options.NominalVoltage)))];
+        IEnergyMeter Meter(int i)
+        {
+            var meter = meters?.Invoke(i) ?? new SimulatedMeter($"JUICE-SIM-{i}", time, _options.NominalVoltage);
+            return totals is null ? meter : new ContinuedMeter(meter, () => totals.Load(i));
+        }
+        _connectors = [.. Enumerable.Range(1, _options.Connectors).Select(i => new Connector(i, _options.EvseId(i), Meter(i)))];
         settings.Changed += _ => EvaluateAll();
     }
 
@@ -778,7 +783,7 @@ public sealed partial class ChargingStation
 
         bool energy = c.Transaction is not null && !Paused(c) && c.PausedSince is null
             && (c.HlcEv is not null ? c.HlcEnergyOn : c.CpState is CpState.C or CpState.D);
-        var meter = (SimulatedMeter?)(c.Meter as SimulatedMeter);
+        var meter = ((c.Meter as ContinuedMeter)?.Inner ?? c.Meter) as SimulatedMeter;
         if (!energy)
         {
             c.Relay = RelayState.Off;

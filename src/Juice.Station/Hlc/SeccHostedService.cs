@@ -68,10 +68,6 @@ public sealed class SeccHostOptions
         {
             yield return $"Secc:TlsPort {TlsPort} is not allowed: {V2gPorts.Rule}; 0 picks a free one";
         }
-        if (TlsPort == Port && Port != 0)
-        {
-            yield return $"Secc:TlsPort {TlsPort} is Secc:Port too: the TCP and the TLS server need ports of their own";
-        }
         string? protocolProblem = null;
         try
         {
@@ -128,7 +124,20 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         settings.Changed += OnSettingsChanged;
-        await ApplyAsync(settings.Current.Iso15118).ConfigureAwait(false);
+        try
+        {
+            await ApplyAsync(settings.Current.Iso15118).ConfigureAwait(false);
+        }
+        catch (StationStartupException e)
+        {
+            // the station cannot serve EVs: it does not start, and Program.cs ends with the reason (one line, exit 3)
+            foreach (var problem in e.Problems)
+            {
+                Log.CannotListen(_logger, problem);
+            }
+            StationFailure.Report(e.Problems);
+            throw;
+        }
     }
 
     private void OnSettingsChanged(OperatorSettings changed)
@@ -158,16 +167,24 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                 Log.Off(_logger);
                 return;
             }
-            if (_server is null)
-            {
-                StartTcp();
-            }
             bool plugAndCharge = mode == Iso15118Mode.OnWithPlugAndCharge;
-            if (plugAndCharge && _tls is null)
+            try
             {
-                StartTls();
+                if (_server is null)
+                {
+                    StartTcp();
+                }
+                if (plugAndCharge && _tls is null)
+                {
+                    StartTls();
+                }
             }
-            else if (!plugAndCharge && _tls is not null)
+            catch (StationStartupException e) when (!first)
+            {
+                // switched on from the page while the port is taken: the station runs on, the log says why
+                Log.CannotListen(_logger, e.Message);
+            }
+            if (!plugAndCharge && _tls is not null)
             {
                 await _tls.DisposeAsync().ConfigureAwait(false);
                 _tls = null;
@@ -234,8 +251,8 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
         var byScope = links.Select(l => (Index: InterfaceIndex(l.Interface), l.Connector)).Where(l => l.Index is not null).ToDictionary(l => (long)l.Index!.Value, l => l.Connector);
         int ConnectorOf(IPEndPoint remote) => byScope.TryGetValue(remote.Address.ScopeId, out int c) ? c : o.Connector;
         _handler = new SeccConnectionHandler(remote => station.AttachHlc(ConnectorOf(remote)), secc, loggers.CreateLogger<SeccConnectionHandler>(), time);
-        _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, _handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
-        _server.Start();
+        _server = Listen(() => new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.Parse(o.Address), Port = o.Port }, _handler.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time),
+            "Secc:Port", o.Address, o.Port);
         var sdpInterfaces = links.Select(l => l.Interface).Concat(o.Interface is { Length: > 0 } name ? [name] : []).Distinct().ToList();
         foreach (var sdpInterface in sdpInterfaces.ToList())
         {
@@ -264,7 +281,7 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
             return;
         }
         var tlsLogger = loggers.CreateLogger("Juice.Station.Tls");
-        _tls = new V2gTcpServer(new V2gTcpServerOptions
+        _tls = Listen(() => new V2gTcpServer(new V2gTcpServerOptions
         {
             Address = IPAddress.Parse(o.Address),
             Port = o.TlsPort,
@@ -294,9 +311,23 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                     throw;
                 }
             },
-        }, _handler!.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time);
-        _tls.Start();
+        }, _handler!.RunAsync, loggers.CreateLogger<V2gTcpServer>(), time), "Secc:TlsPort", o.Address, o.TlsPort);
         Log.TlsStarted(_logger, _tls.LocalEndPoint.ToString());
+    }
+
+    /// <summary>Binds and starts a listener; a port that is taken (or not allowed) becomes one line naming the key and the address.</summary>
+    private static V2gTcpServer Listen(Func<V2gTcpServer> create, string key, string address, int port)
+    {
+        try
+        {
+            var server = create();
+            server.Start();
+            return server;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new StationStartupException([$"{key} = {port}: cannot listen on [{address}]:{port}: {e.Message}{(port is > 0 and < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "")}"]);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
@@ -364,6 +395,9 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
         [LoggerMessage(9, LogLevel.Information, "SECC TLS server (Plug & Charge) stopped")]
         public static partial void TlsStopped(ILogger logger);
+
+        [LoggerMessage(11, LogLevel.Error, "{Problem}")]
+        public static partial void CannotListen(ILogger logger, string problem);
 
         [LoggerMessage(10, LogLevel.Information, "15118 Configuration is now {Mode}: {Tls}")]
         public static partial void Applied(ILogger logger, string mode, string tls);

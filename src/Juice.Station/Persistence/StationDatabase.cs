@@ -70,6 +70,10 @@ public sealed class StationDatabase : IDisposable
         ALTER TABLE open_transaction ADD COLUMN export_start_wh REAL NOT NULL DEFAULT 0;
         ALTER TABLE open_transaction ADD COLUMN export_last_wh REAL NOT NULL DEFAULT 0;
         """,
+        """
+        CREATE TABLE meter_total (connector INTEGER PRIMARY KEY, meter_id TEXT NOT NULL, l1_wh REAL NOT NULL, l2_wh REAL NOT NULL, l3_wh REAL NOT NULL,
+            exported_wh REAL NOT NULL, at_utc TEXT NOT NULL);
+        """,
     ];
 
     /// <summary>Opens (creating) the file, switches to WAL and migrates; returns the schema version.</summary>

@@ -114,7 +114,10 @@ $('#login-form').addEventListener('submit', async e => {
     $('#app').hidden = false;
     route();
   } catch (err) {
-    error.textContent = err.status === 401 ? 'Wrong password.' : err.message;
+    const left = err.body && typeof err.body.triesLeft === 'number' ? err.body.triesLeft : null;
+    error.textContent = err.status === 401
+      ? 'Wrong password.' + (left === null ? '' : left > 0 ? ` ${left} ${left === 1 ? 'try' : 'tries'} left before each further try waits (1 s, doubling, up to a minute).` : ' Each further try from here waits first (doubling, up to a minute).')
+      : err.message;
   }
 });
 

@@ -62,7 +62,7 @@ public sealed class WebUiTests : IAsyncLifetime
         await _page.GotoAsync(Base);
         await _page.FillAsync("#login-password", "not-the-password");
         await _page.ClickAsync("#login-form button[type=submit]");
-        await Assertions.Expect(_page.Locator("#login-error")).ToHaveTextAsync("Wrong password.");
+        await Assertions.Expect(_page.Locator("#login-error")).ToHaveTextAsync("Wrong password. 4 tries left before each further try waits (1 s, doubling, up to a minute).");
         await Shot("01-login");
 
         await _page.FillAsync("#login-password", TestStation.Password);
@@ -211,14 +211,28 @@ public sealed class WebUiTests : IAsyncLifetime
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
 
+        // every way in counts for one throttle per address: the web form, POST /api/login, HTTP Basic (a client without the session cookie)
+        using var guesser = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = new Uri(Base) };
+        var ways = new Func<int, Task<HttpResponseMessage>>[]
+        {
+            i => guesser.PostAsJsonAsync("/api/session", new { password = "guess-" + i }),
+            i => guesser.PostAsJsonAsync("/api/login", new { password = "guess-" + i }),
+            i => guesser.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/status")
+                { Headers = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("operator:guess"u8.ToArray())) } }),
+        };
         for (int i = 0; i < 5; i++)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/session", new { password = "guess-" + i })).StatusCode);
+            var refused = await ways[i % 3](i);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal(4 - i, (await refused.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("triesLeft").GetInt32());
         }
-        var blocked = await http.PostAsJsonAsync("/api/session", new { password = TestStation.Password });
-        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);   // even the right password, until the window has passed
-        Assert.True(blocked.Headers.RetryAfter is not null);
-        Assert.Contains("Web login refused from 127.0.0.1: wrong password", _station.Log);
+        // the right password is never locked out: it gets in after the wait the failures earned
+        var right = await guesser.PostAsJsonAsync("/api/session", new { password = TestStation.Password });
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Contains("Wrong operator password (web login) from 127.0.0.1: failure 1 in a row", _station.Log);
+        Assert.Contains("Wrong operator password (POST /api/login) from 127.0.0.1: failure 2 in a row", _station.Log);
+        Assert.Contains("Wrong operator password (HTTP Basic on /api/status) from 127.0.0.1: failure 3 in a row", _station.Log);
+        Assert.Contains("failure 5 in a row, the next try from there waits 1 s", _station.Log);
     }
 
     public async Task DisposeAsync()
