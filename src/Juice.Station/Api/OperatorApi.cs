@@ -326,14 +326,37 @@ public static class OperatorApi
             store.Remove(WhitelistName.Local, id.ToUpperInvariant()) || store.Remove(WhitelistName.Local, id) ? Results.NoContent() : Results.NotFound(new { error = $"no entry {id}" }));
         api.MapPost("/whitelists/local/import", async (HttpRequest request, WhitelistStore store, SettingsStore settings, TimeProvider time) =>
         {
-            using var reader = new StreamReader(request.Body, Encoding.UTF8);
-            string csv = await reader.ReadToEndAsync();
-            if (csv.Length > 4_000_000)
+            if (request.ContentLength > WhitelistStore.MaxImportBytes)
             {
-                return Results.BadRequest(new { error = "the file is larger than 4 MB" });
+                return Results.Json(new { error = $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported" }, statusCode: StatusCodes.Status413PayloadTooLarge);
             }
-            var report = store.Import(csv, settings.Current.AutochargePrefix, time.GetUtcNow());
-            return Results.Ok(new { imported = report.Count(l => l.Accepted), rejected = report.Count(l => !l.Accepted), lines = report });
+            // read line by line as it arrives (the store stops at its limits); the body is buffered first only so the
+            // synchronous reader does not block a request thread on the network
+            request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: WhitelistStore.MaxImportBytes + 1);
+            try
+            {
+                await Microsoft.AspNetCore.WebUtilities.StreamHelperExtensions.DrainAsync(request.Body, request.HttpContext.RequestAborted);
+            }
+            catch (IOException)
+            {
+                return Results.Json(new { error = $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+            request.Body.Position = 0;
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            var report = store.Import(reader, settings.Current.AutochargePrefix, time.GetUtcNow());
+            if (report.Refused is { } why)
+            {
+                return Results.Json(new { error = why }, statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+            return Results.Ok(new
+            {
+                imported = report.Imported,
+                added = report.Added,
+                updated = report.Updated,
+                rejected = report.Rejected.Count,
+                errors = report.Rejected,
+                duplicates = report.Duplicates,
+            });
         });
         api.MapGet("/whitelists/local/export", (WhitelistStore store) =>
             Results.Text(store.Export(WhitelistName.Local), "text/csv; charset=utf-8", Encoding.UTF8));

@@ -119,7 +119,20 @@ public sealed record WhitelistEntry(string Id, WhitelistKind Kind, int? Connecto
 }
 
 /// <summary>One line of a CSV import and what became of it.</summary>
-public sealed record ImportLine(int Line, string Text, bool Accepted, string? Id, string? Error);
+/// <summary>A line of an import that was refused: its number, the id as written and why.</summary>
+public sealed record ImportProblem(int Line, string Id, string Reason);
+
+/// <summary>An id that occurs again later in the file: the line that was replaced, and the line whose label counts.</summary>
+public sealed record ImportDuplicate(int Line, string Id, int ReplacedBy);
+
+/// <summary>
+/// What an import did: entries imported (added new, updated existing), the refused lines in full, the duplicates;
+/// <paramref name="Refused"/>: why nothing was imported (a file over the limits).
+/// </summary>
+public sealed record ImportReport(int Imported, int Added, int Updated, IReadOnlyList<ImportProblem> Rejected, IReadOnlyList<ImportDuplicate> Duplicates, string? Refused)
+{
+    public static ImportReport TooLarge(string why) => new(0, 0, 0, [], [], why);
+}
 
 /// <summary>The station's two whitelists in SQLite: search, add, delete one, delete all, import and export as CSV.</summary>
 public sealed class WhitelistStore(StationDatabase database)
@@ -185,48 +198,74 @@ public sealed class WhitelistStore(StationDatabase database)
             r.IsDBNull(4) ? null : Sql.ParseUtc(r.GetString(4)), r.IsDBNull(5) ? null : r.GetString(5));
     }
 
+    /// <summary>The most lines an import may have (a bigger file is refused as a whole).</summary>
+    public const int MaxImportLines = 20_000;
+
+    /// <summary>The most bytes an import may have.</summary>
+    public const int MaxImportBytes = 2_000_000;
+
     /// <summary>
-    /// Imports a CSV: one id per line, optionally with a label in the next column. Tolerant of what spreadsheets
-    /// write: a byte order mark, CRLF, comma, semicolon or tab separators, quoted fields, a header row, empty lines.
-    /// Every valid line is added in one transaction; the report tells, line by line, what was taken and why not.
+    /// Imports a CSV of ids and labels into the local list (RFC 4180; comma, semicolon or tab; an optional header row
+    /// names the id and label columns; a BOM and blank lines are fine), read line by line. All or nothing on size: past
+    /// <see cref="MaxImportLines"/> lines or <see cref="MaxImportBytes"/> bytes nothing is imported. Otherwise every
+    /// valid line is imported and every invalid one reported with its line, id and reason; an id that occurs twice in
+    /// the file is imported once with the later line's label (the earlier line is reported as a duplicate); an id
+    /// already in the list gets the file's label (counted as updated).
     /// </summary>
-    public IReadOnlyList<ImportLine> Import(string csv, string autochargePrefix, DateTimeOffset now)
+    public ImportReport Import(TextReader csv, string autochargePrefix, DateTimeOffset now)
     {
-        var report = new List<ImportLine>();
-        var entries = new List<WhitelistEntry>();
-        var lines = csv.TrimStart('\uFEFF').Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n').Split('\n');
-        int idColumn = 0, labelColumn = 1;
-        for (int i = 0; i < lines.Length; i++)
+        var rejected = new List<ImportProblem>();
+        var duplicates = new List<ImportDuplicate>();
+        var entries = new Dictionary<string, (WhitelistEntry Entry, int Line)>(StringComparer.Ordinal);
+        int idColumn = 0, labelColumn = 1, number = 0, bytes = 0;
+        bool first = true;
+        for (string? line = csv.ReadLine(); line is not null; line = csv.ReadLine())
         {
-            string line = lines[i];
+            number++;
+            bytes += Encoding.UTF8.GetByteCount(line) + 1;
+            if (number > MaxImportLines || bytes > MaxImportBytes)
+            {
+                return ImportReport.TooLarge($"the file has more than {(number > MaxImportLines ? $"{MaxImportLines} lines" : $"{MaxImportBytes} bytes")}: nothing was imported");
+            }
+            if (first)
+            {
+                line = line.TrimStart('\uFEFF');
+            }
             if (line.Trim().Length == 0)
             {
                 continue;
             }
             var fields = Csv.SplitLine(line);
-            if (report.Count == 0 && fields.Any(f => f.Trim().Equals("id", StringComparison.OrdinalIgnoreCase)))
+            if (first && fields.Any(f => f.Trim().Equals("id", StringComparison.OrdinalIgnoreCase)))
             {
                 // a header row (an export's, or a spreadsheet's): the columns by name
                 var names = fields.Select(f => f.Trim().ToLowerInvariant()).ToList();
                 idColumn = names.IndexOf("id");
                 labelColumn = names.IndexOf("label");
+                first = false;
                 continue;
             }
+            first = false;
             string id = fields.Count > idColumn ? Csv.Value(fields[idColumn].Trim()) : "";
             string label = labelColumn >= 0 && fields.Count > labelColumn ? Csv.Value(fields[labelColumn].Trim()) : "";
-            if (WhitelistEntry.TryParse(id, autochargePrefix, out var entry, out string error, now, label))
+            if (!WhitelistEntry.TryParse(id, autochargePrefix, out var entry, out string error, now, label))
             {
-                entries.Add(entry);
-                report.Add(new ImportLine(i + 1, line, true, entry.Id, null));
+                rejected.Add(new ImportProblem(number, id, error));
+                continue;
             }
-            else
+            if (entries.TryGetValue(entry.Id, out var earlier))
             {
-                report.Add(new ImportLine(i + 1, line, false, null, error));
+                duplicates.Add(new ImportDuplicate(earlier.Line, entry.Id, number));
             }
+            entries[entry.Id] = (entry, number);
         }
-        AddAll(WhitelistName.Local, entries);
-        return report;
+        var existing = Search(WhitelistName.Local, null, int.MaxValue).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        int updated = entries.Keys.Count(existing.Contains);
+        AddAll(WhitelistName.Local, entries.Values.OrderBy(e => e.Line).Select(e => e.Entry));
+        return new ImportReport(entries.Count, entries.Count - updated, updated, rejected, duplicates, null);
     }
+
+    public ImportReport Import(string csv, string autochargePrefix, DateTimeOffset now) => Import(new StringReader(csv), autochargePrefix, now);
 
     /// <summary>The list as CSV (RFC 4180, UTF-8): a header, then id, type, connector and label per entry.</summary>
     public string Export(WhitelistName list)

@@ -361,12 +361,23 @@ pages.whitelists = {
         } }, 'Delete')]), 'The local whitelist is empty.'));
     };
     localSearch.addEventListener('input', refreshLocal);
+    const importResult = h('div', { id: 'import-result', hidden: true });
+    const dismiss = () => h('button', { type: 'button', id: 'import-dismiss', onclick: () => { importResult.hidden = true; } }, 'Close');
     file.addEventListener('change', async () => {
       if (!file.files[0]) return;
-      const r = await api('POST', '/whitelists/local/import', await file.files[0].text(), true);
-      file.value = '';
-      const problems = r.lines.filter(l => !l.accepted).map(l => `line ${l.line}: ${l.error}`);
-      toast(`Imported ${r.imported} entries` + (r.rejected ? `, ${r.rejected} refused (${problems.slice(0, 3).join('; ')})` : '.'));
+      const name = file.files[0].name;
+      let r;
+      try {
+        r = await api('POST', '/whitelists/local/import', await file.files[0].text(), true);
+      } catch (err) {
+        importResult.replaceChildren(h('p', { class: 'error', text: `${name}: ${err.message}` }), dismiss());
+        importResult.hidden = false;
+        return;
+      } finally {
+        file.value = '';
+      }
+      importResult.replaceChildren(...importReport(name, r), dismiss());
+      importResult.hidden = false;
       refreshLocal();
     });
     local.append(h('h2', { text: 'Local whitelist' }), h('div', { class: 'toolbar' }, localSearch, h('span', { class: 'spacer' }),
@@ -375,7 +386,7 @@ pages.whitelists = {
       h('a', { href: '/api/whitelists/local/export', download: 'whitelist.csv', id: 'export-list' }, h('button', { type: 'button' }, 'Export list')),
       h('button', { class: 'danger', type: 'button', onclick: async () => {
         if (await confirmDialog('Delete the whole local whitelist?', 'Every card and vehicle in it loses its authorization.', 'Delete all')) { await api('DELETE', '/whitelists/local'); refreshLocal(); }
-      } }, 'Delete whole list')), localRows);
+      } }, 'Delete whole list')), importResult, localRows);
     await refreshLocal();
 
     const ocppSearch = h('input', { class: 'search', type: 'search', placeholder: 'Search', 'aria-label': 'Search the OCPP whitelist' });
@@ -393,6 +404,23 @@ pages.whitelists = {
     await refreshOcpp();
   },
 };
+
+// The result of a whitelist import, until the next one or Close: counts, every refused line (a reason shown once
+// and referred to by its number), and how duplicates were treated.
+function importReport(name, r) {
+  const parts = [h('p', { id: 'import-summary', text: `${name}: ${r.imported} ${r.imported === 1 ? 'entry' : 'entries'} imported (${r.added} new, ${r.updated} updated)` +
+    (r.rejected ? `, ${r.rejected} ${r.rejected === 1 ? 'line' : 'lines'} refused.` : '.') }) ];
+  if (r.duplicates.length) {
+    parts.push(h('p', { class: 'muted', id: 'import-duplicates', text: `${r.duplicates.length} ${r.duplicates.length === 1 ? 'id occurs' : 'ids occur'} more than once in the file: each is imported once, with the label of its last line (` +
+      r.duplicates.slice(0, 5).map(d => `${d.id}: line ${d.line} replaced by line ${d.replacedBy}`).join('; ') + (r.duplicates.length > 5 ? '; …' : '') + ').' }));
+  }
+  if (r.errors.length) {
+    const reasons = [...new Set(r.errors.map(e => e.reason))];
+    parts.push(h('ol', { class: 'reasons' }, reasons.map(t => h('li', { text: t }))));
+    parts.push(table(['Line', 'ID', 'Reason'], r.errors.map(e => [String(e.line), e.id || '(empty)', `reason ${reasons.indexOf(e.reason) + 1}`]), ''));
+  }
+  return parts;
+}
 
 async function addEntry(refresh) {
   const dialog = $('#entry-dialog');

@@ -76,7 +76,13 @@ public sealed class OperatorApiTests : IAsyncLifetime
         var report = await import.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(1, report.GetProperty("imported").GetInt32());
         Assert.Equal(1, report.GetProperty("rejected").GetInt32());
-        Assert.Equal(3, report.GetProperty("lines").EnumerateArray().First(l => !l.GetProperty("accepted").GetBoolean()).GetProperty("line").GetInt32());
+        var error = Assert.Single(report.GetProperty("errors").EnumerateArray());
+        Assert.Equal(3, error.GetProperty("line").GetInt32());
+        Assert.Equal("not-an-id", error.GetProperty("id").GetString());
+        Assert.False(report.TryGetProperty("lines", out _));   // successes as a count only
+        var tooLarge = await _station.Http.PostAsync("/api/whitelists/local/import", new StringContent(new string('x', Juice.Station.Authorization.WhitelistStore.MaxImportBytes + 1), Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        Assert.Contains("nothing was imported", await tooLarge.Content.ReadAsStringAsync());
 
         var found = await _station.Get<JsonElement>("/api/whitelists/local?search=ac91");
         Assert.Equal("AC91A1565F46", Assert.Single(found.EnumerateArray()).GetProperty("id").GetString());

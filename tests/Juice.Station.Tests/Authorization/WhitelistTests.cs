@@ -96,10 +96,11 @@ public sealed class WhitelistTests : IDisposable
             + "INPUT_AUTH\r\n"
             + "04A1B2C3_5;bad connector\r\n";
         var report = _store.Import(csv, "VID:", DateTimeOffset.UtcNow);
-        Assert.Equal(4, report.Count(l => l.Accepted));
-        var rejected = report.Where(l => !l.Accepted).ToList();
-        Assert.Equal([6, 8], rejected.Select(l => l.Line));
-        Assert.All(rejected, l => Assert.Contains("4, 7 or 10 bytes", l.Error));
+        Assert.Equal(4, report.Imported);
+        Assert.Equal(4, report.Added);
+        Assert.Equal([6, 8], report.Rejected.Select(l => l.Line));
+        Assert.Equal(["12345", "04A1B2C3_5"], report.Rejected.Select(l => l.Id));
+        Assert.All(report.Rejected, l => Assert.Contains("4, 7 or 10 bytes", l.Reason));
         Assert.Equal("Bob, the boss", _store.Find(WhitelistName.Local, "04A1B2C3D4E5F6")!.Label);
         Assert.Equal(WhitelistKind.EvMac, _store.Find(WhitelistName.Local, "AC91A1565F46")!.Kind);
     }
@@ -113,8 +114,36 @@ public sealed class WhitelistTests : IDisposable
         var before = _store.Search(WhitelistName.Local).Select(e => (e.Id, e.Kind, e.Label)).ToList();
         _store.Clear(WhitelistName.Local);
         var report = _store.Import(exported, "VID:", DateTimeOffset.UtcNow);
-        Assert.All(report, l => Assert.True(l.Accepted, l.Error));
+        Assert.Empty(report.Rejected);
         Assert.Equal(before, _store.Search(WhitelistName.Local).Select(e => (e.Id, e.Kind, e.Label)).ToList());
+    }
+
+    [Fact]
+    public void A_duplicate_id_is_imported_once_with_its_last_label_and_reported_and_existing_ids_are_updated()
+    {
+        _store.Import("04A1B2C3,Old label", "VID:", DateTimeOffset.UtcNow);
+        var report = _store.Import("04A1B2C3,First\n04A1B2C4,Other\n04a1b2c3,Second\n", "VID:", DateTimeOffset.UtcNow);
+        Assert.Equal(2, report.Imported);
+        Assert.Equal(1, report.Added);
+        Assert.Equal(1, report.Updated);
+        var duplicate = Assert.Single(report.Duplicates);
+        Assert.Equal((1, "04A1B2C3", 3), (duplicate.Line, duplicate.Id, duplicate.ReplacedBy));
+        Assert.Equal("Second", _store.Find(WhitelistName.Local, "04A1B2C3")!.Label);
+    }
+
+    [Fact]
+    public void A_file_over_the_limits_imports_nothing()
+    {
+        var lines = string.Concat(Enumerable.Range(0, WhitelistStore.MaxImportLines + 1).Select(i => $"{0x04000000 + i:X8},card {i}\n"));
+        var report = _store.Import(lines, "VID:", DateTimeOffset.UtcNow);
+        Assert.Equal($"the file has more than {WhitelistStore.MaxImportLines} lines: nothing was imported", report.Refused);
+        Assert.Empty(_store.Search(WhitelistName.Local));
+        var wide = string.Concat(Enumerable.Range(0, 1000).Select(i => $"{0x04000000 + i:X8},{new string('x', 2100)}\n"));
+        Assert.Contains($"more than {WhitelistStore.MaxImportBytes} bytes", _store.Import(wide, "VID:", DateTimeOffset.UtcNow).Refused);
+        Assert.Empty(_store.Search(WhitelistName.Local));
+        // the largest file allowed imports
+        var most = string.Concat(Enumerable.Range(0, WhitelistStore.MaxImportLines).Select(i => $"{0x04000000 + i:X8}\n"));
+        Assert.Equal(WhitelistStore.MaxImportLines, _store.Import(most, "VID:", DateTimeOffset.UtcNow).Imported);
     }
 
     [Theory]

@@ -95,9 +95,14 @@ public sealed class WebUiTests : IAsyncLifetime
 
         // import and export
         string csv = Path.Combine(_data, "cards.csv");
-        await File.WriteAllTextAsync(csv, "id;label\n04A1B2C3;Fleet card 1\n04A1B2C4D5E6F7;Fleet card 2\n");
+        await File.WriteAllTextAsync(csv, "id;label\n04A1B2C3;Fleet card 1\n04A1B2C4D5E6F7;Fleet card 2\n12345;broken\n04A1B2C3;Fleet card 1b\n");
         await _page.SetInputFilesAsync("#import-file", csv);
-        await Assertions.Expect(_page.Locator("#local-list tbody")).ToContainTextAsync("Fleet card 2");
+        await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("Fleet card 2");
+        // the result stays on the page: counts, the refused line with its reason, how the duplicate was treated
+        await Assertions.Expect(_page.Locator("#import-summary")).ToHaveTextAsync("cards.csv: 2 entries imported (2 new, 0 updated), 1 line refused.");
+        await Assertions.Expect(_page.Locator("#import-result tbody")).ToContainTextAsync("412345reason 1");
+        await Assertions.Expect(_page.Locator("#import-result ol.reasons")).ToContainTextAsync("4, 7 or 10 bytes");
+        await Assertions.Expect(_page.Locator("#import-duplicates")).ToContainTextAsync("04A1B2C3: line 2 replaced by line 5");
         var download = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-list button"));
         string exported = await File.ReadAllTextAsync(await download.PathAsync());
         Assert.Contains("02000000CA01", exported);
