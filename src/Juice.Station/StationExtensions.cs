@@ -118,6 +118,7 @@ public static class StationApp
         s.AddOptions<PncOptions>().BindConfiguration(PncOptions.Section);
         s.AddOptions<SlacOptions>().BindConfiguration(SlacOptions.Section);
         s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(sp => new StationStarted(sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         s.AddSingleton<StationDatabase>();
         s.AddSingleton<SettingsStore>();
         s.AddSingleton<WhitelistStore>();
@@ -135,7 +136,7 @@ public static class StationApp
         s.AddSingleton(sp => new Authorizer(sp.GetRequiredService<SettingsStore>(), sp.GetRequiredService<WhitelistStore>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<Authorizer>>(), sp.GetRequiredService<BackendLink>(), sp.GetRequiredService<ContractBackendLink>()));
         s.AddSingleton<ChargingStation>();
-        s.AddSingleton(sp => WebSessions.ForProcess(sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton<WebSessions>();
         s.AddSingleton<LoginThrottle>();
         s.AddSingleton<SessionCharts>();
         // hosted services start in this order: the database and the core first

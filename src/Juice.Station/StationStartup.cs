@@ -17,10 +17,12 @@ namespace Juice.Station;
 internal sealed partial class StationStartup(
     StationDatabase database, ChargingStation station, OperatorAccount account,
     IOptions<StationOptions> stationOptions, IOptions<SeccHostOptions> secc, IOptions<ModbusOptions> modbus, IOptions<ApiOptions> api,
-    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, IOptions<Hlc.SlacOptions> slac, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension, ILogger<StationStartup> logger) : IHostedService
+    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, IOptions<Hlc.SlacOptions> slac, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension,
+    StationStarted started, ILogger<StationStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _ = started;   // this run's start time, taken now (SYSTEM's "Up since")
         var problems = stationOptions.Value.Validate()
             .Concat(secc.Value.Validate(stationOptions.Value.Connectors))
             .Concat(modbus.Value.Validate())

@@ -1,3 +1,4 @@
+using Juice.Station.Persistence;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -13,41 +14,47 @@ using Microsoft.Extensions.Logging;
 namespace Juice.Station.Api;
 
 /// <summary>
-/// Browser sessions of the operator web interface: an HttpOnly, SameSite=Strict cookie holding a random session id,
-/// and per session an anti-forgery token the page sends in <c>X-CSRF-Token</c> with every change (a cookie alone
-/// never changes anything). Sessions end at logout, after 12 hours, and when the password changes.
+/// The web interface's operator sessions: a random id in an HttpOnly cookie and an anti-forgery token, 12 hours.
+/// Kept in the database (the id only as its SHA-256), so a restart — from the page or of the process — keeps the
+/// operator logged in; a password change ends them all.
 /// </summary>
-public sealed class WebSessions(TimeProvider time)
+public sealed class WebSessions(Persistence.StationDatabase database, TimeProvider time)
 {
     public const string Cookie = "juice_session";
     public const string CsrfHeader = "X-CSRF-Token";
-    private static WebSessions? _process;
-    private readonly ConcurrentDictionary<string, (DateTimeOffset Expires, string Csrf)> _sessions = new();
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
 
-    /// <summary>The sessions of this process: a restart of the host (the web interface's Restart) keeps the operator logged in.</summary>
-    public static WebSessions ForProcess(TimeProvider time) => _process ??= new WebSessions(time);
+    private static string Hash(string id) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
 
     public (string Id, string Csrf, DateTimeOffset Expires) Open()
     {
         string id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         string csrf = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-        var expires = time.GetUtcNow().AddHours(12);
-        _sessions[id] = (expires, csrf);
+        var now = time.GetUtcNow();
+        var expires = now + Lifetime;
+        database.Write(cmd =>
+        {
+            cmd.With("DELETE FROM web_session WHERE expires_utc < $now", ("$now", Persistence.Sql.Utc(now))).ExecuteNonQuery();
+            cmd.With("INSERT INTO web_session (id_hash, csrf, expires_utc) VALUES ($id, $csrf, $expires)",
+                ("$id", Hash(id)), ("$csrf", csrf), ("$expires", Persistence.Sql.Utc(expires))).ExecuteNonQuery();
+        });
         return (id, csrf, expires);
     }
 
     /// <summary>The anti-forgery token of a live session, or null.</summary>
-    public string? Csrf(string? id) => id is not null && _sessions.TryGetValue(id, out var s) && s.Expires > time.GetUtcNow() ? s.Csrf : null;
+    public string? Csrf(string? id) => id is null ? null : database.Read(cmd =>
+        cmd.With("SELECT csrf FROM web_session WHERE id_hash = $id AND expires_utc > $now", ("$id", Hash(id)), ("$now", Persistence.Sql.Utc(time.GetUtcNow())))
+            .ExecuteScalar() as string);
 
     public void Close(string? id)
     {
         if (id is not null)
         {
-            _sessions.TryRemove(id, out _);
+            database.Write(cmd => cmd.With("DELETE FROM web_session WHERE id_hash = $id", ("$id", Hash(id))).ExecuteNonQuery());
         }
     }
 
-    public void CloseAll() => _sessions.Clear();
+    public void CloseAll() => database.Write(cmd => cmd.With("DELETE FROM web_session").ExecuteNonQuery());
 
     /// <summary>
     /// A request with the session cookie: null when it may pass (a read, or a change carrying the session's
@@ -385,14 +392,16 @@ public static class WebUi
             return Results.NoContent();
         });
 
-        api.MapGet("/system", (ChargingStation station, Persistence.StationDatabase database) => Results.Ok(new
+        api.MapGet("/system", (ChargingStation station, Persistence.StationDatabase database, StationStarted started, TimeProvider time,
+            Microsoft.Extensions.Options.IOptions<Modbus.ModbusOptions> modbus) => Results.Ok(new
         {
             version = typeof(WebUi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
             runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
-            started = Started,
-            uptimeSeconds = Math.Round((DateTimeOffset.UtcNow - Started).TotalSeconds),
+            started = started.At,
+            uptimeSeconds = Math.Round((time.GetUtcNow() - started.At).TotalSeconds),
             database = database.Path,
             connectors = station.Connectors.Count,
+            modbusConfiguredPort = modbus.Value.Port,
         }));
         api.MapPost("/system/restart", (IHostApplicationLifetime lifetime, ILoggerFactory loggers) =>
         {
@@ -404,6 +413,7 @@ public static class WebUi
             FormattableString.Invariant($"juice-station-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}.log")));
         api.MapGet("/connectors/{id:int}/chart", (int id, SessionCharts charts) => Results.Ok(charts.Of(id)));
     }
-
-    private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
 }
+
+/// <summary>When this run of the station started (the host's start; a restart from the page starts a new run).</summary>
+public sealed record StationStarted(DateTimeOffset At);

@@ -73,6 +73,7 @@ public sealed class StationDatabase : IDisposable
         """
         CREATE TABLE meter_total (connector INTEGER PRIMARY KEY, meter_id TEXT NOT NULL, l1_wh REAL NOT NULL, l2_wh REAL NOT NULL, l3_wh REAL NOT NULL,
             exported_wh REAL NOT NULL, at_utc TEXT NOT NULL);
+        CREATE TABLE web_session (id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, expires_utc TEXT NOT NULL);
         """,
     ];
 

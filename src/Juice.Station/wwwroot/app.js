@@ -64,8 +64,21 @@ const fmt = {
     const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text);
     return m ? (+(m[1] || 0)) * 86400 + (+m[2]) * 3600 + (+m[3]) * 60 + (+m[4]) : 0;
   },
-  date: iso => iso ? new Date(iso).toLocaleString() : '–',
-  day: iso => iso ? new Date(iso).toLocaleDateString() : '–',
+  // one format everywhere, as in the CSV files: ISO 8601 date and time (the browser's time zone)
+  date: iso => iso ? isoLocal(new Date(iso)).slice(0, 19).replace('T', ' ') : '–',
+  day: iso => iso ? isoLocal(new Date(iso)).slice(0, 10) : '–',
+};
+
+function isoLocal(d) {
+  const p = n => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+// what the manual writes for the kinds of whitelist entries and certificates
+const kindNames = {
+  Rfid: 'RFID', EvMac: 'EV MAC (Autocharge)', InputAuth: 'INPUT_AUTH',
+  V2GRootCertificate: 'V2G root', MORootCertificate: 'MO root (contracts)', ManufacturerRootCertificate: 'OEM root (vehicles)',
+  CSMSRootCertificate: 'Backend (CSMS) root', V2GCertificateChain: 'SECC chain',
 };
 
 function toast(text) {
@@ -261,12 +274,12 @@ pages.dashboard = {
       shownSessions = d.totalSessions;
       totals.replaceChildren(h('h2', { text: 'Totals' }), h('div', { class: 'kpis' },
         kpi('Sessions', d.totalSessions), kpi('Average duration', fmt.duration(fmt.timespan(d.averageDuration))), kpi('Average energy', d.averageKwh.toFixed(2) + ' kWh'),
-        kpi('Last 30 days', d.lastMonthSessions + ' sessions'), kpi('Last 30 days energy', d.lastMonthKwh.toFixed(2) + ' kWh')));
+        kpi('Last 30 days', d.lastMonthSessions + (d.lastMonthSessions === 1 ? ' session' : ' sessions')), kpi('Last 30 days energy', d.lastMonthKwh.toFixed(2) + ' kWh')));
       const history = await api('GET', '/history?days=30');
       month.replaceChildren(h('div', { class: 'toolbar' }, h('h2', { class: 'm0', text: 'Last month' }), h('span', { class: 'spacer' }),
         h('a', { href: '/api/history/export?days=30', download: 'charging-sessions.csv', id: 'export-history' }, h('button', { type: 'button' }, 'Export CSV'))),
         table(['Start date', 'Start time', 'Duration', 'Energy', 'Fed back', 'ID tag', 'Connector'], history.map(s => [
-          fmt.day(s.start), new Date(s.start).toLocaleTimeString(), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh',
+          fmt.day(s.start), isoLocal(new Date(s.start)).slice(11, 19), fmt.duration(s.durationSeconds), (s.energyWh / 1000).toFixed(2) + ' kWh',
           s.exportedWh > 0 ? (s.exportedWh / 1000).toFixed(2) + ' kWh' : '–', s.idTag, s.connector,
         ]), 'No charging sessions in the last 30 days.'));
     });
@@ -332,8 +345,8 @@ function drawChart(card, chart) {
     add('text', { x: L - 6, y: yy + 4, 'text-anchor': 'end', class: 'axis' }, (pMax * (1 - i / 4)).toFixed(1) + (i === 0 ? ' kW' : ''));
     add('text', { x: W - R + 6, y: yy + 4, class: 'axis' }, (eMax * (1 - i / 4)).toFixed(wh ? 0 : 2) + (i === 0 ? (wh ? ' Wh' : ' kWh') : ''));
   }
-  add('text', { x: L, y: H - 8, class: 'axis' }, new Date(t0).toLocaleTimeString());
-  add('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis' }, new Date(t1).toLocaleTimeString());
+  add('text', { x: L, y: H - 8, class: 'axis' }, isoLocal(new Date(t0)).slice(11, 16));
+  add('text', { x: W - R, y: H - 8, 'text-anchor': 'end', class: 'axis' }, isoLocal(new Date(t1)).slice(11, 16));
   add('polyline', { class: 'power', points: samples.map(s => `${x(s.at).toFixed(1)},${y(s.powerW / 1000, pMax).toFixed(1)}`).join(' ') });
   add('polyline', { class: 'energy', points: samples.map(s => `${x(s.at).toFixed(1)},${y(s.energyWh / eUnit, eMax).toFixed(1)}`).join(' ') });
   card.replaceChildren(head, svg);
@@ -355,7 +368,7 @@ pages.whitelists = {
     const file = h('input', { type: 'file', accept: '.csv,text/csv,text/plain', hidden: true, id: 'import-file' });
     const refreshLocal = async () => {
       const entries = await api('GET', '/whitelists/local?search=' + encodeURIComponent(localSearch.value));
-      localRows.replaceChildren(table(['ID', 'Type', 'Connector', 'Label', 'Added', ''], entries.map(e => [e.id, e.kind, e.connector ?? 'both', e.label, fmt.date(e.added),
+      localRows.replaceChildren(table(['ID', 'Type', 'Connector', 'Label', 'Added', ''], entries.map(e => [e.id, kindNames[e.kind] || e.kind, e.connector ?? 'both', e.label, fmt.date(e.added),
         h('button', { class: 'danger', type: 'button', onclick: async () => {
           if (await confirmDialog('Delete entry?', `${e.id} is removed from the local whitelist.`)) { await api('DELETE', '/whitelists/local/' + encodeURIComponent(e.id)); refreshLocal(); }
         } }, 'Delete')]), 'The local whitelist is empty.'));
@@ -477,7 +490,7 @@ pages.authorization = {
         { options: [['Off', 'Off'], ['On', 'On'], ['OnWithPlugAndCharge', 'On (With PlugNCharge)']] }),
       F('certificateInstallationDialect', 'OCPP 1.6 extension for 15118 certificate installation', 'select', 'How certificate installation and contract authorization travel to the backend in DataTransfer.',
         { options: [['OCA', 'OCA (Open Charge Alliance)'], ['hastobe', 'has·to·be'], ['Ebee', 'Ebee']] }),
-      F('extraLogging', 'Extra logging', 'bool', 'Log every ISO 15118 message, decoded, in the station log.'),
+      F('extraLogging', 'Extra logging', 'bool', 'Log every ISO 15118 message, decoded, in the station log: about 2 MB of log in five minutes of charging. For diagnosis, not for every day.'),
       F('autocharge', 'Autocharge', 'bool', 'An ISO 15118 vehicle with external identification is identified by its EVCCID (its MAC address) against the whitelists and the backend.'),
       F('autochargePrefix', "EVCCID or EV's MAC address prefix for OCPP authorization", 'text', 'The idTag sent to the backend is this prefix followed by the MAC address in hex (at most 8 characters).'),
       F('autochargeUseSlacMac', 'Use the MAC address seen in SLAC', 'bool', 'Over the PLC link, identify the vehicle by the MAC address it used in SLAC instead of the EVCCID it sends (for cars that send none).'),
@@ -490,7 +503,7 @@ pages.authorization = {
     const pnc = await api('GET', '/pnc');
     const rows = [];
     if (pnc.secc) rows.push(['SECC certificate', pnc.secc.subject, fmt.day(pnc.secc.notAfter), expiryBadge(pnc.secc.notAfter)]);
-    for (const c of pnc.certificates) rows.push([{ V2gRoot: 'V2G root', MoRoot: 'MO root', OemRoot: 'OEM root', SeccSubCa: 'SECC chain' }[c.kind] || c.kind, c.subject, fmt.day(c.notAfter), expiryBadge(c.notAfter)]);
+    for (const c of pnc.certificates) rows.push([kindNames[c.kind] || c.kind, c.subject, fmt.day(c.notAfter), expiryBadge(c.notAfter)]);
     certs.append(table(['Kind', 'Subject', 'Valid until', ''], rows, 'No certificates installed (Plug & Charge needs the V2G root, the SECC chain and the MO roots).'));
   },
 };
@@ -537,11 +550,13 @@ pages.backend = {
 pages.load = {
   title: 'Load management',
   async render(main) {
+    const system = await api('GET', '/system');
     main.append(h('div', { class: 'card' }, h('h2', { text: 'Current limit' }), settingsForm([
       F('operatorCurrentLimit', 'Operator current limit (A)', 'number', 'The highest current per phase the station offers, below the hardware limit. Empty: the hardware limit.', { nullable: true, step: 1, placeholder: 'hardware limit' }),
     ])), h('div', { class: 'card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
       F('modbusEnabled', 'Modbus TCP server', 'bool', 'The register set for energy managers (read the state, write a current limit).', { restart: true }),
-      F('modbusPort', 'Port', 'number', 'TCP port of connector 1 (connector 2 on the next one). Empty: the configured port.', { restart: true, nullable: true, step: 1 }),
+      F('modbusPort', 'Port', 'number', `TCP port of connector 1 (connector 2 on the next one). Empty: the configured port (Modbus:Port, ${system.modbusConfiguredPort}).`,
+        { restart: true, nullable: true, step: 1, placeholder: `${system.modbusConfiguredPort} (configured)` }),
       F('modbusAllowStartStop', 'Allow Start/Stop Transaction', 'bool', 'A user id written to registers 1110–1119 starts or stops a transaction.'),
       F('modbusAllowUidDisclose', 'Allow UID Disclose', 'bool', 'The id tag of the session is readable in registers 720–729.'),
       F('modbusSafeCurrent', 'Safe current (A)', 'number', 'Register 131: the current while the Modbus master is silent past the communication timeout.', { step: 1 }),

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Juice.Station.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -66,5 +67,43 @@ public sealed class LoginThrottleTests
         time.Advance(LoginThrottle.Forget + TimeSpan.FromSeconds(1));
         Assert.Equal(0, throttle.Failures(client));
         Assert.Equal(LoginThrottle.FreeTries - 1, throttle.Failed(client, "test"));
+    }
+}
+
+/// <summary>The operator's web session is kept in the database: a restart of the station keeps the operator logged in, a password change ends it.</summary>
+public sealed class WebSessionTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("juice-web-session-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static HttpRequestMessage WithCookie(HttpMethod method, string path, string cookie) => new(method, path) { Headers = { { "Cookie", cookie } } };
+
+    [Fact]
+    public async Task A_restart_keeps_the_operator_logged_in()
+    {
+        string cookie;
+        await using (var station = await TestStation.StartAsync(_dir))
+        {
+            using var browser = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = station.Http.BaseAddress };
+            var login = await browser.PostAsJsonAsync("/api/session", new { password = TestStation.Password });
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+            cookie = login.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+            Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(WithCookie(HttpMethod.Get, "/api/status", cookie))).StatusCode);
+        }
+        await using (var station = await TestStation.StartAsync(_dir))
+        {
+            using var browser = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = station.Http.BaseAddress };
+            Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(WithCookie(HttpMethod.Get, "/api/status", cookie))).StatusCode);
+            var session = await browser.SendAsync(WithCookie(HttpMethod.Get, "/api/session", cookie));
+            Assert.Equal(HttpStatusCode.OK, session.StatusCode);   // the anti-forgery token again, for the reloaded page
+            // a password change ends every session
+            var csrf = (await session.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("csrf").GetString()!;
+            var change = WithCookie(HttpMethod.Post, "/api/operator/password", cookie);
+            change.Headers.Add("X-CSRF-Token", csrf);
+            change.Content = JsonContent.Create(new { current = TestStation.Password, @new = "another-password-1" });
+            Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(change)).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.SendAsync(WithCookie(HttpMethod.Get, "/api/status", cookie))).StatusCode);
+        }
     }
 }

@@ -98,6 +98,8 @@ public sealed class WebUiTests : IAsyncLifetime
         await File.WriteAllTextAsync(csv, "id;label\n04A1B2C3;Fleet card 1\n04A1B2C4D5E6F7;Fleet card 2\n12345;broken\n04A1B2C3;Fleet card 1b\n");
         await _page.SetInputFilesAsync("#import-file", csv);
         await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("Fleet card 2");
+        await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("RFID");   // the manual's names, not the internal ones
+        await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("EV MAC (Autocharge)");
         // the result stays on the page: counts, the refused line with its reason, how the duplicate was treated
         await Assertions.Expect(_page.Locator("#import-summary")).ToHaveTextAsync("cards.csv: 2 entries imported (2 new, 0 updated), 1 line refused.");
         await Assertions.Expect(_page.Locator("#import-result tbody")).ToContainTextAsync("412345reason 1");
@@ -141,6 +143,9 @@ public sealed class WebUiTests : IAsyncLifetime
         // the month's table and the totals follow without a reload
         await Assertions.Expect(_page.Locator("#main table tbody")).ToContainTextAsync("VID:02000000CA01", new() { Timeout = 30_000 });
         await Assertions.Expect(_page.Locator(".kpi").Filter(new() { HasText = "Sessions" }).First).ToContainTextAsync("1");
+        await Assertions.Expect(_page.Locator(".kpi").Filter(new() { HasText = "Last 30 days" }).First).ToContainTextAsync("1 session");
+        // dates as in the CSV: ISO 8601
+        await Assertions.Expect(_page.Locator("#main table tbody").First).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^\d{4}-\d{2}-\d{2}\d{2}:\d{2}:\d{2}"));   // date and time columns
         await Assertions.Expect(_page.Locator("#main h2").Filter(new() { HasText = "Last session" })).ToBeVisibleAsync();
         var history = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-history button"));
         Assert.Contains("VID:02000000CA01", await File.ReadAllTextAsync(await history.PathAsync()));
@@ -152,6 +157,8 @@ public sealed class WebUiTests : IAsyncLifetime
         await Shot("07-backend");
         await Open("system", "System");
         await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("Runtime");
+        var originForSystem = new Uri(_page.Url).GetLeftPart(UriPartial.Authority);
+        string startedBefore = (await (await _page.Context.APIRequest.GetAsync(originForSystem + "/api/system")).JsonAsync())!.Value.GetProperty("started").GetString()!;
         var log = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#download-log button"));
         Assert.Contains("Authorization at connector 1: VID:02000000CA01", await File.ReadAllTextAsync(await log.PathAsync()));
         await Shot("08-system");
@@ -160,6 +167,7 @@ public sealed class WebUiTests : IAsyncLifetime
         int port = FreePort();
         await Open("load", "Load management");
         await Assertions.Expect(_page.Locator(".field").Filter(new() { HasText = "Port" }).Locator(".badge")).ToHaveTextAsync("after restart");
+        await Assertions.Expect(_page.Locator("#f-modbusPort")).ToHaveAttributeAsync("placeholder", new System.Text.RegularExpressions.Regex(@"^\d+ \(configured\)$"));
         await _page.FillAsync("#f-modbusPort", port.ToString(CultureInfo.InvariantCulture));
         await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.primary");
         await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("after a restart");
@@ -191,6 +199,9 @@ public sealed class WebUiTests : IAsyncLifetime
                 await Task.Delay(100);
             }
         }
+        // "Up since" is this run's start: a restart starts a new one
+        string startedAfter = (await (await _page.Context.APIRequest.GetAsync(origin + "/api/system")).JsonAsync())!.Value.GetProperty("started").GetString()!;
+        Assert.True(DateTimeOffset.Parse(startedAfter, CultureInfo.InvariantCulture) > DateTimeOffset.Parse(startedBefore, CultureInfo.InvariantCulture), $"{startedBefore} -> {startedAfter}");
         var refused = await _page.Context.APIRequest.PutAsync(origin + "/api/settings", new() { DataObject = new { freeCharging = true } });
         Assert.Equal(403, refused.Status);
 
