@@ -109,6 +109,8 @@ public static class StationApp
             throw new StationStartupException(errors);
         }
         var s = builder.Services;
+        // a body an endpoint cannot read throws, so the API answers it as problem details (OperatorApi)
+        s.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         s.AddOptions<StationOptions>().BindConfiguration(StationOptions.Section);
         s.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
         s.AddOptions<SeccHostOptions>().BindConfiguration(SeccHostOptions.Section);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
 using Juice.Station.Authorization;
 using Juice.Station.Core;
 using Juice.Station.Persistence;
@@ -123,6 +124,35 @@ public static class OperatorApi
 {
     public static WebApplication MapOperatorApi(this WebApplication app)
     {
+        // every 4xx of the API as problem details: a body the endpoint could not read (not JSON, a value of the wrong
+        // type), and the 4xx that would go out without a body (an unknown route, a method the route does not take)
+        app.Use(async (context, next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments("/api"))
+            {
+                await next();
+                return;
+            }
+            try
+            {
+                await next();
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                var (detail, errors) = ApiProblem.Unreadable(e);
+                await ApiProblem.WriteAsync(context, e.StatusCode is >= 400 and < 500 ? e.StatusCode : StatusCodes.Status400BadRequest, detail, errors);
+                return;
+            }
+            if (!context.Response.HasStarted && context.Response.StatusCode is >= 400 and < 500 && context.Response.ContentLength is null or 0 && context.Response.ContentType is null)
+            {
+                await ApiProblem.WriteAsync(context, context.Response.StatusCode, context.Response.StatusCode switch
+                {
+                    StatusCodes.Status404NotFound => $"no such route: {context.Request.Method} {context.Request.Path}",
+                    StatusCodes.Status405MethodNotAllowed => $"{context.Request.Path} does not take {context.Request.Method}",
+                    var other => ReasonPhrases.GetReasonPhrase(other),
+                });
+            }
+        });
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
@@ -135,7 +165,7 @@ public static class OperatorApi
                 if (refusal is not null)
                 {
                     context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                    await context.Response.WriteAsJsonAsync(new { error = refusal });
+                    await ApiProblem.WriteAsync(context, StatusCodes.Status403Forbidden, refusal);
                     return;
                 }
                 if (!session)
@@ -146,9 +176,9 @@ public static class OperatorApi
                     if (!auth.Authenticate(context.Request))
                     {
                         int left = basic ? throttle.Failed(context, "HTTP Basic on " + path) : LoginThrottle.FreeTries;
-                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
                         context.Response.Headers.WWWAuthenticate = "Basic realm=\"Juice station\"";
-                        await context.Response.WriteAsJsonAsync(basic ? new { error = "wrong operator credentials", triesLeft = (int?)left } : new { error = "operator credentials required", triesLeft = (int?)null });
+                        await (basic ? ApiProblem.Of(StatusCodes.Status401Unauthorized, "wrong operator credentials", new { triesLeft = left })
+                            : ApiProblem.Of(StatusCodes.Status401Unauthorized, "operator credentials required")).ExecuteAsync(context);
                         return;
                     }
                     if (basic)
@@ -184,7 +214,7 @@ public static class OperatorApi
             }
             if (change.New is not { Length: >= 8 })
             {
-                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["new"] = "at least 8 characters" } });
+                return ApiProblem.Invalid("new", "at least 8 characters");
             }
             auth.ChangePassword(change.New);
             sessions.CloseAll();   // every browser logs in again with the new password
@@ -244,7 +274,7 @@ public static class OperatorApi
             }
             catch (Ocpp.OcppOfflineException e)
             {
-                return Results.Conflict(new { error = "the backend is not reachable: " + e.Message });
+                return ApiProblem.Of(StatusCodes.Status409Conflict, "the backend is not reachable: " + e.Message);
             }
         });
         api.MapPost("/pnc/secc-certificate/status", async (Pnc.PncExtension pnc, CancellationToken ct) =>
@@ -255,7 +285,7 @@ public static class OperatorApi
             }
             catch (Ocpp.OcppOfflineException e)
             {
-                return Results.Conflict(new { error = "the backend is not reachable: " + e.Message });
+                return ApiProblem.Of(StatusCodes.Status409Conflict, "the backend is not reachable: " + e.Message);
             }
         });
         api.MapGet("/history/{id:long}/receipts", (long id, HistoryStore history) => Results.Ok(history.Receipts(id)));
@@ -267,8 +297,8 @@ public static class OperatorApi
             return status switch
             {
                 Ocpp.ConfigurationStatus.Accepted => Results.Ok(new { key, value = ocpp.Configuration.Value(key) }),
-                Ocpp.ConfigurationStatus.NotSupported => Results.NotFound(new { error = $"no configuration key {key}" }),
-                _ => Results.BadRequest(new { errors = new Dictionary<string, string> { ["value"] = $"{key} does not take '{input.Value}' ({status})" } }),
+                Ocpp.ConfigurationStatus.NotSupported => ApiProblem.Of(StatusCodes.Status404NotFound, $"no configuration key {key}"),
+                _ => ApiProblem.Invalid("value", $"{key} does not take '{input.Value}' ({status})"),
             };
         });
 
@@ -276,26 +306,10 @@ public static class OperatorApi
         // fields the request leaves out keep their values (a whole object replaces all of them)
         api.MapPut("/settings", (System.Text.Json.Nodes.JsonObject changes, SettingsStore settings, ChargingStation station) =>
         {
-            OperatorSettings proposed;
-            try
-            {
-                var merged = System.Text.Json.JsonSerializer.SerializeToNode(settings.Current, OperatorSettings.Json)!.AsObject();
-                foreach (var (key, value) in changes)
-                {
-                    string name = merged.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase))
-                        ?? throw new System.Text.Json.JsonException($"unknown setting '{key}'");
-                    merged[name] = value?.DeepClone();
-                }
-                proposed = System.Text.Json.JsonSerializer.Deserialize<OperatorSettings>(merged, OperatorSettings.Json)!;
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["settings"] = e.Message } });
-            }
-            var errors = proposed.Validate(station.Options.MaxCurrent);
+            var (proposed, errors) = settings.Current.With(changes, station.Options.MaxCurrent);
             if (errors.Count > 0)
             {
-                return Results.BadRequest(new { errors });
+                return ApiProblem.Invalid(errors);
             }
             settings.Save(proposed);
             return Results.Ok(settings.Current);
@@ -310,25 +324,25 @@ public static class OperatorApi
     private static void MapWhitelists(RouteGroupBuilder api)
     {
         api.MapGet("/whitelists/{list}", (string list, string? search, WhitelistStore store) =>
-            ListName(list) is { } name ? Results.Ok(store.Search(name, search)) : Results.NotFound(new { error = $"no whitelist '{list}' (local, ocpp)" }));
+            ListName(list) is { } name ? Results.Ok(store.Search(name, search)) : ApiProblem.Of(StatusCodes.Status404NotFound, $"no whitelist '{list}' (local, ocpp)"));
         api.MapDelete("/whitelists/{list}", (string list, WhitelistStore store) =>
-            ListName(list) is { } name ? Results.Ok(new { deleted = store.Clear(name) }) : Results.NotFound(new { error = $"no whitelist '{list}'" }));
+            ListName(list) is { } name ? Results.Ok(new { deleted = store.Clear(name) }) : ApiProblem.Of(StatusCodes.Status404NotFound, $"no whitelist '{list}'"));
         api.MapPost("/whitelists/local", (NewEntry entry, WhitelistStore store, SettingsStore settings, TimeProvider time) =>
         {
             if (!WhitelistEntry.TryParse(entry.Id, settings.Current.AutochargePrefix, out var parsed, out string error, time.GetUtcNow(), entry.Label?.Trim() ?? ""))
             {
-                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["id"] = error } });
+                return ApiProblem.Invalid("id", error);
             }
             store.Add(WhitelistName.Local, parsed);
             return Results.Created($"/api/whitelists/local/{Uri.EscapeDataString(parsed.Id)}", parsed);
         });
         api.MapDelete("/whitelists/local/{id}", (string id, WhitelistStore store) =>
-            store.Remove(WhitelistName.Local, id.ToUpperInvariant()) || store.Remove(WhitelistName.Local, id) ? Results.NoContent() : Results.NotFound(new { error = $"no entry {id}" }));
+            store.Remove(WhitelistName.Local, id.ToUpperInvariant()) || store.Remove(WhitelistName.Local, id) ? Results.NoContent() : ApiProblem.Of(StatusCodes.Status404NotFound, $"no entry {id}"));
         api.MapPost("/whitelists/local/import", async (HttpRequest request, WhitelistStore store, SettingsStore settings, TimeProvider time) =>
         {
             if (request.ContentLength > WhitelistStore.MaxImportBytes)
             {
-                return Results.Json(new { error = $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return ApiProblem.Of(StatusCodes.Status413PayloadTooLarge, $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported");
             }
             // read line by line as it arrives (the store stops at its limits); the body is buffered first only so the
             // synchronous reader does not block a request thread on the network
@@ -339,14 +353,14 @@ public static class OperatorApi
             }
             catch (IOException)
             {
-                return Results.Json(new { error = $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return ApiProblem.Of(StatusCodes.Status413PayloadTooLarge, $"the file has more than {WhitelistStore.MaxImportBytes} bytes: nothing was imported");
             }
             request.Body.Position = 0;
             using var reader = new StreamReader(request.Body, Encoding.UTF8);
             var report = store.Import(reader, settings.Current.AutochargePrefix, time.GetUtcNow());
             if (report.Refused is { } why)
             {
-                return Results.Json(new { error = why }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return ApiProblem.Of(StatusCodes.Status413PayloadTooLarge, why);
             }
             return Results.Ok(new
             {
@@ -414,7 +428,7 @@ public static class OperatorApi
     private static void MapConnectors(RouteGroupBuilder api)
     {
         api.MapGet("/connectors/{id:int}", (int id, ChargingStation station) =>
-            id >= 1 && id <= station.Connectors.Count ? Results.Ok(station.Snapshot(id)) : Results.NotFound(new { error = $"no connector {id}" }));
+            id >= 1 && id <= station.Connectors.Count ? Results.Ok(station.Snapshot(id)) : ApiProblem.Of(StatusCodes.Status404NotFound, $"no connector {id}"));
         // simulated hardware inputs: the control pilot as a car drives it, the card reader, the authorization input
         api.MapPost("/connectors/{id:int}/vehicle", (int id, VehicleInput input, ChargingStation station) => WithConnector(station, id, () =>
         {
@@ -425,17 +439,17 @@ public static class OperatorApi
         {
             if (id < 1 || id > station.Connectors.Count)
             {
-                return Results.NotFound(new { error = $"no connector {id}" });
+                return ApiProblem.Of(StatusCodes.Status404NotFound, $"no connector {id}");
             }
             if (input.IdTag is not { Length: > 0 and <= 20 })
             {
-                return Results.BadRequest(new { errors = new Dictionary<string, string> { ["idTag"] = "1 to 20 characters" } });
+                return ApiProblem.Invalid("idTag", "1 to 20 characters");
             }
             var decision = await station.PresentIdAsync(id, new IdToken(input.IdTag.Trim().ToUpperInvariant(), IdSource.Rfid));
             return Results.Ok(decision);
         });
         api.MapPost("/connectors/{id:int}/input-auth", async (int id, ChargingStation station) =>
-            id < 1 || id > station.Connectors.Count ? Results.NotFound(new { error = $"no connector {id}" })
+            id < 1 || id > station.Connectors.Count ? ApiProblem.Of(StatusCodes.Status404NotFound, $"no connector {id}")
             : Results.Ok(await station.PresentIdAsync(id, new IdToken(WhitelistEntry.InputAuthTag, IdSource.InputAuth))));
         api.MapPost("/connectors/{id:int}/availability", (int id, AvailabilityInput input, ChargingStation station) => WithConnector(station, id, () =>
         {
@@ -443,9 +457,9 @@ public static class OperatorApi
             return Results.Ok(station.Snapshot(id));
         }));
         api.MapPost("/connectors/{id:int}/stop", (int id, ChargingStation station) => WithConnector(station, id, () =>
-            station.StopTransaction(id, StopReason.Local) ? Results.Ok(station.Snapshot(id)) : Results.Conflict(new { error = "no transaction to stop" })));
+            station.StopTransaction(id, StopReason.Local) ? Results.Ok(station.Snapshot(id)) : ApiProblem.Of(StatusCodes.Status409Conflict, "no transaction to stop")));
     }
 
     private static IResult WithConnector(ChargingStation station, int id, Func<IResult> action) =>
-        id >= 1 && id <= station.Connectors.Count ? action() : Results.NotFound(new { error = $"no connector {id}" });
+        id >= 1 && id <= station.Connectors.Count ? action() : ApiProblem.Of(StatusCodes.Status404NotFound, $"no connector {id}");
 }

@@ -176,7 +176,7 @@ public sealed partial class LoginThrottle(TimeProvider time, ILogger<LoginThrott
 
     /// <summary>The answer to a wrong password: 401 (or <paramref name="status"/>) with the tries left before each try waits.</summary>
     public static IResult Wrong(int triesLeft, string error = "wrong password", int status = StatusCodes.Status401Unauthorized) =>
-        Results.Json(new { error, triesLeft }, statusCode: status);
+        ApiProblem.Of(status, error, new { triesLeft });
 
     private sealed class NoTurn : IDisposable
     {
@@ -384,7 +384,7 @@ public static class WebUi
             return Results.Ok(new { csrf, expires });
         });
         api.MapGet("/session", (HttpContext context, WebSessions sessions) =>
-            sessions.Csrf(context.Request.Cookies[WebSessions.Cookie]) is { } csrf ? Results.Ok(new { csrf }) : Results.Json(new { error = "not logged in" }, statusCode: 401));
+            sessions.Csrf(context.Request.Cookies[WebSessions.Cookie]) is { } csrf ? Results.Ok(new { csrf }) : ApiProblem.Of(StatusCodes.Status401Unauthorized, "not logged in"));
         api.MapDelete("/session", (HttpContext context, WebSessions sessions) =>
         {
             sessions.Close(context.Request.Cookies[WebSessions.Cookie]);

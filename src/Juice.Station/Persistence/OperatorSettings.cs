@@ -108,6 +108,66 @@ public sealed record OperatorSettings
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
     };
 
+    /// <summary>
+    /// These settings with <paramref name="changes"/> (JSON names, any case) applied, and what is wrong with the
+    /// changes, all at once: a key that is no setting (with the nearest one), a value of the wrong type (with what the
+    /// setting takes: the choices of a choice), then the rules of <see cref="Validate"/> for the rest.
+    /// </summary>
+    public (OperatorSettings Proposed, Dictionary<string, string> Errors) With(System.Text.Json.Nodes.JsonObject changes, double hardwareLimit)
+    {
+        var errors = new Dictionary<string, string>();
+        var merged = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        var properties = typeof(OperatorSettings).GetProperties().ToDictionary(p => Json.PropertyNamingPolicy?.ConvertName(p.Name) ?? p.Name, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in changes)
+        {
+            string? name = merged.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+            if (name is null || !properties.TryGetValue(name, out var type))
+            {
+                string? nearest = StationConfiguration.Nearest(key, merged.Select(p => p.Key));
+                errors[key] = "no such setting" + (nearest is null ? "" : $"; did you mean {nearest}?");
+                continue;
+            }
+            try
+            {
+                _ = value is null ? null : JsonSerializer.Deserialize(value, type, Json);
+                if (value is null && type.IsValueType && Nullable.GetUnderlyingType(type) is null)
+                {
+                    throw new JsonException();
+                }
+                merged[name] = value?.DeepClone();
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                errors[name] = Takes(type);
+            }
+        }
+        var proposed = JsonSerializer.Deserialize<OperatorSettings>(merged, Json)!;
+        foreach (var (field, problem) in proposed.Validate(hardwareLimit))
+        {
+            if (!errors.Keys.Any(k => string.Equals(k, field, StringComparison.OrdinalIgnoreCase)))
+            {
+                errors[field] = problem;
+            }
+        }
+        return (proposed, errors);
+    }
+
+    /// <summary>What a setting of <paramref name="type"/> takes, for a value of the wrong type.</summary>
+    private static string Takes(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        string takes = t switch
+        {
+            _ when t.IsEnum => "one of " + string.Join(", ", Enum.GetNames(t)),
+            _ when t == typeof(bool) => "true or false",
+            _ when t == typeof(int) || t == typeof(ushort) || t == typeof(long) => "a whole number",
+            _ when t == typeof(double) || t == typeof(decimal) => "a number",
+            _ when t == typeof(string) => "text",
+            _ => "a value of another type",
+        };
+        return Nullable.GetUnderlyingType(type) is not null || type == typeof(string) ? takes + " (or null)" : takes;
+    }
+
     /// <summary>Checks every field; returns the problems by field name (empty: valid).</summary>
     public Dictionary<string, string> Validate(double hardwareLimit)
     {

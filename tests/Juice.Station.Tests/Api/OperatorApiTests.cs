@@ -62,6 +62,46 @@ public sealed class OperatorApiTests : IAsyncLifetime
         var unknown = await _station.Http.PutAsJsonAsync("/api/settings", new { noSuchSetting = 1 });
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
     }
+    [Fact]
+    public async Task Every_4xx_is_problem_details_naming_each_field_what_it_takes_and_all_errors_at_once()
+    {
+        // a choice that is none of its values, a number that is text, a key that is no setting and a rule broken: all four
+        var bad = await _station.Http.PutAsync("/api/settings", new StringContent(
+            """{"iso15118":"Maybe","vehicleConnectionTimeoutSeconds":"abc","autochage":true,"operatorCurrentLimit":40}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType!.MediaType);
+        string text = await bad.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Juice.", text);          // no .NET type names
+        Assert.DoesNotContain("BytePosition", text);
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.Equal("Bad Request", problem.GetProperty("title").GetString());
+        var errors = problem.GetProperty("errors");
+        Assert.Equal("one of Off, On, OnWithPlugAndCharge", errors.GetProperty("iso15118").GetString());
+        Assert.Equal("a whole number", errors.GetProperty("vehicleConnectionTimeoutSeconds").GetString());
+        Assert.Equal("no such setting; did you mean autocharge?", errors.GetProperty("autochage").GetString());
+        Assert.Contains("hardware limit of 32 A", errors.GetProperty("OperatorCurrentLimit").GetString());
+        Assert.StartsWith("4 fields have wrong values: ", problem.GetProperty("detail").GetString());
+
+        // a body that is not JSON
+        var notJson = await _station.Http.PostAsync("/api/whitelists/local", new StringContent("id=04A1B2C3", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+        Assert.Equal("application/problem+json", notJson.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("the body is not valid JSON (line 1, byte 1)", (await notJson.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        // a field of the wrong type
+        var wrongType = await _station.Http.PostAsync("/api/whitelists/local", new StringContent("""{"id":42}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, wrongType.StatusCode);
+        Assert.True((await wrongType.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("id", out _));
+        // not found, as a route and as a thing
+        var route = await _station.Http.GetAsync("/api/no/such/route");
+        Assert.Equal(HttpStatusCode.NotFound, route.StatusCode);
+        Assert.Equal("no such route: GET /api/no/such/route", (await route.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        var entry = await _station.Http.DeleteAsync("/api/whitelists/local/FFFFFFFF");
+        Assert.Equal("application/problem+json", entry.Content.Headers.ContentType!.MediaType);
+        var body = await entry.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(404, body.GetProperty("status").GetInt32());
+        Assert.Equal(body.GetProperty("detail").GetString(), body.GetProperty("error").GetString());
+    }
 
     [Fact]
     public async Task The_local_whitelist_is_managed_imported_and_exported_and_the_OCPP_list_deleted_as_a_whole()
