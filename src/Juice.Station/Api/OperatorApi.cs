@@ -193,6 +193,7 @@ public static class OperatorApi
         app.MapOpenApi("/api/openapi.json");
         var api = app.MapGroup("/api");
         WebUi.MapWebRoutes(api);
+        api.MapNetwork();
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
         api.MapPost("/login", async (LoginRequest request, OperatorAuthenticator auth, LoginThrottle throttle, HttpContext context) =>
         {

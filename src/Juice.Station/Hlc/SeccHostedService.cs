@@ -115,6 +115,9 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
 
     public IPEndPoint? EndPoint => _server?.LocalEndPoint;
 
+    /// <summary>The interfaces SDP answers on (UDP 15118).</summary>
+    public IReadOnlyList<string> SdpInterfaces { get; private set; } = [];
+
     /// <summary>The TLS server (Plug &amp; Charge), or null.</summary>
     public IPEndPoint? TlsEndPoint => _tls?.LocalEndPoint;
 
@@ -269,6 +272,7 @@ internal sealed partial class SeccHostedService(IOptions<SeccHostOptions> option
                 sdpInterfaces.Remove(sdpInterface);
             }
         }
+        SdpInterfaces = sdpInterfaces;
         Log.Started(_logger, _server.LocalEndPoint.ToString(), sdpInterfaces.Count == 0 ? "off" : string.Join(", ", sdpInterfaces), o.Connector);
     }
 

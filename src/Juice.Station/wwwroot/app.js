@@ -435,11 +435,20 @@ function importReport(name, r) {
   return parts;
 }
 
+// "Add entry" as in the manual: learns a card or a car while open, shows the list's total, and takes several
+// entries in a row (Save adds one and waits for the next) until Finish.
 async function addEntry(refresh) {
   const dialog = $('#entry-dialog');
-  const id = $('#entry-id'), label = $('#entry-label'), error = $('#entry-error'), detected = $('#entry-detected');
-  id.value = ''; label.value = ''; error.textContent = ''; detected.textContent = 'Waiting for a card or a car…';
-  id.classList.remove('invalid');
+  const id = $('#entry-id'), label = $('#entry-label'), error = $('#entry-error'), detected = $('#entry-detected'), saved = $('#entry-saved'), total = $('#entry-total');
+  let added = 0;
+  const reset = () => {
+    id.value = ''; label.value = ''; error.textContent = ''; detected.textContent = 'Waiting for a card or a car…';
+    id.classList.remove('invalid');
+  };
+  const count = async () => { total.textContent = `(total: ${(await api('GET', '/whitelists/local')).length})`; };
+  reset();
+  saved.textContent = '';
+  await count();
   let open = true;
   await api('POST', '/whitelists/local/learn');
   const poll = setInterval(async () => {
@@ -457,21 +466,26 @@ async function addEntry(refresh) {
     clearInterval(poll);
     api('DELETE', '/whitelists/local/learn').catch(() => {});
     dialog.close();
+    refresh();
   };
   $('#entry-cancel').onclick = close;
   $('#entry-form').onsubmit = async e => {
     e.preventDefault();
     try {
-      await api('POST', '/whitelists/local', { id: id.value, label: label.value });
-      close();
-      toast('Entry saved.');
+      const entry = await api('POST', '/whitelists/local', { id: id.value, label: label.value });
+      added++;
+      saved.textContent = `Saved ${entry.id}${entry.label ? ' (' + entry.label + ')' : ''}; added here: ${added}.`;
+      reset();
+      await count();
+      await api('POST', '/whitelists/local/learn');   // ready for the next card or car
       refresh();
+      id.focus();
     } catch (err) {
       error.textContent = err.body?.errors?.id || err.body?.error || err.message;
       id.classList.add('invalid');
     }
   };
-  dialog.addEventListener('cancel', () => { open = false; clearInterval(poll); api('DELETE', '/whitelists/local/learn').catch(() => {}); }, { once: true });
+  dialog.addEventListener('cancel', () => { open = false; clearInterval(poll); api('DELETE', '/whitelists/local/learn').catch(() => {}); refresh(); }, { once: true });
   dialog.showModal();
 }
 
@@ -592,13 +606,30 @@ pages.system = {
   },
 };
 
+pages.network = {
+  title: 'Network',
+  async render(main) {
+    const n = await api('GET', '/network');
+    main.append(
+      h('div', { class: 'card', id: 'network-listeners' }, h('h2', { text: 'Services and where they listen' }),
+        table(['Service', 'Address / interface', 'Set by'], n.listeners.map(l => [l.service, l.where, l.key]), 'Nothing listens.')),
+      h('div', { class: 'card', id: 'network-interfaces' }, h('h2', { text: 'Interfaces' }),
+        table(['Interface', 'State', 'MAC', 'Addresses'], n.interfaces.map(i => [i.name, i.state, i.mac || '–', i.addresses.join(', ') || '–']), 'No interfaces.')),
+      h('div', { class: 'card', id: 'network-settings' }, h('h2', { text: 'Listen addresses and ports' }),
+        h('p', { class: 'muted', text: 'Set in the station\'s configuration (appsettings.json, environment or command line; README: Configuration) and applied at the next start; the Modbus port also on LOAD MANAGEMENT.' }),
+        table(['Key', 'Value'], Object.entries(n.settings).map(([k, v]) => [k, v ?? '(none)']), '')));
+  },
+};
+
 // ---------- router ----------
 
 async function route() {
   state.timers.forEach(clearInterval);
   state.timers = [];
   const name = (location.hash.replace(/^#\//, '') || 'dashboard');
-  const page = pages[name] || pages.dashboard;
+  // an address without a page says so instead of showing the dashboard
+  const page = pages[name] || { title: 'No such page', render: async m => m.append(h('div', { class: 'card', id: 'no-page' },
+    h('p', { text: `There is no page "${name}"` + (name === 'installation' ? ' yet: it comes with load management.' : '.') }), h('a', { href: '#/dashboard' }, 'Dashboard'))) };
   document.querySelectorAll('.sidebar a').forEach(a => a.classList.toggle('active', a.dataset.page === name));
   $('#page-title').textContent = page.title;
   document.title = page.title + ' · Juice charging station';

@@ -84,14 +84,23 @@ public sealed class WebUiTests : IAsyncLifetime
             await _page.ClickAsync("#entry-save");
             waiting.Kill(entireProcessTree: true);
         }
-        await Assertions.Expect(_page.Locator("#local-list tbody")).ToContainTextAsync("Company car");
-
-        // a value the manual's rule refuses shows the reason in the dialog
-        await _page.ClickAsync("#add-entry");
+        // the dialog stays for the next entry: what was saved, the list's total, the fields empty again
+        await Assertions.Expect(_page.Locator("#entry-saved")).ToHaveTextAsync("Saved 02000000CA01 (Company car); added here: 1.");
+        await Assertions.Expect(_page.Locator("#entry-total")).ToHaveTextAsync("(total: 1)");
+        await Assertions.Expect(_page.Locator("#entry-id")).ToHaveValueAsync("");
+        // a second entry in a row, typed in
+        await _page.FillAsync("#entry-id", "04AABBCC");
+        await _page.FillAsync("#entry-label", "Spare card");
+        await _page.ClickAsync("#entry-save");
+        await Assertions.Expect(_page.Locator("#entry-saved")).ToHaveTextAsync("Saved 04AABBCC (Spare card); added here: 2.");
+        await Assertions.Expect(_page.Locator("#entry-total")).ToHaveTextAsync("(total: 2)");
+        // a value the manual's rule refuses shows the reason under the ID
         await _page.FillAsync("#entry-id", "12345");
         await _page.ClickAsync("#entry-save");
-        await Assertions.Expect(_page.Locator("#entry-error")).ToContainTextAsync("Enter an RFID card UID of 4, 7 or 10 bytes");
+        await Assertions.Expect(_page.Locator("#entry-id + #entry-error")).ToContainTextAsync("Enter an RFID card UID of 4, 7 or 10 bytes");
         await _page.ClickAsync("#entry-cancel");
+        await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("Company car");
+        await Assertions.Expect(_page.Locator("#local-list tbody").Last).ToContainTextAsync("Spare card");
 
         // import and export
         string csv = Path.Combine(_data, "cards.csv");
@@ -150,6 +159,19 @@ public sealed class WebUiTests : IAsyncLifetime
         var history = await _page.RunAndWaitForDownloadAsync(() => _page.ClickAsync("#export-history button"));
         Assert.Contains("VID:02000000CA01", await File.ReadAllTextAsync(await history.PathAsync()));
         await Shot("06-dashboard-after");
+
+        // NETWORK: which service listens where, the interfaces, the keys that set them
+        await Open("network", "Network");
+        await Assertions.Expect(_page.Locator("#network-listeners")).ToContainTextAsync("SECC (ISO 15118 / DIN 70121, TCP)");
+        await Assertions.Expect(_page.Locator("#network-listeners")).ToContainTextAsync("Modbus TCP (connector 1)");
+        await Assertions.Expect(_page.Locator("#network-listeners")).ToContainTextAsync("Web interface and operator API");
+        await Assertions.Expect(_page.Locator("#network-interfaces")).ToContainTextAsync("lo");
+        await Assertions.Expect(_page.Locator("#network-settings")).ToContainTextAsync("Secc:TlsPort");
+        await Shot("07a-network");
+        // an address without a page says so (INSTALLATION comes with load management), not the dashboard
+        await _page.GotoAsync(new Uri(_page.Url).GetLeftPart(UriPartial.Path) + "#/installation");
+        await Assertions.Expect(_page.Locator("#no-page")).ToContainTextAsync("There is no page \"installation\" yet");
+        await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("No such page");
 
         // BACKEND and SYSTEM pages
         await Open("backend", "Backend");
