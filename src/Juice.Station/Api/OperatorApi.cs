@@ -194,6 +194,7 @@ public static class OperatorApi
         var api = app.MapGroup("/api");
         WebUi.MapWebRoutes(api);
         api.MapNetwork();
+        api.MapCertificates();
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
         api.MapPost("/login", async (LoginRequest request, OperatorAuthenticator auth, LoginThrottle throttle, HttpContext context) =>
         {
@@ -262,6 +263,7 @@ public static class OperatorApi
             certificates = store.Installed().Select(x => new
             {
                 kind = x.Kind.ToString(),
+                sha256 = Juice.Hlc.Security.V2gCertificates.Fingerprint(x.Chain[0]),
                 subject = x.Chain[0].SubjectDN.ToString(),
                 notAfter = x.Chain[0].NotAfter,
                 hashData = x.HashData,

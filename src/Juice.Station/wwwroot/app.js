@@ -512,13 +512,59 @@ pages.authorization = {
       F('bidirectional', 'Bidirectional power (V2G)', 'bool', 'Offer ISO 15118-20 bidirectional power (AC_BPT, DC_BPT): a vehicle may feed energy back, on its own schedule or when the energy manager asks (Modbus 1020). Off: vehicles charge only.'),
       F('maxDischargeCurrent', 'Maximum discharge current (A)', 'number', 'The most a vehicle may feed back, A per phase; empty: the hardware limit.', { step: 1, nullable: true }),
     ]));
-    const certs = h('div', { class: 'card' }, h('h2', { text: 'Installed certificates' }));
+    const certs = h('div', { class: 'card', id: 'certificates' });
+    const missing = h('p', { class: 'error', id: 'pnc-missing', hidden: true });
+    hlc.querySelector('h2').after(missing);
     main.append(general, hlc, certs);
-    const pnc = await api('GET', '/pnc');
-    const rows = [];
-    if (pnc.secc) rows.push(['SECC certificate', pnc.secc.subject, fmt.day(pnc.secc.notAfter), expiryBadge(pnc.secc.notAfter)]);
-    for (const c of pnc.certificates) rows.push([kindNames[c.kind] || c.kind, c.subject, fmt.day(c.notAfter), expiryBadge(c.notAfter)]);
-    certs.append(table(['Kind', 'Subject', 'Valid until', ''], rows, 'No certificates installed (Plug & Charge needs the V2G root, the SECC chain and the MO roots).'));
+    const render = async () => {
+      const pnc = await api('GET', '/pnc');
+      // what "On (With PlugNCharge)" still needs, next to the setting
+      const needs = [];
+      if (!pnc.secc && pnc.iso20Secc.length === 0) needs.push('an SECC certificate with its key (no TLS server without it)');
+      if (!pnc.certificates.some(c => c.kind === 'V2GRootCertificate')) needs.push('a V2G root');
+      if (!pnc.certificates.some(c => c.kind === 'MORootCertificate')) needs.push('an MO root (contracts)');
+      const wanted = $('#f-iso15118')?.value === 'OnWithPlugAndCharge' || pnc.enabled;
+      missing.hidden = !(wanted && needs.length);
+      missing.textContent = 'Plug & Charge needs ' + needs.join(', ') + ': import them below.';
+      const rows = [];
+      if (pnc.secc) rows.push(['SECC certificate (ISO 15118-2)', pnc.secc.subject, fmt.day(pnc.secc.notAfter), expiryBadge(pnc.secc.notAfter)]);
+      for (const x of pnc.iso20Secc) rows.push([`SECC certificate (ISO 15118-20, ${x.algorithm})`, x.subject, fmt.day(x.notAfter), expiryBadge(x.notAfter)]);
+      for (const c of pnc.certificates) rows.push([kindNames[c.kind] || c.kind, c.subject, fmt.day(c.notAfter), h('span', {}, expiryBadge(c.notAfter),
+        c.kind === 'V2GCertificateChain' ? null : h('button', { class: 'danger', type: 'button', onclick: async () => {
+          if (await confirmDialog('Delete certificate?', c.subject)) { await api('DELETE', '/pnc/certificates/' + c.sha256); render(); }
+        } }, 'Delete'))]);
+      const kind = h('select', { id: 'cert-kind' }, [['V2GRootCertificate', 'V2G root'], ['MORootCertificate', 'MO root (contracts)'], ['ManufacturerRootCertificate', 'OEM root (vehicles)'],
+        ['SeccChain', 'SECC chain with its key']].map(([v, t]) => h('option', { value: v, text: t })));
+      const file = h('input', { type: 'file', id: 'cert-file', accept: '.pem,.crt,.cer,.p12,.pfx' });
+      const keyFile = h('input', { type: 'file', id: 'cert-key', accept: '.pem,.key' });
+      const password = h('input', { type: 'password', id: 'cert-password', placeholder: 'PKCS#12 password', autocomplete: 'off' });
+      const result = h('p', { id: 'cert-result', role: 'status' });
+      const upload = async () => {
+        result.className = ''; result.textContent = '';
+        const f = file.files[0];
+        if (!f) { result.className = 'error'; result.textContent = 'Choose a PEM or PKCS#12 file.'; return; }
+        const body = { kind: kind.value, password: password.value || null };
+        if (/\.(p12|pfx)$/i.test(f.name)) body.pkcs12 = btoa(String.fromCharCode(...new Uint8Array(await f.arrayBuffer())));
+        else body.pem = await f.text();
+        if (keyFile.files[0]) body.key = await keyFile.files[0].text();
+        try {
+          const r = await api('POST', '/pnc/certificates', body);
+          await render();
+          $('#cert-result').className = 'ok';
+          $('#cert-result').textContent = r.kind === 'SeccChain' ? `SECC certificate ${r.subject} (${r.algorithm}) installed.` : `${r.installed} ${kindNames[r.kind]} installed.`;
+        } catch (err) {
+          result.className = 'error';
+          result.textContent = err.body?.errors ? Object.entries(err.body.errors).map(([k, v]) => `${k}: ${v}`).join('; ') : err.message;
+        }
+      };
+      certs.replaceChildren(h('h2', { text: 'Installed certificates' }),
+        table(['Kind', 'Subject', 'Valid until', ''], rows, 'No certificates installed (Plug & Charge needs the V2G root, the SECC chain and the MO roots).'),
+        h('h3', { text: 'Import' }),
+        h('p', { class: 'muted', text: 'PEM (a root, or the SECC chain leaf first, with its key as a second PEM file) or PKCS#12 (.p12 with its password). Checked before it is kept: a root must be self-signed and valid; the key must be the leaf\'s, the chain valid and, where V2G roots are installed, lead to one. A secp256r1 key is the ISO 15118-2 SECC certificate, secp521r1 or Ed448 an ISO 15118-20 one.' }),
+        h('div', { class: 'toolbar' }, kind, file, keyFile, password, h('button', { type: 'button', class: 'primary', id: 'cert-import', onclick: upload }, 'Import')), result);
+    };
+    await render();
+    $('#f-iso15118')?.addEventListener('change', render);
   },
 };
 

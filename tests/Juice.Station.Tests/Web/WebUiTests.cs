@@ -132,6 +132,12 @@ public sealed class WebUiTests : IAsyncLifetime
         await _page.CheckAsync("#f-autocharge");
         await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.primary");
         await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("Saved");
+        // choosing Plug & Charge without certificates: the page says what is missing, next to the setting
+        await Assertions.Expect(_page.Locator("#pnc-missing")).ToBeHiddenAsync();
+        await _page.SelectOptionAsync("#f-iso15118", "OnWithPlugAndCharge");
+        await Assertions.Expect(_page.Locator("#pnc-missing")).ToHaveTextAsync("Plug & Charge needs an SECC certificate with its key (no TLS server without it), a V2G root, an MO root (contracts): import them below.");
+        await Assertions.Expect(_page.Locator("#cert-import")).ToBeVisibleAsync();
+        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.ghost");   // not saved: Reset all changes
         await Shot("04-authorization");
 
         // DASHBOARD: the car charges by Autocharge and the dashboard follows it live
