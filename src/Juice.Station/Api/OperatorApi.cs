@@ -233,9 +233,13 @@ public static class OperatorApi
         }));
 
         // the BACKEND page: connection state, the messages waiting for the central system, configuration keys, profiles
-        api.MapGet("/ocpp", (Ocpp.OcppClient ocpp) => Results.Ok(new
+        api.MapGet("/ocpp", (Ocpp.OcppClient ocpp, Microsoft.Extensions.Options.IOptions<Ocpp.OcppOptions> options) => Results.Ok(new
         {
             state = ocpp.State,
+            // the URL and identity in use (stored on this page, or configured), and the manual's connection options
+            url = options.Value.Url,
+            chargeBoxId = options.Value.ChargeBoxId,
+            options = BackendOptions.Of(options.Value, ocpp.Configuration),
             queue = ocpp.Configured ? ocpp.Queue.All() : [],
             configuration = ocpp.Configuration.Keys.Select(k => new { key = k.Name, @readonly = k.ReadOnly, value = k.Read() }),
             chargingProfiles = ocpp.Configured ? ocpp.Profiles.All : [],

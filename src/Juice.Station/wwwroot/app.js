@@ -576,15 +576,19 @@ function expiryBadge(iso) {
 pages.backend = {
   title: 'Backend',
   async render(main) {
+    const first = await api('GET', '/ocpp');
     const conn = h('div', { class: 'card' }, h('h2', { text: 'Connection' }));
     const form = h('div', { class: 'card' }, h('h2', { text: 'OCPP 1.6' }), settingsForm([
-      F('ocppUrl', 'Backend URL', 'text', 'The central system, ws:// or wss://; the ChargeBox identity is appended as the last path segment. Empty: OCPP off.', { restart: true, nullable: true, placeholder: 'configured default' }),
-      F('ocppChargeBoxId', 'ChargeBox identity', 'text', 'How the station introduces itself to the central system (and its HTTP Basic user name).', { restart: true, nullable: true, placeholder: 'configured default' }),
+      F('ocppUrl', 'Backend URL', 'text', 'The central system, ws:// or wss://; the ChargeBox identity is appended as the last path segment. Empty here: the configured Ocpp:Url (shown greyed when set).', { restart: true, nullable: true, placeholder: first.url ? `${first.url} (configured)` : 'none: OCPP off' }),
+      F('ocppChargeBoxId', 'ChargeBox identity', 'text', 'How the station introduces itself to the central system (and its HTTP Basic user name). Empty here: the configured Ocpp:ChargeBoxId.', { restart: true, nullable: true, placeholder: `${first.chargeBoxId} (configured)` }),
       F('ocppPassword', 'Password', 'password', 'HTTP Basic password for the central system (security profile 1 or 2); empty: none.', { restart: true, nullable: true }),
     ]));
     const keys = h('div', { class: 'card' }, h('h2', { text: 'Configuration keys' }),
       h('p', { class: 'muted', text: 'The OCPP 1.6 configuration the central system reads and changes (GetConfiguration, ChangeConfiguration); changed here they take effect at once.' }));
-    main.append(conn, form, keys);
+    const manual = h('div', { class: 'card', id: 'backend-options' }, h('h2', { text: 'Connection options of the manual' }),
+      h('p', { class: 'muted', text: 'What this station does for each option of the manual\'s BACKEND page, and where it is set; options it does not offer say why.' }),
+      table(['Option', 'In use', 'Set by'], first.options.map(o => [o.name, o.value, o.setBy ?? h('span', { class: 'muted', text: 'not offered: ' + o.notOffered })]), ''));
+    main.append(conn, form, manual, keys);
     every(3000, async () => {
       const o = await api('GET', '/ocpp');
       const s = o.state;

@@ -182,6 +182,10 @@ public sealed class WebUiTests : IAsyncLifetime
         // BACKEND and SYSTEM pages
         await Open("backend", "Backend");
         await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("HeartbeatInterval");
+        // the manual's connection options: each with what the station does and where it is set, or why it is not offered
+        await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Backend connection timeout30 sOcpp:ConnectTimeoutSeconds");
+        await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Websockets proxydirect connectionnot offered: no proxy support yet");
+        await Assertions.Expect(_page.Locator("#f-ocppChargeBoxId")).ToHaveAttributeAsync("placeholder", new System.Text.RegularExpressions.Regex(@"\(configured\)$"));
         await Shot("07-backend");
         await Open("system", "System");
         await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("Runtime");
