@@ -68,6 +68,10 @@ public static class StationApp
         {
             overrides["Ocpp:ChargeBoxId"] = id;
         }
+        if (stored.OcppProxy is not null)
+        {
+            overrides["Ocpp:Proxy"] = stored.OcppProxy.Length == 0 ? null : stored.OcppProxy;
+        }
         if (stored.OcppPassword is not null)
         {
             overrides["Ocpp:Password"] = stored.OcppPassword.Length == 0 ? null : stored.OcppPassword;

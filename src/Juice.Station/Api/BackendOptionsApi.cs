@@ -21,7 +21,7 @@ public static class BackendOptions
             new("WebSockets JSON OCPP URL of the backend", options.Url ?? "(none: OCPP off)", "the field above, or Ocpp:Url"),
             new("OCPP ChargeBoxIdentity", options.ChargeBoxId, "the field above, or Ocpp:ChargeBoxId"),
             new("HTTP Basic Authentication password", string.IsNullOrEmpty(options.Password) ? "(none)" : "(set)", "the field above, or Ocpp:Password"),
-            new("Websockets proxy", "direct connection", null, "no proxy support yet: the station connects to the backend directly"),
+            new("Websockets proxy", options.Proxy is { Length: > 0 } proxy ? proxy + " (HTTP CONNECT)" : "(none: direct)", "the field above, or Ocpp:Proxy"),
             new("WebSockets keep-alive interval", N("WebSocketPingInterval") + " s (0: off)", "OCPP key WebSocketPingInterval (below); default Ocpp:KeepAliveSeconds"),
             new("Force Heartbeat request messages", "On: every " + N("HeartbeatInterval") + " s", "OCPP key HeartbeatInterval (below)"),
             new("Send informative StatusNotifications", "On", null, "always on: every connector status change is sent"),

@@ -239,6 +239,7 @@ public static class OperatorApi
             // the URL and identity in use (stored on this page, or configured), and the manual's connection options
             url = options.Value.Url,
             chargeBoxId = options.Value.ChargeBoxId,
+            proxy = options.Value.Proxy,
             options = BackendOptions.Of(options.Value, ocpp.Configuration),
             queue = ocpp.Configured ? ocpp.Queue.All() : [],
             configuration = ocpp.Configuration.Keys.Select(k => new { key = k.Name, @readonly = k.ReadOnly, value = k.Read() }),

@@ -19,6 +19,9 @@ public sealed class OcppOptions
     /// <summary>Password of HTTP Basic authentication (OCPP security profile 1/2); none: no Authorization header.</summary>
     public string? Password { get; set; }
 
+    /// <summary>An http:// proxy the WebSocket to the central system goes through (HTTP CONNECT); none: direct.</summary>
+    public string? Proxy { get; set; }
+
     /// <summary>Keep-alive: seconds between WebSocket pings (OCPP key WebSocketPingInterval; 0: off).</summary>
     public int KeepAliveSeconds { get; set; } = 30;
 

@@ -65,6 +65,9 @@ public sealed record OperatorSettings
     /// <summary>BACKEND: HTTP Basic password for the central system ("" = none; null = the configured Ocpp:Password). After a restart.</summary>
     public string? OcppPassword { get; init; }
 
+    /// <summary>BACKEND: "Websockets proxy", an http:// proxy the WebSocket goes through (CONNECT; "" = direct; null = the configured Ocpp:Proxy). After a restart.</summary>
+    public string? OcppProxy { get; init; }
+
     /// <summary>
     /// HLC 15118: bidirectional power. The SECC offers ISO 15118-20 AC_BPT and DC_BPT, and EVs may feed energy back
     /// within <see cref="MaxDischargeCurrent"/> (their own plan in scheduled control; the HEMS request of Modbus 1020
@@ -214,6 +217,10 @@ public sealed record OperatorSettings
         if (OcppChargeBoxId is { } box && (box.Length is 0 or > 48 || box.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#')))
         {
             errors[nameof(OcppChargeBoxId)] = "1 to 48 characters without spaces, / ? or # (the last segment of the URL)";
+        }
+        if (OcppProxy is { Length: > 0 } proxy && (!Uri.TryCreate(proxy, UriKind.Absolute, out var proxyUri) || proxyUri.Scheme != "http"))
+        {
+            errors[nameof(OcppProxy)] = "an http:// proxy URL such as http://proxy.example:3128 (empty: direct)";
         }
         if (OcppPassword is { Length: > 40 })
         {

@@ -581,6 +581,7 @@ pages.backend = {
     const form = h('div', { class: 'card' }, h('h2', { text: 'OCPP 1.6' }), settingsForm([
       F('ocppUrl', 'Backend URL', 'text', 'The central system, ws:// or wss://; the ChargeBox identity is appended as the last path segment. Empty here: the configured Ocpp:Url (shown greyed when set).', { restart: true, nullable: true, placeholder: first.url ? `${first.url} (configured)` : 'none: OCPP off' }),
       F('ocppChargeBoxId', 'ChargeBox identity', 'text', 'How the station introduces itself to the central system (and its HTTP Basic user name). Empty here: the configured Ocpp:ChargeBoxId.', { restart: true, nullable: true, placeholder: `${first.chargeBoxId} (configured)` }),
+      F('ocppProxy', 'Websockets proxy', 'text', 'An http:// proxy the connection to the backend goes through (HTTP CONNECT), e.g. http://proxy.example:3128. Empty here: the configured Ocpp:Proxy, or direct.', { restart: true, nullable: true, placeholder: first.proxy ? `${first.proxy} (configured)` : 'direct' }),
       F('ocppPassword', 'Password', 'password', 'HTTP Basic password for the central system (security profile 1 or 2); empty: none.', { restart: true, nullable: true }),
     ]));
     const keys = h('div', { class: 'card' }, h('h2', { text: 'Configuration keys' }),

@@ -184,7 +184,8 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(_page.Locator("#main")).ToContainTextAsync("HeartbeatInterval");
         // the manual's connection options: each with what the station does and where it is set, or why it is not offered
         await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Backend connection timeout30 sOcpp:ConnectTimeoutSeconds");
-        await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Websockets proxydirect connectionnot offered: no proxy support yet");
+        await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Websockets proxy(none: direct)the field above, or Ocpp:Proxy");
+        await Assertions.Expect(_page.Locator("#backend-options")).ToContainTextAsync("Disallow charging if OCPP queue fullOffnot offered: the queue is kept in the database");
         await Assertions.Expect(_page.Locator("#f-ocppChargeBoxId")).ToHaveAttributeAsync("placeholder", new System.Text.RegularExpressions.Regex(@"\(configured\)$"));
         await Shot("07-backend");
         await Open("system", "System");
