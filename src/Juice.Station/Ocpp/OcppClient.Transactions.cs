@@ -1,17 +1,9 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net.Security;
-using System.Net.WebSockets;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Juice.Station.Authorization;
 using Juice.Station.Core;
-using Juice.Station.Persistence;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Juice.Station.Ocpp;
 

@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Juice.Station.Authorization;
 using Juice.Station.Core;
