@@ -85,17 +85,12 @@ internal sealed partial class Iso20EvSession
         {
             return null;
         }
-        if (pnc.ContractStore is { } dir && File.Exists(Path.Combine(dir, StoredChain)) && File.Exists(Path.Combine(dir, StoredKey)))
+        if (ContractStore.Read(pnc.ContractStore, ContractStore.Iso20) is { } stored)
         {
-            return (V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(dir, StoredChain))), PkiKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(dir, StoredKey))));
+            return (stored.Chain, PkiKeys.ReadPrivateKeyPem(stored.KeyPem));
         }
         return pnc is { Iso20ContractChain: { Count: > 0 } chain, Iso20ContractKey: { } key } ? (chain, key) : null;
     }
-
-    /// <summary>Where an installed -20 contract is kept in the contract store (beside the -2 one).</summary>
-    public const string StoredChain = "iso20-contract-chain.pem";
-
-    public const string StoredKey = "iso20-contract.key.pem";
 
     /// <summary>
     /// CertificateInstallationReq (§8.3.4.3.2): the OEM provisioning chain, signed in the header with the OEM
@@ -152,12 +147,7 @@ internal sealed partial class Iso20EvSession
         {
             throw new EvSessionException($"CertificateInstallationRes: the contract key cannot be used: {e.Message}");
         }
-        if (pnc.ContractStore is { } dir)
-        {
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(Path.Combine(dir, StoredChain), V2gCertificates.ToPem(chain));
-            File.WriteAllText(Path.Combine(dir, StoredKey), PkiKeys.Pkcs8Pem(key));
-        }
+        ContractStore.Write(pnc.ContractStore, ContractStore.Iso20, chain, PkiKeys.Pkcs8Pem(key));
         _installed = true;
         return (chain, key);
     }

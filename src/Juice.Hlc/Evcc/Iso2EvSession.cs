@@ -189,15 +189,8 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
             r => r.EVSEProcessing == EVSEProcessingType.Finished, "Authorization", options.TimersFor(V2gProtocol.Iso15118_2).EvccOngoingTimeout, time, options.Delay).ConfigureAwait(false);
     }
 
-    private static PncContract? Stored(EvPlugAndCharge pnc)
-    {
-        if (pnc.ContractStore is not { } dir || !File.Exists(Path.Combine(dir, "contract-chain.pem")) || !File.Exists(Path.Combine(dir, "contract.key.pem")))
-        {
-            return null;
-        }
-        return new PncContract(V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(dir, "contract-chain.pem"))),
-            V2gKeys.ReadPrivateKeyPem(File.ReadAllText(Path.Combine(dir, "contract.key.pem"))));
-    }
+    private static PncContract? Stored(EvPlugAndCharge pnc) =>
+        ContractStore.Read(pnc.ContractStore, ContractStore.Iso2) is { } stored ? new PncContract(stored.Chain, V2gKeys.ReadPrivateKeyPem(stored.KeyPem)) : null;
 
     /// <summary>
     /// CertificateInstallationReq (signed with the OEM provisioning key) or CertificateUpdateReq (signed with the
@@ -275,12 +268,7 @@ internal sealed class Iso2EvSession(EvClient client, EvOptions options, TimeProv
         {
             throw new EvSessionException($"{what}: eMAID {emaid.Value} is not the contract certificate's ({contract.Emaid})");
         }
-        if (pnc.ContractStore is { } dir)
-        {
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(Path.Combine(dir, "contract-chain.pem"), V2gCertificates.ToPem(chain));
-            File.WriteAllText(Path.Combine(dir, "contract.key.pem"), V2gKeys.Pkcs8Pem(key));
-        }
+        ContractStore.Write(pnc.ContractStore, ContractStore.Iso2, chain, V2gKeys.Pkcs8Pem(key));
         _installed = true;
         return contract;
     }

@@ -65,7 +65,7 @@ public static class ContractKeyCipher
     }
 
     /// <summary>True when <paramref name="privateKey"/> belongs to <paramref name="publicKey"/>.</summary>
-    public static bool Matches(ECPrivateKeyParameters privateKey, ECPublicKeyParameters publicKey) => V2gKeys.PublicOf(privateKey).Q.Equals(publicKey.Q);
+    public static bool Matches(ECPrivateKeyParameters privateKey, ECPublicKeyParameters publicKey) => PkiKeys.Belongs(privateKey, publicKey);
 
     /// <summary>ECDH (the x-coordinate, 32 bytes) and the concatenation KDF of [V2G2-818] to 128 bits.</summary>
     internal static byte[] SessionKey(ECPrivateKeyParameters own, ECPublicKeyParameters other)

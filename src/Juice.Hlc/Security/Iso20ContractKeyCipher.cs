@@ -174,7 +174,7 @@ public static class Iso20ContractKeyCipher
         {
             key = new Ed448PrivateKeyParameters([.. plain, 0]);
         }
-        if (!SamePublicKey(PkiKeys.PublicOf(key), contract.GetPublicKey()))
+        if (!PkiKeys.Belongs(key, contract.GetPublicKey()))
         {
             throw new CryptographicException("the decrypted key is not the contract certificate's [V2G20-2507]/[V2G20-2510]");
         }
@@ -234,13 +234,6 @@ public static class Iso20ContractKeyCipher
         u.TryWriteBytes(bytes, out _, isUnsigned: true, isBigEndian: false);
         return new X448PublicKeyParameters(bytes);
     }
-
-    private static bool SamePublicKey(AsymmetricKeyParameter a, AsymmetricKeyParameter b) => (a, b) switch
-    {
-        (ECPublicKeyParameters x, ECPublicKeyParameters y) => x.Q.Equals(y.Q),
-        (Ed448PublicKeyParameters x, Ed448PublicKeyParameters y) => x.GetEncoded().AsSpan().SequenceEqual(y.GetEncoded()),
-        _ => false,
-    };
 
     private static BigInteger Mod(BigInteger a) => (a % P448 + P448) % P448;
 

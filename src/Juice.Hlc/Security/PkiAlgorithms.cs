@@ -105,6 +105,14 @@ public static class PkiKeys
         _ => throw new NotSupportedException($"a {privateKey.GetType().Name} is no key of the V2G PKIs"),
     };
 
+    /// <summary>True when <paramref name="privateKey"/> is the private key of <paramref name="publicKey"/> (any of the three algorithms).</summary>
+    public static bool Belongs(AsymmetricKeyParameter privateKey, AsymmetricKeyParameter publicKey) => (PublicOf(privateKey), publicKey) switch
+    {
+        (ECPublicKeyParameters a, ECPublicKeyParameters b) => a.Q.Equals(b.Q),
+        (Ed448PublicKeyParameters a, Ed448PublicKeyParameters b) => a.GetEncoded().AsSpan().SequenceEqual(b.GetEncoded()),
+        _ => false,
+    };
+
     /// <summary>
     /// The certificate signature of a key: ecdsa-with-SHA256 (secp256r1), ecdsa-with-SHA512 (secp521r1), both
     /// deterministic (RFC 6979), or Ed448 (deterministic by construction); a seeded PKI gives the same bytes every time.

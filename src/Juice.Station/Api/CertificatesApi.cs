@@ -83,7 +83,7 @@ public static class CertificatesApi
             {
                 return ApiProblem.Invalid("key", "an SECC chain needs its private key (PEM, or in the PKCS#12 file)");
             }
-            if (!PkiKeys.PublicOf(key).Equals(certificates[0].GetPublicKey()) && !SameKey(key, certificates[0]))
+            if (!PkiKeys.Belongs(key, certificates[0].GetPublicKey()))
             {
                 return ApiProblem.Invalid("key", "the key is not the first certificate's (the SECC leaf comes first)");
             }
@@ -128,11 +128,4 @@ public static class CertificatesApi
             return false;
         }
     }
-
-    private static bool SameKey(Org.BouncyCastle.Crypto.AsymmetricKeyParameter key, X509Certificate leaf) => (PkiKeys.PublicOf(key), leaf.GetPublicKey()) switch
-    {
-        (Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters a, Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters b) => a.Q.Equals(b.Q),
-        (Org.BouncyCastle.Crypto.Parameters.Ed448PublicKeyParameters a, Org.BouncyCastle.Crypto.Parameters.Ed448PublicKeyParameters b) => a.GetEncoded().AsSpan().SequenceEqual(b.GetEncoded()),
-        _ => false,
-    };
 }

@@ -3,6 +3,7 @@ using Juice.Hlc.Evcc;
 using Juice.Hlc.Exi.Iso20;
 using Juice.Hlc.Secc;
 using Juice.Hlc.Security;
+using Juice.Hlc.Tests.Security;
 using Juice.Hlc.Session;
 using Juice.Hlc.Transport;
 
@@ -20,10 +21,7 @@ namespace Juice.Hlc.Tests.Evcc;
 public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset From = DateTimeOffset.UtcNow.Date.AddDays(-1);
-    private static readonly Lazy<TestPki> P521 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-ev-install", ValidFrom = From, Algorithm = PkiAlgorithm.Secp521r1 }));
-    private static readonly Lazy<TestPki> Ed448 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-ev-install", ValidFrom = From, Algorithm = PkiAlgorithm.Ed448 }));
-
-    private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
+    private static readonly Iso20TestPkis Pkis = new("iso20-ev-install", From);
 
     private readonly string _store = Directory.CreateTempSubdirectory("juice-iso20-contract-").FullName;
     private readonly List<object> _sent = [];
@@ -36,7 +34,7 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _cps = new Iso20CertificateProvisioning([P521.Value, Ed448.Value]);
+        _cps = new Iso20CertificateProvisioning([Pkis.P521, Pkis.Ed448]);
         _evse = new SimpleEvse
         {
             IsolationTestDuration = TimeSpan.Zero,
@@ -44,7 +42,7 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
             {
                 var installation = (CertificateInstallationReqType)Iso20CommonExi.DecodeDocument(request.Exi).Value;
                 var response = _cps.Install(installation).Response;
-                _mutate(response, PkiKeys.Of(V2gCertificates.Parse(installation.OEMProvisioningCertificateChain.Certificate).GetPublicKey()) == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value);
+                _mutate(response, PkiKeys.Of(V2gCertificates.Parse(installation.OEMProvisioningCertificateChain.Certificate).GetPublicKey()) == PkiAlgorithm.Ed448 ? Pkis.Ed448 : Pkis.P521);
                 return new CertificateServiceResult(Iso20CommonExi.EncodeCertificateInstallationRes(response));
             },
         };
@@ -64,14 +62,14 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
             Session = new SeccSessionOptions
             {
                 IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
-                PlugAndCharge = new PlugAndChargeOptions { ContractRoots = [P521.Value.MoRoot, Ed448.Value.MoRoot], ReceiptInterval = TimeSpan.FromMilliseconds(100) },
+                PlugAndCharge = new PlugAndChargeOptions { ContractRoots = [Pkis.P521.MoRoot, Pkis.Ed448.MoRoot], ReceiptInterval = TimeSpan.FromMilliseconds(100) },
             },
         };
         var setup = new V2gTlsServerSetup
         {
-            Iso20 = () => [new V2gTlsCredentials(P521.Value.Chain(CertificateRole.Secc), P521.Value[CertificateRole.Secc].Key),
-                new V2gTlsCredentials(Ed448.Value.Chain(CertificateRole.Secc), Ed448.Value[CertificateRole.Secc].Key)],
-            VehicleRoots = [P521.Value.OemRoot, Ed448.Value.OemRoot],
+            Iso20 = () => [new V2gTlsCredentials(Pkis.P521.Chain(CertificateRole.Secc), Pkis.P521[CertificateRole.Secc].Key),
+                new V2gTlsCredentials(Pkis.Ed448.Chain(CertificateRole.Secc), Pkis.Ed448[CertificateRole.Secc].Key)],
+            VehicleRoots = [Pkis.P521.OemRoot, Pkis.Ed448.OemRoot],
         };
         _server = new V2gTcpServer(new V2gTcpServerOptions { Address = IPAddress.IPv6Loopback, StreamFactory = async (s, ct) => await V2gTls.AcceptAsync(s, setup, ct) },
             new SeccConnectionHandler(_evse, options).RunAsync);
@@ -88,10 +86,10 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
     private EvPlugAndCharge OemOnly(PkiAlgorithm algorithm) => new()
     {
         V2gRoots = [],
-        Iso20OemProvisioningChain = Pki(algorithm).Chain(CertificateRole.OemProvisioning),
-        Iso20OemProvisioningKey = Pki(algorithm)[CertificateRole.OemProvisioning].Key,
-        Iso20V2gRoots = [Pki(algorithm).V2gRoot],
-        Iso20MoRoots = [Pki(algorithm).MoRoot],
+        Iso20OemProvisioningChain = Pkis[algorithm].Chain(CertificateRole.OemProvisioning),
+        Iso20OemProvisioningKey = Pkis[algorithm][CertificateRole.OemProvisioning].Key,
+        Iso20V2gRoots = [Pkis[algorithm].V2gRoot],
+        Iso20MoRoots = [Pkis[algorithm].MoRoot],
         ContractStore = _store,
     };
 
@@ -108,11 +106,11 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
         };
         var client = new V2gTlsClientSetup
         {
-            V2gRoots = [Pki(algorithm).V2gRoot],
+            V2gRoots = [Pkis[algorithm].V2gRoot],
             Now = DateTimeOffset.UtcNow,
             Versions = [V2gTlsVersion.Tls13],
             Iso20Algorithms = [algorithm],
-            VehicleCertificate = new V2gTlsCredentials(Pki(algorithm).Chain(CertificateRole.Vehicle), Pki(algorithm)[CertificateRole.Vehicle].Key),
+            VehicleCertificate = new V2gTlsCredentials(Pkis[algorithm].Chain(CertificateRole.Vehicle), Pkis[algorithm][CertificateRole.Vehicle].Key),
         };
         await using var connection = await V2gTcpClient.ConnectAsync(_server.LocalEndPoint, streamFactory: async (s, ct) => await V2gTls.ConnectAsync(s, client, ct));
         return await new EvClient(options).RunAsync(connection, null, CancellationToken.None);
@@ -136,7 +134,7 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
         Assert.Equal("DEJUIC000000001", first.Emaid);
         Assert.True(first.MeteringReceipts >= 1, $"{first.MeteringReceipts} metering confirmations");
         var installed = V2gCertificates.ParsePem(File.ReadAllText(Path.Combine(_store, "iso20-contract-chain.pem")));
-        Assert.NotEqual(Pki(algorithm)[CertificateRole.Contract].Certificate, installed[0]);   // a new certificate with a new key
+        Assert.NotEqual(Pkis[algorithm][CertificateRole.Contract].Certificate, installed[0]);   // a new certificate with a new key
         Assert.Equal(algorithm, PkiKeys.Of(installed[0].GetPublicKey()));
         Assert.Equal(installed[0].GetEncoded(), _evse.LastAuthorization!.Contract!.Chain[0]);
 
@@ -192,7 +190,7 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
             response = _sent.OfType<ScheduleExchangeResType>().Single();
         }
         var tuples = ((ScheduleExchangeResTypeChoice.Scheduled_SEResControlMode)response.Choice).Value.ScheduleTuple;
-        var secc = Pki(algorithm)[CertificateRole.Secc].Certificate;
+        var secc = Pkis[algorithm][CertificateRole.Secc].Certificate;
         Assert.NotNull(response.Header.Signature);
         Assert.Equal(Iso20Signatures.MethodsOf(secc.GetPublicKey()).Signature, response.Header.Signature!.SignedInfo.SignatureMethod.Algorithm);
         Assert.Null(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, secc));
@@ -221,10 +219,10 @@ public sealed class Iso20PlugAndChargeOverTlsTests : IAsyncLifetime
         Assert.Contains("BadSignature", Changed(() => value[7] ^= 1, () => value[7] ^= 1));
         Assert.Null(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, secc));   // every change undone
         // signed by another key: the EV checks against the certificate it saw in TLS
-        var other = algorithm == PkiAlgorithm.Ed448 ? P521.Value : Ed448.Value;
+        var other = algorithm == PkiAlgorithm.Ed448 ? Pkis.P521 : Pkis.Ed448;
         Assert.NotNull(Iso20EvSession.PriceSchedulesProblem(response.Header, tuples, other[CertificateRole.Secc].Certificate));
         var foreignSignature = new MessageHeaderType { SessionID = response.Header.SessionID, TimeStamp = 1,
-            Signature = Iso20Signatures.Sign(Juice.Hlc.Secc.Iso20.Iso20SeccSession.PriceSchedules(tuples), Pki(algorithm)[CertificateRole.CpsLeaf].Key) };
+            Signature = Iso20Signatures.Sign(Juice.Hlc.Secc.Iso20.Iso20SeccSession.PriceSchedules(tuples), Pkis[algorithm][CertificateRole.CpsLeaf].Key) };
         Assert.Contains("BadSignature", Iso20EvSession.PriceSchedulesProblem(foreignSignature, tuples, secc));
     }
 }

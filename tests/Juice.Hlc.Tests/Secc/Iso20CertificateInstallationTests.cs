@@ -2,6 +2,7 @@ using Juice.Hlc.Exi.Iso20;
 using Juice.Hlc.Secc;
 using Juice.Hlc.Secc.Iso20;
 using Juice.Hlc.Security;
+using Juice.Hlc.Tests.Security;
 using Microsoft.Extensions.Time.Testing;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.X509;
@@ -18,10 +19,7 @@ namespace Juice.Hlc.Tests.Secc;
 public sealed class Iso20CertificateInstallationTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
-    private static readonly Lazy<TestPki> P521 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-install", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Secp521r1 }));
-    private static readonly Lazy<TestPki> Ed448 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-install", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Ed448 }));
-
-    private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
+    private static readonly Iso20TestPkis Pkis = new("iso20-install", Now.AddDays(-1));
 
     private readonly List<CertificateServiceRequest> _forwarded = [];
     private readonly Iso20CertificateProvisioning _cps;
@@ -30,7 +28,7 @@ public sealed class Iso20CertificateInstallationTests
     public Iso20CertificateInstallationTests()
     {
         var time = new FakeTimeProvider(Now);
-        _cps = new Iso20CertificateProvisioning([P521.Value, Ed448.Value], time, pcid => pcid == "JUICEPCID00000001" ? "DE-JUI-C00000042" : "DEJUIC000000001");
+        _cps = new Iso20CertificateProvisioning([Pkis.P521, Pkis.Ed448], time, pcid => pcid == "JUICEPCID00000001" ? "DE-JUI-C00000042" : "DEJUIC000000001");
         _evse = new SimpleEvse
         {
             Authorize = _ => AuthorizationStatus.Accepted,
@@ -44,7 +42,7 @@ public sealed class Iso20CertificateInstallationTests
     }
 
     private Iso20PncDriver Session(bool tls = true, bool verify = true) =>
-        new(_evse, new PlugAndChargeOptions { ContractRoots = [P521.Value.MoRoot, Ed448.Value.MoRoot], VerifyCertificateRequests = verify }, new FakeTimeProvider(Now), tls);
+        new(_evse, new PlugAndChargeOptions { ContractRoots = [Pkis.P521.MoRoot, Pkis.Ed448.MoRoot], VerifyCertificateRequests = verify }, new FakeTimeProvider(Now), tls);
 
     private static (CertificateInstallationReqType Request, Juice.Hlc.Exi.XmlDsig.SignatureType Signature) Request(IReadOnlyList<X509Certificate> oem, AsymmetricKeyParameter key,
         params X509Certificate[] roots)
@@ -76,7 +74,7 @@ public sealed class Iso20CertificateInstallationTests
     [InlineData(PkiAlgorithm.Ed448)]
     public async Task The_EV_gets_a_contract_through_the_backend_opens_its_key_and_authorizes_with_it_at_once(PkiAlgorithm algorithm)
     {
-        var pki = Pki(algorithm);
+        var pki = Pkis[algorithm];
         var session = Session();
         var setup = await session.UpToAuthorizationSetup();
         Assert.True(setup.CertificateInstallationService);
@@ -127,8 +125,8 @@ public sealed class Iso20CertificateInstallationTests
     {
         var session = Session();
         await session.UpToAuthorizationSetup();
-        var (request, _) = Request(P521.Value);
-        var (_, otherSignature) = Request(Ed448.Value);
+        var (request, _) = Request(Pkis.P521);
+        var (_, otherSignature) = Request(Pkis.Ed448);
         var response = await session.Send(request, otherSignature);
         Assert.Equal(ResponseCodeType.FAILED_SignatureError, response.ResponseCode);
         Assert.Equal(Iso20SeccState.Ended, session.Secc.State);
@@ -140,9 +138,9 @@ public sealed class Iso20CertificateInstallationTests
     {
         var session = Session(verify: false);
         await session.UpToAuthorizationSetup();
-        var (request, signature) = Request(P521.Value);
+        var (request, signature) = Request(Pkis.P521);
         request.OEMProvisioningCertificateChain.SubCertificates!.Certificate.RemoveAt(1);   // the signed element changed after signing
-        request.OEMProvisioningCertificateChain.SubCertificates.Certificate.Add(P521.Value.Chain(CertificateRole.OemProvisioning)[2].GetEncoded());
+        request.OEMProvisioningCertificateChain.SubCertificates.Certificate.Add(Pkis.P521.Chain(CertificateRole.OemProvisioning)[2].GetEncoded());
         var response = await session.Send(request, signature);
         Assert.Single(_forwarded);
         Assert.Equal(Iso20SeccState.WaitForAuthorizationReq, session.Secc.State);   // same content again: still valid
@@ -165,7 +163,7 @@ public sealed class Iso20CertificateInstallationTests
         Assert.Equal(ResponseCodeType.WARNING_CertificateValidationError, response.ResponseCode);
         Assert.Equal(Iso20SeccState.WaitForAuthorizationReq, session.Secc.State);
 
-        (request, signature) = Request(P521.Value.Chain(CertificateRole.OemProvisioning), P521.Value[CertificateRole.OemProvisioning].Key, foreign.V2gRoot);
+        (request, signature) = Request(Pkis.P521.Chain(CertificateRole.OemProvisioning), Pkis.P521[CertificateRole.OemProvisioning].Key, foreign.V2gRoot);
         response = await session.Send(request, signature);
         Assert.Equal(ResponseCodeType.WARNING_NoCertificateAvailable, response.ResponseCode);
 
@@ -185,7 +183,7 @@ public sealed class Iso20CertificateInstallationTests
         _evse.CertificateService = null;
         var session = Session();
         await session.UpToAuthorizationSetup();
-        var (request, signature) = Request(Ed448.Value);
+        var (request, signature) = Request(Pkis.Ed448);
         var response = await session.Send(request, signature);
         Assert.Equal(ResponseCodeType.FAILED, response.ResponseCode);
         Assert.Equal(Iso20SeccState.Ended, session.Secc.State);
@@ -199,7 +197,7 @@ public sealed class Iso20CertificateInstallationTests
         var session = Session(tls: false);
         var setup = await session.UpToAuthorizationSetup();
         Assert.False(setup.CertificateInstallationService);
-        var (request, signature) = Request(P521.Value);
+        var (request, signature) = Request(Pkis.P521);
         var response = await session.Send(request, signature);
         Assert.Equal(ResponseCodeType.FAILED_SequenceError, response.ResponseCode);
         Assert.Empty(_forwarded);

@@ -2,6 +2,7 @@ using Juice.Hlc.Exi.Iso20;
 using Juice.Hlc.Secc;
 using Juice.Hlc.Secc.Iso20;
 using Juice.Hlc.Security;
+using Juice.Hlc.Tests.Security;
 using Juice.Hlc.Session;
 using Microsoft.Extensions.Time.Testing;
 using Org.BouncyCastle.Crypto;
@@ -17,13 +18,10 @@ namespace Juice.Hlc.Tests.Secc;
 public sealed class Iso20PlugAndChargeTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
-    private static readonly Lazy<TestPki> P521 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-pnc", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Secp521r1 }));
-    private static readonly Lazy<TestPki> Ed448 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-pnc", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Ed448 }));
-
-    private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
+    private static readonly Iso20TestPkis Pkis = new("iso20-pnc", Now.AddDays(-1));
 
     private sealed class Session(SimpleEvse evse, bool tls = true, IReadOnlyCollection<Org.BouncyCastle.X509.X509Certificate>? roots = null, FakeTimeProvider? time = null)
-        : Iso20PncDriver(evse, new PlugAndChargeOptions { ContractRoots = roots ?? [P521.Value.MoRoot, Ed448.Value.MoRoot] }, time ?? new FakeTimeProvider(Now), tls);
+        : Iso20PncDriver(evse, new PlugAndChargeOptions { ContractRoots = roots ?? [Pkis.P521.MoRoot, Pkis.Ed448.MoRoot] }, time ?? new FakeTimeProvider(Now), tls);
 
     private static PnC_AReqAuthorizationModeType Mode(byte[] challenge, IReadOnlyList<Org.BouncyCastle.X509.X509Certificate> chain) => new()
     {
@@ -63,7 +61,7 @@ public sealed class Iso20PlugAndChargeTests
         byte[] challenge = Challenge(setup);
         Assert.Equal(16, challenge.Length);
 
-        var pki = Pki(algorithm);
+        var pki = Pkis[algorithm];
         var mode = Mode(challenge, pki.Chain(CertificateRole.Contract));
         var response = Assert.IsType<AuthorizationResType>(await session.Send(Request(mode), Sign(mode, pki[CertificateRole.Contract].Key)));
         Assert.Equal(ResponseCodeType.OK, response.ResponseCode);
@@ -82,8 +80,8 @@ public sealed class Iso20PlugAndChargeTests
         var setup = await session.UpToAuthorizationSetup();
         Assert.Equal([AuthorizationType.EIM], setup.AuthorizationServices);
         Assert.IsType<AuthorizationSetupResTypeChoice.EIM_ASResAuthorizationMode>(setup.Choice);
-        var mode = Mode(new byte[16], P521.Value.Chain(CertificateRole.Contract));
-        var response = await session.Send(Request(mode), Sign(mode, P521.Value[CertificateRole.Contract].Key));
+        var mode = Mode(new byte[16], Pkis.P521.Chain(CertificateRole.Contract));
+        var response = await session.Send(Request(mode), Sign(mode, Pkis.P521[CertificateRole.Contract].Key));
         Assert.Equal(ResponseCodeType.WARNING_AuthorizationSelectionInvalid, response.ResponseCode);
         Assert.Equal(Iso20SeccState.Ended, session.Secc.State);
     }
@@ -109,7 +107,7 @@ public sealed class Iso20PlugAndChargeTests
         var time = new FakeTimeProvider(Now);
         var session = new Session(new SimpleEvse { Authorize = _ => { asked = true; return AuthorizationStatus.Accepted; } }, time: time);
         byte[] challenge = Challenge(await session.UpToAuthorizationSetup());
-        var pki = P521.Value;
+        var pki = Pkis.P521;
         var chain = pki.Chain(CertificateRole.Contract);
         var key = pki[CertificateRole.Contract].Key;
         var foreign = TestPki.Generate(new TestPkiOptions { Seed = "iso20-pnc-foreign", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Secp521r1 });
@@ -122,8 +120,8 @@ public sealed class Iso20PlugAndChargeTests
         var signature = what switch
         {
             "no signature" => null,
-            "signed with another key" => Sign(mode, P521.Value[CertificateRole.MoSubCa2].Key),
-            "signed with the other -20 algorithm" => Sign(mode, Ed448.Value[CertificateRole.Contract].Key),
+            "signed with another key" => Sign(mode, Pkis.P521[CertificateRole.MoSubCa2].Key),
+            "signed with the other -20 algorithm" => Sign(mode, Pkis.Ed448[CertificateRole.Contract].Key),
             "chain from an unknown root" => Sign(mode, foreign[CertificateRole.Contract].Key),
             _ => Sign(mode, key),
         };
@@ -154,8 +152,8 @@ public sealed class Iso20PlugAndChargeTests
     {
         var session = new Session(new SimpleEvse { Authorize = _ => decision });
         byte[] challenge = Challenge(await session.UpToAuthorizationSetup());
-        var mode = Mode(challenge, Ed448.Value.Chain(CertificateRole.Contract));
-        var response = await session.Send(Request(mode), Sign(mode, Ed448.Value[CertificateRole.Contract].Key));
+        var mode = Mode(challenge, Pkis.Ed448.Chain(CertificateRole.Contract));
+        var response = await session.Send(Request(mode), Sign(mode, Pkis.Ed448[CertificateRole.Contract].Key));
         Assert.Equal(expected, response.ResponseCode);
         Assert.Equal(Iso20SeccState.Ended, session.Secc.State);
     }
@@ -169,7 +167,7 @@ public sealed class Iso20PlugAndChargeTests
         var options = new SeccSessionOptions
         {
             IdentificationModes = [IdentificationMode.Contract, IdentificationMode.External],
-            PlugAndCharge = new PlugAndChargeOptions { ContractRoots = [Ed448.Value.MoRoot], AllowCentralValidation = true },
+            PlugAndCharge = new PlugAndChargeOptions { ContractRoots = [Pkis.Ed448.MoRoot], AllowCentralValidation = true },
         };
         var secc = new Iso20SeccSession(evse, V2gProtocol.Iso15118_20Ac, options, new FakeTimeProvider(Now), tls: true);
         byte[] id = new byte[8];
@@ -183,8 +181,8 @@ public sealed class Iso20PlugAndChargeTests
         await Send(new SessionSetupReqType { Header = null!, EVCCID = "WMIV1234567890ABCDEX" });
         byte[] challenge = Challenge(Assert.IsType<AuthorizationSetupResType>(await Send(new AuthorizationSetupReqType { Header = null! })));
         // a P-521 contract whose MO root this SECC does not hold: passed on for central validation
-        var mode = Mode(challenge, P521.Value.Chain(CertificateRole.Contract));
-        var signature = Sign(mode, P521.Value[CertificateRole.Contract].Key);
+        var mode = Mode(challenge, Pkis.P521.Chain(CertificateRole.Contract));
+        var signature = Sign(mode, Pkis.P521[CertificateRole.Contract].Key);
         var first = Assert.IsType<AuthorizationResType>(await Send(Request(mode), signature));
         Assert.Equal(ProcessingType.Ongoing, first.EVSEProcessing);
         var second = Assert.IsType<AuthorizationResType>(await Send(Request(mode)));   // a repeat without its signature
@@ -268,7 +266,7 @@ public sealed class Iso20PlugAndChargeTests
     {
         var time = new FakeTimeProvider(Now);
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var pki = Pki(algorithm);
+        var pki = Pkis[algorithm];
         var (session, first) = await ChargingWithContract(evse, time, pki);
         // the first loop response asks, with the MeterInfo to sign
         Assert.Equal(EvseNotificationType.MeteringConfirmation, first.EVSEStatus!.EVSENotification);
@@ -296,7 +294,7 @@ public sealed class Iso20PlugAndChargeTests
     {
         var time = new FakeTimeProvider(Now);
         var evse = new SimpleEvse { IsolationTestDuration = TimeSpan.Zero };
-        var pki = P521.Value;
+        var pki = Pkis.P521;
         var (session, first) = await ChargingWithContract(evse, time, pki);
         var meter = first.MeterInfo!;
         if (what == "another MeterInfo")

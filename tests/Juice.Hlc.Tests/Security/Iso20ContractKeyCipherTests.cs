@@ -19,21 +19,18 @@ namespace Juice.Hlc.Tests.Security;
 public sealed class Iso20ContractKeyCipherTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
-    private static readonly Lazy<TestPki> P521 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-cipher", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Secp521r1 }));
-    private static readonly Lazy<TestPki> Ed448 = new(() => TestPki.Generate(new TestPkiOptions { Seed = "iso20-cipher", ValidFrom = Now.AddDays(-1), Algorithm = PkiAlgorithm.Ed448 }));
+    private static readonly Iso20TestPkis Pkis = new("iso20-cipher", Now.AddDays(-1));
     private static readonly SecureRandom Random = new();
-
-    private static TestPki Pki(PkiAlgorithm algorithm) => algorithm == PkiAlgorithm.Ed448 ? Ed448.Value : P521.Value;
 
     /// <summary>A new contract of <paramref name="algorithm"/> from that PKI's MO Sub-CA 2, as the CPS issues it.</summary>
     private static (AsymmetricKeyParameter Key, X509Certificate Certificate) NewContract(PkiAlgorithm algorithm, string emaid = "DEJUIC000000001")
     {
         AsymmetricKeyParameter key = algorithm == PkiAlgorithm.Ed448 ? Iso20ContractKeyCipher.NewEd448ContractKey(Random) : PkiKeys.Generate(algorithm, Random).Private;
-        var pki = Pki(algorithm);
+        var pki = Pkis[algorithm];
         return (key, V2gCertificates.Issue(CertificateRole.Contract, emaid, "Juice", "DE", PkiKeys.PublicOf(key), pki[CertificateRole.MoSubCa2], null, Now));
     }
 
-    private static CertifiedKey Oem(PkiAlgorithm algorithm) => Pki(algorithm)[CertificateRole.OemProvisioning];
+    private static CertifiedKey Oem(PkiAlgorithm algorithm) => Pkis[algorithm][CertificateRole.OemProvisioning];
 
     private static byte[] Field(SealedContractKey sealedKey) => sealedKey.EncryptedKey switch
     {
@@ -147,7 +144,7 @@ public sealed class Iso20ContractKeyCipherTests
         byte[] secret = new byte[57];
         secret[56] = 1;
         var key = new Ed448PrivateKeyParameters(secret);
-        var certificate = V2gCertificates.Issue(CertificateRole.Contract, "DEJUIC000000001", "Juice", "DE", key.GeneratePublicKey(), Ed448.Value[CertificateRole.MoSubCa2], null, Now);
+        var certificate = V2gCertificates.Issue(CertificateRole.Contract, "DEJUIC000000001", "Juice", "DE", key.GeneratePublicKey(), Pkis.Ed448[CertificateRole.MoSubCa2], null, Now);
         Assert.Throws<ArgumentException>(() => Iso20ContractKeyCipher.Encrypt(key, certificate, Oem(PkiAlgorithm.Ed448).Certificate.GetPublicKey(), "JUICEPCID00000001", Random));
         Assert.Equal(0, Iso20ContractKeyCipher.NewEd448ContractKey(Random).GetEncoded()[56]);
     }
