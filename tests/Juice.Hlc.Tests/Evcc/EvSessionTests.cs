@@ -122,7 +122,9 @@ public sealed class EvSessionTests
             evse.DcLimits = evse.DcLimits with { MaxCurrentA = 50 };
             evse.Request = EvseRequest.Renegotiate;
         });
-        var options = new EvOptions { Energy = energy, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(10), Duration = TimeSpan.FromMilliseconds(400), MessageTimeout = Patient };
+        // Seed: the duration counts loop messages (40), not wall time, so a loaded machine cannot end the session
+        // before the renegotiation the first report asks for.
+        var options = new EvOptions { Energy = energy, TargetSoc = 100, LoopInterval = TimeSpan.FromMilliseconds(10), Seed = 1, Duration = TimeSpan.FromMilliseconds(400), MessageTimeout = Patient };
         var result = await new EvClient(options, trace: (dir, hex) => { if (dir == "ev->se") messages.Add(hex); }).RunAsync(connection, progress, CancellationToken.None);
         Assert.True(result.Completed, result.Reason);
         var kinds = messages.Skip(1).Select(h => Juice.Hlc.Exi.Iso2.Iso2Exi.Decode(Convert.FromHexString(h)).Body.BodyElement!.GetType().Name).ToList();

@@ -40,6 +40,7 @@ public sealed class Iso20RenegotiationTests
         LoopInterval = TimeSpan.FromMilliseconds(20),
         MessageTimeout = TimeSpan.FromSeconds(15),
         Duration = TimeSpan.FromSeconds(60),
+        Seed = 1,   // durations count loop messages (one LoopInterval each), not wall time: a loaded machine ends no session early
     };
 
     private static async Task Ended(SimpleEvse evse)
