@@ -54,6 +54,8 @@ public static class StationConfiguration
         (OcppOptions.Section, typeof(OcppOptions)),
         (PncOptions.Section, typeof(PncOptions)),
         (SlacOptions.Section, typeof(SlacOptions)),
+        (Energy.ExternalInputOptions.Section, typeof(Energy.ExternalInputOptions)),
+        (Energy.Dlm.DlmOptions.Section, typeof(Energy.Dlm.DlmOptions)),
     ];
 
     /// <summary>The problems that stop the start, and the warnings (unknown keys).</summary>

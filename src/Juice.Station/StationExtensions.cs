@@ -123,6 +123,8 @@ public static class StationApp
         s.AddOptions<OcppOptions>().BindConfiguration(OcppOptions.Section);
         s.AddOptions<PncOptions>().BindConfiguration(PncOptions.Section);
         s.AddOptions<SlacOptions>().BindConfiguration(SlacOptions.Section);
+        s.AddOptions<Energy.ExternalInputOptions>().BindConfiguration(Energy.ExternalInputOptions.Section);
+        s.AddOptions<Energy.Dlm.DlmOptions>().BindConfiguration(Energy.Dlm.DlmOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(sp => new StationStarted(sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         s.AddSingleton<StationDatabase>();
@@ -155,6 +157,11 @@ public static class StationApp
         s.AddHostedService(sp => sp.GetRequiredService<ModbusHostedService>());
         s.AddHostedService<StationTicker>();
         s.AddHostedService<MeterTotalsKeeper>();
+        s.AddSingleton<Energy.ExternalInput>();
+        s.AddSingleton<Energy.LocalLimits>();
+        s.AddHostedService(sp => sp.GetRequiredService<Energy.LocalLimits>());
+        s.AddSingleton<Energy.Dlm.DlmService>();
+        s.AddHostedService(sp => sp.GetRequiredService<Energy.Dlm.DlmService>());
         s.AddHostedService(sp => sp.GetRequiredService<SessionCharts>());
         s.AddSingleton<PncExtension>();
         s.AddSingleton<IDataTransferHandler>(sp => sp.GetRequiredService<PncExtension>());

@@ -26,6 +26,7 @@ public sealed partial class ChargingStation
     private readonly ILogger _logger;
     private readonly Connector[] _connectors;
     private ushort? _hemsLimit;
+    private readonly CurrentArbiter _arbiter = new();
     private long _lastModbusActivity;
     private readonly List<Action> _events = [];
     private bool _evaluated;
@@ -723,33 +724,51 @@ public sealed partial class ChargingStation
     private bool Paused(Connector c) => c.Availability == Availability.Inoperative || c.Faulted;
 
     /// <summary>
-    /// The station's limit for a connector without the EV's own maximum: the minimum of the hardware limit, the
-    /// operator limit, the HEMS limit (Modbus 1000), the safe current while the Modbus master is silent (131/132)
-    /// and the backend's limit (OCPP). Below 6 A it is 0: charging pauses.
+    /// The station's limit for a connector: the lowest of the hardware limit, the operator limit, the HEMS limit
+    /// (Modbus 1000), the safe current while the Modbus master is silent (131/132), the backend's limit (OCPP), the
+    /// limits the energy services set in the arbiter (DLM, load shedding, the schedule, …) and, with the EV, the EV's
+    /// own maximum. Below 6 A it is 0: charging pauses.
     /// </summary>
-    private (double Amps, string Binding) Arbitrate(Connector c, bool withEv)
+    private (double Amps, string Binding) Arbitrate(Connector c, bool withEv, bool withDlm = true)
     {
         var s = _settings.Current;
-        (double Amps, string Name) limit = (_options.MaxCurrent, "hardware limit");
-        void Take(double? amps, string name)
+        var given = new List<(string, double?)>
         {
-            if (amps is { } a && a < limit.Amps)
-            {
-                limit = (a, name);
-            }
-        }
-        Take(s.OperatorCurrentLimit, "operator current limit");
-        Take(_hemsLimit, "HEMS limit (Modbus 1000)");
-        if (ModbusSilent())
+            (LimitSources.Hardware, _options.MaxCurrent),
+            (LimitSources.Operator, s.OperatorCurrentLimit),
+            (LimitSources.Hems, _hemsLimit),
+            (LimitSources.ModbusSafe, ModbusSilent() ? s.ModbusSafeCurrent : null),
+            (LimitSources.Backend, c.ExternalLimitA is { } backend ? Math.Max(0, backend) : null),   // negative: a discharge request
+            (LimitSources.Ev, withEv ? c.EvNeeds?.MaxCurrentA : null),
+        };
+        var limit = CurrentArbiter.Lowest(_arbiter.Limits(c.Id, given, withDlm ? null : source => source is not (LimitSources.Dlm or LimitSources.DlmDisconnected)));
+        return limit.Amps < MinimumCurrent ? (0, limit.Binding) : limit;
+    }
+
+    /// <summary>
+    /// Sets a named limit (A per phase) for one connector or (null) the whole station, or clears it (null amps): the
+    /// energy services' way into the arbitration. A change re-evaluates the connectors at once.
+    /// </summary>
+    public void SetLimit(string source, double? amps, int? connector = null)
+    {
+        bool changed;
+        lock (_gate)
         {
-            Take(s.ModbusSafeCurrent, "safe current (Modbus master silent)");
+            changed = _arbiter.Set(source, amps, connector);
         }
-        Take(c.ExternalLimitA is { } backend ? Math.Max(0, backend) : null, "backend charging profile");   // negative: a discharge request
-        if (withEv)
+        if (changed)
         {
-            Take(c.EvNeeds?.MaxCurrentA, "the EV's maximum current");
+            EvaluateAll();
         }
-        return limit.Amps < MinimumCurrent ? (0, limit.Name) : limit;
+    }
+
+    /// <summary>What a connector could take without DLM's word (the EV's maximum and every other limit): what it asks DLM for.</summary>
+    public double LimitWithoutDlm(int connector)
+    {
+        lock (_gate)
+        {
+            return Arbitrate(Connector(connector), withEv: true, withDlm: false).Amps;
+        }
     }
 
     private double OfferedCurrent(Connector c) => Arbitrate(c, withEv: false).Amps;
@@ -760,7 +779,12 @@ public sealed partial class ChargingStation
         var (signalled, binding) = Arbitrate(c, withEv: true);
         c.OfferedCurrentA = OfferedCurrent(c);
         c.LimitReason = binding;
+        double before = c.SignalledCurrentA;
         c.SignalledCurrentA = Paused(c) ? 0 : signalled;
+        if (c.SignalledCurrentA < before - 0.05 && c.Transaction is not null && !Paused(c))
+        {
+            Log.Lowered(_logger, c.Id, before, c.SignalledCurrentA, binding);
+        }
 
         var settings = _settings.Current;
         if (settings.FreeCharging && c.Transaction is null && c.Authorized is null && c.Plugged && !c.FinishedOnThisPlug)
@@ -884,6 +908,9 @@ public sealed partial class ChargingStation
 
         [LoggerMessage(8, LogLevel.Information, "Connector {Connector}: no authorization for the ISO 15118 EV within {Seconds} s: refused")]
         public static partial void NotAuthorized(ILogger logger, int connector, int seconds);
+
+        [LoggerMessage(10, LogLevel.Information, "Connector {Connector}: current lowered from {Before:0.#} A to {After:0.#} A by the {Binding}")]
+        public static partial void Lowered(ILogger logger, int connector, double before, double after, string binding);
 
         [LoggerMessage(9, LogLevel.Information, "Connector {Connector}: metering receipt of {Emaid} for {ReadingWh} Wh (transaction {Transaction}) verified and kept")]
         public static partial void Receipt(ILogger logger, int connector, string emaid, ulong readingWh, long transaction);

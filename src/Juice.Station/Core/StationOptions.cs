@@ -21,6 +21,14 @@ public sealed class StationOptions
 
     public double NominalVoltage { get; set; } = 230;
 
+    /// <summary>
+    /// The installation's phase rotation: the grid phases of the station's L1, L2, L3 ("L1L2L3", "L2L3L1", "L3L1L2",
+    /// …). Load management counts a single-phase EV on the grid phase of the station's L1.
+    /// </summary>
+    public string PhaseRotation { get; set; } = "L1L2L3";
+
+    public Juice.Station.Energy.PhaseRotation Rotation => Juice.Station.Energy.PhaseRotation.TryParse(PhaseRotation, out var r) ? r : Juice.Station.Energy.PhaseRotation.Standard;
+
     /// <summary>What the SECC offers: "ac", "dc" or "ac,dc" (the simulated power electronics can do both).</summary>
     public string EnergyTransfer { get; set; } = "ac,dc";
 
@@ -71,6 +79,10 @@ public sealed class StationOptions
         if (Phases is not (1 or 3))
         {
             yield return "Station:Phases must be 1 or 3";
+        }
+        if (!Juice.Station.Energy.PhaseRotation.TryParse(PhaseRotation, out _))
+        {
+            yield return "Station:PhaseRotation must name the grid phases of L1, L2, L3, such as L1L2L3, L2L3L1 or L3L1L2";
         }
         if (!EnergyTransfer.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).All(e => e is "ac" or "dc")
             || EnergyTransfer.Trim().Length == 0)

@@ -14,7 +14,7 @@ namespace Juice.Station.Modbus;
 /// are refused as evcc expects of this set. 1020–1023 extend the table for bidirectional power (README): 1020 the HEMS
 /// discharge request in W (R/W), 1022–1023 the energy the running session fed back in Wh (u32).
 /// </summary>
-public sealed partial class BenderRegisters(ChargingStation station, SettingsStore settings, int connector, ILogger logger) : IModbusRegisters
+public sealed partial class BenderRegisters(ChargingStation station, SettingsStore settings, int connector, ILogger logger, Juice.Station.Energy.Dlm.DlmService? dlm = null) : IModbusRegisters
 {
     /// <summary>The blocks of the register set (first and last register, inclusive).</summary>
     public static readonly (ushort First, ushort Last)[] Blocks = [(100, 152), (200, 227), (600, 635), (700, 746), (1000, 1000), (1020, 1023), (1110, 1119)];
@@ -83,17 +83,32 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         U32(r, 224, (uint)Math.Round(m.VoltageV.L2));
         U32(r, 226, (uint)Math.Round(m.VoltageV.L3));
 
-        // 600–635: no dynamic load management (600 = 0 disabled); limits are the station's own
+        // 600–635: dynamic load management (600: the role, 0 disabled); without DLM the station's own limits
+        r[600] = (ushort)s.DlmMode;
         ushort offered = (ushort)Math.Round(Math.Min(o.MaxCurrent, s.OperatorCurrentLimit ?? o.MaxCurrent));
+        bool dlmOn = s.DlmMode != DlmMode.Disabled;
+        double[] sub = [s.DlmSubDistributionL1, s.DlmSubDistributionL2, s.DlmSubDistributionL3];
+        double[] operatorSub = [s.DlmOperatorSubDistributionL1, s.DlmOperatorSubDistributionL2, s.DlmOperatorSubDistributionL3];
         for (int i = 0; i < 3; i++)
         {
-            r[610 + i] = (ushort)Math.Round(o.MaxCurrent);
-            r[613 + i] = (ushort)Math.Round(s.OperatorCurrentLimit ?? o.MaxCurrent);
+            r[610 + i] = (ushort)Math.Round(dlmOn ? sub[i] : o.MaxCurrent);
+            r[613 + i] = (ushort)Math.Round(dlmOn ? operatorSub[i] : s.OperatorCurrentLimit ?? o.MaxCurrent);
             r[633 + i] = offered;
         }
+        r[620] = (ushort)(s.DlmExternalMeter ? 1 : 0);
         r[630] = (ushort)Math.Round(m.CurrentA.L1);
         r[631] = (ushort)Math.Round(m.CurrentA.L2);
         r[632] = (ushort)Math.Round(m.CurrentA.L3);
+        if (dlm?.MasterStatus() is { } master)
+        {
+            // the master: what it distributes among the slaves and what it has
+            r[621] = (ushort)master.SlavesConnected;
+            for (int i = 0; i < 3; i++)
+            {
+                r[630 + i] = (ushort)Math.Round(master.Applied[i]);
+                r[633 + i] = (ushort)Math.Round(master.Available[i]);
+            }
+        }
 
         SessionRegisters(r, c, s, o);
 
@@ -179,7 +194,7 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
         for (int i = 0; i < values.Length; i++)
         {
             int address = start + i;
-            if (address is not (124 or 131 or 132 or 1000 or 1020))
+            if (address is not (124 or 131 or 132 or 613 or 614 or 615 or 1000 or 1020))
             {
                 return ModbusException.IllegalDataAddress;   // a read-only register
             }
@@ -193,6 +208,7 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
                 124 => v is 0 or 1,
                 131 => v <= station.Options.MaxCurrent,
                 132 => v <= 3600,
+                613 or 614 or 615 => v <= 2000,   // A; the operator's limit of the DLM sub-distribution
                 1000 => v <= station.Options.MaxCurrent,
                 1020 => true,   // W; the station applies it within the operator's discharge limit
                 _ => false,
@@ -216,6 +232,15 @@ public sealed partial class BenderRegisters(ChargingStation station, SettingsSto
                     break;
                 case 132:
                     settings.Update(x => x with { ModbusCommunicationTimeout = v });
+                    break;
+                case 613:
+                    settings.Update(x => x with { DlmOperatorSubDistributionL1 = v });
+                    break;
+                case 614:
+                    settings.Update(x => x with { DlmOperatorSubDistributionL2 = v });
+                    break;
+                case 615:
+                    settings.Update(x => x with { DlmOperatorSubDistributionL3 = v });
                     break;
                 case 1000:
                     station.SetHemsLimit(v);

@@ -34,7 +34,8 @@ public sealed class ModbusOptions
 }
 
 /// <summary>Runs one Modbus TCP server per connector (base port, base port + 1), when on in configuration and settings.</summary>
-internal sealed partial class ModbusHostedService(IOptions<ModbusOptions> options, ChargingStation station, SettingsStore settings, ILoggerFactory loggers)
+internal sealed partial class ModbusHostedService(IOptions<ModbusOptions> options, ChargingStation station, SettingsStore settings, ILoggerFactory loggers,
+    Juice.Station.Energy.Dlm.DlmService? dlm = null)
     : IHostedService, IAsyncDisposable
 {
     private readonly List<ModbusTcpServer> _servers = [];
@@ -54,7 +55,7 @@ internal sealed partial class ModbusHostedService(IOptions<ModbusOptions> option
         foreach (var c in station.Connectors)
         {
             int port = basePort == 0 ? 0 : basePort + c.Id - 1;
-            var registers = new BenderRegisters(station, settings, c.Id, loggers.CreateLogger<BenderRegisters>());
+            var registers = new BenderRegisters(station, settings, c.Id, loggers.CreateLogger<BenderRegisters>(), dlm);
             ModbusTcpServer server;
             try
             {

@@ -16,7 +16,7 @@ public enum Iso15118Mode
 /// kept in the database; infrastructure (ports, paths, hardware limits) comes from configuration. Immutable: a
 /// change is a new instance, validated and stored in one transaction.
 /// </summary>
-public sealed record OperatorSettings
+public sealed partial record OperatorSettings
 {
     /// <summary>Free charging: every vehicle charges without authorization, under <see cref="FreeChargingIdTag"/>.</summary>
     public bool FreeCharging { get; init; }
@@ -238,6 +238,7 @@ public sealed record OperatorSettings
         {
             errors[nameof(ModbusCommunicationTimeout)] = "0 (off) to 3600 seconds";
         }
+        ValidateLoadManagement(errors, hardwareLimit);
         return errors;
     }
 }

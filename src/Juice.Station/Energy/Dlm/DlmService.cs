@@ -1,0 +1,410 @@
+using System.Net;
+using System.Net.Sockets;
+using Juice.Station.Core;
+using Juice.Station.Persistence;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Juice.Station.Energy.Dlm;
+
+/// <summary>
+/// Dynamic load management on the network, in the role the LOAD MANAGEMENT page sets (a change of role, network id
+/// or master address restarts it). The wire format (UDP, JSON datagrams; see <see cref="DlmDatagram"/>):
+/// <list type="bullet">
+/// <item>a master announces itself every Dlm:AnnounceSeconds to Dlm:DiscoveryAddress:Dlm:Port (unless "Disable
+/// Discovery Broadcasting") and takes reports on Dlm:MasterPort;</item>
+/// <item>a slave (auto-discovery) follows the master whose announcement carries its network id — or the configured
+/// master address — and reports every Dlm:ReportSeconds, at once on a change and after applying an assignment;</item>
+/// <item>the master answers every report with that slave's assignment, and sends all assignments after each
+/// allocation round (every "DLM Algorithm Sample Rate" and at once on an event: an EV arriving or leaving, a
+/// slave joining or lost).</item>
+/// </list>
+/// </summary>
+public sealed partial class DlmService(ChargingStation station, SettingsStore settings, LocalLimits local, ExternalInput input,
+    IOptions<DlmOptions> dlmOptions, IOptions<StationOptions> stationOptions, TimeProvider time, ILogger<DlmService> logger) : BackgroundService
+{
+    private readonly DlmOptions _options = dlmOptions.Value;
+    private readonly object _gate = new();
+    private DlmMaster? _master;
+    private DlmSlave? _slave;
+    private IPEndPoint? _masterEndPoint;
+    private IPEndPoint? _followed;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already awake
+        }
+    }
+
+    public string StationId => _options.StationId ?? stationOptions.Value.SerialNumber;
+
+    /// <summary>The master's report port while this station is the master (for tests and the page).</summary>
+    public IPEndPoint? MasterEndPoint => _masterEndPoint;
+
+    /// <summary>The master's view (null unless this station is the master).</summary>
+    public DlmMasterStatus? MasterStatus()
+    {
+        lock (_gate)
+        {
+            return _master?.Status();
+        }
+    }
+
+    /// <summary>This station as a slave: the master it follows (null: none now), where it reports.</summary>
+    public (bool Connected, string? Master, IPEndPoint? Address)? SlaveStatus()
+    {
+        var slave = _slave;
+        return slave is null ? null : (slave.Connected, slave.Master, _followed);
+    }
+
+    /// <summary>What the master distributes now: the sub-distribution limits, the schedule, the external input, never below 0.</summary>
+    public PhaseCurrents Available(OperatorSettings s)
+    {
+        var limit = new PhaseCurrents(s.DlmSubDistributionL1, s.DlmSubDistributionL2, s.DlmSubDistributionL3)
+            .Lower(new PhaseCurrents(s.DlmOperatorSubDistributionL1, s.DlmOperatorSubDistributionL2, s.DlmOperatorSubDistributionL3));
+        if (local.ScheduleNow() is { } scheduled)
+        {
+            limit = limit.Lower(scheduled);
+        }
+        if (s.DlmExternalInput && input.Active(s.ExternalInputActiveLow))
+        {
+            limit = limit.Plus(new PhaseCurrents(s.DlmExternalInputOffsetL1, s.DlmExternalInputOffsetL2, s.DlmExternalInputOffsetL3));
+        }
+        return limit.NotBelowZero();
+    }
+
+    private static (DlmMode, int, string?, bool) Role(OperatorSettings s) => (s.DlmMode, s.DlmNetworkId, s.DlmMasterAddress, s.DlmDisableDiscoveryBroadcasting);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var s = settings.Current;
+            var role = Role(s);
+            using var restart = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            void OnSettings(OperatorSettings changed)
+            {
+                if (Role(changed) != role)
+                {
+                    restart.Cancel();
+                }
+                Wake();   // new limits: allocate now
+            }
+            void OnStation(ConnectorSnapshot _) => Wake();
+            settings.Changed += OnSettings;
+            station.Changed += OnStation;
+            input.Changed += OnInput;
+            void OnInput(bool? _) => Wake();
+            try
+            {
+                switch (s.DlmMode)
+                {
+                    case DlmMode.MasterWithInternalSlave or DlmMode.MasterStandalone:
+                        await RunMasterAsync(s, internalSlave: s.DlmMode == DlmMode.MasterWithInternalSlave, restart.Token);
+                        break;
+                    case DlmMode.SlaveAutoDiscovery or DlmMode.SlaveFixedMaster:
+                        await RunSlaveAsync(s, restart.Token);
+                        break;
+                    default:
+                        await Task.Delay(Timeout.Infinite, restart.Token);
+                        break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (SocketException e)
+            {
+                Log.SocketFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            finally
+            {
+                settings.Changed -= OnSettings;
+                station.Changed -= OnStation;
+                input.Changed -= OnInput;
+                lock (_gate)
+                {
+                    _master = null;
+                }
+                _masterEndPoint = null;
+                _followed = null;
+                _slave?.Clear();
+                _slave = null;
+            }
+        }
+    }
+
+    // ---- master ----
+
+    private async Task RunMasterAsync(OperatorSettings s, bool internalSlave, CancellationToken ct)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.EnableBroadcast = true;
+        socket.Bind(new IPEndPoint(IPAddress.Any, _options.MasterPort));
+        _masterEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        var master = new DlmMaster(_options, time);
+        lock (_gate)
+        {
+            _master = master;
+        }
+        var slave = internalSlave ? new DlmSlave(station, _options, time, logger) : null;
+        _slave = slave;
+        Log.MasterStarted(logger, s.DlmNetworkId, _masterEndPoint.Port, s.DlmDisableDiscoveryBroadcasting ? "off" : _options.DiscoveryAddress + ":" + _options.Port);
+        var announce = s.DlmDisableDiscoveryBroadcasting ? Task.CompletedTask : AnnounceAsync(socket, s.DlmNetworkId, _masterEndPoint.Port, ct);
+        var receive = ReceiveReportsAsync(socket, master, s.DlmNetworkId, ct);
+        long lastRound = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var current = settings.Current;
+            bool round;
+            lock (_gate)
+            {
+                if (slave is not null)
+                {
+                    // the internal slave reports like any other, without the network
+                    _pendingEvent |= master.Report(new DlmDatagram { T = "report", Net = current.DlmNetworkId, From = StationId, Rotation = stationOptions.Value.Rotation.ToString(), Connectors = slave.Connectors() }, null);
+                }
+                round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent | master.CheckLost();
+                _pendingEvent = false;
+            }
+            IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> assignments;
+            lock (_gate)
+            {
+                var settingsNow = new DlmMasterSettings(Available(current), current.DlmMinimumCurrent, current.DlmImbalancePrevention ? current.DlmImbalanceLimit : null,
+                    current.DlmAllowEvWakeup, current.DlmDisconnectedLimit);
+                assignments = round ? master.Allocate(settingsNow) : master.Grant();
+            }
+            if (round)
+            {
+                lastRound = time.GetTimestamp();
+            }
+            foreach (var a in assignments)
+            {
+                if (a.To is null)
+                {
+                    slave?.Assigned(StationId, a.Assignments);
+                }
+                else
+                {
+                    await SendAsync(socket, Assign(current.DlmNetworkId, a), a.To, ct);
+                }
+            }
+            // the next round: the sample rate, or sooner on an event (a report that changes the demand, a station change)
+            await Task.WhenAny(_wake.WaitAsync(ct), Task.Delay(TimeSpan.FromSeconds(1), time, ct));
+            if (receive.IsFaulted || announce.IsFaulted)
+            {
+                await Task.WhenAll(receive, announce);
+            }
+        }
+        await Task.WhenAll(announce, receive).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private bool _pendingEvent;
+
+    private DlmDatagram Assign(int net, (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq) a) =>
+        new() { T = "assign", Net = net, From = StationId, Seq = a.Seq, Assignments = a.Assignments };
+
+    private async Task AnnounceAsync(Socket socket, int net, int port, CancellationToken ct)
+    {
+        var to = new IPEndPoint(IPAddress.Parse(_options.DiscoveryAddress), _options.Port);
+        var datagram = new DlmDatagram { T = "announce", Net = net, From = StationId, Port = port };
+        while (!ct.IsCancellationRequested)
+        {
+            await SendAsync(socket, datagram, to, ct);
+            await Task.Delay(TimeSpan.FromSeconds(_options.AnnounceSeconds), time, ct);
+        }
+    }
+
+    private async Task ReceiveReportsAsync(Socket socket, DlmMaster master, int net, CancellationToken ct)
+    {
+        var buffer = new byte[DlmDatagram.MaxBytes + 1];
+        while (!ct.IsCancellationRequested)
+        {
+            var r = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
+            var d = DlmDatagram.Decode(buffer.AsSpan(0, r.ReceivedBytes), out var problem);
+            if (d is null)
+            {
+                Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
+                continue;
+            }
+            if (d.Net != net || d.T != "report" || d.From == StationId)
+            {
+                continue;
+            }
+            (string, EndPoint?, DlmConnectorAssignment[], long)? answer;
+            lock (_gate)
+            {
+                bool joined = master.AssignmentOf(d.From) is null;
+                if (master.Report(d, r.RemoteEndPoint))
+                {
+                    _pendingEvent = true;
+                    Wake();
+                }
+                if (joined)
+                {
+                    Log.SlaveJoined(logger, d.From, r.RemoteEndPoint.ToString()!);
+                }
+                master.Grant();
+                answer = master.AssignmentOf(d.From);
+            }
+            if (answer is { } a)
+            {
+                await SendAsync(socket, Assign(net, a), r.RemoteEndPoint, ct);
+            }
+        }
+    }
+
+    // ---- slave ----
+
+    private async Task RunSlaveAsync(OperatorSettings s, CancellationToken ct)
+    {
+        var slave = new DlmSlave(station, _options, time, logger);
+        _slave = slave;
+        slave.Check(s.DlmDisconnectedLimit);   // the Disconnected Limit until the master's first word
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+        Socket? discovery = null;
+        if (s.DlmMode == DlmMode.SlaveFixedMaster && DlmEndpoint.TryParse(s.DlmMasterAddress, out var fixedMaster, _options.MasterPort))
+        {
+            var addresses = await Dns.GetHostAddressesAsync(fixedMaster.Host, AddressFamily.InterNetwork, ct);
+            _followed = new IPEndPoint(addresses.First(), fixedMaster.Port);
+            Log.SlaveStarted(logger, s.DlmNetworkId, "the master at " + _followed);
+        }
+        else
+        {
+            discovery = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            discovery.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);   // several stations on one host
+            discovery.Bind(new IPEndPoint(IPAddress.Any, _options.Port));
+            Log.SlaveStarted(logger, s.DlmNetworkId, $"announcements on UDP {_options.Port}");
+        }
+        using var _ = discovery;
+        var tasks = new List<Task> { ReceiveAssignmentsAsync(socket, slave, s.DlmNetworkId, ct) };
+        if (discovery is not null)
+        {
+            tasks.Add(DiscoverAsync(discovery, s.DlmNetworkId, ct));
+        }
+        long lastReport = 0;
+        long seq = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var current = settings.Current;
+            slave.Check(current.DlmDisconnectedLimit);
+            if (_followed is { } master)
+            {
+                lastReport = time.GetTimestamp();
+                var report = new DlmDatagram { T = "report", Net = s.DlmNetworkId, From = StationId, Seq = ++seq, Rotation = stationOptions.Value.Rotation.ToString(), Connectors = slave.Connectors() };
+                await SendAsync(socket, report, master, ct);
+            }
+            var wait = TimeSpan.FromSeconds(_options.ReportSeconds) - (lastReport == 0 ? TimeSpan.Zero : time.GetElapsedTime(lastReport));
+            var tick = Task.Delay(wait > TimeSpan.Zero ? TimeSpan.FromSeconds(Math.Min(1, wait.TotalSeconds)) : TimeSpan.Zero, time, ct);
+            var done = await Task.WhenAny(_wake.WaitAsync(ct), tick);
+            if (tasks.FirstOrDefault(t => t.IsFaulted) is { } failed)
+            {
+                await failed;
+            }
+            // a wake-up (a change here, an assignment applied) reports at once; otherwise wait out the report interval
+            while (done == tick && lastReport != 0 && time.GetElapsedTime(lastReport) < TimeSpan.FromSeconds(_options.ReportSeconds) && !ct.IsCancellationRequested)
+            {
+                slave.Check(settings.Current.DlmDisconnectedLimit);
+                tick = Task.Delay(TimeSpan.FromSeconds(Math.Min(1, _options.ReportSeconds)), time, ct);
+                done = await Task.WhenAny(_wake.WaitAsync(ct), tick);
+            }
+        }
+        await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task DiscoverAsync(Socket discovery, int net, CancellationToken ct)
+    {
+        var buffer = new byte[DlmDatagram.MaxBytes + 1];
+        while (!ct.IsCancellationRequested)
+        {
+            var r = await discovery.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
+            var d = DlmDatagram.Decode(buffer.AsSpan(0, r.ReceivedBytes), out var problem);
+            if (d is null)
+            {
+                Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
+                continue;
+            }
+            if (d.T == "announce" && d.Net == net && d.From != StationId)
+            {
+                var at = new IPEndPoint(((IPEndPoint)r.RemoteEndPoint).Address, d.Port!.Value);
+                if (!at.Equals(_followed) && _slave is { Connected: false })
+                {
+                    Log.MasterAnnounced(logger, d.From, at.ToString());
+                    _followed = at;
+                    Wake();
+                }
+            }
+        }
+    }
+
+    private async Task ReceiveAssignmentsAsync(Socket socket, DlmSlave slave, int net, CancellationToken ct)
+    {
+        var buffer = new byte[DlmDatagram.MaxBytes + 1];
+        while (!ct.IsCancellationRequested)
+        {
+            var r = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
+            var d = DlmDatagram.Decode(buffer.AsSpan(0, r.ReceivedBytes), out var problem);
+            if (d is null)
+            {
+                Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
+                continue;
+            }
+            if (d.T == "assign" && d.Net == net && r.RemoteEndPoint.Equals(_followed))
+            {
+                var before = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
+                slave.Assigned(d.From, d.Assignments!);
+                var after = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
+                if (!before.SequenceEqual(after))
+                {
+                    Wake();   // confirm what is applied now, so the master can raise others
+                }
+            }
+        }
+    }
+
+    private async Task SendAsync(Socket socket, DlmDatagram datagram, EndPoint to, CancellationToken ct)
+    {
+        try
+        {
+            await socket.SendToAsync(datagram.Encode(), SocketFlags.None, to, ct);
+        }
+        catch (SocketException e)
+        {
+            Log.SendFailed(logger, to.ToString()!, e.Message);   // the peer's timeout handles a lasting loss
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "DLM master of network {Net}: reports on UDP {Port}, announcements {Announce}")]
+        public static partial void MasterStarted(ILogger logger, int net, int port, string announce);
+
+        [LoggerMessage(2, LogLevel.Information, "DLM slave of network {Net}: looking for {Where}")]
+        public static partial void SlaveStarted(ILogger logger, int net, string where);
+
+        [LoggerMessage(3, LogLevel.Information, "DLM: master {Master} announced at {Address}")]
+        public static partial void MasterAnnounced(ILogger logger, string master, string address);
+
+        [LoggerMessage(4, LogLevel.Information, "DLM: slave {Slave} joined from {Address}")]
+        public static partial void SlaveJoined(ILogger logger, string slave, string address);
+
+        [LoggerMessage(5, LogLevel.Warning, "DLM: datagram from {Address} dropped: {Problem}")]
+        public static partial void Dropped(ILogger logger, string address, string problem);
+
+        [LoggerMessage(6, LogLevel.Warning, "DLM: sending to {Address} failed: {Problem}")]
+        public static partial void SendFailed(ILogger logger, string address, string problem);
+
+        [LoggerMessage(7, LogLevel.Error, "DLM: the UDP socket failed ({Problem}); trying again in 5 s")]
+        public static partial void SocketFailed(ILogger logger, string problem);
+    }
+}
