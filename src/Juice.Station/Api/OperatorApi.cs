@@ -195,6 +195,7 @@ public static class OperatorApi
         WebUi.MapWebRoutes(api);
         api.MapNetwork();
         api.MapCertificates();
+        api.MapLoadManagement();
         api.MapGet("/health", () => Results.Ok(new { status = "ok" }));
         api.MapPost("/login", async (LoginRequest request, OperatorAuthenticator auth, LoginThrottle throttle, HttpContext context) =>
         {

@@ -27,6 +27,9 @@ public sealed partial class LocalLimits(ChargingStation station, SettingsStore s
         return s.CurrentSchedulerEnabled ? CurrentSchedule.At(s.CurrentSchedule, time.GetUtcNow(), options.Value.Zone) : null;
     }
 
+    /// <summary>After each application of the limits (the timer's, an input's, a setting's).</summary>
+    public event Action? Applied;
+
     public void Apply()
     {
         var s = settings.Current;
@@ -59,6 +62,7 @@ public sealed partial class LocalLimits(ChargingStation station, SettingsStore s
             bool offline = s.DisconnectedUpperLimitForSmartCharging && backend.Backend is { Configured: true, Online: false };
             station.SetLimit(LimitSources.BackendOffline, offline ? s.DlmDisconnectedLimit : null);
         }
+        Applied?.Invoke();
     }
 
     public static bool IsMaster(DlmMode mode) => mode is DlmMode.MasterWithInternalSlave or DlmMode.MasterStandalone;

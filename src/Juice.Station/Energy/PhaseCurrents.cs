@@ -22,8 +22,10 @@ public readonly record struct PhaseCurrents(double L1, double L2, double L3)
 
     public double this[int phase] => phase switch { 0 => L1, 1 => L2, 2 => L3, _ => throw new ArgumentOutOfRangeException(nameof(phase)) };
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public double Max => Math.Max(L1, Math.Max(L2, L3));
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public double Min => Math.Min(L1, Math.Min(L2, L3));
 
     /// <summary>Each phase the smaller of the two.</summary>

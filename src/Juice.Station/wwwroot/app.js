@@ -53,7 +53,7 @@ function h(tag, attrs = {}, ...children) {
 const fmt = {
   kw: w => (w / 1000).toFixed(1) + ' kW',
   kwh: wh => (wh / 1000).toFixed(2) + ' kWh',
-  a: a => (a ?? 0).toFixed(0) + ' A',
+  a: a => String(Math.round((a ?? 0) * 10) / 10) + ' A',
   duration(seconds) {
     seconds = Math.max(0, Math.round(seconds));
     const hh = Math.floor(seconds / 3600), mm = Math.floor(seconds % 3600 / 60), ss = seconds % 60;
@@ -616,9 +616,42 @@ pages.load = {
   title: 'Load management',
   async render(main) {
     const system = await api('GET', '/system');
-    main.append(h('div', { class: 'card' }, h('h2', { text: 'Current limit' }), settingsForm([
+    const A = (key, label, help, extra) => F(key, label, 'number', help, { step: 1, ...extra });
+    const inputState = h('div', { class: 'card', id: 'external-input' });
+    const dlmState = h('div', { class: 'card', id: 'dlm-state' });
+    const schedule = h('div', { class: 'card', id: 'current-schedule' });
+    main.append(h('div', { class: 'card', id: 'local-settings' }, h('h2', { text: 'Local' }), settingsForm([
       F('operatorCurrentLimit', 'Operator current limit (A)', 'number', 'The highest current per phase the station offers, below the hardware limit. Empty: the hardware limit.', { nullable: true, step: 1, placeholder: 'hardware limit' }),
-    ])), h('div', { class: 'card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
+      F('externalInputEnabled', "Energy management from external input (Enable 'Opto1 In')", 'bool', 'Load shedding without DLM: while the external input is active, the station charges at most the current limit below.'),
+      A('externalInputCurrentLimit', 'Current limit for energy management from external input (A)', '0 stops charging while the input is active; 10 reduces the current to 10 A.'),
+      F('externalInputActiveLow', 'External input polarity: active low ("normally closed")', 'bool', 'On: the input is active while its level is low (contact open). Off: active high ("normally open"). Agree it with your energy supplier; it applies to the Local and the DLM use of the input.'),
+      F('disconnectedUpperLimitForSmartCharging', 'Enable Disconnected Upper Limit for SmartCharging', 'bool', 'While the OCPP backend is offline, the station charges at most the Disconnected Limit (below).'),
+    ])), inputState,
+    h('div', { class: 'card', id: 'dlm-settings' }, h('h2', { text: 'Dynamic Load Management' }), settingsForm([
+      F('dlmMode', 'Dynamic Load Management - DLM Master/Slave', 'select', 'The role of this station: the master distributes the sub-distribution\'s current among its slaves (with its own connectors as an internal slave, or standalone); a slave finds its master by the network id, or at a fixed address.',
+        { options: [['Disabled', 'Disabled'], ['MasterWithInternalSlave', 'DLM Master (With internal DLM-Slave)'], ['MasterStandalone', 'DLM Master (Standalone)'], ['SlaveAutoDiscovery', 'DLM Slave (Master-Auto-Discovery)'], ['SlaveFixedMaster', 'DLM Slave (Master-Fixed-IP)']] }),
+      A('dlmNetworkId', 'DLM Network Id', 'A master and its slaves share this number; several DLM networks can share one LAN.'),
+      F('dlmMasterAddress', 'DLM Master address (fixed IP)', 'text', 'For DLM Slave (Master-Fixed-IP): the master\'s address, host or host:port (the master\'s report port, Dlm:MasterPort).', { nullable: true }),
+      F('dlmDisableDiscoveryBroadcasting', 'Disable Discovery Broadcasting', 'bool', 'The master sends no announcements; its slaves then need its fixed address.'),
+      A('dlmSampleRateSeconds', 'DLM Algorithm Sample Rate (s)', 'Seconds between allocation rounds; plugging in, start and stop allocate at once.'),
+      F('dlmAllowEvWakeup', 'Allow EV Wakeup', 'bool', 'An EV that stopped drawing current keeps the minimum current so that it can start again; off: it gets none and the others share its part.'),
+      A('dlmSubDistributionL1', 'EVSE Sub-Distribution Limit L1 (A)', 'What the sub-distribution carries for EVs on L1 (Modbus 610).'),
+      A('dlmSubDistributionL2', 'EVSE Sub-Distribution Limit L2 (A)', 'The same for L2 (Modbus 611).'),
+      A('dlmSubDistributionL3', 'EVSE Sub-Distribution Limit L3 (A)', 'The same for L3 (Modbus 612).'),
+      A('dlmOperatorSubDistributionL1', 'Operator EVSE Sub-Distribution Limit L1 (A)', 'The operator\'s own limit on L1; an energy manager writes it to Modbus 613.'),
+      A('dlmOperatorSubDistributionL2', 'Operator EVSE Sub-Distribution Limit L2 (A)', 'The same for L2 (Modbus 614).'),
+      A('dlmOperatorSubDistributionL3', 'Operator EVSE Sub-Distribution Limit L3 (A)', 'The same for L3 (Modbus 615).'),
+      F('dlmExternalInput', "External Input 1 Config (Enable 'Opto1 In')", 'bool', 'Load shedding with DLM: while the input is active, the master distributes the sub-distribution limits plus the offsets below.'),
+      A('dlmExternalInputOffsetL1', 'Ext. Input 1 Current Offset L1 (A)', 'Negative: less current while the input is active (16 A with -10 A leaves 6 A).'),
+      A('dlmExternalInputOffsetL2', 'Ext. Input 1 Current Offset L2 (A)', 'The same for L2.'),
+      A('dlmExternalInputOffsetL3', 'Ext. Input 1 Current Offset L3 (A)', 'The same for L3.'),
+      F('dlmExternalMeter', 'External Meter Support', 'bool', 'The grid meter\'s other loads lower what the EVs get. Not offered yet: this station reads no grid meter.'),
+      F('dlmImbalancePrevention', 'Current Imbalance Prevention', 'bool', 'Keeps the difference between the most and the least loaded phase within the limit below (single-phase EVs; each station\'s phase rotation counts).'),
+      A('dlmImbalanceLimit', 'Current Imbalance Limit (A)', 'The largest difference between phases, e.g. 20 A; see your local rules.'),
+      A('dlmMinimumCurrent', 'Minimum Current Limit (A)', 'An EV that cannot get this much waits (0 A) in a fair queue; 6 to 32 A.'),
+      A('dlmDisconnectedLimit', 'Disconnected Limit (A)', 'What each station charges at most while the stations cannot reach each other; keep it as low as possible.'),
+    ])), dlmState, schedule,
+    h('div', { class: 'card', id: 'modbus-card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
       F('modbusEnabled', 'Modbus TCP server', 'bool', 'The register set for energy managers (read the state, write a current limit).', { restart: true }),
       F('modbusPort', 'Port', 'number', `TCP port of connector 1 (connector 2 on the next one). Empty: the configured port (Modbus:Port, ${system.modbusConfiguredPort}).`,
         { restart: true, nullable: true, step: 1, placeholder: `${system.modbusConfiguredPort} (configured)` }),
@@ -627,6 +660,72 @@ pages.load = {
       F('modbusSafeCurrent', 'Safe current (A)', 'number', 'Register 131: the current while the Modbus master is silent past the communication timeout.', { step: 1 }),
       F('modbusCommunicationTimeout', 'Communication timeout (s)', 'number', 'Register 132: seconds of silence before the safe current applies; 0: never.', { step: 1 }),
     ])));
+    await scheduleEditor(schedule);
+    every(2000, async () => {
+      const lm = await api('GET', '/load-management');
+      const i = lm.externalInput;
+      inputState.replaceChildren(h('h2', { text: 'External input' }), h('div', { class: 'kpis' },
+        kpi('Level', i.level ?? 'not set'), kpi('Load shedding', i.active ? 'active' : 'inactive'), kpi('Used by', i.usedBy ?? 'nothing (off)'), kpi('Input', i.source)),
+        i.hardware ? null : h('div', { class: 'buttons' },
+          h('button', { type: 'button', id: 'input-high', onclick: async () => { await api('PUT', '/load-management/external-input', { level: 'high' }); } }, 'Set level high'),
+          h('button', { type: 'button', id: 'input-low', onclick: async () => { await api('PUT', '/load-management/external-input', { level: 'low' }); } }, 'Set level low')));
+      const rows = lm.connectors.map(c => [`Connector ${c.id}`, c.status, fmt.a(c.signalledCurrentA), c.binding]);
+      const parts = [h('h2', { text: 'DLM now' }), h('p', { class: 'muted', text: 'Role: ' + lm.mode + (lm.slave ? (lm.slave.connected ? ` · following ${lm.slave.master} at ${lm.slave.address}` : ' · no master: the Disconnected Limit applies') : '') })];
+      if (lm.master) {
+        const pc = p => `${p.l1} / ${p.l2} / ${p.l3} A`;
+        parts.push(h('div', { class: 'kpis' }, kpi('Slaves connected', lm.master.slavesConnected), kpi('Slaves lost', lm.master.slavesLost),
+          kpi('Applied L1/L2/L3', pc(lm.master.applied)), kpi('Available L1/L2/L3', pc(lm.master.available))),
+          table(['Station', 'Connector', 'EV', 'Phases', 'EV max', 'Applied', 'Assigned'], lm.master.connectors.map(c =>
+            [c.slave + (c.lost ? ' (lost)' : ''), c.connector, c.ev ? (c.idle ? 'idle' : 'yes') : '–', c.phases, fmt.a(c.maxA), fmt.a(c.appliedA), fmt.a(c.grantedA)]), 'No stations.'));
+      }
+      parts.push(table(['This station', 'Status', 'Current', 'Limited by'], rows, ''));
+      dlmState.replaceChildren(...parts);
+    });
+  },
+};
+
+async function scheduleEditor(card) {
+  const s = await api('GET', '/settings');
+  let entries = (s.currentSchedule || []).map(e => ({ ...e }));
+  const enabled = h('input', { type: 'checkbox', id: 'f-currentSchedulerEnabled', checked: s.currentSchedulerEnabled });
+  const error = h('p', { class: 'error', id: 'schedule-error' });
+  const body = h('div');
+  const draw = () => body.replaceChildren(table(['Hour', 'L1 (A)', 'L2 (A)', 'L3 (A)', ''], entries.map((e, i) => [
+    h('select', { 'aria-label': 'Hour', onchange: ev => { e.hour = Number(ev.target.value); } }, [...Array(24).keys()].map(x => h('option', { value: x, text: String(x), selected: x === e.hour }))),
+    ...['l1', 'l2', 'l3'].map(k => h('input', { type: 'number', step: 1, value: e[k], 'aria-label': k.toUpperCase(), class: 'key-input', oninput: ev => { e[k] = Number(ev.target.value); } })),
+    h('button', { type: 'button', onclick: () => { entries.splice(i, 1); draw(); } }, 'Delete'),
+  ]), 'No entries.'));
+  draw();
+  card.replaceChildren(h('h2', { text: 'Maximum Current Scheduler' }),
+    h('p', { class: 'muted', text: 'From each hour (the station\'s time zone) on, at most these currents per phase, until the next entry; at least two entries. On a DLM master they lower the sub-distribution limits; otherwise the station\'s own current.' }),
+    h('label', { class: 'check' }, enabled, 'On'), body, error,
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', id: 'schedule-add', onclick: () => { entries.push({ hour: 0, l1: 16, l2: 16, l3: 16 }); draw(); } }, 'Add Entry'),
+      h('button', { type: 'button', class: 'primary', id: 'schedule-save', onclick: async () => {
+        error.textContent = '';
+        try {
+          await api('PUT', '/settings', { currentSchedulerEnabled: enabled.checked, currentSchedule: entries });
+          toast('Schedule saved.');
+        } catch (err) { error.textContent = err.body?.errors?.currentSchedule || err.body?.errors?.CurrentSchedule || err.body?.detail || err.message; }
+      } }, 'Save schedule')));
+}
+
+pages.installation = {
+  title: 'Installation',
+  async render(main) {
+    const i = await api('GET', '/installation');
+    main.append(h('div', { class: 'card', id: 'installation-facts' }, h('h2', { text: 'Installation' }),
+      h('p', { class: 'muted', text: 'The facts of the installation that load management works with. Set in the station\'s configuration (README: Configuration) and applied at the next start.' }),
+      table(['Fact', 'Value', 'Set by'], [
+        ['Hardware current limit', fmt.a(i.hardwareCurrentLimit), i.keys.hardwareCurrentLimit],
+        ['Phases wired', i.phases, i.keys.phases],
+        ['Phase rotation (grid phases of L1, L2, L3)', i.phaseRotation, i.keys.phaseRotation],
+        ['Nominal voltage', i.nominalVoltage + ' V', i.keys.nominalVoltage],
+        ['Energy transfer', i.energyTransfer, 'Station:EnergyTransfer'],
+        ['External input', i.externalInput, i.keys.externalInput],
+        ['DLM station id / ports', `${i.dlm.stationId} · announcements UDP ${i.dlm.port} to ${i.dlm.discoveryAddress} · master reports UDP ${i.dlm.masterPort}`, i.keys.dlm],
+        ...i.connectors.map(c => [`Connector ${c.id} meter`, `${c.meter} (EVSE ID ${c.evseId})`, 'Station:EvseIds']),
+      ], '')));
   },
 };
 
@@ -680,7 +779,7 @@ async function route() {
   const name = (location.hash.replace(/^#\//, '') || 'dashboard');
   // an address without a page says so instead of showing the dashboard
   const page = pages[name] || { title: 'No such page', render: async m => m.append(h('div', { class: 'card', id: 'no-page' },
-    h('p', { text: `There is no page "${name}"` + (name === 'installation' ? ' yet: it comes with load management.' : '.') }), h('a', { href: '#/dashboard' }, 'Dashboard'))) };
+    h('p', { text: `There is no page "${name}".` }), h('a', { href: '#/dashboard' }, 'Dashboard'))) };
   document.querySelectorAll('.sidebar a').forEach(a => a.classList.toggle('active', a.dataset.page === name));
   $('#page-title').textContent = page.title;
   document.title = page.title + ' · Juice charging station';

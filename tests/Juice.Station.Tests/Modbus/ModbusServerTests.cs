@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Juice.Hlc.Secc;
 using Juice.Station.Core;
+using Juice.Station.Persistence;
 
 namespace Juice.Station.Tests.Modbus;
 
@@ -104,6 +105,28 @@ public sealed class ModbusServerTests : IAsyncLifetime
         public Task<byte[]> Write6(ushort address, ushort value) => Request(1, 6, (byte)(address >> 8), (byte)address, (byte)(value >> 8), (byte)value);
 
         public void Dispose() => _tcp.Dispose();
+    }
+
+    [Fact]
+    public async Task The_DLM_registers_show_the_role_and_limits_and_613_to_615_take_the_operators_sub_distribution_limit()
+    {
+        using var m = await Master.ConnectAsync(_station.ModbusEndPoint);
+        Assert.Equal(0, (await m.Read(600, 1))[0]);   // disabled
+        _station.Configure(s => s with { DlmMode = DlmMode.MasterStandalone, DlmSubDistributionL1 = 40, DlmSubDistributionL2 = 41, DlmSubDistributionL3 = 42 });
+        Assert.Equal(2, (await m.Read(600, 1))[0]);
+        Assert.Equal([40, 41, 42, 63, 63, 63], await m.Read(610, 6));
+
+        var written = await m.Write16(613, 20, 21, 22);
+        Assert.Equal(16, written[0]);
+        Assert.Equal([20, 21, 22], await m.Read(613, 3));
+        Assert.Equal((20.0, 21.0, 22.0), (_station.Settings.Current.DlmOperatorSubDistributionL1, _station.Settings.Current.DlmOperatorSubDistributionL2, _station.Settings.Current.DlmOperatorSubDistributionL3));
+        var refused = await m.Write6(614, 2001);
+        Assert.Equal([0x86, 0x03], refused);   // ILLEGAL DATA VALUE, nothing changed
+        Assert.Equal(21, (await m.Read(614, 1))[0]);
+        Assert.Equal(0x86, (await m.Write6(610, 10))[0]);   // the installation's limit is read-only
+        // the master distributes the lower of the two limits per phase (633-635); no slaves yet (621)
+        await TestStation.WaitFor(() => m.Read(633, 3).Result.SequenceEqual(new ushort[] { 20, 21, 22 }), "the master's available current in 633-635");
+        Assert.Equal(0, (await m.Read(621, 1))[0]);
     }
 
     private static string Ascii(ushort[] registers) => Encoding.ASCII.GetString([.. registers.SelectMany(r => new[] { (byte)(r >> 8), (byte)r })]);

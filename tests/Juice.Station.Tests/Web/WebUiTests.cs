@@ -174,10 +174,14 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(_page.Locator("#network-interfaces")).ToContainTextAsync("lo");
         await Assertions.Expect(_page.Locator("#network-settings")).ToContainTextAsync("Secc:TlsPort");
         await Shot("07a-network");
-        // an address without a page says so (INSTALLATION comes with load management), not the dashboard
-        await _page.GotoAsync(new Uri(_page.Url).GetLeftPart(UriPartial.Path) + "#/installation");
-        await Assertions.Expect(_page.Locator("#no-page")).ToContainTextAsync("There is no page \"installation\" yet");
+        // an address without a page says so, not the dashboard
+        await _page.GotoAsync(new Uri(_page.Url).GetLeftPart(UriPartial.Path) + "#/nowhere");
+        await Assertions.Expect(_page.Locator("#no-page")).ToContainTextAsync("There is no page \"nowhere\".");
         await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("No such page");
+        // INSTALLATION: the facts load management works with, and where each is set
+        await Open("installation", "Installation");
+        await Assertions.Expect(_page.Locator("#installation-facts")).ToContainTextAsync("Phase rotation (grid phases of L1, L2, L3)L1L2L3Station:PhaseRotation");
+        await Assertions.Expect(_page.Locator("#installation-facts")).ToContainTextAsync("Hardware current limit32 AStation:MaxCurrent");
 
         // BACKEND and SYSTEM pages
         await Open("backend", "Backend");
@@ -202,10 +206,28 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(_page.Locator(".field").Filter(new() { HasText = "Port" }).Locator(".badge")).ToHaveTextAsync("after restart");
         await Assertions.Expect(_page.Locator("#f-modbusPort")).ToHaveAttributeAsync("placeholder", new System.Text.RegularExpressions.Regex(@"^\d+ \(configured\)$"));
         await _page.FillAsync("#f-modbusPort", port.ToString(CultureInfo.InvariantCulture));
-        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button.primary");
+        await _page.ClickAsync("#modbus-card .buttons button.primary");
         await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("after a restart");
+        // the manual's DLM and load-shedding fields, with their help; the input's level set by hand
+        await Assertions.Expect(_page.Locator("#f-dlmMode option")).ToHaveCountAsync(5);
+        await Assertions.Expect(_page.Locator("#f-dlmMode")).ToContainTextAsync("DLM Slave (Master-Auto-Discovery)");
+        await _page.ClickAsync("button[aria-label='Help for Disconnected Limit (A)']");
+        await Assertions.Expect(_page.Locator("#f-dlmDisconnectedLimit-help")).ToContainTextAsync("as low as possible");
+        await _page.ClickAsync("#input-low");
+        await Assertions.Expect(_page.Locator("#external-input")).ToContainTextAsync("Levellow");
+        await Assertions.Expect(_page.Locator("#external-input")).ToContainTextAsync("Load sheddingactive");   // active low by default
+        // the schedule: one entry is refused (the manual wants two), two are kept
+        await _page.ClickAsync("#f-currentSchedulerEnabled");
+        await _page.ClickAsync("#schedule-add");
+        await _page.ClickAsync("#schedule-save");
+        await Assertions.Expect(_page.Locator("#schedule-error")).ToContainTextAsync("at least two entries");
+        await _page.ClickAsync("#schedule-add");
+        await _page.Locator("#current-schedule select").Nth(1).SelectOptionAsync("22");
+        await _page.ClickAsync("#schedule-save");
+        await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("Schedule saved");
+        await Assertions.Expect(_page.Locator("#schedule-error")).ToBeEmptyAsync();
         await Shot("09-load-management");
-        await _page.ClickAsync("#main .card:nth-of-type(2) .buttons button:has-text('Restart')");
+        await _page.ClickAsync("#modbus-card .buttons button:has-text('Restart')");
         await _page.ClickAsync("#confirm-ok");
         await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("Load management");
         await Assertions.Expect(_page.Locator("#f-modbusPort")).ToHaveValueAsync(port.ToString(CultureInfo.InvariantCulture), new() { Timeout = 60_000 });

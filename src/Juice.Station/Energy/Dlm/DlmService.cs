@@ -96,13 +96,18 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 {
                     restart.Cancel();
                 }
-                Wake();   // new limits: allocate now
+                _pendingEvent = true;   // new limits: allocate now
+                Wake();
             }
             void OnStation(ConnectorSnapshot _) => Wake();
             settings.Changed += OnSettings;
             station.Changed += OnStation;
             input.Changed += OnInput;
-            void OnInput(bool? _) => Wake();
+            void OnInput(bool? _)
+            {
+                _pendingEvent = true;   // load shedding on or off: allocate now
+                Wake();
+            }
             try
             {
                 switch (s.DlmMode)
@@ -208,7 +213,7 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         await Task.WhenAll(announce, receive).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private bool _pendingEvent;
+    private volatile bool _pendingEvent;
 
     private DlmDatagram Assign(int net, (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq) a) =>
         new() { T = "assign", Net = net, From = StationId, Seq = a.Seq, Assignments = a.Assignments };
