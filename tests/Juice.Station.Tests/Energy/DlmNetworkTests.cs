@@ -23,17 +23,17 @@ public sealed class DlmNetworkTests : IAsyncLifetime
         "--Dlm:AnnounceSeconds=0.5", "--Dlm:ReportSeconds=0.5", "--Dlm:MasterTimeoutSeconds=" + masterTimeout, "--Dlm:SlaveTimeoutSeconds=2",
     ];
 
-    private async Task<TestStation> Start(string id, DlmMode mode, double subDistribution = 32)
+    private async Task<TestStation> Start(string id, DlmMode mode, double subDistribution = 32, Func<OperatorSettings, OperatorSettings>? more = null, params string[] args)
     {
-        var station = await TestStation.StartAsync(null, Args(id));
-        station.Configure(s => s with
+        var station = await TestStation.StartAsync(null, [.. Args(id), .. args]);
+        station.Configure(s => (more ?? (x => x))(s with
         {
             FreeCharging = true,
             DlmMode = mode,
             DlmNetworkId = _net,
             DlmSubDistributionL1 = subDistribution, DlmSubDistributionL2 = subDistribution, DlmSubDistributionL3 = subDistribution,
             DlmDisconnectedLimit = 6,
-        });
+        }));
         int index = _stations.Count;
         _stations.Add(station);
         // the sum the stations signal, at every change anywhere: never above the sub-distribution limit
@@ -77,7 +77,91 @@ public sealed class DlmNetworkTests : IAsyncLifetime
         }
     }
 
-    private static double Signalled(TestStation s) => s.Station.Snapshot(1).SignalledCurrentA;
+    private static double Signalled(TestStation s, int connector = 1) => s.Station.Snapshot(connector).SignalledCurrentA;
+
+    private void NoOverload()
+    {
+        lock (_signalled)
+        {
+            Assert.Empty(_overloads);
+        }
+    }
+
+    [Fact]
+    public async Task The_manuals_63_A_feed_five_cars_and_a_sixth_joining_on_three_double_stations()
+    {
+        var two = new[] { "--Station:Connectors=2" };
+        var master = await Start("master", DlmMode.MasterWithInternalSlave, 63, null, two);
+        var a = await Start("slave-a", DlmMode.SlaveAutoDiscovery, 63, null, two);
+        var b = await Start("slave-b", DlmMode.SlaveAutoDiscovery, 63, null, two);
+        var dlm = master.App.Services.GetRequiredService<DlmService>();
+        await TestStation.WaitFor(() => dlm.MasterStatus()?.SlavesConnected == 2, "two slaves at the master");
+        var plugs = new[] { (master, 1), (master, 2), (a, 1), (a, 2), (b, 1) };
+        foreach (var (s, c) in plugs)
+        {
+            s.Station.SetVehicleState(c, CpState.C);
+        }
+        await TestStation.WaitFor(() => plugs.All(p => Signalled(p.Item1, p.Item2) == 12.6), "five cars: 12.6 A each");
+        b.Station.SetVehicleState(2, CpState.C);
+        await TestStation.WaitFor(() => plugs.Append((b, 2)).All(p => Signalled(p.Item1, p.Item2) == 10.5), "six cars: 10.5 A each");
+        Assert.Equal(63, dlm.MasterStatus()!.Applied.L1, 6);
+        NoOverload();
+    }
+
+    [Fact]
+    public async Task Three_single_phase_cars_are_held_to_the_imbalance_limit_on_one_phase_and_charge_fully_when_rotation_spreads_them()
+    {
+        static OperatorSettings Imbalance(OperatorSettings s) => s with { DlmImbalancePrevention = true, DlmImbalanceLimit = 20 };
+        var master = await Start("master", DlmMode.MasterWithInternalSlave, 63, Imbalance, "--Station:Phases=1");
+        var a = await Start("slave-a", DlmMode.SlaveAutoDiscovery, 63, Imbalance, "--Station:Phases=1");
+        var b = await Start("slave-b", DlmMode.SlaveAutoDiscovery, 63, Imbalance, "--Station:Phases=1");
+        var dlm = master.App.Services.GetRequiredService<DlmService>();
+        await TestStation.WaitFor(() => dlm.MasterStatus()?.SlavesConnected == 2, "two slaves at the master");
+        foreach (var s in new[] { master, a, b })
+        {
+            s.Station.SetVehicleState(1, CpState.C);
+        }
+        // all three on grid L1: 20 A of imbalance against L2 and L3 at most, 6.6 A each
+        await TestStation.WaitFor(() => new[] { master, a, b }.All(s => Signalled(s) == 6.6), "6.6 A each within the imbalance limit");
+        var status = dlm.MasterStatus()!;
+        Assert.True(status.Applied.L1 - status.Applied.L2 <= 20, status.Applied.ToString());
+        NoOverload();
+    }
+
+    [Fact]
+    public async Task Rotated_stations_spread_single_phase_cars_over_the_grid_phases()
+    {
+        static OperatorSettings Imbalance(OperatorSettings s) => s with { DlmImbalancePrevention = true, DlmImbalanceLimit = 20 };
+        var master = await Start("master", DlmMode.MasterWithInternalSlave, 63, Imbalance, "--Station:Phases=1", "--Station:PhaseRotation=L1L2L3");
+        var a = await Start("slave-a", DlmMode.SlaveAutoDiscovery, 63, Imbalance, "--Station:Phases=1", "--Station:PhaseRotation=L2L3L1");
+        var b = await Start("slave-b", DlmMode.SlaveAutoDiscovery, 63, Imbalance, "--Station:Phases=1", "--Station:PhaseRotation=L3L1L2");
+        var dlm = master.App.Services.GetRequiredService<DlmService>();
+        await TestStation.WaitFor(() => dlm.MasterStatus()?.SlavesConnected == 2, "two slaves at the master");
+        foreach (var s in new[] { master, a, b })
+        {
+            s.Station.SetVehicleState(1, CpState.C);
+        }
+        await TestStation.WaitFor(() => new[] { master, a, b }.All(s => Signalled(s) == 32), "32 A each (their hardware limit), one per grid phase");
+        Assert.Equal(new Juice.Station.Energy.PhaseCurrents(32, 32, 32), dlm.MasterStatus()!.Applied);
+    }
+
+    [Fact]
+    public async Task Load_shedding_with_DLM_lowers_the_sub_distribution_by_the_offset_as_in_the_manuals_16_A_minus_10_A()
+    {
+        var master = await Start("master", DlmMode.MasterWithInternalSlave, 16, s => s with
+        {
+            DlmExternalInput = true, ExternalInputActiveLow = false, DlmExternalInputOffsetL1 = -10, DlmExternalInputOffsetL2 = -10, DlmExternalInputOffsetL3 = -10,
+        });
+        var dlm = master.App.Services.GetRequiredService<DlmService>();
+        master.Station.SetVehicleState(1, CpState.C);
+        await TestStation.WaitFor(() => Signalled(master) == 16, "16 A distributed");
+        var input = master.App.Services.GetRequiredService<Juice.Station.Energy.ExternalInput>();
+        input.Set(high: true);
+        await TestStation.WaitFor(() => Signalled(master) == 6, "16 A - 10 A = 6 A while the input is active");
+        Assert.Equal(Juice.Station.Energy.PhaseCurrents.Same(6), dlm.MasterStatus()!.Available);
+        input.Set(high: false);
+        await TestStation.WaitFor(() => Signalled(master) == 16, "16 A again after the shedding");
+    }
 
     [Fact]
     public async Task Three_stations_share_the_sub_distribution_fairly_never_above_it_and_fall_to_the_disconnected_limit_without_their_master()
@@ -101,10 +185,7 @@ public sealed class DlmNetworkTests : IAsyncLifetime
         var status = dlm.MasterStatus()!;
         Assert.Equal(new Juice.Station.Energy.PhaseCurrents(32, 32, 32), status.Applied);
 
-        lock (_signalled)
-        {
-            Assert.Empty(_overloads);
-        }
+        NoOverload();
 
         // the master goes: the slaves fall to the Disconnected Limit (6 A) within their master timeout (3 s here)
         await master.DisposeAsync();
