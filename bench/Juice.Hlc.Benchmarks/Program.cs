@@ -11,6 +11,10 @@ for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not nu
         break;
     }
 }
+if (args is ["--dlm-load", ..])
+{
+    return await Juice.Hlc.Benchmarks.DlmLoad.Run(args);
+}
 if (args is ["--loop", ..])
 {
     return Juice.Hlc.Benchmarks.LoopBench.Run(args);

@@ -51,6 +51,9 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
 
     public int Slaves => _slaves.Count;
 
+    /// <summary>The last <see cref="Grant"/> raised a connector (its slave should hear of it now, not at its next report).</summary>
+    public bool Raised { get; private set; }
+
     /// <summary>Takes a slave's report; true when it changes what the allocation must consider (an event: allocate now).</summary>
     public bool Report(DlmDatagram report, EndPoint? from)
     {
@@ -185,6 +188,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     public IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> Grant()
     {
         long now = time.GetTimestamp();
+        Raised = false;
         var live = _slaves.Values.Where(s => s.LostAt is null).SelectMany(s => s.Connectors.Values.Select(c => (Slave: s, C: c))).ToList();
         var committed = _reserved;
         foreach (var (s, c) in live)
@@ -204,6 +208,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
             {
                 c.Granted = c.Target;
                 committed = trial;
+                Raised = true;
             }
         }
         foreach (var (_, c) in live)

@@ -259,6 +259,10 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                     Log.SlaveJoined(logger, d.From, r.RemoteEndPoint.ToString()!);
                 }
                 master.Grant();
+                if (master.Raised)
+                {
+                    Wake();   // a confirmed lowering made room: the raised slaves hear it now
+                }
                 answer = master.AssignmentOf(d.From);
             }
             if (answer is { } a)
