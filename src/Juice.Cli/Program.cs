@@ -16,4 +16,5 @@ root.Subcommands.Add(SlacCommand.Create());
 root.Subcommands.Add(SlacCommand.CreatePlcSim());
 root.Subcommands.Add(Juice.Cli.Pcap.PcapCommand.Create());
 root.Subcommands.Add(Juice.Cli.Replay.ReplayCommand.Create());
+root.Subcommands.Add(Juice.Cli.Station.InputCommand.Create());
 return root.Parse(args).Invoke();

@@ -259,10 +259,20 @@ pages.dashboard = {
     const chartCard = h('div', { class: 'card' });
     const totals = h('div', { class: 'card' });
     const month = h('div', { class: 'card' });
-    main.append(connectors, chartCard, totals, month);
+    const dlmCard = h('div', { class: 'card', id: 'dlm-card', hidden: true });
+    main.append(connectors, dlmCard, chartCard, totals, month);
     every(2000, async () => {
       const status = await api('GET', '/status');
       connectors.replaceChildren(...status.connectors.map(connectorCard));
+      // load management: what DLM assigns here and which limit binds each connector
+      const lm = await api('GET', '/load-management');
+      dlmCard.hidden = lm.mode === 'Disabled' && !lm.externalInput.active && !lm.schedule;
+      if (!dlmCard.hidden) {
+        const role = lm.master ? `DLM master · ${lm.master.slavesConnected} slave(s) · applied ${lm.master.applied.l1}/${lm.master.applied.l2}/${lm.master.applied.l3} A of ${lm.master.available.l1}/${lm.master.available.l2}/${lm.master.available.l3} A`
+          : lm.slave ? (lm.slave.connected ? `DLM slave of ${lm.slave.master}` : 'DLM slave without master: the Disconnected Limit applies') : 'DLM off';
+        dlmCard.replaceChildren(h('h2', { text: 'Load management' }), h('p', { class: 'muted', text: role + (lm.externalInput.active ? ' · load shedding active' : '') }),
+          table(['Connector', 'Current', 'Limited by'], lm.connectors.map(c => [c.id, fmt.a(c.signalledCurrentA), c.binding]), ''));
+      }
       const chart = await api('GET', `/connectors/${status.connectors[0].id}/chart`);
       drawChart(chartCard, chart);
     });

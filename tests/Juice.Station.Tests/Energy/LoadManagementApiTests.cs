@@ -44,6 +44,19 @@ public sealed class LoadManagementApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Juice_input_sets_and_shows_the_level_through_the_operator_API()
+    {
+        string url = _station.Http.BaseAddress!.ToString();
+        var (code, output) = await Juice.Hlc.Tests.ChildProcess.JuiceAsync(["input", "low", "--url", url, "--password", TestStation.Password]);
+        Assert.True(code == 0, output);
+        Assert.Contains("external input: level low, load shedding active", output);   // active low by default
+        Assert.False(((Juice.Station.Energy.ExternalInput)_station.App.Services.GetService(typeof(Juice.Station.Energy.ExternalInput))!).High);
+        (code, output) = await Juice.Hlc.Tests.ChildProcess.JuiceAsync(["input", "show", "--url", url, "--password", "wrong-password"]);
+        Assert.Equal(1, code);
+        Assert.Contains("the station refused (401): wrong operator password", output);
+    }
+
+    [Fact]
     public async Task The_load_management_settings_are_checked_all_at_once()
     {
         var put = await _station.Http.PutAsJsonAsync("/api/settings", new

@@ -227,6 +227,11 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(_page.Locator(".toast")).ToContainTextAsync("Schedule saved");
         await Assertions.Expect(_page.Locator("#schedule-error")).ToBeEmptyAsync();
         await Shot("09-load-management");
+        // the dashboard says which limit binds now: the schedule's 16 A
+        await Open("dashboard", "Dashboard");
+        await Assertions.Expect(_page.Locator("#dlm-card")).ToContainTextAsync("Maximum Current Scheduler");
+        await Assertions.Expect(_page.Locator("#dlm-card")).ToContainTextAsync("16 A");
+        await Open("load", "Load management");
         await _page.ClickAsync("#modbus-card .buttons button:has-text('Restart')");
         await _page.ClickAsync("#confirm-ok");
         await Assertions.Expect(_page.Locator("#page-title")).ToHaveTextAsync("Load management");

@@ -98,17 +98,17 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
         return changed;
     }
 
-    /// <summary>Marks the slaves silent past Dlm:SlaveTimeoutSeconds as lost; true when one is newly lost (an event).</summary>
-    public bool CheckLost()
+    /// <summary>Marks the slaves silent past Dlm:SlaveTimeoutSeconds as lost; returns those newly lost (an event).</summary>
+    public IReadOnlyList<string> CheckLost()
     {
         long now = time.GetTimestamp();
-        bool lost = false;
+        var lost = new List<string>();
         foreach (var s in _slaves.Values.Where(s => s.LostAt is null && s.Address is not null))
         {
             if (time.GetElapsedTime(s.LastSeen, now) > TimeSpan.FromSeconds(options.SlaveTimeoutSeconds))
             {
                 s.LostAt = now;
-                lost = true;
+                lost.Add(s.Id);
             }
         }
         return lost;

@@ -178,7 +178,12 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                     // the internal slave reports like any other, without the network
                     _pendingEvent |= master.Report(new DlmDatagram { T = "report", Net = current.DlmNetworkId, From = StationId, Rotation = stationOptions.Value.Rotation.ToString(), Connectors = slave.Connectors() }, null);
                 }
-                round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent | master.CheckLost();
+                var lost = master.CheckLost();
+                foreach (var id in lost)
+                {
+                    Log.SlaveLost(logger, id, _options.SlaveTimeoutSeconds, current.DlmDisconnectedLimit);
+                }
+                round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent || lost.Count > 0;
                 _pendingEvent = false;
             }
             IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> assignments;
@@ -412,6 +417,9 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
 
         [LoggerMessage(6, LogLevel.Warning, "DLM: sending to {Address} failed: {Problem}")]
         public static partial void SendFailed(ILogger logger, string address, string problem);
+
+        [LoggerMessage(8, LogLevel.Warning, "DLM: slave {Slave} silent for {Seconds} s: lost; its EVs stay reserved at the Disconnected Limit of {Amps} A")]
+        public static partial void SlaveLost(ILogger logger, string slave, double seconds, double amps);
 
         [LoggerMessage(7, LogLevel.Error, "DLM: the UDP socket failed ({Problem}); trying again in 5 s")]
         public static partial void SocketFailed(ILogger logger, string problem);
