@@ -234,7 +234,40 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         }
     }
 
-    private async Task ReceiveReportsAsync(Socket socket, DlmMaster master, int net, CancellationToken ct)
+    private Task ReceiveReportsAsync(Socket socket, DlmMaster master, int net, CancellationToken ct) => ReceiveAsync(socket, async (d, from) =>
+    {
+        if (d.Net != net || d.T != "report" || d.From == StationId)
+        {
+            return;
+        }
+        (string, EndPoint?, DlmConnectorAssignment[], long)? answer;
+        lock (_gate)
+        {
+            bool joined = master.AssignmentOf(d.From) is null;
+            if (master.Report(d, from))
+            {
+                _pendingEvent = true;
+                Wake();
+            }
+            if (joined)
+            {
+                Log.SlaveJoined(logger, d.From, from.ToString()!);
+            }
+            master.Grant();
+            if (master.Raised)
+            {
+                Wake();   // a confirmed lowering made room: the raised slaves hear it now
+            }
+            answer = master.AssignmentOf(d.From);
+        }
+        if (answer is { } a)
+        {
+            await SendAsync(socket, Assign(net, a), from, ct);
+        }
+    }, ct);
+
+    /// <summary>Receives datagrams until cancelled: each well-formed one goes to <paramref name="handle"/>, anything else is dropped with a log line.</summary>
+    private async Task ReceiveAsync(Socket socket, Func<DlmDatagram, EndPoint, Task> handle, CancellationToken ct)
     {
         var buffer = new byte[DlmDatagram.MaxBytes + 1];
         while (!ct.IsCancellationRequested)
@@ -246,34 +279,7 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
                 continue;
             }
-            if (d.Net != net || d.T != "report" || d.From == StationId)
-            {
-                continue;
-            }
-            (string, EndPoint?, DlmConnectorAssignment[], long)? answer;
-            lock (_gate)
-            {
-                bool joined = master.AssignmentOf(d.From) is null;
-                if (master.Report(d, r.RemoteEndPoint))
-                {
-                    _pendingEvent = true;
-                    Wake();
-                }
-                if (joined)
-                {
-                    Log.SlaveJoined(logger, d.From, r.RemoteEndPoint.ToString()!);
-                }
-                master.Grant();
-                if (master.Raised)
-                {
-                    Wake();   // a confirmed lowering made room: the raised slaves hear it now
-                }
-                answer = master.AssignmentOf(d.From);
-            }
-            if (answer is { } a)
-            {
-                await SendAsync(socket, Assign(net, a), r.RemoteEndPoint, ct);
-            }
+            await handle(d, r.RemoteEndPoint);
         }
     }
 
@@ -336,55 +342,35 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private async Task DiscoverAsync(Socket discovery, int net, CancellationToken ct)
+    private Task DiscoverAsync(Socket discovery, int net, CancellationToken ct) => ReceiveAsync(discovery, (d, from) =>
     {
-        var buffer = new byte[DlmDatagram.MaxBytes + 1];
-        while (!ct.IsCancellationRequested)
+        if (d.T == "announce" && d.Net == net && d.From != StationId)
         {
-            var r = await discovery.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
-            var d = DlmDatagram.Decode(buffer.AsSpan(0, r.ReceivedBytes), out var problem);
-            if (d is null)
+            var at = new IPEndPoint(((IPEndPoint)from).Address, d.Port!.Value);
+            if (!at.Equals(_followed) && _slave is { Connected: false })
             {
-                Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
-                continue;
-            }
-            if (d.T == "announce" && d.Net == net && d.From != StationId)
-            {
-                var at = new IPEndPoint(((IPEndPoint)r.RemoteEndPoint).Address, d.Port!.Value);
-                if (!at.Equals(_followed) && _slave is { Connected: false })
-                {
-                    Log.MasterAnnounced(logger, d.From, at.ToString());
-                    _followed = at;
-                    Wake();
-                }
+                Log.MasterAnnounced(logger, d.From, at.ToString());
+                _followed = at;
+                Wake();
             }
         }
-    }
+        return Task.CompletedTask;
+    }, ct);
 
-    private async Task ReceiveAssignmentsAsync(Socket socket, DlmSlave slave, int net, CancellationToken ct)
+    private Task ReceiveAssignmentsAsync(Socket socket, DlmSlave slave, int net, CancellationToken ct) => ReceiveAsync(socket, (d, from) =>
     {
-        var buffer = new byte[DlmDatagram.MaxBytes + 1];
-        while (!ct.IsCancellationRequested)
+        if (d.T == "assign" && d.Net == net && from.Equals(_followed))
         {
-            var r = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), ct);
-            var d = DlmDatagram.Decode(buffer.AsSpan(0, r.ReceivedBytes), out var problem);
-            if (d is null)
+            var before = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
+            slave.Assigned(d.From, d.Assignments!);
+            var after = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
+            if (!before.SequenceEqual(after))
             {
-                Log.Dropped(logger, r.RemoteEndPoint.ToString()!, problem!);
-                continue;
-            }
-            if (d.T == "assign" && d.Net == net && r.RemoteEndPoint.Equals(_followed))
-            {
-                var before = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
-                slave.Assigned(d.From, d.Assignments!);
-                var after = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
-                if (!before.SequenceEqual(after))
-                {
-                    Wake();   // confirm what is applied now, so the master can raise others
-                }
+                Wake();   // confirm what is applied now, so the master can raise others
             }
         }
-    }
+        return Task.CompletedTask;
+    }, ct);
 
     private async Task SendAsync(Socket socket, DlmDatagram datagram, EndPoint to, CancellationToken ct)
     {
