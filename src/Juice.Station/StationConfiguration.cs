@@ -56,6 +56,7 @@ public static class StationConfiguration
         (SlacOptions.Section, typeof(SlacOptions)),
         (Energy.ExternalInputOptions.Section, typeof(Energy.ExternalInputOptions)),
         (Energy.Dlm.DlmOptions.Section, typeof(Energy.Dlm.DlmOptions)),
+        (Energy.GridMeterOptions.Section, typeof(Energy.GridMeterOptions)),
     ];
 
     /// <summary>The problems that stop the start, and the warnings (unknown keys).</summary>

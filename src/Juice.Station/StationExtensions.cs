@@ -125,6 +125,7 @@ public static class StationApp
         s.AddOptions<SlacOptions>().BindConfiguration(SlacOptions.Section);
         s.AddOptions<Energy.ExternalInputOptions>().BindConfiguration(Energy.ExternalInputOptions.Section);
         s.AddOptions<Energy.Dlm.DlmOptions>().BindConfiguration(Energy.Dlm.DlmOptions.Section);
+        s.AddOptions<Energy.GridMeterOptions>().BindConfiguration(Energy.GridMeterOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(sp => new StationStarted(sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         s.AddSingleton<StationDatabase>();
@@ -158,6 +159,8 @@ public static class StationApp
         s.AddHostedService<StationTicker>();
         s.AddHostedService<MeterTotalsKeeper>();
         s.AddSingleton<Energy.ExternalInput>();
+        s.AddSingleton<Energy.GridMeter>();
+        s.AddHostedService(sp => sp.GetRequiredService<Energy.GridMeter>());
         s.AddSingleton<Energy.LocalLimits>();
         s.AddHostedService(sp => sp.GetRequiredService<Energy.LocalLimits>());
         s.AddSingleton<Energy.Dlm.DlmService>();

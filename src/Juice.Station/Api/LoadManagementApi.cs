@@ -36,6 +36,7 @@ public static class LoadManagementApi
                     applied = m.Applied,
                     available = m.Available,
                     reportPort = dlm.MasterEndPoint?.Port,
+                    otherLoads = dlm.OtherLoads,
                     connectors = m.Connectors,
                 } : null,
                 slave = slave is { } sl ? new { connected = sl.Connected, master = sl.Master, address = sl.Address?.ToString() } : null,
@@ -66,7 +67,8 @@ public static class LoadManagementApi
             return Results.Ok(new { level = body.Level, active = input.Active(settings.Current.ExternalInputActiveLow) });
         });
 
-        api.MapGet("/installation", (ChargingStation station, IOptions<StationOptions> options, IOptions<ExternalInputOptions> inputOptions, IOptions<DlmOptions> dlmOptions) =>
+        api.MapGet("/installation", (ChargingStation station, IOptions<StationOptions> options, IOptions<ExternalInputOptions> inputOptions, IOptions<DlmOptions> dlmOptions,
+            IOptions<GridMeterOptions> meterOptions, GridMeter meter) =>
         {
             var o = options.Value;
             return Results.Ok(new
@@ -77,6 +79,9 @@ public static class LoadManagementApi
                 nominalVoltage = o.NominalVoltage,
                 energyTransfer = o.EnergyTransfer,
                 connectors = station.Connectors.Select(c => new { c.Id, c.EvseId, meter = c.Meter.Read().MeterId }),
+                gridMeter = meter.Configured
+                    ? $"{meterOptions.Value.Address} ({meterOptions.Value.Map}, unit {meterOptions.Value.UnitId}): " + (meter.Latest is { } r ? $"{r.Currents}, {r.PowerW:0} W at {r.At:HH:mm:ss}" : "no reading yet") + (meter.Problem is { } p ? $"; {p}" : "")
+                    : "none",
                 externalInput = inputOptions.Value.GpioChip is { } chip ? $"GPIO chip {chip} line {inputOptions.Value.GpioLine}" : "none (set by the operator)",
                 dlm = new { stationId = dlmOptions.Value.StationId ?? o.SerialNumber, port = dlmOptions.Value.Port, masterPort = dlmOptions.Value.MasterPort, discoveryAddress = dlmOptions.Value.DiscoveryAddress },
                 keys = new Dictionary<string, string>

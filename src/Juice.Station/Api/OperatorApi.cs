@@ -313,9 +313,13 @@ public static class OperatorApi
 
         api.MapGet("/settings", (SettingsStore settings) => Results.Ok(settings.Current));
         // fields the request leaves out keep their values (a whole object replaces all of them)
-        api.MapPut("/settings", (System.Text.Json.Nodes.JsonObject changes, SettingsStore settings, ChargingStation station) =>
+        api.MapPut("/settings", (System.Text.Json.Nodes.JsonObject changes, SettingsStore settings, ChargingStation station, Energy.GridMeter meter) =>
         {
             var (proposed, errors) = settings.Current.With(changes, station.Options.MaxCurrent);
+            if (proposed.DlmExternalMeter && !meter.Configured && !settings.Current.DlmExternalMeter)
+            {
+                errors[nameof(OperatorSettings.DlmExternalMeter)] = "needs a grid meter: set GridMeter:Address (and GridMeter:Map) in the configuration";
+            }
             if (errors.Count > 0)
             {
                 return ApiProblem.Invalid(errors);

@@ -151,10 +151,6 @@ public sealed partial record OperatorSettings
                 errors[name] = "-2000 to 2000 A (negative: less current while the input is active)";
             }
         }
-        if (DlmExternalMeter)
-        {
-            errors[nameof(DlmExternalMeter)] = "not offered yet: this station reads no grid meter (External Meter Support comes with the grid meter of PV surplus charging)";
-        }
         Amps(nameof(DlmImbalanceLimit), DlmImbalanceLimit, 2000, "between the most and the least loaded phase");
         if (DlmMinimumCurrent is < 6 or > 32 || double.IsNaN(DlmMinimumCurrent))
         {

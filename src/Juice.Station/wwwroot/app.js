@@ -655,7 +655,7 @@ pages.load = {
       A('dlmExternalInputOffsetL1', 'Ext. Input 1 Current Offset L1 (A)', 'Negative: less current while the input is active (16 A with -10 A leaves 6 A).'),
       A('dlmExternalInputOffsetL2', 'Ext. Input 1 Current Offset L2 (A)', 'The same for L2.'),
       A('dlmExternalInputOffsetL3', 'Ext. Input 1 Current Offset L3 (A)', 'The same for L3.'),
-      F('dlmExternalMeter', 'External Meter Support', 'bool', 'The grid meter\'s other loads lower what the EVs get. Not offered yet: this station reads no grid meter.'),
+      F('dlmExternalMeter', 'External Meter Support', 'bool', 'The building\'s other loads, read from the grid meter (GridMeter:Address in the configuration; the INSTALLATION page shows it), lower what the EVs get. Without a fresh reading only the Disconnected Limit is distributed.'),
       F('dlmImbalancePrevention', 'Current Imbalance Prevention', 'bool', 'Keeps the difference between the most and the least loaded phase within the limit below (single-phase EVs; each station\'s phase rotation counts).'),
       A('dlmImbalanceLimit', 'Current Imbalance Limit (A)', 'The largest difference between phases, e.g. 20 A; see your local rules.'),
       A('dlmMinimumCurrent', 'Minimum Current Limit (A)', 'An EV that cannot get this much waits (0 A) in a fair queue; 6 to 32 A.'),
@@ -684,6 +684,7 @@ pages.load = {
       if (lm.master) {
         const pc = p => `${p.l1} / ${p.l2} / ${p.l3} A`;
         parts.push(h('div', { class: 'kpis' }, kpi('Slaves connected', lm.master.slavesConnected), kpi('Slaves lost', lm.master.slavesLost),
+          ...(lm.master.otherLoads ? [kpi('Other loads L1/L2/L3', pc(lm.master.otherLoads))] : []),
           kpi('Applied L1/L2/L3', pc(lm.master.applied)), kpi('Available L1/L2/L3', pc(lm.master.available))),
           table(['Station', 'Connector', 'EV', 'Phases', 'EV max', 'Applied', 'Assigned'], lm.master.connectors.map(c =>
             [c.slave + (c.lost ? ' (lost)' : ''), c.connector, c.ev ? (c.idle ? 'idle' : 'yes') : '–', c.phases, fmt.a(c.maxA), fmt.a(c.appliedA), fmt.a(c.grantedA)]), 'No stations.'));
@@ -733,6 +734,7 @@ pages.installation = {
         ['Nominal voltage', i.nominalVoltage + ' V', i.keys.nominalVoltage],
         ['Energy transfer', i.energyTransfer, 'Station:EnergyTransfer'],
         ['External input', i.externalInput, i.keys.externalInput],
+        ['Grid meter', i.gridMeter, 'GridMeter:Address, GridMeter:Map'],
         ['DLM station id / ports', `${i.dlm.stationId} · announcements UDP ${i.dlm.port} to ${i.dlm.discoveryAddress} · master reports UDP ${i.dlm.masterPort}`, i.keys.dlm],
         ...i.connectors.map(c => [`Connector ${c.id} meter`, `${c.meter} (EVSE ID ${c.evseId})`, 'Station:EvseIds']),
       ], '')));

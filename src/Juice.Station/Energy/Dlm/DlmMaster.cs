@@ -225,6 +225,24 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     private static (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq) Assignment(Slave s) =>
         (s.Id, s.Address, [.. s.Connectors.OrderBy(c => c.Key).Select(c => new DlmConnectorAssignment(c.Key, c.Value.Granted))], s.Seq);
 
+    /// <summary>The currents the EVs of the live slaves measure now, summed per grid phase (the DLM part of a grid meter's reading).</summary>
+    public PhaseCurrents MeasuredOnGrid()
+    {
+        double[] sum = new double[3];
+        foreach (var s in _slaves.Values.Where(s => s.LostAt is null))
+        {
+            int[] grid = [s.Rotation.First, s.Rotation.Second, s.Rotation.Third];
+            foreach (var c in s.Connectors.Values)
+            {
+                for (int terminal = 0; terminal < 3; terminal++)
+                {
+                    sum[grid[terminal]] += Math.Max(0, c.Report.Measured[terminal]);
+                }
+            }
+        }
+        return new PhaseCurrents(sum[0], sum[1], sum[2]);
+    }
+
     public DlmMasterStatus Status()
     {
         var applied = PhaseCurrents.Zero;

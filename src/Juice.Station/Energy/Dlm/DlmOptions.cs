@@ -38,6 +38,9 @@ public sealed class DlmOptions
     /// <summary>Minutes an EV charges while others wait below the Minimum Current Limit before it goes to the back of the queue.</summary>
     public double RotationMinutes { get; set; } = 30;
 
+    /// <summary>External Meter Support: the other loads count with their highest value of this many seconds (lower at once, raise when they stay low).</summary>
+    public double MeterHoldSeconds { get; set; } = 5;
+
     /// <summary>Seconds an EV may hold current without drawing any before DLM counts it as idle (see Allow EV Wakeup).</summary>
     public double IdleSeconds { get; set; } = 60;
 }

@@ -21,7 +21,7 @@ namespace Juice.Station.Energy.Dlm;
 /// slave joining or lost).</item>
 /// </list>
 /// </summary>
-public sealed partial class DlmService(ChargingStation station, SettingsStore settings, LocalLimits local, ExternalInput input,
+public sealed partial class DlmService(ChargingStation station, SettingsStore settings, LocalLimits local, ExternalInput input, GridMeter meter,
     IOptions<DlmOptions> dlmOptions, IOptions<StationOptions> stationOptions, TimeProvider time, ILogger<DlmService> logger) : BackgroundService
 {
     private readonly DlmOptions _options = dlmOptions.Value;
@@ -65,8 +65,13 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         return slave is null ? null : (slave.Connected, slave.Master, _followed);
     }
 
-    /// <summary>What the master distributes now: the sub-distribution limits, the schedule, the external input, never below 0.</summary>
-    public PhaseCurrents Available(OperatorSettings s)
+    /// <summary>
+    /// What the master distributes now: the sub-distribution limits, the schedule, the external input and — with
+    /// External Meter Support — less the building's other loads (the grid meter's currents less what the DLM EVs
+    /// measure; the highest of the last Dlm:MeterHoldSeconds, so a current is lowered at once and raised only when the
+    /// other loads stay low). Without a fresh reading the master distributes only the Disconnected Limit. Never below 0.
+    /// </summary>
+    private PhaseCurrents Available(OperatorSettings s, DlmMaster master)
     {
         var limit = new PhaseCurrents(s.DlmSubDistributionL1, s.DlmSubDistributionL2, s.DlmSubDistributionL3)
             .Lower(new PhaseCurrents(s.DlmOperatorSubDistributionL1, s.DlmOperatorSubDistributionL2, s.DlmOperatorSubDistributionL3));
@@ -78,8 +83,50 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         {
             limit = limit.Plus(new PhaseCurrents(s.DlmExternalInputOffsetL1, s.DlmExternalInputOffsetL2, s.DlmExternalInputOffsetL3));
         }
+        if (s.DlmExternalMeter)
+        {
+            long now = time.GetTimestamp();
+            if (meter.Fresh is { } reading)
+            {
+                var ev = master.MeasuredOnGrid();
+                var others = new PhaseCurrents(reading.Currents.L1 - ev.L1, reading.Currents.L2 - ev.L2, reading.Currents.L3 - ev.L3).NotBelowZero();
+                _others.Enqueue((now, others));
+                while (_others.Count > 1 && time.GetElapsedTime(_others.Peek().At, now) > TimeSpan.FromSeconds(_options.MeterHoldSeconds))
+                {
+                    _others.Dequeue();
+                }
+                var held = _others.Aggregate(PhaseCurrents.Zero, (max, x) => new PhaseCurrents(Math.Max(max.L1, x.Others.L1), Math.Max(max.L2, x.Others.L2), Math.Max(max.L3, x.Others.L3)));
+                OtherLoads = held;
+                if (_meterStale)
+                {
+                    _meterStale = false;
+                    Log.MeterFresh(logger);
+                }
+                limit = new PhaseCurrents(limit.L1 - held.L1, limit.L2 - held.L2, limit.L3 - held.L3);
+            }
+            else
+            {
+                if (!_meterStale)
+                {
+                    _meterStale = true;
+                    Log.MeterStale(logger, meter.Problem ?? "no reading yet", s.DlmDisconnectedLimit);
+                }
+                OtherLoads = null;
+                limit = limit.Lower(PhaseCurrents.Same(s.DlmDisconnectedLimit));
+            }
+        }
+        else
+        {
+            OtherLoads = null;
+        }
         return limit.NotBelowZero();
     }
+
+    private readonly Queue<(long At, PhaseCurrents Others)> _others = new();
+    private bool _meterStale;
+
+    /// <summary>With External Meter Support: the other loads the master counts now (null: none, or no fresh reading).</summary>
+    public PhaseCurrents? OtherLoads { get; private set; }
 
     private static (DlmMode, int, string?, bool) Role(OperatorSettings s) => (s.DlmMode, s.DlmNetworkId, s.DlmMasterAddress, s.DlmDisableDiscoveryBroadcasting);
 
@@ -100,9 +147,18 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 Wake();
             }
             void OnStation(ConnectorSnapshot _) => Wake();
+            void OnMeter(GridReading reading)
+            {
+                if (settings.Current.DlmExternalMeter)
+                {
+                    _pendingEvent = true;   // the other loads may have changed: allocate now
+                    Wake();
+                }
+            }
             settings.Changed += OnSettings;
             station.Changed += OnStation;
             input.Changed += OnInput;
+            meter.Read += OnMeter;
             void OnInput(bool? _)
             {
                 _pendingEvent = true;   // load shedding on or off: allocate now
@@ -136,6 +192,7 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 settings.Changed -= OnSettings;
                 station.Changed -= OnStation;
                 input.Changed -= OnInput;
+                meter.Read -= OnMeter;
                 lock (_gate)
                 {
                     _master = null;
@@ -183,13 +240,15 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 {
                     Log.SlaveLost(logger, id, _options.SlaveTimeoutSeconds, current.DlmDisconnectedLimit);
                 }
-                round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent || lost.Count > 0;
+                // the grid meter going stale (or fresh again) changes what there is to distribute: an event too
+                bool meterTurned = current.DlmExternalMeter && (meter.Fresh is null) != _meterStale;
+                round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent || lost.Count > 0 || meterTurned;
                 _pendingEvent = false;
             }
             IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> assignments;
             lock (_gate)
             {
-                var settingsNow = new DlmMasterSettings(Available(current), current.DlmMinimumCurrent, current.DlmImbalancePrevention ? current.DlmImbalanceLimit : null,
+                var settingsNow = new DlmMasterSettings(Available(current, master), current.DlmMinimumCurrent, current.DlmImbalancePrevention ? current.DlmImbalanceLimit : null,
                     current.DlmAllowEvWakeup, current.DlmDisconnectedLimit);
                 assignments = round ? master.Allocate(settingsNow) : master.Grant();
             }
@@ -406,6 +465,12 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
 
         [LoggerMessage(8, LogLevel.Warning, "DLM: slave {Slave} silent for {Seconds} s: lost; its EVs stay reserved at the Disconnected Limit of {Amps} A")]
         public static partial void SlaveLost(ILogger logger, string slave, double seconds, double amps);
+
+        [LoggerMessage(9, LogLevel.Warning, "DLM: no fresh reading of the grid meter ({Problem}): the master distributes only the Disconnected Limit of {Amps} A per phase")]
+        public static partial void MeterStale(ILogger logger, string problem, double amps);
+
+        [LoggerMessage(10, LogLevel.Information, "DLM: the grid meter reads again; the other loads count as measured")]
+        public static partial void MeterFresh(ILogger logger);
 
         [LoggerMessage(7, LogLevel.Error, "DLM: the UDP socket failed ({Problem}); trying again in 5 s")]
         public static partial void SocketFailed(ILogger logger, string problem);

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Juice.Station.Core;
+using Juice.Station.Energy.Dlm;
+using Juice.Station.Persistence;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Juice.Station.Tests.Energy;
+
+/// <summary>
+/// External Meter Support against a real Modbus TCP meter: Debian's pymodbus serving an SDM630 register map
+/// (tests/peers/grid-meter.py). The meter reads the building's other loads plus what the station's EV draws now.
+/// </summary>
+public sealed class GridMeterTests : IAsyncLifetime
+{
+    private readonly int _meterPort = FreePort();
+    private Process _meter = null!;
+    private TestStation _station = null!;
+    private double _others;
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static string Peers()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Juice.Hlc.sln")))
+            {
+                return Path.Combine(dir.FullName, "tests", "peers");
+            }
+        }
+        throw new InvalidOperationException("the repository root");
+    }
+
+    public async Task InitializeAsync()
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(Peers(), "grid-meter.py"));
+        psi.ArgumentList.Add(_meterPort.ToString(CultureInfo.InvariantCulture));
+        _meter = Process.Start(psi)!;
+        _meter.ErrorDataReceived += (_, _) => { };
+        _meter.BeginErrorReadLine();
+        var ready = await _meter.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("ready", ready);
+        _ = Task.Run(async () => { while (await _meter.StandardOutput.ReadLineAsync() is not null) { } });
+
+        _station = await TestStation.StartAsync(null, "--GridMeter:Address=127.0.0.1:" + _meterPort, "--GridMeter:PollSeconds=0.2", "--GridMeter:StaleSeconds=2",
+            "--Dlm:MeterHoldSeconds=1", "--Dlm:StationId=master");
+        // the meter measures the other loads plus the EV's current as the station's meter sees it, at every change
+        _station.Station.Changed += _ => Meter();
+        _station.Configure(s => s with
+        {
+            FreeCharging = true, DlmMode = DlmMode.MasterWithInternalSlave, DlmExternalMeter = true, DlmDisconnectedLimit = 6,
+            DlmSubDistributionL1 = 32, DlmSubDistributionL2 = 32, DlmSubDistributionL3 = 32,
+        });
+    }
+
+    private void Meter()
+    {
+        var ev = _station.Station.Snapshot(1).Meter.CurrentA;
+        lock (_meter)
+        {
+            if (!_meter.HasExited)
+            {
+                double l1 = _others + ev.L1, l2 = _others + ev.L2, l3 = _others + ev.L3;
+                _meter.StandardInput.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l1} {l2} {l3} {(l1 + l2 + l3) * 230}"));
+                _meter.StandardInput.Flush();
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _station.DisposeAsync();
+        _station.DeleteFiles();
+        if (!_meter.HasExited)
+        {
+            _meter.Kill();
+        }
+        _meter.Dispose();
+    }
+
+    private double Signalled => _station.Station.Snapshot(1).SignalledCurrentA;
+
+    [Fact]
+    public async Task A_SunSpec_meter_is_found_by_its_models_and_read_with_its_scale_factors()
+    {
+        int port = FreePort();
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(Peers(), "grid-meter.py"), port.ToString(CultureInfo.InvariantCulture), "sunspec" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var sunspec = Process.Start(psi)!;
+        try
+        {
+            Assert.Equal("ready", await sunspec.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            sunspec.StandardInput.WriteLine("12.34 5.5 0 -4560");   // feeding in 4.56 kW
+            sunspec.StandardInput.Flush();
+            Assert.StartsWith("set", await sunspec.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            var meter = new Juice.Station.Energy.GridMeter(Microsoft.Extensions.Options.Options.Create(new Juice.Station.Energy.GridMeterOptions
+            {
+                Address = "127.0.0.1:" + port, Map = "sunspec", PollSeconds = 0.2,
+            }), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Juice.Station.Energy.GridMeter>.Instance);
+            var read = new TaskCompletionSource<Juice.Station.Energy.GridReading>(TaskCreationOptions.RunContinuationsAsynchronously);
+            meter.Read += r => read.TrySetResult(r);
+            await meter.StartAsync(CancellationToken.None);
+            var reading = await read.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await meter.StopAsync(CancellationToken.None);
+            Assert.Equal(12.34, reading.Currents.L1, 6);
+            Assert.Equal(5.5, reading.Currents.L2, 6);
+            Assert.Equal(0, reading.Currents.L3, 6);
+            Assert.Equal(-4560, reading.PowerW, 6);
+            Assert.Null(meter.Problem);
+        }
+        finally
+        {
+            sunspec.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Other_loads_on_the_grid_meter_lower_what_the_EV_gets_and_a_silent_meter_leaves_only_the_disconnected_limit()
+    {
+        var dlm = _station.App.Services.GetRequiredService<DlmService>();
+        _station.Station.SetVehicleState(1, CpState.C);
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 32, "32 A with no other loads");
+
+        _others = 20;   // an oven and a heat pump: 20 A per phase besides the EV
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 12, "32 A - 20 A of other loads = 12 A");
+        Assert.Equal(LimitSources.Dlm, _station.Station.Snapshot(1).LimitReason);
+        await TestStation.WaitFor(() => dlm.OtherLoads is { L1: >= 19.9 and <= 20.1 }, "the other loads as the master counts them");
+
+        _others = 5;
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 27, "27 A once the other loads stayed at 5 A");
+
+        // the meter goes silent: after GridMeter:StaleSeconds only the Disconnected Limit is distributed
+        lock (_meter)
+        {
+            _meter.Kill();
+            _meter.WaitForExit();
+        }
+        await TestStation.WaitFor(() => Signalled == 6, "the disconnected limit without a meter reading");
+        Assert.Null(dlm.OtherLoads);
+    }
+}
