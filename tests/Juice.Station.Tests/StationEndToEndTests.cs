@@ -322,6 +322,13 @@ public sealed class StationEndToEndTests : IDisposable
         Assert.DoesNotContain("   at ", output);
         // the mistyped key was reported with the key it was probably meant to be
         Assert.Contains("warn: unknown configuration key Modbus:Prot (ignored); did you mean Modbus:Port?", output);
+
+        // a load-shedding input on a GPIO line that cannot be opened (no /dev/gpiochip9 here): one line, exit 2
+        (code, output) = await Run("--Database:Path=" + Path.Combine(Path.GetDirectoryName(Database)!, "gpio.db"), "--ExternalInput:GpioChip=9", "--ExternalInput:GpioLine=0",
+            "--Api:InitialPassword=abcdefgh12");
+        Assert.Equal(2, code);
+        Assert.Contains("ExternalInput:GpioChip 9 / ExternalInput:GpioLine 0: the input cannot be read", output);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]

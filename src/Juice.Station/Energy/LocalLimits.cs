@@ -75,8 +75,8 @@ public sealed partial class LocalLimits(ChargingStation station, SettingsStore s
         settings.Changed += OnSettings;
         try
         {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);   // before the first application: no tick is missed after it
             Apply();
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 Apply();

@@ -39,16 +39,24 @@ public sealed class GridMeterTests : IAsyncLifetime
         throw new InvalidOperationException("the repository root");
     }
 
-    public async Task InitializeAsync()
+    /// <summary>tests/peers/grid-meter.py on <paramref name="port"/>, once it listens.</summary>
+    private static async Task<Process> StartMeter(int port, string map)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(Peers(), "grid-meter.py"));
-        psi.ArgumentList.Add(_meterPort.ToString(CultureInfo.InvariantCulture));
-        _meter = Process.Start(psi)!;
-        _meter.ErrorDataReceived += (_, _) => { };
-        _meter.BeginErrorReadLine();
-        var ready = await _meter.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal("ready", ready);
+        foreach (var a in new[] { Path.Combine(Peers(), "grid-meter.py"), port.ToString(CultureInfo.InvariantCulture), map })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var meter = Process.Start(psi)!;
+        meter.ErrorDataReceived += (_, _) => { };
+        meter.BeginErrorReadLine();
+        Assert.Equal("ready", await meter.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        return meter;
+    }
+
+    public async Task InitializeAsync()
+    {
+        _meter = await StartMeter(_meterPort, "sdm630");
         _ = Task.Run(async () => { while (await _meter.StandardOutput.ReadLineAsync() is not null) { } });
 
         _station = await TestStation.StartAsync(null, "--GridMeter:Address=127.0.0.1:" + _meterPort, "--GridMeter:PollSeconds=0.2", "--GridMeter:StaleSeconds=2",
@@ -93,15 +101,9 @@ public sealed class GridMeterTests : IAsyncLifetime
     public async Task A_SunSpec_meter_is_found_by_its_models_and_read_with_its_scale_factors()
     {
         int port = FreePort();
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(Peers(), "grid-meter.py"), port.ToString(CultureInfo.InvariantCulture), "sunspec" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var sunspec = Process.Start(psi)!;
+        using var sunspec = await StartMeter(port, "sunspec");
         try
         {
-            Assert.Equal("ready", await sunspec.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
             sunspec.StandardInput.WriteLine("12.34 5.5 0 -4560");   // feeding in 4.56 kW
             sunspec.StandardInput.Flush();
             Assert.StartsWith("set", await sunspec.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));

@@ -14,7 +14,7 @@ public sealed record DlmConnectorState(string Slave, int Connector, bool Ev, Gri
 /// <summary>
 /// The DLM master: the table of its slaves (fed by their reports) and the allocation round that turns it into
 /// assignments. Safe against a moment of overload while currents move: a raise is granted only when, on each of its
-/// phases, what every connector may draw — the larger of what it was granted and what it reports to apply, and a
+/// phases, what every connector may draw — the larger of what it was granted and what it reports to apply or measures (an AC EV may take seconds to follow a lowering), and a
 /// lost slave's reservation — stays within the limit with the raise; so currents are lowered first and raised once
 /// the slaves have confirmed the lowering. Not thread-safe (the DLM service calls it from one loop). Time injected.
 /// </summary>
@@ -139,7 +139,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
             bool noticed = time.GetElapsedTime(s.LostAt!.Value, now) > TimeSpan.FromSeconds(options.MasterTimeoutSeconds);
             foreach (var c in s.Connectors.Values.Where(c => c.Report.Ev))
             {
-                double amps = noticed ? settings.DisconnectedLimit : Math.Max(Math.Max(c.Granted, c.Report.AppliedA), settings.DisconnectedLimit);
+                double amps = noticed ? settings.DisconnectedLimit : Math.Max(Math.Max(c.Granted, Drawn(c)), settings.DisconnectedLimit);
                 reserved = reserved.Plus(PhaseCurrents.On(s.Rotation.Grid(c.Report.Phases), amps));
             }
         }
@@ -197,12 +197,12 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
             {
                 c.Granted = c.Report.Ev ? c.Target : 0;
             }
-            committed = committed.Plus(PhaseCurrents.On(s.Rotation.Grid(c.Report.Phases), Math.Max(c.Granted, c.Report.AppliedA)));
+            committed = committed.Plus(PhaseCurrents.On(s.Rotation.Grid(c.Report.Phases), Math.Max(c.Granted, Drawn(c))));
         }
         foreach (var (s, c) in live.Where(x => x.C.Target > x.C.Granted).OrderBy(x => x.C.QueuedAt))
         {
             var phases = s.Rotation.Grid(c.Report.Phases);
-            double before = Math.Max(c.Granted, c.Report.AppliedA), after = Math.Max(c.Target, c.Report.AppliedA);
+            double before = Math.Max(c.Granted, Drawn(c)), after = Math.Max(c.Target, Drawn(c));
             var trial = committed.Plus(PhaseCurrents.On(phases, after - before));
             if (trial.L1 <= _available.L1 + 1e-6 && trial.L2 <= _available.L2 + 1e-6 && trial.L3 <= _available.L3 + 1e-6)
             {
@@ -261,4 +261,10 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     }
 
     private static string Key(string slave, int connector) => slave + "#" + connector;
+
+    /// <summary>
+    /// What a connector may be drawing now: the current its station signals, or more where the EV has not yet followed
+    /// a lowering (IEC 61851-1 gives an AC EV seconds to do so) and its meter still measures more.
+    /// </summary>
+    private static double Drawn(Connector c) => Math.Max(c.Report.AppliedA, c.Report.Measured.Max());
 }
