@@ -30,6 +30,12 @@ public sealed partial class ExternalInput : IDisposable
     private bool? _high;
 
     public ExternalInput(Microsoft.Extensions.Options.IOptions<ExternalInputOptions> options, ILogger<ExternalInput> logger)
+        : this(options, logger, chip => new LibGpiodDriver(chip))
+    {
+    }
+
+    /// <param name="driver">The GPIO driver of a chip: libgpiod on a station; a bench driver in the tests, where no GPIO chip exists.</param>
+    internal ExternalInput(Microsoft.Extensions.Options.IOptions<ExternalInputOptions> options, ILogger<ExternalInput> logger, Func<int, GpioDriver> driver)
     {
         _logger = logger;
         var o = options.Value;
@@ -38,7 +44,7 @@ public sealed partial class ExternalInput : IDisposable
             // a configured line that cannot be opened is a start error with its reason, not a silent fallback
             try
             {
-                _gpio = new GpioController(new LibGpiodDriver(chip));
+                _gpio = new GpioController(driver(chip));
                 _line = line;
                 _gpio.OpenPin(line, PinMode.Input);
                 _high = _gpio.Read(line) == PinValue.High;
