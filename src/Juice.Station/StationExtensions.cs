@@ -161,6 +161,8 @@ public static class StationApp
         s.AddSingleton<Energy.ExternalInput>();
         s.AddSingleton<Energy.GridMeter>();
         s.AddHostedService(sp => sp.GetRequiredService<Energy.GridMeter>());
+        s.AddSingleton<Energy.SurplusCharging>();
+        s.AddHostedService(sp => sp.GetRequiredService<Energy.SurplusCharging>());
         s.AddSingleton<Energy.LocalLimits>();
         s.AddHostedService(sp => sp.GetRequiredService<Energy.LocalLimits>());
         s.AddSingleton<Energy.Dlm.DlmService>();

@@ -21,7 +21,7 @@ public static class LoadManagementApi
 
     public static void MapLoadManagement(this RouteGroupBuilder api)
     {
-        api.MapGet("/load-management", (ChargingStation station, SettingsStore settings, DlmService dlm, LocalLimits local, ExternalInput input) =>
+        api.MapGet("/load-management", (ChargingStation station, SettingsStore settings, DlmService dlm, LocalLimits local, ExternalInput input, SurplusCharging surplus) =>
         {
             var s = settings.Current;
             var slave = dlm.SlaveStatus();
@@ -50,6 +50,7 @@ public static class LoadManagementApi
                     usedBy = s.ExternalInputEnabled ? "Local" : s.DlmExternalInput ? "DLM" : null,
                 },
                 schedule = local.ScheduleNow(),
+                surplus = s.SurplusMode == SurplusMode.Off ? null : new { mode = s.SurplusMode, decision = surplus.Decision },
                 connectors = station.Connectors.Select(c => station.Snapshot(c.Id)).Select(c => new { c.Id, c.Status, c.SignalledCurrentA, binding = c.LimitReason }),
             });
         });

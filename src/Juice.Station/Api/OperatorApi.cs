@@ -320,6 +320,10 @@ public static class OperatorApi
             {
                 errors[nameof(OperatorSettings.DlmExternalMeter)] = "needs a grid meter: set GridMeter:Address (and GridMeter:Map) in the configuration";
             }
+            if (proposed.SurplusMode != Energy.SurplusMode.Off && !meter.Configured && settings.Current.SurplusMode == Energy.SurplusMode.Off)
+            {
+                errors[nameof(OperatorSettings.SurplusMode)] = "needs a grid meter: set GridMeter:Address (and GridMeter:Map) in the configuration";
+            }
             if (errors.Count > 0)
             {
                 return ApiProblem.Invalid(errors);

@@ -14,6 +14,7 @@ public static class LimitSources
     public const string ExternalInput = "external input (load shedding)";
     public const string Schedule = "Maximum Current Scheduler";
     public const string BackendOffline = "disconnected upper limit (backend offline)";
+    public const string Surplus = "PV surplus (grid meter)";
 }
 
 /// <summary>

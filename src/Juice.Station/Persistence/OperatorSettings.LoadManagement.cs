@@ -100,6 +100,18 @@ public sealed partial record OperatorSettings
     /// <summary>"Disconnected Limit": what a slave charges at most while it has no master (and the master while it has no slaves' word).</summary>
     public double DlmDisconnectedLimit { get; init; } = 6;
 
+    /// <summary>"Energy management from external meter": surplus charging from the grid meter (GridMeter:*): Off, Pv (the export only) or MinPv (6 A from the grid plus the export).</summary>
+    public Juice.Station.Energy.SurplusMode SurplusMode { get; init; }
+
+    /// <summary>Surplus charging starts when the surplus has reached the minimum charging power for this long, s.</summary>
+    public int SurplusStartSeconds { get; init; } = 60;
+
+    /// <summary>Surplus charging pauses when the surplus has stayed below the minimum for this long, s.</summary>
+    public int SurplusStopSeconds { get; init; } = 300;
+
+    /// <summary>At most one start of surplus charging in this many minutes (no flapping under passing clouds).</summary>
+    public int SurplusMinimumCycleMinutes { get; init; } = 10;
+
     /// <summary>"Maximum Current Scheduler": the rows of <see cref="CurrentSchedule"/> lower the limits by the hour.</summary>
     public bool CurrentSchedulerEnabled { get; init; }
 
@@ -157,6 +169,22 @@ public sealed partial record OperatorSettings
             errors[nameof(DlmMinimumCurrent)] = "6 to 32 A (IEC 61851-1: no charging below 6 A)";
         }
         Amps(nameof(DlmDisconnectedLimit), DlmDisconnectedLimit, hardwareLimit, "at most the hardware limit; as low as possible, the manual advises");
+        if (!Enum.IsDefined(SurplusMode))
+        {
+            errors[nameof(SurplusMode)] = "one of " + string.Join(", ", Enum.GetNames<Juice.Station.Energy.SurplusMode>());
+        }
+        if (SurplusStartSeconds is < 0 or > 3600)
+        {
+            errors[nameof(SurplusStartSeconds)] = "0 to 3600 seconds";
+        }
+        if (SurplusStopSeconds is < 0 or > 3600)
+        {
+            errors[nameof(SurplusStopSeconds)] = "0 to 3600 seconds";
+        }
+        if (SurplusMinimumCycleMinutes is < 0 or > 240)
+        {
+            errors[nameof(SurplusMinimumCycleMinutes)] = "0 to 240 minutes";
+        }
         if (CurrentSchedulerEnabled && CurrentSchedule.Length < 2)
         {
             errors[nameof(CurrentSchedule)] = "at least two entries while the Maximum Current Scheduler is on (as the manual says)";

@@ -266,11 +266,12 @@ pages.dashboard = {
       connectors.replaceChildren(...status.connectors.map(connectorCard));
       // load management: what DLM assigns here and which limit binds each connector
       const lm = await api('GET', '/load-management');
-      dlmCard.hidden = lm.mode === 'Disabled' && !lm.externalInput.active && !lm.schedule;
+      dlmCard.hidden = lm.mode === 'Disabled' && !lm.externalInput.active && !lm.schedule && !lm.surplus;
       if (!dlmCard.hidden) {
         const role = lm.master ? `DLM master · ${lm.master.slavesConnected} slave(s) · applied ${lm.master.applied.l1}/${lm.master.applied.l2}/${lm.master.applied.l3} A of ${lm.master.available.l1}/${lm.master.available.l2}/${lm.master.available.l3} A`
           : lm.slave ? (lm.slave.connected ? `DLM slave of ${lm.slave.master}` : 'DLM slave without master: the Disconnected Limit applies') : 'DLM off';
-        dlmCard.replaceChildren(h('h2', { text: 'Load management' }), h('p', { class: 'muted', text: role + (lm.externalInput.active ? ' · load shedding active' : '') }),
+        const pv = lm.surplus?.decision ? ` · PV surplus: ${lm.surplus.decision.state} (${Math.round(lm.surplus.decision.surplusW)} W surplus, grid ${Math.round(lm.surplus.decision.gridW)} W): ${lm.surplus.decision.reason}` : '';
+        dlmCard.replaceChildren(h('h2', { text: 'Load management' }), h('p', { class: 'muted', id: 'dlm-role', text: role + (lm.externalInput.active ? ' · load shedding active' : '') + pv }),
           table(['Connector', 'Current', 'Limited by'], lm.connectors.map(c => [c.id, fmt.a(c.signalledCurrentA), c.binding]), ''));
       }
       const chart = await api('GET', `/connectors/${status.connectors[0].id}/chart`);
@@ -661,6 +662,13 @@ pages.load = {
       A('dlmMinimumCurrent', 'Minimum Current Limit (A)', 'An EV that cannot get this much waits (0 A) in a fair queue; 6 to 32 A.'),
       A('dlmDisconnectedLimit', 'Disconnected Limit (A)', 'What each station charges at most while the stations cannot reach each other; keep it as low as possible.'),
     ])), dlmState, schedule,
+    h('div', { class: 'card', id: 'surplus-settings' }, h('h2', { text: 'Energy management from external meter (PV surplus)' }), settingsForm([
+      F('surplusMode', 'Energy management from external meter', 'select', 'Charging from the grid meter\'s export (GridMeter:Address in the configuration): Off; PV surplus only; or the minimum current from the grid plus the surplus.',
+        { options: [['Off', 'Off'], ['Pv', 'PV surplus only'], ['MinPv', 'Minimum + PV surplus']] }),
+      A('surplusStartSeconds', 'Start delay (s)', 'The surplus must reach the minimum charging power (6 A on the EV\'s phases) for this long before charging starts.'),
+      A('surplusStopSeconds', 'Stop delay (s)', 'Charging pauses when the surplus has stayed below the minimum this long (it holds the minimum meanwhile).'),
+      A('surplusMinimumCycleMinutes', 'Minimum time between starts (min)', 'At most one start in this time: no flapping under passing clouds.'),
+    ])),
     h('div', { class: 'card', id: 'modbus-card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
       F('modbusEnabled', 'Modbus TCP server', 'bool', 'The register set for energy managers (read the state, write a current limit).', { restart: true }),
       F('modbusPort', 'Port', 'number', `TCP port of connector 1 (connector 2 on the next one). Empty: the configured port (Modbus:Port, ${system.modbusConfiguredPort}).`,

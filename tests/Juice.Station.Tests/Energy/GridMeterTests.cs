@@ -19,6 +19,7 @@ public sealed class GridMeterTests : IAsyncLifetime
     private Process _meter = null!;
     private TestStation _station = null!;
     private double _others;
+    private double _pvW;
 
     private static int FreePort()
     {
@@ -78,7 +79,7 @@ public sealed class GridMeterTests : IAsyncLifetime
             if (!_meter.HasExited)
             {
                 double l1 = _others + ev.L1, l2 = _others + ev.L2, l3 = _others + ev.L3;
-                _meter.StandardInput.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l1} {l2} {l3} {(l1 + l2 + l3) * 230}"));
+                _meter.StandardInput.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l1} {l2} {l3} {(l1 + l2 + l3) * 230 - _pvW}"));
                 _meter.StandardInput.Flush();
             }
         }
@@ -96,6 +97,32 @@ public sealed class GridMeterTests : IAsyncLifetime
     }
 
     private double Signalled => _station.Station.Snapshot(1).SignalledCurrentA;
+
+    [Fact]
+    public async Task Surplus_charging_starts_on_the_export_follows_it_and_pauses_when_it_is_gone()
+    {
+        _station.Configure(s => s with
+        {
+            DlmMode = DlmMode.Disabled, DlmExternalMeter = false,
+            SurplusMode = Juice.Station.Energy.SurplusMode.Pv, SurplusStartSeconds = 1, SurplusStopSeconds = 2, SurplusMinimumCycleMinutes = 0,
+        });
+        _station.Station.SetVehicleState(1, CpState.C);
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 0, "paused without an export");
+        Assert.Equal(LimitSources.Surplus, _station.Station.Snapshot(1).LimitReason);
+
+        _pvW = 6000;   // the sun comes out: 6 kW fed in
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 8, "8 A from 6000 W on three phases (8 x 690 W = 5520 W)");
+        var surplus = _station.App.Services.GetRequiredService<Juice.Station.Energy.SurplusCharging>();
+        Assert.Equal("charging", surplus.Decision!.State);
+        Assert.InRange(surplus.Decision.SurplusW, 5900, 6100);
+
+        _pvW = 0;   // gone: the minimum for the stop delay, then paused
+        Meter();
+        await TestStation.WaitFor(() => Signalled == 0, "paused after the stop delay");
+        Assert.Equal("paused", surplus.Decision!.State);
+    }
 
     [Fact]
     public async Task A_SunSpec_meter_is_found_by_its_models_and_read_with_its_scale_factors()

@@ -211,6 +211,12 @@ public sealed class WebUiTests : IAsyncLifetime
         // the manual's DLM and load-shedding fields, with their help; the input's level set by hand
         await Assertions.Expect(_page.Locator("#f-dlmMode option")).ToHaveCountAsync(5);
         await Assertions.Expect(_page.Locator("#f-dlmMode")).ToContainTextAsync("DLM Slave (Master-Auto-Discovery)");
+        await Assertions.Expect(_page.Locator("#f-surplusMode option")).ToHaveCountAsync(3);
+        // surplus charging needs a grid meter, which this station has not: the page says so under the field
+        await _page.Locator("#f-surplusMode").SelectOptionAsync("Pv");
+        await _page.ClickAsync("#surplus-settings .buttons button.primary");
+        await Assertions.Expect(_page.Locator("#f-surplusMode-error")).ToContainTextAsync("needs a grid meter");
+        await _page.Locator("#f-surplusMode").SelectOptionAsync("Off");
         await _page.ClickAsync("button[aria-label='Help for Disconnected Limit (A)']");
         await Assertions.Expect(_page.Locator("#f-dlmDisconnectedLimit-help")).ToContainTextAsync("as low as possible");
         await _page.ClickAsync("#input-low");
