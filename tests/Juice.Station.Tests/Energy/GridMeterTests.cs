@@ -28,17 +28,7 @@ public sealed class GridMeterTests : IAsyncLifetime
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    private static string Peers()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Juice.Hlc.sln")))
-            {
-                return Path.Combine(dir.FullName, "tests", "peers");
-            }
-        }
-        throw new InvalidOperationException("the repository root");
-    }
+    private static string Peers() => Path.Combine(Juice.Hlc.Tests.Vectors.RepositoryRoot, "tests", "peers");
 
     /// <summary>tests/peers/grid-meter.py on <paramref name="port"/>, once it listens.</summary>
     private static async Task<Process> StartMeter(int port, string map)
