@@ -146,6 +146,19 @@ public sealed class LocalLimitsTests : IDisposable
         Assert.Equal(32, Now().SignalledCurrentA);
     }
 
+    [Fact]
+    public void A_DLM_slave_applies_assignments_in_the_masters_order_and_drops_one_that_arrives_late()
+    {
+        var slave = new Juice.Station.Energy.Dlm.DlmSlave(_station, new Juice.Station.Energy.Dlm.DlmOptions(), _time, NullLogger.Instance);
+        slave.Assigned("master", 5, [new Juice.Station.Energy.Dlm.DlmConnectorAssignment(1, 10)]);
+        Assert.Equal(10, Now().SignalledCurrentA);
+        slave.Assigned("master", 4, [new Juice.Station.Energy.Dlm.DlmConnectorAssignment(1, 20)]);   // computed before round 5, overtaken on the way
+        Assert.Equal(10, Now().SignalledCurrentA);
+        slave.Assigned("master", 6, [new Juice.Station.Energy.Dlm.DlmConnectorAssignment(1, 16)]);
+        Assert.Equal(16, Now().SignalledCurrentA);
+        Assert.Equal(LimitSources.Dlm, Now().LimitReason);
+    }
+
     /// <summary>A backend whose connection the test switches (the OCPP client's state as the station sees it).</summary>
     private sealed class Backend : IBackendAuthorizer
     {

@@ -2,6 +2,14 @@ using System.Net;
 
 namespace Juice.Station.Energy.Dlm;
 
+/// <summary>
+/// What the master sends one slave: its connectors' currents, the report it answers (<paramref name="Seq"/>) and the
+/// running number of the assignment (<paramref name="Round"/>): assignments are numbered as they are computed, so a
+/// slave can drop one that arrives after a newer one (the answer to a report and a round's assignments are sent from
+/// different threads and may overtake each other).
+/// </summary>
+public sealed record DlmAssignment(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq, long Round);
+
 /// <summary>What the master distributes now (from the LOAD MANAGEMENT settings, the schedule, the external input and meter).</summary>
 public sealed record DlmMasterSettings(PhaseCurrents Available, double MinimumCurrent, double? ImbalanceLimit, bool AllowEvWakeup, double DisconnectedLimit);
 
@@ -29,6 +37,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
         public PhaseRotation Rotation { get; set; } = PhaseRotation.Standard;
         public long LastSeen { get; set; }
         public long? LostAt { get; set; }
+        public long AssignedAt { get; set; }
         public long Seq { get; set; }
         public Dictionary<int, Connector> Connectors { get; } = [];
     }
@@ -42,12 +51,18 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
         public long? ChargingSince { get; set; }
         public long? IdleSince { get; set; }
         public bool Idle { get; set; }
+
+        /// <summary>The currents sent to the slave in assignments it has not yet confirmed applying (round, amps), oldest first.</summary>
+        public List<(long Round, double Amps)> Unconfirmed { get; } = [];
     }
 
     private readonly Dictionary<string, Slave> _slaves = new(StringComparer.Ordinal);
     private long _queue;   // a running number: the queue order of EVs that arrive in the same tick
     private PhaseCurrents _available;
     private PhaseCurrents _reserved;
+
+    // from the master's start in microseconds: a restarted master numbers on above its predecessor
+    private long _round = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
 
     public int Slaves => _slaves.Count;
 
@@ -69,6 +84,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
         slave.Address = from;
         slave.LastSeen = now;
         slave.Seq = report.Seq ?? 0;
+        long ack = report.Ack ?? 0;
         slave.Rotation = PhaseRotation.TryParse(report.Rotation, out var r) ? r : PhaseRotation.Standard;
         var seen = new HashSet<int>();
         foreach (var c in report.Connectors ?? [])
@@ -89,6 +105,8 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
                 }
                 known.Report = c;
             }
+            // what the slave confirms to apply (the round of its last assignment) replaces what was sent up to it
+            known.Unconfirmed.RemoveAll(u => u.Round <= ack);
         }
         foreach (var gone in slave.Connectors.Keys.Where(k => !seen.Contains(k)).ToList())
         {
@@ -115,28 +133,23 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     }
 
     /// <summary>One allocation round: the assignment for every slave that is heard from, by its address.</summary>
-    public IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> Allocate(DlmMasterSettings settings)
+    public IReadOnlyList<DlmAssignment> Allocate(DlmMasterSettings settings)
     {
         long now = time.GetTimestamp();
         _available = settings.Available.NotBelowZero();
-        foreach (var s in _slaves.Values.ToList())
+        foreach (var s in _slaves.Values.Where(s => time.GetElapsedTime(s.LastSeen, now) > TimeSpan.FromMinutes(options.ForgetSlaveMinutes)).ToList())
         {
-            var silent = time.GetElapsedTime(s.LastSeen, now);
-            if (silent > TimeSpan.FromMinutes(options.ForgetSlaveMinutes))
-            {
-                _slaves.Remove(s.Id);
-            }
-            else if (silent > TimeSpan.FromSeconds(options.SlaveTimeoutSeconds))
-            {
-                s.LostAt ??= now;
-            }
+            _slaves.Remove(s.Id);
         }
+        CheckLost();
 
         // a lost slave may still draw what it had until it notices (its master timeout), then its Disconnected Limit
         var reserved = PhaseCurrents.Zero;
         foreach (var s in _slaves.Values.Where(s => s.LostAt is not null))
         {
-            bool noticed = time.GetElapsedTime(s.LostAt!.Value, now) > TimeSpan.FromSeconds(options.MasterTimeoutSeconds);
+            // the slave's own timeout runs from the last assignment it got: the last one computed for it (plus a second
+            // on the way), not from when the master stopped hearing it
+            bool noticed = time.GetElapsedTime(s.AssignedAt, now) > TimeSpan.FromSeconds(options.MasterTimeoutSeconds + 1);
             foreach (var c in s.Connectors.Values.Where(c => c.Report.Ev))
             {
                 double amps = noticed ? settings.DisconnectedLimit : Math.Max(Math.Max(c.Granted, Drawn(c)), settings.DisconnectedLimit);
@@ -185,7 +198,7 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     /// The assignments from the last round's targets: lowered at once, raised as far as what may still be drawn
     /// allows (run again on every report, so a raise follows the confirmation of the lowering that makes room).
     /// </summary>
-    public IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> Grant()
+    public IReadOnlyList<DlmAssignment> Grant()
     {
         long now = time.GetTimestamp();
         Raised = false;
@@ -219,11 +232,30 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
     }
 
     /// <summary>The assignment of one slave as it stands (the answer to its report).</summary>
-    public (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)? AssignmentOf(string slave) =>
+    public DlmAssignment? AssignmentOf(string slave) =>
         _slaves.TryGetValue(slave, out var s) && s.LostAt is null ? Assignment(s) : null;
 
-    private static (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq) Assignment(Slave s) =>
-        (s.Id, s.Address, [.. s.Connectors.OrderBy(c => c.Key).Select(c => new DlmConnectorAssignment(c.Key, c.Value.Granted))], s.Seq);
+    private DlmAssignment Assignment(Slave s)
+    {
+        s.AssignedAt = time.GetTimestamp();
+        long round = ++_round;
+        foreach (var c in s.Connectors.Values)
+        {
+            if (c.Unconfirmed.Count == MaxUnconfirmed)
+            {
+                // a slave that does not confirm: the two oldest become one (the newer round, the larger current)
+                c.Unconfirmed[1] = (c.Unconfirmed[1].Round, Math.Max(c.Unconfirmed[0].Amps, c.Unconfirmed[1].Amps));
+                c.Unconfirmed.RemoveAt(0);
+            }
+            c.Unconfirmed.Add((round, c.Granted));
+        }
+        return new(s.Id, s.Address, [.. s.Connectors.OrderBy(c => c.Key).Select(c => new DlmConnectorAssignment(c.Key, c.Value.Granted))], s.Seq, round);
+    }
+
+    private const int MaxUnconfirmed = 32;
+
+    /// <summary>Whether the slave is known and heard from.</summary>
+    public bool Knows(string slave) => _slaves.TryGetValue(slave, out var s) && s.LostAt is null;
 
     /// <summary>The currents the EVs of the live slaves measure now, summed per grid phase (the DLM part of a grid meter's reading).</summary>
     public PhaseCurrents MeasuredOnGrid()
@@ -264,7 +296,17 @@ public sealed class DlmMaster(DlmOptions options, TimeProvider time)
 
     /// <summary>
     /// What a connector may be drawing now: the current its station signals, or more where the EV has not yet followed
-    /// a lowering (IEC 61851-1 gives an AC EV seconds to do so) and its meter still measures more.
+    /// a lowering (IEC 61851-1 gives an AC EV seconds to do so) and its meter still measures more, or where an
+    /// assignment sent is not yet confirmed (the report may have been written before the slave applied it; a late
+    /// answer may still be on its way).
     /// </summary>
-    private static double Drawn(Connector c) => Math.Max(c.Report.AppliedA, c.Report.Measured.Max());
+    private static double Drawn(Connector c)
+    {
+        double drawn = Math.Max(c.Report.AppliedA, c.Report.Measured.Max());
+        foreach (var (_, amps) in c.Unconfirmed)
+        {
+            drawn = Math.Max(drawn, amps);
+        }
+        return drawn;
+    }
 }

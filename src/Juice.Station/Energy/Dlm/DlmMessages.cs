@@ -40,6 +40,12 @@ public sealed record DlmDatagram
     /// <summary>report/assign: the slave's running number of its reports; an assignment answers the report it names.</summary>
     public long? Seq { get; init; }
 
+    /// <summary>assign: the master's running number of the assignment; a slave drops one not above the last it applied.</summary>
+    public long? Round { get; init; }
+
+    /// <summary>report: the round of the last assignment the slave applied (0: none yet); its currents are confirmed with it.</summary>
+    public long? Ack { get; init; }
+
     /// <summary>report: the slave's phase rotation (L1L2L3, …).</summary>
     public string? Rotation { get; init; }
 
@@ -72,7 +78,7 @@ public sealed record DlmDatagram
                 : d.From.Length is 0 or > 64 ? "no sender (from)"
                 : d.T == "report" && (d.Connectors is null || d.Connectors.Length > 16 || d.Connectors.Any(c => c is null || c.Phases is not (1 or 3) || c.Measured is not { Length: 3 } || !double.IsFinite(c.MaxA) || !double.IsFinite(c.AppliedA)))
                     ? "a report needs its connectors (at most 16; phases 1 or 3, three measured currents)"
-                : d.T == "assign" && (d.Assignments is null || d.Assignments.Any(a => a is null || !double.IsFinite(a.Amps) || a.Amps < 0)) ? "an assignment needs its currents (not negative)"
+                : d.T == "assign" && (d.Assignments is null || d.Round is null || d.Assignments.Any(a => a is null || !double.IsFinite(a.Amps) || a.Amps < 0)) ? "an assignment needs its round and its currents (not negative)"
                 : d.T == "announce" && d.Port is not (> 0 and <= 65535) ? "an announcement needs the master's port"
                 : null;
             return problem is null ? d : null;

@@ -233,7 +233,8 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 if (slave is not null)
                 {
                     // the internal slave reports like any other, without the network
-                    _pendingEvent |= master.Report(new DlmDatagram { T = "report", Net = current.DlmNetworkId, From = StationId, Rotation = stationOptions.Value.Rotation.ToString(), Connectors = slave.Connectors() }, null);
+                    var connectors = slave.Connectors(out long applied);
+                    _pendingEvent |= master.Report(new DlmDatagram { T = "report", Net = current.DlmNetworkId, From = StationId, Rotation = stationOptions.Value.Rotation.ToString(), Ack = applied, Connectors = connectors }, null);
                 }
                 var lost = master.CheckLost();
                 foreach (var id in lost)
@@ -245,7 +246,7 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
                 round = lastRound == 0 || time.GetElapsedTime(lastRound) >= TimeSpan.FromSeconds(current.DlmSampleRateSeconds) || _pendingEvent || lost.Count > 0 || meterTurned;
                 _pendingEvent = false;
             }
-            IReadOnlyList<(string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq)> assignments;
+            IReadOnlyList<DlmAssignment> assignments;
             lock (_gate)
             {
                 var settingsNow = new DlmMasterSettings(Available(current, master), current.DlmMinimumCurrent, current.DlmImbalancePrevention ? current.DlmImbalanceLimit : null,
@@ -260,7 +261,7 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
             {
                 if (a.To is null)
                 {
-                    slave?.Assigned(StationId, a.Assignments);
+                    slave?.Assigned(StationId, a.Round, a.Assignments);
                 }
                 else
                 {
@@ -279,8 +280,8 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
 
     private volatile bool _pendingEvent;
 
-    private DlmDatagram Assign(int net, (string Slave, EndPoint? To, DlmConnectorAssignment[] Assignments, long Seq) a) =>
-        new() { T = "assign", Net = net, From = StationId, Seq = a.Seq, Assignments = a.Assignments };
+    private DlmDatagram Assign(int net, DlmAssignment a) =>
+        new() { T = "assign", Net = net, From = StationId, Seq = a.Seq, Round = a.Round, Assignments = a.Assignments };
 
     private async Task AnnounceAsync(Socket socket, int net, int port, CancellationToken ct)
     {
@@ -299,10 +300,10 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
         {
             return;
         }
-        (string, EndPoint?, DlmConnectorAssignment[], long)? answer;
+        DlmAssignment? answer;
         lock (_gate)
         {
-            bool joined = master.AssignmentOf(d.From) is null;
+            bool joined = !master.Knows(d.From);
             if (master.Report(d, from))
             {
                 _pendingEvent = true;
@@ -380,7 +381,8 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
             if (_followed is { } master)
             {
                 lastReport = time.GetTimestamp();
-                var report = new DlmDatagram { T = "report", Net = s.DlmNetworkId, From = StationId, Seq = ++seq, Rotation = stationOptions.Value.Rotation.ToString(), Connectors = slave.Connectors() };
+                var connectors = slave.Connectors(out long applied);
+                var report = new DlmDatagram { T = "report", Net = s.DlmNetworkId, From = StationId, Seq = ++seq, Rotation = stationOptions.Value.Rotation.ToString(), Ack = applied, Connectors = connectors };
                 await SendAsync(socket, report, master, ct);
             }
             var wait = TimeSpan.FromSeconds(_options.ReportSeconds) - (lastReport == 0 ? TimeSpan.Zero : time.GetElapsedTime(lastReport));
@@ -420,13 +422,8 @@ public sealed partial class DlmService(ChargingStation station, SettingsStore se
     {
         if (d.T == "assign" && d.Net == net && from.Equals(_followed))
         {
-            var before = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
-            slave.Assigned(d.From, d.Assignments!);
-            var after = station.Connectors.Select(c => station.Snapshot(c.Id).SignalledCurrentA).ToArray();
-            if (!before.SequenceEqual(after))
-            {
-                Wake();   // confirm what is applied now, so the master can raise others
-            }
+            // a current it changes raises the station's Changed event, which wakes the loop: the report confirms it at once
+            slave.Assigned(d.From, d.Round!.Value, d.Assignments!);
         }
         return Task.CompletedTask;
     }, ct);

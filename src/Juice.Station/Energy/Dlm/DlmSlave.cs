@@ -16,6 +16,7 @@ public sealed partial class DlmSlave(ChargingStation station, DlmOptions options
     private bool _connected;
     private bool _started;
     private string? _master;
+    private long _round;
 
     public bool Connected
     {
@@ -40,8 +41,20 @@ public sealed partial class DlmSlave(ChargingStation station, DlmOptions options
         }
     }
 
-    /// <summary>The report of this station's connectors now.</summary>
-    public DlmConnectorReport[] Connectors() => [.. station.Connectors.Select(c =>
+    /// <summary>
+    /// The report of this station's connectors now, with the round of the last assignment applied: read before the
+    /// currents, so the currents are never older than the round they confirm.
+    /// </summary>
+    public DlmConnectorReport[] Connectors(out long applied)
+    {
+        lock (_gate)
+        {
+            applied = _round;
+        }
+        return Connectors();
+    }
+
+    private DlmConnectorReport[] Connectors() => [.. station.Connectors.Select(c =>
     {
         var s = station.Snapshot(c.Id);
         bool ev = s.Transaction is not null && s.Availability == Availability.Operative && s.Status is not ConnectorStatus.Faulted;
@@ -52,12 +65,20 @@ public sealed partial class DlmSlave(ChargingStation station, DlmOptions options
         return new DlmConnectorReport(c.Id, ev, onePhase ? 1 : 3, Math.Round(station.LimitWithoutDlm(c.Id), 1), s.SignalledCurrentA, [m.L1, m.L2, m.L3]);
     })];
 
-    /// <summary>Applies an assignment of <paramref name="master"/>.</summary>
-    public void Assigned(string master, IEnumerable<DlmConnectorAssignment> assignments)
+    /// <summary>
+    /// Applies an assignment of <paramref name="master"/>, unless it is older than one applied already (its
+    /// <paramref name="round"/> not above the last): a stale assignment must not raise a current the master has lowered.
+    /// </summary>
+    public void Assigned(string master, long round, IEnumerable<DlmConnectorAssignment> assignments)
     {
         bool found;
         lock (_gate)
         {
+            if (_connected && _master == master && round <= _round)
+            {
+                return;
+            }
+            _round = round;
             found = !_connected || _master != master;
             _connected = true;
             _master = master;
