@@ -57,6 +57,7 @@ public static class StationConfiguration
         (Energy.ExternalInputOptions.Section, typeof(Energy.ExternalInputOptions)),
         (Energy.Dlm.DlmOptions.Section, typeof(Energy.Dlm.DlmOptions)),
         (Energy.GridMeterOptions.Section, typeof(Energy.GridMeterOptions)),
+        (Energy.Semp.SempOptions.Section, typeof(Energy.Semp.SempOptions)),
     ];
 
     /// <summary>The problems that stop the start, and the warnings (unknown keys).</summary>
@@ -194,6 +195,8 @@ public static class StationConfiguration
         {
             ports.AddRange(Enumerable.Range(0, connectors).Select(i => (i == 0 ? "Modbus:Port" : $"Modbus:Port (+{i}, connector {i + 1})", modbus.Port + i)));
         }
+        var semp = configuration.GetSection(Energy.Semp.SempOptions.Section).Get<Energy.Semp.SempOptions>() ?? new Energy.Semp.SempOptions();
+        ports.Add(("Semp:Port", semp.Port));
         foreach (var url in api.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (Uri.TryCreate(url.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")

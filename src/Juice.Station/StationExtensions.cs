@@ -126,6 +126,7 @@ public static class StationApp
         s.AddOptions<Energy.ExternalInputOptions>().BindConfiguration(Energy.ExternalInputOptions.Section);
         s.AddOptions<Energy.Dlm.DlmOptions>().BindConfiguration(Energy.Dlm.DlmOptions.Section);
         s.AddOptions<Energy.GridMeterOptions>().BindConfiguration(Energy.GridMeterOptions.Section);
+        s.AddOptions<Energy.Semp.SempOptions>().BindConfiguration(Energy.Semp.SempOptions.Section);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(sp => new StationStarted(sp.GetRequiredService<TimeProvider>().GetUtcNow()));
         s.AddSingleton<StationDatabase>();
@@ -165,6 +166,8 @@ public static class StationApp
         s.AddHostedService(sp => sp.GetRequiredService<Energy.SurplusCharging>());
         s.AddSingleton<Energy.LocalLimits>();
         s.AddHostedService(sp => sp.GetRequiredService<Energy.LocalLimits>());
+        s.AddSingleton<Energy.Semp.SempService>();
+        s.AddHostedService(sp => sp.GetRequiredService<Energy.Semp.SempService>());
         s.AddSingleton<Energy.Dlm.DlmService>();
         s.AddHostedService(sp => sp.GetRequiredService<Energy.Dlm.DlmService>());
         s.AddHostedService(sp => sp.GetRequiredService<SessionCharts>());

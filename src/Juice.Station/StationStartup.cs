@@ -17,7 +17,7 @@ namespace Juice.Station;
 internal sealed partial class StationStartup(
     StationDatabase database, ChargingStation station, OperatorAccount account,
     IOptions<StationOptions> stationOptions, IOptions<SeccHostOptions> secc, IOptions<ModbusOptions> modbus, IOptions<ApiOptions> api,
-    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, IOptions<Hlc.SlacOptions> slac, IOptions<Energy.GridMeterOptions> gridMeter, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension,
+    IOptions<Ocpp.OcppOptions> ocpp, IOptions<Pnc.PncOptions> pnc, IOptions<Hlc.SlacOptions> slac, IOptions<Energy.GridMeterOptions> gridMeter, IOptions<Energy.Semp.SempOptions> semp, Pnc.CertificateStore certificates, Pnc.PncExtension pncExtension,
     StationStarted started, ILogger<StationStartup> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -31,6 +31,7 @@ internal sealed partial class StationStartup(
             .Concat(pnc.Value.Validate())
             .Concat(slac.Value.Validate(stationOptions.Value.Connectors, secc.Value))
             .Concat(gridMeter.Value.Validate())
+            .Concat(semp.Value.Validate())
             .ToList();
         if (problems.Count > 0)
         {

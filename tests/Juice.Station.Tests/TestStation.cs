@@ -51,7 +51,8 @@ internal sealed class TestStation : IAsyncDisposable
         var app = StationApp.Build([
             "--Database:Path=" + Path.Combine(directory, "juice.db"), "--Secc:Port=0", "--Secc:TlsPort=0", "--Modbus:Port=0", "--Api:Urls=http://127.0.0.1:0",
             "--Api:InitialPassword=" + Password, "--Logging:LogLevel:Default=Warning",
-            "--Dlm:MasterPort=0", "--Dlm:DiscoveryAddress=127.255.255.255", .. args], services);   // DLM stays on loopback, on free ports
+            "--Dlm:MasterPort=0", "--Dlm:DiscoveryAddress=127.255.255.255",
+            "--Semp:Port=0", "--Semp:SsdpInterface=127.0.0.1", .. args], services);   // DLM and SEMP stay on loopback, on free ports
         await app.StartAsync();
         return new TestStation(app, directory);
     }

@@ -21,7 +21,7 @@ public static class LoadManagementApi
 
     public static void MapLoadManagement(this RouteGroupBuilder api)
     {
-        api.MapGet("/load-management", (ChargingStation station, SettingsStore settings, DlmService dlm, LocalLimits local, ExternalInput input, SurplusCharging surplus) =>
+        api.MapGet("/load-management", (ChargingStation station, SettingsStore settings, DlmService dlm, LocalLimits local, ExternalInput input, SurplusCharging surplus, Energy.Semp.SempService sma) =>
         {
             var s = settings.Current;
             var slave = dlm.SlaveStatus();
@@ -51,6 +51,7 @@ public static class LoadManagementApi
                 },
                 schedule = local.ScheduleNow(),
                 surplus = s.SurplusMode == SurplusMode.Off ? null : new { mode = s.SurplusMode, decision = surplus.Decision },
+                sma = s.SmaInterface ? sma.State() : null,
                 connectors = station.Connectors.Select(c => station.Snapshot(c.Id)).Select(c => new { c.Id, c.Status, c.SignalledCurrentA, binding = c.LimitReason }),
             });
         });

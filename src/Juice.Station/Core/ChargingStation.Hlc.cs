@@ -319,7 +319,7 @@ public sealed partial class ChargingStation
                 return new EvseLimits(Math.Round(current, 1), Math.Round(power), _options.NominalVoltage, _options.DcMaxVoltage,
                     amps == 0 ? 0 : _options.DcMinCurrent, _options.DcMinVoltage, Math.Round(dcLimit), dcRequest);
             }
-            int phases = c.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase || _options.Phases == 1 ? 1 : 3;
+            int phases = PhasesOf(c);
             var (limit, request) = Discharge(c);
             return new EvseLimits(amps, phases * _options.NominalVoltage * amps, _options.NominalVoltage, _options.NominalVoltage * 1.1,
                 MaxDischargePowerW: Math.Round(limit), DischargeRequestW: request);

@@ -99,7 +99,7 @@ public sealed partial class ChargingStation
 
     private ConnectorSnapshot SnapshotOf(Connector c) => new(c.Id, c.EvseId, c.CpState, c.Availability, c.Status, c.ErrorCodes, c.Relay, c.SignalledCurrentA,
         c.LimitReason, c.HlcEv is not null, c.HlcEv?.EvccidHex, c.EvNeeds, c.Authorized, c.Transaction, c.LastSession, c.Meter.Read(), _time.GetUtcNow(),
-        c.SlacMac is { } mac ? Convert.ToHexString(mac) : null);
+        c.SlacMac is { } mac ? Convert.ToHexString(mac) : null, PhasesOf(c));
 
     /// <summary>Closes the transactions a previous run left open (reason PowerLoss): call once at start.</summary>
     public IReadOnlyList<ChargingSession> Recover()
@@ -468,7 +468,7 @@ public sealed partial class ChargingStation
         }
 
         bool energy = c.Transaction is not null && !Paused(c) && c.PausedSince is null
-            && (c.HlcEv is not null ? c.HlcEnergyOn : c.CpState is CpState.C or CpState.D);
+            && (c.HlcEv is not null ? c.HlcEnergyOn : c.CpState is CpState.C or CpState.D && c.SignalledCurrentA > 0);   // 0 A: the contactors open
         var meter = ((c.Meter as ContinuedMeter)?.Inner ?? c.Meter) as SimulatedMeter;
         if (!energy)
         {
@@ -484,7 +484,7 @@ public sealed partial class ChargingStation
         }
         else
         {
-            bool onePhase = _options.Phases == 1 || c.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase;
+            bool onePhase = PhasesOf(c) == 1;
             c.Relay = onePhase ? RelayState.OnePhase : RelayState.ThreePhases;
             // charging: the signalled current; AC_BPT feeding in: the SECC's power over the phases, negative
             double a = FedBackW(c) is { } fed ? fed / ((onePhase ? 1 : 3) * _options.NominalVoltage) : c.SignalledCurrentA;
@@ -573,6 +573,9 @@ public sealed partial class ChargingStation
 
         [LoggerMessage(10, LogLevel.Information, "Connector {Connector}: current lowered from {Before:0.#} A to {After:0.#} A by the {Binding}")]
         public static partial void Lowered(ILogger logger, int connector, double before, double after, string binding);
+
+        [LoggerMessage(41, LogLevel.Information, "Connector {Connector}: contactors switched to {Phases} phase(s), without current")]
+        public static partial void PhasesSwitched(ILogger logger, int connector, int phases);
 
         [LoggerMessage(9, LogLevel.Information, "Connector {Connector}: metering receipt of {Emaid} for {ReadingWh} Wh (transaction {Transaction}) verified and kept")]
         public static partial void Receipt(ILogger logger, int connector, string emaid, ulong readingWh, long transaction);

@@ -32,6 +32,9 @@ public sealed class Connector
 
     public RelayState Relay { get; internal set; }
 
+    /// <summary>The phases the contactors were switched to (Station:PhaseSwitching; null: as wired).</summary>
+    public int? SwitchedPhases { get; internal set; }
+
     /// <summary>The current signalled to the EV now (A per phase), 0 when paused; and the limit that binds it.</summary>
     public double SignalledCurrentA { get; internal set; }
 
@@ -121,7 +124,8 @@ public sealed record ConnectorSnapshot(
     ChargingSession? LastSession,
     MeterValues Meter,
     DateTimeOffset At,
-    string? SlacMac = null)
+    string? SlacMac = null,
+    int Phases = 3)
 {
     /// <summary>Energy of the running transaction (or 0).</summary>
     public double SessionEnergyWh => Transaction is { } t ? Math.Max(0, Meter.TotalEnergyWh - t.MeterStartWh) : 0;

@@ -15,6 +15,9 @@ public static class LimitSources
     public const string Schedule = "Maximum Current Scheduler";
     public const string BackendOffline = "disconnected upper limit (backend offline)";
     public const string Surplus = "PV surplus (grid meter)";
+    public const string Semp = "SMA Sunny Home Manager (SEMP)";
+    public const string SempLost = "SMA current on connection loss";
+    public const string PhaseSwitch = "phase switch (paused)";
 }
 
 /// <summary>

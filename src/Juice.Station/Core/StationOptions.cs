@@ -19,6 +19,9 @@ public sealed class StationOptions
     /// <summary>Phases wired to the connector (1 or 3).</summary>
     public int Phases { get; set; } = 3;
 
+    /// <summary>The contactors of a 3-phase station can also connect one phase (switched by the SMA Home Manager, only without current).</summary>
+    public bool PhaseSwitching { get; set; }
+
     public double NominalVoltage { get; set; } = 230;
 
     /// <summary>

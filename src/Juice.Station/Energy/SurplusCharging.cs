@@ -33,7 +33,7 @@ public sealed partial class SurplusCharging(ChargingStation station, SettingsSto
     {
         var s = settings.Current;
         var c = station.Snapshot(1);
-        int phases = c.EvNeeds?.Mode == Juice.Hlc.Secc.EnergyTransfer.AcSinglePhase || station.Options.Phases == 1 ? 1 : 3;
+        int phases = c.Phases;
         SurplusDecision decision;
         lock (_gate)
         {

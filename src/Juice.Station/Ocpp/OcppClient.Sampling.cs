@@ -125,7 +125,7 @@ internal sealed partial class OcppClient
                     Add(measurand, m.TotalPowerW, "W");
                     break;
                 case "Power.Offered":
-                    Add(measurand, s.SignalledCurrentA * _stationOptions.Phases * _stationOptions.NominalVoltage, "W");
+                    Add(measurand, s.SignalledCurrentA * s.Phases * _stationOptions.NominalVoltage, "W");
                     break;
                 case "Current.Import":
                     Add(measurand, m.CurrentA.L1, "A", "L1");

@@ -112,6 +112,21 @@ public sealed partial record OperatorSettings
     /// <summary>At most one start of surplus charging in this many minutes (no flapping under passing clouds).</summary>
     public int SurplusMinimumCycleMinutes { get; init; } = 10;
 
+    /// <summary>"SMA Interface (On/Off)": the station as a SEMP device for the SMA Sunny Home Manager (Semp:* in the configuration).</summary>
+    public bool SmaInterface { get; init; }
+
+    /// <summary>"SMA charging mode": Surplus (the Home Manager decides, from PV surplus) or Immediate (full current, the Home Manager is only told).</summary>
+    public Juice.Station.Energy.Semp.SmaChargingMode SmaChargingMode { get; init; }
+
+    /// <summary>"SMA current on connection loss [A]": what the station charges when the Home Manager has been silent too long.</summary>
+    public double SmaFallbackCurrent { get; init; } = 6;
+
+    /// <summary>"SMA time until connection loss [s]": no control message for this long is a lost connection.</summary>
+    public int SmaConnectionLossSeconds { get; init; } = 600;
+
+    /// <summary>"SMA maximum energy demand [kWh]": the energy an EV asks of the Home Manager when it does not say what it needs.</summary>
+    public double SmaMaxEnergyDemandKwh { get; init; } = 30;
+
     /// <summary>"Maximum Current Scheduler": the rows of <see cref="CurrentSchedule"/> lower the limits by the hour.</summary>
     public bool CurrentSchedulerEnabled { get; init; }
 
@@ -184,6 +199,22 @@ public sealed partial record OperatorSettings
         if (SurplusMinimumCycleMinutes is < 0 or > 240)
         {
             errors[nameof(SurplusMinimumCycleMinutes)] = "0 to 240 minutes";
+        }
+        if (!Enum.IsDefined(SmaChargingMode))
+        {
+            errors[nameof(SmaChargingMode)] = "one of " + string.Join(", ", Enum.GetNames<Juice.Station.Energy.Semp.SmaChargingMode>());
+        }
+        if (SmaFallbackCurrent != 0 && (SmaFallbackCurrent < 6 || SmaFallbackCurrent > hardwareLimit) || double.IsNaN(SmaFallbackCurrent))
+        {
+            errors[nameof(SmaFallbackCurrent)] = $"0 (pause) or 6 to {hardwareLimit:0} A (at most the hardware limit)";
+        }
+        if (SmaConnectionLossSeconds is < 1 or > 86400)
+        {
+            errors[nameof(SmaConnectionLossSeconds)] = "1 to 86400 seconds";
+        }
+        if (SmaMaxEnergyDemandKwh is < 0.1 or > 1000 || double.IsNaN(SmaMaxEnergyDemandKwh))
+        {
+            errors[nameof(SmaMaxEnergyDemandKwh)] = "0.1 to 1000 kWh";
         }
         if (CurrentSchedulerEnabled && CurrentSchedule.Length < 2)
         {

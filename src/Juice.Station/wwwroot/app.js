@@ -266,12 +266,13 @@ pages.dashboard = {
       connectors.replaceChildren(...status.connectors.map(connectorCard));
       // load management: what DLM assigns here and which limit binds each connector
       const lm = await api('GET', '/load-management');
-      dlmCard.hidden = lm.mode === 'Disabled' && !lm.externalInput.active && !lm.schedule && !lm.surplus;
+      dlmCard.hidden = lm.mode === 'Disabled' && !lm.externalInput.active && !lm.schedule && !lm.surplus && !lm.sma;
       if (!dlmCard.hidden) {
         const role = lm.master ? `DLM master · ${lm.master.slavesConnected} slave(s) · applied ${lm.master.applied.l1}/${lm.master.applied.l2}/${lm.master.applied.l3} A of ${lm.master.available.l1}/${lm.master.available.l2}/${lm.master.available.l3} A`
           : lm.slave ? (lm.slave.connected ? `DLM slave of ${lm.slave.master}` : 'DLM slave without master: the Disconnected Limit applies') : 'DLM off';
+        const sma = lm.sma ? ` · SMA Home Manager: ${lm.sma.connected ? (lm.sma.decision?.reason ?? 'connected') : 'silent, the current on connection loss applies'}` : '';
         const pv = lm.surplus?.decision ? ` · PV surplus: ${lm.surplus.decision.state} (${Math.round(lm.surplus.decision.surplusW)} W surplus, grid ${Math.round(lm.surplus.decision.gridW)} W): ${lm.surplus.decision.reason}` : '';
-        dlmCard.replaceChildren(h('h2', { text: 'Load management' }), h('p', { class: 'muted', id: 'dlm-role', text: role + (lm.externalInput.active ? ' · load shedding active' : '') + pv }),
+        dlmCard.replaceChildren(h('h2', { text: 'Load management' }), h('p', { class: 'muted', id: 'dlm-role', text: role + (lm.externalInput.active ? ' · load shedding active' : '') + pv + sma }),
           table(['Connector', 'Current', 'Limited by'], lm.connectors.map(c => [c.id, fmt.a(c.signalledCurrentA), c.binding]), ''));
       }
       const chart = await api('GET', `/connectors/${status.connectors[0].id}/chart`);
@@ -461,12 +462,16 @@ async function addEntry(refresh) {
   saved.textContent = '';
   await count();
   let open = true;
+  // each learning round has a number: a poll answered after Save (still the saved card's round) fills nothing
+  let round = 0, learning = false;
   await api('POST', '/whitelists/local/learn');
+  learning = true;
   const poll = setInterval(async () => {
-    if (!open) return;
+    if (!open || !learning) return;
+    const asked = round;
     try {
       const r = await api('GET', '/whitelists/local/learn');
-      if (r.state === 'learned' && id.value === '') {
+      if (r.state === 'learned' && id.value === '' && learning && asked === round) {
         id.value = r.id;
         detected.textContent = `Detected: ${r.source === 'Autocharge' ? 'vehicle MAC address' : 'card'} ${r.id}`;
       }
@@ -485,10 +490,13 @@ async function addEntry(refresh) {
     try {
       const entry = await api('POST', '/whitelists/local', { id: id.value, label: label.value });
       added++;
+      learning = false;
+      round++;
       saved.textContent = `Saved ${entry.id}${entry.label ? ' (' + entry.label + ')' : ''}; added here: ${added}.`;
       reset();
       await count();
       await api('POST', '/whitelists/local/learn');   // ready for the next card or car
+      learning = true;
       refresh();
       id.focus();
     } catch (err) {
@@ -630,6 +638,7 @@ pages.load = {
     const A = (key, label, help, extra) => F(key, label, 'number', help, { step: 1, ...extra });
     const inputState = h('div', { class: 'card', id: 'external-input' });
     const dlmState = h('div', { class: 'card', id: 'dlm-state' });
+    const smaState = h('div', { class: 'card', id: 'sma-state', hidden: true });
     const schedule = h('div', { class: 'card', id: 'current-schedule' });
     main.append(h('div', { class: 'card', id: 'local-settings' }, h('h2', { text: 'Local' }), settingsForm([
       F('operatorCurrentLimit', 'Operator current limit (A)', 'number', 'The highest current per phase the station offers, below the hardware limit. Empty: the hardware limit.', { nullable: true, step: 1, placeholder: 'hardware limit' }),
@@ -669,6 +678,14 @@ pages.load = {
       A('surplusStopSeconds', 'Stop delay (s)', 'Charging pauses when the surplus has stayed below the minimum this long (it holds the minimum meanwhile).'),
       A('surplusMinimumCycleMinutes', 'Minimum time between starts (min)', 'At most one start in this time: no flapping under passing clouds.'),
     ])),
+    h('div', { class: 'card', id: 'sma-settings' }, h('h2', { text: 'SMA Sunny Home Manager Interface' }), settingsForm([
+      F('smaInterface', 'SMA Interface (On/Off)', 'bool', 'The station as a SEMP device (EVCharger) for the Sunny Home Manager: found by SSDP, served on Semp:Port (8888) under /SimpleEnergyManagementProtocol. evcc uses it for phase switching.'),
+      F('smaChargingMode', 'SMA charging mode', 'select', 'Surplus charging: the Home Manager switches the EV on and sets its power from the PV surplus. Immediate charging: full current at once; the Home Manager is only told the energy is needed.',
+        { options: [['Surplus', 'Surplus charging'], ['Immediate', 'Immediate charging']] }),
+      F('smaFallbackCurrent', 'SMA current on connection loss (A)', 'number', 'What the station charges when the Home Manager has been silent too long, and until it first speaks; 0 pauses.', { step: 0.1 }),
+      A('smaConnectionLossSeconds', 'SMA time until connection loss (s)', 'No control message of the Home Manager for this long is a lost connection.'),
+      F('smaMaxEnergyDemandKwh', 'SMA maximum energy demand (kWh)', 'number', 'The energy an EV asks of the Home Manager when it does not say what it needs (an ISO 15118 EV does).', { step: 0.1 }),
+    ])), smaState,
     h('div', { class: 'card', id: 'modbus-card' }, h('h2', { text: 'Modbus TCP server' }), settingsForm([
       F('modbusEnabled', 'Modbus TCP server', 'bool', 'The register set for energy managers (read the state, write a current limit).', { restart: true }),
       F('modbusPort', 'Port', 'number', `TCP port of connector 1 (connector 2 on the next one). Empty: the configured port (Modbus:Port, ${system.modbusConfiguredPort}).`,
@@ -699,6 +716,14 @@ pages.load = {
       }
       parts.push(table(['This station', 'Status', 'Current', 'Limited by'], rows, ''));
       dlmState.replaceChildren(...parts);
+      smaState.hidden = !lm.sma;
+      if (lm.sma) {
+        const d = lm.sma.decision;
+        smaState.replaceChildren(h('h2', { text: 'SMA Home Manager now' }), h('div', { class: 'kpis' },
+          kpi('Home Manager', lm.sma.connected ? 'controls' : 'silent: the current on connection loss applies'), kpi('Device id', lm.sma.deviceId),
+          kpi('Last control', lm.sma.lastControl ? new Date(lm.sma.lastControl).toLocaleTimeString() : 'none yet'), kpi('Phases', lm.sma.phases)),
+          h('p', { class: 'muted', id: 'sma-decision', text: (d ? d.reason : 'no recommendation') + (lm.sma.url ? ` · ${lm.sma.url}` : '') }));
+      }
     });
   },
 };

@@ -21,7 +21,7 @@ public sealed class GridMeterTests : IAsyncLifetime
     private double _others;
     private double _pvW;
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -31,7 +31,7 @@ public sealed class GridMeterTests : IAsyncLifetime
     private static string Peers() => Path.Combine(Juice.Hlc.Tests.Vectors.RepositoryRoot, "tests", "peers");
 
     /// <summary>tests/peers/grid-meter.py on <paramref name="port"/>, once it listens.</summary>
-    private static async Task<Process> StartMeter(int port, string map)
+    internal static async Task<Process> StartMeter(int port, string map)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(Peers(), "grid-meter.py"), port.ToString(CultureInfo.InvariantCulture), map })

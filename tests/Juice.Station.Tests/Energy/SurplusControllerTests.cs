@@ -13,7 +13,7 @@ public sealed class SurplusControllerTests
 {
     private sealed record Day(double EvWh, double FromSurplusWh, double FromGridWh, List<TimeSpan> Starts, int Stops);
 
-    private static IEnumerable<(int Minute, double Pv, double House)> Profile()
+    internal static IEnumerable<(int Minute, double Pv, double House)> Profile()
     {
         string path = Path.Combine(AppContext.BaseDirectory, "Energy", "sunny-day.csv");
         foreach (var line in File.ReadLines(path).Where(l => l.Length > 0 && char.IsDigit(l[0])))

@@ -217,6 +217,12 @@ public sealed class WebUiTests : IAsyncLifetime
         await _page.ClickAsync("#surplus-settings .buttons button.primary");
         await Assertions.Expect(_page.Locator("#f-surplusMode-error")).ToContainTextAsync("needs a grid meter");
         await _page.Locator("#f-surplusMode").SelectOptionAsync("Off");
+        // the manual's SMA fields; a fallback current between 0 and 6 A is refused under the field
+        await Assertions.Expect(_page.Locator("#f-smaChargingMode option")).ToHaveCountAsync(2);
+        await _page.FillAsync("#f-smaFallbackCurrent", "3");
+        await _page.ClickAsync("#sma-settings .buttons button.primary");
+        await Assertions.Expect(_page.Locator("#f-smaFallbackCurrent-error")).ToContainTextAsync("0 (pause) or 6 to 32 A");
+        await _page.FillAsync("#f-smaFallbackCurrent", "6");
         await _page.ClickAsync("button[aria-label='Help for Disconnected Limit (A)']");
         await Assertions.Expect(_page.Locator("#f-dlmDisconnectedLimit-help")).ToContainTextAsync("as low as possible");
         await _page.ClickAsync("#input-low");

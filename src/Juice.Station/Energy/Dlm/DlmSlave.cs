@@ -60,7 +60,7 @@ public sealed partial class DlmSlave(ChargingStation station, DlmOptions options
         bool ev = s.Transaction is not null && s.Availability == Availability.Operative && s.Status is not ConnectorStatus.Faulted;
         var m = s.Meter.CurrentA;
         // one phase: an ISO 15118 EV that says so, a station wired for one, or a basic car that draws on L1 only
-        bool onePhase = station.Options.Phases == 1 || s.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase
+        bool onePhase = s.Phases == 1
             || (s.EvNeeds is null && m.L1 >= 1 && m.L2 < 0.5 && m.L3 < 0.5);
         return new DlmConnectorReport(c.Id, ev, onePhase ? 1 : 3, Math.Round(station.LimitWithoutDlm(c.Id), 1), s.SignalledCurrentA, [m.L1, m.L2, m.L3]);
     })];
