@@ -77,6 +77,7 @@ public static class LoadManagementApi
             {
                 hardwareCurrentLimit = o.MaxCurrent,
                 phases = o.Phases,
+                phaseSwitching = o.PhaseSwitching && o.Phases == 3,
                 phaseRotation = o.Rotation.ToString(),
                 nominalVoltage = o.NominalVoltage,
                 energyTransfer = o.EnergyTransfer,
@@ -90,6 +91,7 @@ public static class LoadManagementApi
                 {
                     ["hardwareCurrentLimit"] = "Station:MaxCurrent",
                     ["phases"] = "Station:Phases",
+                    ["phaseSwitching"] = "Station:PhaseSwitching",
                     ["phaseRotation"] = "Station:PhaseRotation",
                     ["nominalVoltage"] = "Station:NominalVoltage",
                     ["externalInput"] = "ExternalInput:GpioChip, ExternalInput:GpioLine",

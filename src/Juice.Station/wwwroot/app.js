@@ -763,6 +763,7 @@ pages.installation = {
       table(['Fact', 'Value', 'Set by'], [
         ['Hardware current limit', fmt.a(i.hardwareCurrentLimit), i.keys.hardwareCurrentLimit],
         ['Phases wired', i.phases, i.keys.phases],
+        ['Phase switching (1 or 3 phases, SMA Home Manager)', i.phaseSwitching ? 'yes' : 'no', i.keys.phaseSwitching],
         ['Phase rotation (grid phases of L1, L2, L3)', i.phaseRotation, i.keys.phaseRotation],
         ['Nominal voltage', i.nominalVoltage + ' V', i.keys.nominalVoltage],
         ['Energy transfer', i.energyTransfer, 'Station:EnergyTransfer'],

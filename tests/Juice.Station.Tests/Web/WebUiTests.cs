@@ -182,6 +182,7 @@ public sealed class WebUiTests : IAsyncLifetime
         await Open("installation", "Installation");
         await Assertions.Expect(_page.Locator("#installation-facts")).ToContainTextAsync("Phase rotation (grid phases of L1, L2, L3)L1L2L3Station:PhaseRotation");
         await Assertions.Expect(_page.Locator("#installation-facts")).ToContainTextAsync("Hardware current limit32 AStation:MaxCurrent");
+        await Assertions.Expect(_page.Locator("#installation-facts")).ToContainTextAsync("Phase switching (1 or 3 phases, SMA Home Manager)noStation:PhaseSwitching");
 
         // BACKEND and SYSTEM pages
         await Open("backend", "Backend");

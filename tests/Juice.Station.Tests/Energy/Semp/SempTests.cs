@@ -144,6 +144,8 @@ public sealed class SempTests : IAsyncLifetime
 
     private ConnectorSnapshot Now => _station.Station.Snapshot(1);
 
+    private async Task<int> AveragePower() => int.Parse((await Get("/DeviceStatus")).Root!.Descendants(Semp + "AveragePower").Single().Value, System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public async Task The_Home_Manager_finds_the_gateway_by_SSDP_and_reads_a_valid_EVCharger_device_and_its_planning_while_an_EV_is_connected()
     {
@@ -230,6 +232,10 @@ public sealed class SempTests : IAsyncLifetime
         Assert.True((await Control(true, 1518)).IsSuccessStatusCode);
         await TestStation.WaitFor(() => Now.SignalledCurrentA == 6.6 && Now.Phases == 1, "6.6 A on one phase");
         Assert.Equal(LimitSources.Semp, Now.LimitReason);
+        // DeviceStatus: on, and the average power of the last minute from the meter's energy register (1518 W once
+        // the samples since the switch are all at 6.6 A on one phase)
+        await TestStation.WaitFor(() => AveragePower().Result is > 1490 and < 1530, "the average power at 6.6 A on one phase", seconds: 90);
+        Assert.Equal("On", (await Get("/DeviceStatus")).Root!.Descendants(Semp + "Status").Single().Value);
         await using (var modbus = new ModbusTcpClient("127.0.0.1", _station.ModbusEndPoint.Port, 255, TimeSpan.FromSeconds(10)))
         {
             Assert.Equal(5, (await modbus.ReadAsync(3, 140, 1, default))[0]);   // register 140: one phase
@@ -272,6 +278,14 @@ public sealed class SempTests : IAsyncLifetime
     {
         await using var ev = await InProcessEv.StartAsync(_station, "02000000AC19");
         await ev.WaitForLimit(6);   // the fallback until the Home Manager speaks
+        // the planning asks for what the EV said it needs (less what it got since), until its departure
+        var needs = Now.EvNeeds!;
+        Assert.NotNull(needs.EnergyRequestWh);
+        var frame = (await Get("/PlanningRequest")).Root!.Descendants(Semp + "Timeframe").Single();
+        int maxEnergy = int.Parse(frame.Element(Semp + "MaxEnergy")!.Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(maxEnergy, needs.EnergyRequestWh!.Value - Now.SessionEnergyWh - 50, needs.EnergyRequestWh.Value);
+        Assert.NotEqual(30000, maxEnergy);
+        Assert.InRange(int.Parse(frame.Element(Semp + "LatestEnd")!.Value, System.Globalization.CultureInfo.InvariantCulture), 6900, 7200);   // the EV's 2 h departure
         Assert.True((await Control(true, 6900)).IsSuccessStatusCode);
         await ev.WaitForLimit(10);   // 6900 W over three phases of 230 V
         Assert.True((await Control(true, 9936)).IsSuccessStatusCode);
