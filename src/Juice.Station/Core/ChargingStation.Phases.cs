@@ -12,15 +12,6 @@ public sealed partial class ChargingStation
     private int PhasesOf(Connector c) =>
         _options.Phases == 1 || c.SwitchedPhases == 1 || c.EvNeeds?.Mode == EnergyTransfer.AcSinglePhase ? 1 : 3;
 
-    /// <summary>The phases connector <paramref name="connector"/> charges on now (1 or 3).</summary>
-    public int PhasesInUse(int connector)
-    {
-        lock (_gate)
-        {
-            return PhasesOf(Connector(connector));
-        }
-    }
-
     /// <summary>
     /// Switches the connector's contactors to <paramref name="phases"/> (1 or 3). Refused (false) where the station
     /// cannot switch (Station:PhaseSwitching off, or wired for one phase) or while current flows — the caller pauses

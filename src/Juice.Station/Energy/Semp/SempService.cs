@@ -48,19 +48,18 @@ public sealed partial class SempService(ChargingStation station, SettingsStore s
     private static string Hex(string text, int bytes) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)), 0, bytes);
 
     /// <summary>The SEMP device id: F-&lt;vendor&gt;-&lt;12 hex serial&gt;-00 (stable: from Semp:DeviceSerial or the station's serial number).</summary>
-    public string DeviceId => $"F-{_options.VendorId.ToUpperInvariant()}-{(_options.DeviceSerial ?? Hex("semp-device:" + stationOptions.Value.SerialNumber, 6)).ToUpperInvariant()}-00";
+    public string DeviceId { get; } = $"F-{sempOptions.Value.VendorId.ToUpperInvariant()}-{(sempOptions.Value.DeviceSerial ?? Hex("semp-device:" + stationOptions.Value.SerialNumber, 6)).ToUpperInvariant()}-00";
 
     /// <summary>The gateway's UPnP uuid, stable from the serial number (UUID layout, version 5 bits set).</summary>
-    public string Uuid
+    public string Uuid { get; } = GatewayUuid(stationOptions.Value.SerialNumber);
+
+    private static string GatewayUuid(string serial)
     {
-        get
-        {
-            var h = SHA256.HashData(Encoding.UTF8.GetBytes("semp-gateway:" + stationOptions.Value.SerialNumber)).AsSpan(0, 16).ToArray();
-            h[6] = (byte)((h[6] & 0x0F) | 0x50);
-            h[8] = (byte)((h[8] & 0x3F) | 0x80);
-            var x = Convert.ToHexString(h).ToLowerInvariant();
-            return $"{x[..8]}-{x[8..12]}-{x[12..16]}-{x[16..20]}-{x[20..]}";
-        }
+        var h = SHA256.HashData(Encoding.UTF8.GetBytes("semp-gateway:" + serial)).AsSpan(0, 16).ToArray();
+        h[6] = (byte)((h[6] & 0x0F) | 0x50);
+        h[8] = (byte)((h[8] & 0x3F) | 0x80);
+        var x = Convert.ToHexString(h).ToLowerInvariant();
+        return $"{x[..8]}-{x[8..12]}-{x[12..16]}-{x[16..20]}-{x[20..]}";
     }
 
     /// <summary>The SEMP web service's base URL while the interface is on (for the page and the tests).</summary>
@@ -79,9 +78,8 @@ public sealed partial class SempService(ChargingStation station, SettingsStore s
 
     private bool CanSwitch(ConnectorSnapshot c) => station.Options.PhaseSwitching && station.Options.Phases == 3 && c.EvNeeds is null;
 
-    private SempDeviceInfo Info()
+    private SempDeviceInfo Info(ConnectorSnapshot c)
     {
-        var c = station.Snapshot(Connector);
         int phases = CanSwitch(c) ? 1 : c.Phases;
         int maxPhases = CanSwitch(c) ? 3 : c.Phases;
         double v = station.Options.NominalVoltage;
@@ -90,21 +88,17 @@ public sealed partial class SempService(ChargingStation station, SettingsStore s
             (int)(MinimumA * v * phases), (int)(station.Options.MaxCurrent * v * maxPhases), InterruptionsAllowed: surplus, OptionalEnergy: surplus);
     }
 
-    private SempDeviceStatus Status()
-    {
-        var c = station.Snapshot(Connector);
-        return new SempDeviceStatus(DeviceId, settings.Current.SmaChargingMode == SmaChargingMode.Surplus, c.Relay != RelayState.Off,
-            (int)Math.Round(AveragePower()), time.GetUtcNow().ToUnixTimeSeconds(), 60);
-    }
+    private SempDeviceStatus Status(ConnectorSnapshot c) =>
+        new(DeviceId, settings.Current.SmaChargingMode == SmaChargingMode.Surplus, c.Relay != RelayState.Off,
+            (int)Math.Round(AveragePower(c)), time.GetUtcNow().ToUnixTimeSeconds(), 60);
 
     /// <summary>
     /// The energy the EV still needs while one is connected: what an ISO 15118 EV asked for (less what it got since),
     /// else the "SMA maximum energy demand" less the session's energy; until its departure (ISO 15118) or within a day.
     /// Surplus mode asks for optional energy (MinEnergy 0), immediate mode for all of it.
     /// </summary>
-    private IEnumerable<SempTimeframe> Planning()
+    private IEnumerable<SempTimeframe> Planning(ConnectorSnapshot c)
     {
-        var c = station.Snapshot(Connector);
         if (c.CpState is not (CpState.B or CpState.C or CpState.D))
         {
             yield break;
@@ -116,19 +110,19 @@ public sealed partial class SempService(ChargingStation station, SettingsStore s
             yield break;
         }
         int latestEnd = c.EvNeeds?.Departure is { } d ? (int)Math.Clamp((d - time.GetUtcNow()).TotalSeconds, 60, 7 * 86400) : 86400;
-        var info = Info();
+        var info = Info(c);
         int wh = (int)need;
         yield return new SempTimeframe(DeviceId, 0, latestEnd, s.SmaChargingMode == SmaChargingMode.Immediate ? wh : 0, wh, info.MinPowerW, info.MaxPowerW);
     }
 
-    /// <summary>The average power of the last 60 s from the meter's energy register.</summary>
-    private double AveragePower()
+    /// <summary>The average power of the last 60 s from the meter's energy register (before two samples: the power now).</summary>
+    private double AveragePower(ConnectorSnapshot c)
     {
         lock (_gate)
         {
             if (_energy.Count < 2)
             {
-                return station.Snapshot(Connector).Meter.TotalPowerW;
+                return c.Meter.TotalPowerW;
             }
             var (firstAt, firstWh) = _energy.Peek();
             var (lastAt, lastWh) = _energy.Last();
@@ -393,7 +387,8 @@ public sealed partial class SempService(ChargingStation station, SettingsStore s
                 Log.Refused(logger, r.Path, $"no device {id}");
                 return Results.Text($"no device {id}; this gateway has {DeviceId}", "text/plain", statusCode: StatusCodes.Status400BadRequest);
             }
-            return Xml(SempMessages.Device2Em(info ? [Info()] : [], status ? [Status()] : [], planning ? Planning() : []));
+            var c = station.Snapshot(Connector);   // one state of the connector for every part of the document
+            return Xml(SempMessages.Device2Em(info ? [Info(c)] : [], status ? [Status(c)] : [], planning ? Planning(c) : []));
         }
         web.MapGet(b + "/description.xml", () => Xml(SempMessages.Description(Uuid, _url![..^b.Length], station.Options.Model + " " + stationOptions.Value.SerialNumber,
             station.Options.Vendor, station.Options.Model, stationOptions.Value.SerialNumber, _url![..^b.Length])));
