@@ -164,6 +164,10 @@ public sealed partial class Ssdp(SempOptions options, string uuid, Func<string> 
         {
             Log.Failed(logger, e.Message);
         }
+        catch (ObjectDisposedException)
+        {
+            // stopped while a delayed M-SEARCH answer was on its way: it is dropped
+        }
     }
 
     public async ValueTask DisposeAsync()
